@@ -1,0 +1,39 @@
+"""Names shared across processes: Redis keys, comment markers, labels, status contexts."""
+
+# Redis
+DELIVERY_KEY_PREFIX = "steward:delivery:"
+"""SET NX per X-GitHub-Delivery; its presence means the delivery was already enqueued."""
+DELIVERY_TTL_SECONDS = 7 * 24 * 3600
+REPO_LOCK_PREFIX = "steward:lock:repo:"
+CONFIG_CACHE_PREFIX = "steward:config:"
+RATE_PREFIX = "steward:rate:"
+
+# arq job id prefixes (deterministic ids make redeliveries and double commands no-ops)
+JOB_COMMENT = "comment"
+JOB_TRIAGE = "triage"
+JOB_INSTALLATION = "installation"
+JOB_REVIEW = "review"
+JOB_RUN = "run"
+JOB_INDEX = "index"
+JOB_PULL_CLOSED = "pr-closed"
+
+# Comment markers (hidden HTML comments that let Steward find and update its own comments)
+MARKER_HELP = "<!-- steward:help -->"
+MARKER_STATUS = "<!-- steward:status -->"
+MARKER_CONFIG_ERROR = "<!-- steward:config-error -->"
+MARKER_DUPLICATES = "<!-- steward:duplicates -->"
+MARKER_PLAN = "<!-- steward:plan -->"
+MARKER_FAILURE = "<!-- steward:failure -->"
+MARKER_LIMIT = "<!-- steward:limit -->"
+
+
+def command_marker(comment_id: int, index: int) -> str:
+    """The marker of Steward's answer to one command in one comment."""
+    return f"<!-- steward:reply {comment_id}:{index} -->"
+
+
+# GitHub
+REVIEW_STATUS_CONTEXT = "steward/review"
+BRANCH_PREFIX = "steward"
+CONFIG_PATH = ".github/steward.yml"
+DEFAULT_COMMAND_PREFIX = "/steward"

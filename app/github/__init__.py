@@ -1,0 +1,1 @@
+"""GitHub access: App auth, scoped installation tokens, and the narrow client the workflows depend on."""

@@ -1,0 +1,86 @@
+"""The narrow set of GitHub calls Steward's workers make; one githubkit adapter implements it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+PERMISSION_LEVELS = ("none", "read", "triage", "write", "maintain", "admin")
+"""GitHub's repository roles, weakest first."""
+
+
+def permission_rank(level: str) -> int:
+    """Order GitHub's role names; unknown names rank as none."""
+    return PERMISSION_LEVELS.index(level) if level in PERMISSION_LEVELS else 0
+
+
+@dataclass(frozen=True)
+class RepoId:
+    owner: str
+    name: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+    @classmethod
+    def parse(cls, full_name: str) -> RepoId:
+        owner, _, name = full_name.partition("/")
+        if not owner or not name:
+            raise ValueError(f"not an owner/name repository: {full_name!r}")
+        return cls(owner, name)
+
+
+@dataclass(frozen=True)
+class IssueComment:
+    id: int
+    body: str
+    author: str
+    html_url: str = ""
+
+
+@dataclass(frozen=True)
+class FileContent:
+    path: str
+    text: str
+    sha: str
+
+
+@dataclass
+class IssueRecord:
+    """An issue or pull request as the workflows read it."""
+
+    number: int
+    title: str
+    body: str
+    state: str
+    is_pull_request: bool
+    author: str
+    labels: list[str] = field(default_factory=list)
+    html_url: str = ""
+    state_reason: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    closed_at: str | None = None
+
+
+class GitHubClient(Protocol):
+    """What a job may ask of GitHub, on behalf of one installation and one repository."""
+
+    async def collaborator_permission(self, repo: RepoId, login: str) -> str:
+        """The user's role on the repository: admin, maintain, write, triage, read or none."""
+
+    async def get_file(self, repo: RepoId, path: str, ref: str | None = None) -> FileContent | None:
+        """A text file from the repository (default branch when ref is None), or None if absent."""
+
+    async def default_branch_sha(self, repo: RepoId) -> tuple[str, str]:
+        """The default branch's name and head commit sha."""
+
+    async def list_comments(self, repo: RepoId, number: int) -> list[IssueComment]:
+        """Every comment on an issue or pull request, oldest first."""
+
+    async def create_comment(self, repo: RepoId, number: int, body: str) -> IssueComment: ...
+
+    async def update_comment(self, repo: RepoId, comment_id: int, body: str) -> IssueComment: ...
+
+    async def add_labels(self, repo: RepoId, number: int, labels: list[str]) -> None: ...

@@ -1,0 +1,113 @@
+"""Process settings, read once from STEWARD_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app import __version__
+
+DEFAULT_EGRESS_ALLOWLIST = [
+    "pypi.org",
+    "files.pythonhosted.org",
+    "registry.npmjs.org",
+    "deb.debian.org",
+]
+
+
+class SettingsError(Exception):
+    """The environment does not configure Steward well enough for the command asked."""
+
+
+class Settings(BaseSettings):
+    """Everything the processes (web, worker, CLI) read from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="STEWARD_", extra="ignore")
+
+    webhook_secret: SecretStr | None = None
+    """The secret GitHub signs webhook deliveries with (the App's webhook secret)."""
+    app_id: int | None = None
+    """The GitHub App's numeric id."""
+    private_key: SecretStr | None = None
+    """The App's private key as PEM text; or use STEWARD_PRIVATE_KEY_PATH."""
+    private_key_path: Path | None = None
+    """A file holding the App's private key (PEM)."""
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    """Redis for the job queue, delivery de-duplication and locks."""
+    database_url: str | None = None
+    """SQLAlchemy URL of the run ledger; unset means SQLite under STEWARD_DATA_DIR."""
+    github_api_url: str = "https://api.github.com"
+    """GitHub's REST API; for GitHub Enterprise Server use https://HOST/api/v3."""
+    bot_login: str = "steward[bot]"
+    """The App's bot account (`<app-slug>[bot]`): its own comments are ignored."""
+    data_dir: Path = Field(default_factory=lambda: Path.home() / ".local" / "share" / "steward")
+    """Where the SQLite ledger and workspaces live by default."""
+    sandbox_image: str = f"steward-sandbox:{__version__}"
+    """The default sandbox image (build it with `steward sandbox build`)."""
+    egress_allowlist: list[str] = Field(default_factory=lambda: list(DEFAULT_EGRESS_ALLOWLIST))
+    """Hosts a sandbox may reach during its setup phase (JSON list)."""
+    max_body_bytes: int = 25 * 1024 * 1024
+    """The largest webhook body accepted (GitHub caps payloads at 25 MB)."""
+    log_level: str = "INFO"
+    """Logging level for all processes."""
+
+    @model_validator(mode="after")
+    def _one_private_key(self) -> Settings:
+        if self.private_key is not None and self.private_key_path is not None:
+            raise ValueError("set STEWARD_PRIVATE_KEY or STEWARD_PRIVATE_KEY_PATH, not both")
+        return self
+
+    @property
+    def db_url(self) -> str:
+        """The ledger's URL, defaulting to an embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'steward.db'}"
+
+    def private_key_pem(self) -> str:
+        """The App's private key text, from either variable."""
+        if self.private_key is not None:
+            return self.private_key.get_secret_value()
+        if self.private_key_path is not None:
+            try:
+                return self.private_key_path.read_text()
+            except OSError as exc:
+                raise SettingsError(
+                    f"STEWARD_PRIVATE_KEY_PATH: cannot read {self.private_key_path}: {exc.strerror}"
+                ) from None
+        raise SettingsError("STEWARD_PRIVATE_KEY or STEWARD_PRIVATE_KEY_PATH is not set")
+
+    def require(self, *names: str) -> Settings:
+        """Fail with one message naming every variable the caller needs and lacks."""
+        missing = []
+        for name in names:
+            if name == "private_key":
+                if self.private_key is None and self.private_key_path is None:
+                    missing.append("STEWARD_PRIVATE_KEY (or STEWARD_PRIVATE_KEY_PATH)")
+            elif getattr(self, name) is None:
+                missing.append(f"STEWARD_{name.upper()}")
+        if missing:
+            raise SettingsError("missing settings: " + ", ".join(missing))
+        return self
+
+
+def load_settings() -> Settings:
+    """Validate the environment once; a bad value becomes a message naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = "_".join(str(p) for p in err["loc"] if p != "__root__")
+            name = f"STEWARD_{loc.upper()}" if loc else "settings"
+            problems.append(f"{name}: {err['msg']}")
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own Settings instead)."""
+    return load_settings()
