@@ -1,0 +1,43 @@
+# One entry point for the habits: `make format lint typecheck test`. CI (.ci/run) runs the same targets.
+.PHONY: uv sync format lint typecheck test check deps image embeddings demo
+
+PACKAGES := app jobs sandbox policies
+ARGS ?=
+
+uv:
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install -q uv
+
+sync: uv
+	uv sync --locked
+
+format: sync
+	uv run ruff format .
+	uv run ruff check --fix .
+
+lint: sync
+	uv run ruff format --check .
+	uv run ruff check .
+
+typecheck: sync
+	uv run mypy $(PACKAGES)
+
+# Installs redis-server, docker.io, debootstrap, postgresql (Debian) and uv when missing, starts dockerd,
+# builds the sandbox image when missing, then runs pytest.
+test:
+	bash scripts/test.sh $(ARGS)
+
+check: lint typecheck test
+
+deps:
+	bash scripts/deps.sh
+
+image: sync
+	uv run steward sandbox build
+
+# The optional embeddings extra for duplicate triage (CPU-only torch; see README).
+embeddings: sync
+	bash scripts/embeddings.sh
+
+# The quick start: the docs workflow on the bundled sample repository, locally (SQLite, Docker, no GitHub).
+demo:
+	bash scripts/demo.sh

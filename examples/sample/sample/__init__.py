@@ -1,0 +1,1 @@
+"""A tiny greeter used to show Steward's docs workflow."""
