@@ -1,0 +1,177 @@
+"""The githubkit adapter: App auth from the settings, one scoped installation token per job."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from typing import Any
+
+import httpx
+from githubkit import AppAuthStrategy, GitHub
+from githubkit.cache import MemCacheStrategy
+
+from app.github.errors import GitHubRefused
+from app.github.protocol import FileContent, IssueComment, RepoId
+from app.github.redact import register_secret
+from app.github.retrying import DEFAULT_POLICY, RetryPolicy, request
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+GITHUB_TIMEOUT_SECONDS = 30.0
+PER_PAGE = 100
+
+
+def app_github(
+    settings: Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    timeout: float = GITHUB_TIMEOUT_SECONDS,
+) -> GitHub[AppAuthStrategy]:
+    """A client authenticated as the App itself (JWT), for /app and token minting only."""
+    settings.require("app_id", "private_key")
+    assert settings.app_id is not None
+    auth = AppAuthStrategy(app_id=settings.app_id, private_key=settings.private_key_pem())
+    return GitHub(
+        auth,
+        base_url=settings.github_api_url,  # githubkit keeps a GHES /api/v3 path (adds the slash)
+        cache_strategy=MemCacheStrategy(),  # a fresh cache: no JWT shared between clients or tests
+        http_cache=False,
+        auto_retry=False,  # retries are ours (app.github.retrying): bounded, never an hour's sleep
+        async_transport=transport,
+        timeout=timeout,
+    )
+
+
+async def mint_installation_token(
+    settings: Settings,
+    installation_id: int,
+    repo: RepoId,
+    permissions: dict[str, str],
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    policy: RetryPolicy = DEFAULT_POLICY,
+) -> str:
+    """An installation token for exactly one repository and exactly the permissions given."""
+    app_gh = app_github(settings, transport=transport)
+    response = await request(
+        app_gh,
+        "POST",
+        f"app/installations/{installation_id}/access_tokens",
+        policy,
+        json={"repositories": [repo.name], "permissions": dict(permissions)},
+    )
+    token = str(response.raw_response.json()["token"])
+    register_secret(token)
+    return token
+
+
+async def installation_client(
+    settings: Settings,
+    installation_id: int,
+    repo: RepoId,
+    permissions: dict[str, str],
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    policy: RetryPolicy = DEFAULT_POLICY,
+) -> GitHubKitClient:
+    """A GitHubClient acting for one installation on one repository, with a freshly minted scoped token."""
+    token = await mint_installation_token(
+        settings, installation_id, repo, permissions, transport=transport, policy=policy
+    )
+    gh: GitHub[Any] = GitHub(
+        token,
+        base_url=settings.github_api_url,  # githubkit keeps a GHES /api/v3 path (adds the slash)
+        cache_strategy=MemCacheStrategy(),
+        http_cache=False,
+        auto_retry=False,
+        async_transport=transport,
+        timeout=GITHUB_TIMEOUT_SECONDS,
+    )
+    return GitHubKitClient(gh, policy)
+
+
+def _comment(data: dict[str, Any]) -> IssueComment:
+    user = data.get("user") or {}
+    return IssueComment(
+        id=int(data["id"]),
+        body=str(data.get("body") or ""),
+        author=str(user.get("login", "")),
+        html_url=str(data.get("html_url", "")),
+    )
+
+
+class GitHubKitClient:
+    """app.github.protocol.GitHubClient over githubkit's raw requests, parsed leniently."""
+
+    def __init__(self, gh: GitHub[Any], policy: RetryPolicy = DEFAULT_POLICY) -> None:
+        self._gh = gh  # keep the GitHub object alive: githubkit's namespaces hold only a weakref
+        self._policy = policy
+
+    def __repr__(self) -> str:
+        return "GitHubKitClient(<installation token>)"
+
+    async def _json(self, method: str, url: str, **kwargs: Any) -> Any:
+        response = await request(self._gh, method, url, self._policy, **kwargs)
+        return response.raw_response.json() if response.raw_response.content else None
+
+    async def collaborator_permission(self, repo: RepoId, login: str) -> str:
+        try:
+            data = await self._json("GET", f"repos/{repo.full_name}/collaborators/{login}/permission")
+        except GitHubRefused as exc:
+            if exc.status == 404:
+                return "none"
+            raise
+        # role_name distinguishes maintain/triage; `permission` folds them into write/read.
+        role = data.get("role_name") or data.get("permission") or "none"
+        return str(role)
+
+    async def get_file(self, repo: RepoId, path: str, ref: str | None = None) -> FileContent | None:
+        params = {"ref": ref} if ref else None
+        try:
+            data = await self._json("GET", f"repos/{repo.full_name}/contents/{path}", params=params)
+        except GitHubRefused as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if not isinstance(data, dict) or data.get("type", "file") != "file":
+            return None
+        try:
+            text = base64.b64decode(data.get("content") or "").decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            log.warning("%s in %s is not UTF-8 text", path, repo.full_name)
+            return None
+        return FileContent(path=path, text=text, sha=str(data.get("sha", "")))
+
+    async def default_branch_sha(self, repo: RepoId) -> tuple[str, str]:
+        data = await self._json("GET", f"repos/{repo.full_name}")
+        branch = str(data["default_branch"])
+        head = await self._json("GET", f"repos/{repo.full_name}/commits/{branch}")
+        return branch, str(head["sha"])
+
+    async def list_comments(self, repo: RepoId, number: int) -> list[IssueComment]:
+        comments: list[IssueComment] = []
+        url: str | None = f"repos/{repo.full_name}/issues/{number}/comments"
+        params: dict[str, Any] | None = {"per_page": PER_PAGE}
+        while url is not None:
+            response = await request(self._gh, "GET", url, self._policy, params=params)
+            comments.extend(_comment(item) for item in response.raw_response.json())
+            nxt = response.raw_response.links.get("next", {}).get("url")
+            url, params = (str(nxt), None) if nxt else (None, None)  # GitHub's next link carries the query
+        return comments
+
+    async def create_comment(self, repo: RepoId, number: int, body: str) -> IssueComment:
+        data = await self._json(
+            "POST", f"repos/{repo.full_name}/issues/{number}/comments", json={"body": body}
+        )
+        return _comment(data)
+
+    async def update_comment(self, repo: RepoId, comment_id: int, body: str) -> IssueComment:
+        data = await self._json(
+            "PATCH", f"repos/{repo.full_name}/issues/comments/{comment_id}", json={"body": body}
+        )
+        return _comment(data)
+
+    async def add_labels(self, repo: RepoId, number: int, labels: list[str]) -> None:
+        await self._json("POST", f"repos/{repo.full_name}/issues/{number}/labels", json={"labels": labels})
