@@ -1,7 +1,80 @@
-"""Sub-commands of this area (placeholder until the area is built)."""
+"""`steward serve` runs the receiver; `steward deliver` replays a saved payload to it, signed like GitHub."""
 
+from __future__ import annotations
+
+import logging
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+import httpx
 import typer
+
+from app.settings import Settings, SettingsError, load_settings
+from app.web.body import sign
+
+DEFAULT_URL = "http://127.0.0.1:8000/webhooks"
+DELIVER_TIMEOUT_SECONDS = 30.0
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _settings_or_exit(*names: str) -> Settings:
+    try:
+        return load_settings().require(*names)
+    except SettingsError as exc:
+        typer.echo(f"steward: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Receive GitHub's webhooks on POST /webhooks (plus /healthz and /readyz)."""
+    import uvicorn
+
+    from app.web.app import create_app
+
+    settings = _settings_or_exit("webhook_secret")
+    logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
+    # The receiver logs every delivery with its event, delivery id and decision: the access log adds nothing.
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level=settings.log_level.lower(), access_log=False
+    )
+
+
+def deliver(
+    file: Annotated[
+        Path, typer.Argument(help="A saved webhook payload (JSON).", exists=True, dir_okay=False)
+    ],
+    event: Annotated[str, typer.Option(help="The X-GitHub-Event name, e.g. issue_comment.")],
+    url: Annotated[str, typer.Option(help="The receiver's webhook URL.")] = DEFAULT_URL,
+    delivery: Annotated[
+        str | None, typer.Option(help="The X-GitHub-Delivery id (default: a new UUID).")
+    ] = None,
+) -> None:
+    """Sign a saved payload with the configured webhook secret and post it, as GitHub would."""
+    settings = _settings_or_exit("webhook_secret")
+    assert settings.webhook_secret is not None
+    body = file.read_bytes()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "steward-deliver",
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+        "X-Hub-Signature-256": sign(settings.webhook_secret.get_secret_value().encode(), body),
+    }
+    try:
+        response = httpx.post(url, content=body, headers=headers, timeout=DELIVER_TIMEOUT_SECONDS)
+    except httpx.HTTPError as exc:
+        typer.echo(f"steward: cannot deliver to {url}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{response.status_code} {response.text}")
+    if not response.is_success:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to `steward`."""
+    """Add `serve` and `deliver` to `steward`."""
+    app.command()(serve)
+    app.command()(deliver)

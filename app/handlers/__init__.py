@@ -1,0 +1,35 @@
+"""Webhook routing: one module per behaviour, each with its own Router, composed here once.
+
+Handlers are pure: they read a `Delivery` and return `JobSpec`s; the web edge enqueues them on arq with
+`pool.enqueue_job(spec.function, _job_id=spec.job_id, **spec.kwargs)` (arq's default pickle serializer).
+The worker must register job functions with exactly these names and keyword arguments:
+
+- `handle_comment`, job id `comment:<repository id>:<comment id>`, kwargs `delivery_id: str`,
+  `event: dict` (an IssueCommentEvent).
+- `triage_duplicates`, job id `triage:<repository id>:<number>`, kwargs `delivery_id`, `event` (an IssuesEvent
+  or a PullRequestEvent) and `kind`: "issue" or "pull_request".
+- `sync_installation`, job id `installation:<delivery id>`, kwargs `delivery_id`, `event_name`: "installation"
+  or "installation_repositories", and `event` (an InstallationEvent or InstallationRepositoriesEvent).
+- `review_submitted`, job id `review:<review id>`, kwargs `delivery_id`, `event` (a PullRequestReviewEvent).
+
+`event` is the lenient model from `app.events` dumped with `model_dump(mode="json")`; rebuild it with e.g.
+`IssueCommentEvent.model_validate(event)`. A repository-level job's event always has `installation` and
+`repository` (deliveries without them are dropped here). Comments by bots, Steward included, never become
+jobs. Whether a repository enables duplicate triage is the worker's decision (it reads `.github/steward.yml`).
+"""
+
+from __future__ import annotations
+
+from app.handlers import commands, duplicates, installations, reviews
+from app.router import Router
+from app.settings import Settings
+
+
+def build_router(settings: Settings) -> Router:
+    """The one Router the web edge dispatches with."""
+    return Router(
+        commands.make_router(settings.bot_login),
+        duplicates.router,
+        installations.router,
+        reviews.router,
+    )

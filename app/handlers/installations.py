@@ -1,0 +1,37 @@
+"""Installations: record which accounts and repositories Steward serves, on every change GitHub reports."""
+
+from __future__ import annotations
+
+import logging
+
+from app.constants import JOB_INSTALLATION
+from app.events import InstallationEvent, InstallationRepositoriesEvent
+from app.router import Delivery, JobSpec, Router
+
+log = logging.getLogger("steward.handlers")
+
+SYNC_INSTALLATION = "sync_installation"
+
+router = Router()
+
+
+def _sync(delivery: Delivery, event: InstallationEvent | InstallationRepositoriesEvent) -> list[JobSpec]:
+    if event.installation is None:
+        log.info("ignored %s delivery=%s: no installation", delivery.event, delivery.delivery_id)
+        return []
+    kwargs = {
+        "delivery_id": delivery.delivery_id,
+        "event_name": delivery.event,
+        "event": event.model_dump(mode="json"),
+    }
+    return [JobSpec(SYNC_INSTALLATION, f"{JOB_INSTALLATION}:{delivery.delivery_id}", kwargs)]
+
+
+@router.register("installation")
+def installation_changed(delivery: Delivery) -> list[JobSpec]:
+    return _sync(delivery, InstallationEvent.model_validate(delivery.payload))
+
+
+@router.register("installation_repositories")
+def repositories_changed(delivery: Delivery) -> list[JobSpec]:
+    return _sync(delivery, InstallationRepositoriesEvent.model_validate(delivery.payload))

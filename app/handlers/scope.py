@@ -1,0 +1,23 @@
+"""What every repository-level handler checks first: the delivery names an installation and a repository."""
+
+from __future__ import annotations
+
+import logging
+
+from app.events import Envelope
+from app.router import Delivery
+
+log = logging.getLogger("steward.handlers")
+
+
+def in_repository(event: Envelope, delivery: Delivery) -> bool:
+    """True when the event can be acted on; otherwise log why it is ignored."""
+    if event.installation is None or event.repository is None:
+        log.info(
+            "ignored %s.%s delivery=%s: no installation or repository in the payload",
+            delivery.event,
+            event.action,
+            delivery.delivery_id,
+        )
+        return False
+    return True
