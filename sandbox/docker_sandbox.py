@@ -1,0 +1,246 @@
+"""The Docker backend of `Sandbox`: one locked-down container per run, commands run in it one at a time."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import anyio
+import docker
+from docker.errors import APIError, DockerException, NotFound
+
+from sandbox import cgroup
+from sandbox.base import CommandResult, Network, SandboxError
+from sandbox.execution import OnOutput, run_exec
+from sandbox.explain import explain
+from sandbox.image import SANDBOX_HOME, SANDBOX_UID, ensure_image
+from sandbox.judge import judge
+from sandbox.labels import default_worker_id, run_labels
+from sandbox.limits import Limits
+from sandbox.network import SetupGateway
+
+BASE_ENV = {
+    "HOME": SANDBOX_HOME,
+    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "LANG": "C.UTF-8",
+    "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+}
+"""The whole environment of a command: nothing is inherited from the host."""
+KEEPER_USER = "65534:65534"  # PID 1 runs as nobody, so a command (uid 1000) cannot kill the container
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+
+
+class DockerSandbox:
+    """`async with DockerSandbox(workspace, limits, run_id=..., image=...) as sb: await sb.run([...])`."""
+
+    def __init__(
+        self,
+        workspace: Path,
+        limits: Limits,
+        *,
+        run_id: str,
+        image: str,
+        network: Network = "none",
+        allowlist: Sequence[str] = (),
+        worker_id: str | None = None,
+        env: Mapping[str, str] | None = None,
+        client: docker.DockerClient | None = None,
+    ) -> None:
+        if not _RUN_ID.match(run_id):
+            raise SandboxError(f"run id {run_id!r} must be letters, digits, '.', '_' or '-'")
+        self.workspace = workspace.resolve()
+        self.limits = limits
+        self.run_id = run_id
+        self.image = image
+        self.network = network
+        self._allowlist = list(allowlist)
+        self._labels = run_labels(run_id, worker_id or default_worker_id())
+        self._env = {**BASE_ENV, **(env or {})}
+        self._client = client
+        self._own_client = client is None
+        self._container_id: str | None = None
+        self._gateway: SetupGateway | None = None
+        self._deadline = 0.0
+
+    @property
+    def container_id(self) -> str | None:
+        return self._container_id
+
+    @property
+    def proxy_refusals(self) -> list[str]:
+        """Hosts the setup phase asked for and was refused."""
+        return list(self._gateway.proxy.refused) if self._gateway and self._gateway.proxy else []
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        with anyio.CancelScope(shield=True):
+            await self.destroy()
+
+    async def start(self) -> None:
+        if self._container_id is not None:
+            return
+        if not self.workspace.is_dir():
+            raise SandboxError(f"workspace {self.workspace} is not a directory")
+        try:
+            if self._client is None:
+                self._client = await anyio.to_thread.run_sync(lambda: docker.from_env(timeout=60))
+            await anyio.to_thread.run_sync(ensure_image, self._client, self.image)
+            if self.network == "setup":
+                self._gateway = SetupGateway(self._client, self.run_id, self._allowlist, self._labels)
+                await self._gateway.open()
+            await anyio.to_thread.run_sync(self._create_and_start)
+        except DockerException as exc:
+            await self.destroy()
+            raise SandboxError(f"could not start the sandbox: {exc}") from None
+        except BaseException:
+            await self.destroy()
+            raise
+        self._deadline = time.monotonic() + self.limits.run_timeout
+
+    def _create_and_start(self) -> None:
+        assert self._client is not None
+        lim = self.limits
+        tmpfs_opts = f"rw,nosuid,nodev,size={lim.tmpfs_bytes}"
+        container = self._client.containers.create(
+            self.image,
+            ["sleep", "infinity"],
+            name=f"steward-{self.run_id}",
+            labels=self._labels,
+            user=KEEPER_USER,
+            init=True,
+            environment=None,
+            working_dir="/workspace",
+            mem_limit=lim.memory,
+            memswap_limit=lim.memory,
+            nano_cpus=int(lim.cpus * 1e9),
+            pids_limit=lim.pids,
+            read_only=True,
+            tmpfs={
+                "/tmp": f"{tmpfs_opts},mode=1777",  # noqa: S108 (the container's own tmpfs)
+                SANDBOX_HOME: f"{tmpfs_opts},mode=0700,uid={SANDBOX_UID},gid={SANDBOX_UID}",
+            },
+            volumes={str(self.workspace): {"bind": "/workspace", "mode": "rw"}},
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            network_mode="none" if self._gateway is None else self._gateway.name,
+            hostname="sandbox",
+        )
+        self._container_id = str(container.id)  # recorded before start: a failed start leaves it behind
+        container.start()
+
+    async def run(
+        self,
+        cmd: list[str] | str,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 (a limit we enforce, not a cancellation)
+        output_bytes: int | None = None,
+        on_output: OnOutput | None = None,
+    ) -> CommandResult:
+        """Run a command (a string goes through `sh -c`) and say which limit stopped it, if any."""
+        if self._container_id is None or self._client is None:
+            raise SandboxError("the sandbox is not started (use `async with`)")
+        argv = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            text = explain("time", self.limits, timeout=0, run_budget=True)
+            return CommandResult(137, "", 0.0, "time", text)
+        wanted = min(timeout or self.limits.command_timeout, self.limits.command_timeout)
+        budget = min(wanted, remaining)
+        env = {**self._env, **(self._gateway.proxy_env if self._gateway and self._gateway.proxy else {})}
+        before = await self._counters()
+        raw = await run_exec(
+            self._client,
+            self._container_id,
+            argv,
+            env=env,
+            timeout=budget,
+            cap=output_bytes or self.limits.output_bytes,
+            on_output=on_output,
+        )
+        after = await self._counters()
+        if raw.timed_out or raw.cut or raw.start_error:
+            await self._reset()  # the only sure way to end every process the command left behind
+        verdict = judge(raw, before, after)
+        if verdict is None:
+            code = raw.exit_code if raw.exit_code is not None else 1
+            return CommandResult(code, raw.output + (raw.start_error or ""), raw.duration)
+        limits = self.limits.model_copy(update={"output_bytes": output_bytes or self.limits.output_bytes})
+        text = explain(verdict, limits, timeout=budget, run_budget=verdict == "time" and budget < wanted)
+        code = raw.exit_code if raw.exit_code is not None else 137
+        return CommandResult(code, raw.output, raw.duration, verdict, text)
+
+    async def _counters(self) -> cgroup.Counters | None:
+        assert self._container_id is not None and self._client is not None
+        files = cgroup.host_files(self._container_id)
+        if files is not None:
+            return cgroup.read_host(files)
+        client, cid = self._client, self._container_id
+
+        def cat(paths: tuple[str, ...]) -> str:
+            exec_id = client.api.exec_create(cid, ["cat", *paths], user=KEEPER_USER)["Id"]
+            return bytes(client.api.exec_start(exec_id)).decode(errors="replace")
+
+        def inside() -> cgroup.Counters | None:
+            try:
+                return cgroup.parse(cat(cgroup.MEMORY_INSIDE), cat(cgroup.PIDS_INSIDE))
+            except APIError:
+                return None  # e.g. no process can start while a fork bomb holds every pid
+
+        return await anyio.to_thread.run_sync(inside)
+
+    async def _reset(self) -> None:
+        """Kill every process (PID 1 included) and start the container again; the workspace stays."""
+        assert self._container_id is not None and self._client is not None
+        client, cid = self._client, self._container_id
+
+        def restart() -> None:
+            with contextlib.suppress(APIError):
+                client.api.kill(cid)
+            client.api.wait(cid, timeout=30)
+            client.api.start(cid)
+
+        await anyio.to_thread.run_sync(restart)
+
+    async def enter_work_phase(self) -> None:
+        """From here on the sandbox has loopback only."""
+        if self._gateway is None:
+            return
+        if self._container_id is not None:
+            await self._gateway.detach(self._container_id)
+        await self._gateway.close()
+        self._gateway = None
+
+    async def read_file(self, relative: str) -> bytes:
+        """Read through the bind mount, refusing paths (or symlinks) that lead outside the workspace."""
+        path = (self.workspace / relative).resolve()
+        if not path.is_relative_to(self.workspace):
+            raise SandboxError(f"{relative} is outside the workspace")
+        return await anyio.Path(path).read_bytes()
+
+    async def destroy(self) -> None:
+        """Remove the container and the setup network; safe to call twice and after any failure."""
+        client, cid = self._client, self._container_id
+        self._container_id = None
+        if client is not None and cid is not None:
+
+            def remove() -> None:
+                with contextlib.suppress(NotFound):
+                    client.api.remove_container(cid, force=True, v=True)
+
+            await anyio.to_thread.run_sync(remove)
+        if self._gateway is not None:
+            await self._gateway.close()
+            self._gateway = None
+        if client is not None and self._own_client:
+            await anyio.to_thread.run_sync(client.close)
+            self._client = None

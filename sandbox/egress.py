@@ -1,0 +1,153 @@
+"""The setup phase's only way out: an HTTP proxy (CONNECT and plain HTTP) admitting allowlisted hosts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+log = logging.getLogger(__name__)
+
+HEADER_LIMIT = 64 * 1024
+CONNECT_TIMEOUT = 10.0
+PIPE_CHUNK = 64 * 1024
+
+
+def host_allowed(host: str, port: int, allowlist: Sequence[str]) -> bool:
+    """`pypi.org` admits that host on any port, `*.example.org` its subdomains, `host:port` one port only."""
+    host = host.lower().rstrip(".")
+    for entry in allowlist:
+        name, _, entry_port = entry.lower().partition(":")
+        if entry_port and entry_port != str(port):
+            continue
+        if name.startswith("*."):
+            if host.endswith(name[1:]):
+                return True
+        elif host == name:
+            return True
+    return False
+
+
+class EgressProxy:
+    """Forwards what the allowlist admits and answers 403 (and logs) everything else."""
+
+    def __init__(
+        self, allowlist: Sequence[str], *, host: str = "127.0.0.1", port: int = 0, run_id: str = ""
+    ) -> None:
+        self.allowlist = list(allowlist)
+        self.bind_host = host
+        self.bind_port = port
+        self.run_id = run_id
+        self.refused: list[str] = []
+        self._server: asyncio.Server | None = None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """Where the proxy listens (after start)."""
+        assert self._server is not None, "proxy not started"
+        host, port = self._server.sockets[0].getsockname()[:2]
+        return str(host), int(port)
+
+    @property
+    def url(self) -> str:
+        host, port = self.address
+        return f"http://{host}:{port}"
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, self.bind_host, self.bind_port)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await self._server.wait_closed()
+            self._server = None
+
+    async def __aenter__(self) -> EgressProxy:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+            writer.close()
+            return
+        try:
+            await self._handle(head, reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    async def _handle(self, head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request_line, _, rest = head.decode("latin-1").partition("\r\n")
+        parts = request_line.split(" ")
+        if len(parts) != 3:
+            await _answer(writer, 400, "malformed request line")
+            return
+        method, target, version = parts
+        if method == "CONNECT":
+            host, _, port_text = target.rpartition(":")
+            port = int(port_text) if port_text.isdigit() else 443
+            forward: bytes | None = None
+        else:
+            url = urlsplit(target)
+            if url.scheme != "http" or not url.hostname:
+                await _answer(writer, 400, "only absolute http:// URLs and CONNECT are proxied")
+                return
+            host, port = url.hostname, url.port or 80
+            path = url.path or "/"
+            if url.query:
+                path += "?" + url.query
+            dropped = ("proxy-", "connection:")
+            headers = [h for h in rest.split("\r\n") if h and not h.lower().startswith(dropped)]
+            lines = [f"{method} {path} {version}", *headers, "Connection: close", "", ""]
+            forward = "\r\n".join(lines).encode("latin-1")
+        host = host.strip("[]")
+        if not host_allowed(host, port, self.allowlist):
+            self.refused.append(f"{host}:{port}")
+            log.warning("egress refused: run %s asked for %s:%d (not allowlisted)", self.run_id, host, port)
+            await _answer(writer, 403, f"{host}:{port} is not in this sandbox's egress allowlist")
+            return
+        try:
+            connecting = asyncio.open_connection(host, port)
+            up_reader, up_writer = await asyncio.wait_for(connecting, CONNECT_TIMEOUT)
+        except (OSError, TimeoutError):
+            await _answer(writer, 502, f"cannot reach {host}:{port}")
+            return
+        if forward is None:
+            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            await writer.drain()
+        else:
+            up_writer.write(forward)
+        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+
+
+async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+    try:
+        while data := await source.read(PIPE_CHUNK):
+            sink.write(data)
+            await sink.drain()
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        with contextlib.suppress(Exception):
+            sink.write_eof()
+
+
+async def _answer(writer: asyncio.StreamWriter, status: int, message: str) -> None:
+    reason = {400: "Bad Request", 403: "Forbidden", 502: "Bad Gateway"}[status]
+    body = (message + "\n").encode()
+    writer.write(
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\n"
+        f"Connection: close\r\n\r\n".encode()
+        + body
+    )
+    with contextlib.suppress(ConnectionError):
+        await writer.drain()
