@@ -20,6 +20,7 @@ log = logging.getLogger("steward.web")
 
 MAX_DELIVERY_ID_LENGTH = 100
 RETRY_AFTER_SECONDS = 30
+HTTP_TOO_LARGE = 413
 
 
 @dataclass
@@ -72,7 +73,11 @@ async def receive(request: Request) -> JSONResponse:
         payload = _parse(body)
     except Rejected as rejected:
         log.warning("rejected delivery=%.100r event=%.60r: %s", delivery_id, event, rejected.message)
-        return answer(rejected.status, error=rejected.message)
+        response = answer(rejected.status, error=rejected.message)
+        if rejected.status == HTTP_TOO_LARGE:
+            # Otherwise uvicorn keeps reading (and discarding) the rest of the body to reuse the connection.
+            response.headers["Connection"] = "close"
+        return response
     assert event is not None and delivery_id is not None
     return await _route_and_enqueue(edge, event, delivery_id, payload)
 

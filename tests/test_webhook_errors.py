@@ -1,0 +1,162 @@
+"""Each bad delivery gets its own status and a JSON error, and nothing reaches the job queue."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from app.settings import Settings
+from app.web.app import create_app
+from tests.conftest import load_payload
+from tests.test_webhook_support import encode, github_headers, live_server, queued_job_ids, signature
+
+GITHUB_CAP = 25 * 1024 * 1024
+MB = 1024 * 1024
+
+
+@pytest.fixture
+def comment() -> bytes:
+    """A delivery that would be enqueued if it were accepted."""
+    return encode(load_payload("issue_comment", "created.with-installation"))
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def test_a_good_delivery_is_enqueued(client: TestClient, comment: bytes, redis_url: str) -> None:
+    response = client.post("/webhooks", content=comment, headers=github_headers(comment, "issue_comment"))
+    assert response.status_code == 202
+    assert queued_job_ids(redis_url) == response.json()["queued"]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, "missing X-Hub-Signature-256 header"),
+        ("sha256=" + "0" * 64, "X-Hub-Signature-256 does not match the body"),
+        ("sha1=", "X-Hub-Signature-256 must be an sha256= signature"),
+        (
+            "sha256=not-hex-and-not-ascii-\u00e9",
+            "X-Hub-Signature-256 does not match the body",
+        ),  # sent as latin-1
+    ],
+    ids=["missing", "wrong", "sha1", "garbage"],
+)
+def test_bad_signature_is_401_and_nothing_is_enqueued(
+    client: TestClient, comment: bytes, redis_url: str, header: str | None, expected: str
+) -> None:
+    headers: dict[str, str | bytes] = {**github_headers(comment, "issue_comment")}
+    del headers["X-Hub-Signature-256"]
+    if header == "sha1=":
+        header = signature(comment, algorithm="sha1")  # a correct sha1 signature is still refused
+    if header is not None:
+        headers["X-Hub-Signature-256"] = header.encode("latin-1")
+    response = client.post("/webhooks", content=comment, headers=headers)
+    assert response.status_code == 401
+    assert response.json() == {"error": expected}
+    assert queued_job_ids(redis_url) == []
+
+
+def test_signature_made_with_another_secret_is_401(
+    client: TestClient, comment: bytes, redis_url: str
+) -> None:
+    headers = github_headers(comment, "issue_comment")
+    headers["X-Hub-Signature-256"] = signature(comment, secret="another-secret")
+    assert client.post("/webhooks", content=comment, headers=headers).status_code == 401
+    assert queued_job_ids(redis_url) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"action": "created", ', "body is not valid JSON"),
+        (b"\xff\xfe not utf-8", "body is not valid JSON"),
+        (b"[1, 2, 3]", "body must be a JSON object"),
+        (b"", "body is not valid JSON"),
+    ],
+    ids=["truncated", "binary", "array", "empty"],
+)
+def test_malformed_body_is_400(client: TestClient, redis_url: str, body: bytes, expected: str) -> None:
+    response = client.post("/webhooks", content=body, headers=github_headers(body, "issue_comment"))
+    assert response.status_code == 400
+    assert response.json() == {"error": expected}
+    assert queued_job_ids(redis_url) == []
+
+
+@pytest.mark.parametrize(
+    ("missing", "expected"),
+    [
+        ("X-GitHub-Event", "missing X-GitHub-Event header"),
+        ("X-GitHub-Delivery", "missing X-GitHub-Delivery header"),
+    ],
+)
+def test_missing_github_header_is_400(
+    client: TestClient, comment: bytes, redis_url: str, missing: str, expected: str
+) -> None:
+    headers = github_headers(comment, "issue_comment")
+    del headers[missing]
+    response = client.post("/webhooks", content=comment, headers=headers)
+    assert response.status_code == 400
+    assert response.json() == {"error": expected}
+    assert queued_job_ids(redis_url) == []
+
+
+def test_body_over_the_limit_is_413(settings: Settings, comment: bytes, redis_url: str) -> None:
+    small = settings.model_copy(update={"max_body_bytes": len(comment) - 1})
+    with TestClient(create_app(small)) as client:
+        declared = client.post("/webhooks", content=comment, headers=github_headers(comment, "issue_comment"))
+        chunks = (comment[i : i + 100] for i in range(0, len(comment), 100))
+        streamed = client.post("/webhooks", content=chunks, headers=github_headers(comment, "issue_comment"))
+    assert declared.status_code == 413
+    assert streamed.status_code == 413
+    assert declared.json() == {"error": f"body is larger than {len(comment) - 1} bytes"}
+    assert queued_job_ids(redis_url) == []
+
+
+def test_body_at_the_limit_is_accepted(settings: Settings, comment: bytes, redis_url: str) -> None:
+    exact = settings.model_copy(update={"max_body_bytes": len(comment)})
+    with TestClient(create_app(exact)) as client:
+        response = client.post("/webhooks", content=comment, headers=github_headers(comment, "issue_comment"))
+    assert response.status_code == 202
+
+
+def test_declared_length_over_25mb_is_refused_before_the_body(settings: Settings) -> None:
+    head = b'{"pad": "'
+    headers = github_headers(head, "issue_comment") | {"Content-Length": str(GITHUB_CAP + 1)}
+    request = "POST /webhooks HTTP/1.1\r\nHost: 127.0.0.1\r\n" + "".join(
+        f"{k}: {v}\r\n" for k, v in headers.items()
+    )
+    with live_server(create_app(settings)) as url:
+        host, port = url.removeprefix("http://").split(":")
+        # Only a few bytes follow the headers: a receiver that waited for the declared body would time out.
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(request.encode() + b"\r\n" + head)
+            status_line = sock.makefile("rb").readline()
+    assert status_line.startswith(b"HTTP/1.1 413 ")
+
+
+def test_chunked_body_over_25mb_is_cut_off_without_reading_it_all(settings: Settings, redis_url: str) -> None:
+    sent = 0
+
+    def endless() -> Iterator[bytes]:
+        nonlocal sent
+        chunk = b" " * MB
+        while sent < 4 * GITHUB_CAP:  # a bound, in case the receiver kept reading
+            sent += len(chunk)
+            yield chunk
+
+    with live_server(create_app(settings)) as url, httpx.Client(timeout=60) as http:
+        headers = github_headers(b"unknowable", "issue_comment")
+        response = http.post(f"{url}/webhooks", content=endless(), headers=headers)
+    assert "content-length" not in {k.lower() for k in headers}
+    assert response.status_code == 413
+    assert response.json() == {"error": f"body is larger than {GITHUB_CAP} bytes"}
+    assert GITHUB_CAP < sent < 2 * GITHUB_CAP
+    assert queued_job_ids(redis_url) == []

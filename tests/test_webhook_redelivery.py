@@ -1,0 +1,66 @@
+"""A redelivered webhook is acknowledged without a second job, even after a crash before it was marked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from app.constants import DELIVERY_KEY_PREFIX, DELIVERY_TTL_SECONDS
+from app.settings import Settings
+from app.web.app import create_app
+from tests.conftest import load_payload
+from tests.test_webhook_support import encode, github_headers, queued_job_ids
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def test_redelivery_is_acknowledged_and_not_enqueued_again(client: TestClient, redis_url: str) -> None:
+    body = encode(load_payload("issue_comment", "created.with-installation"))
+    headers = github_headers(body, "issue_comment", delivery="d-1")
+    first = client.post("/webhooks", content=body, headers=headers)
+    again = client.post("/webhooks", content=body, headers=headers)
+    assert first.status_code == 202
+    assert first.json()["queued"] == queued_job_ids(redis_url)
+    assert again.status_code == 202
+    assert again.json() == {"duplicate": True}
+    assert len(queued_job_ids(redis_url)) == 1
+    ttl = redis.Redis.from_url(redis_url).ttl(DELIVERY_KEY_PREFIX + "d-1")
+    assert 0 < ttl <= DELIVERY_TTL_SECONDS
+
+
+def test_same_comment_in_two_deliveries_makes_one_job(client: TestClient, redis_url: str) -> None:
+    body = encode(load_payload("issue_comment", "created.with-installation"))
+    for delivery in ("d-1", "d-2"):
+        response = client.post(
+            "/webhooks", content=body, headers=github_headers(body, "issue_comment", delivery)
+        )
+        assert response.status_code == 202
+    assert len(queued_job_ids(redis_url)) == 1
+
+
+def test_crash_between_enqueue_and_mark_loses_nothing_and_doubles_nothing(
+    client: TestClient, redis_url: str
+) -> None:
+    body = encode(load_payload("pull_request", "opened"))
+    headers = github_headers(body, "pull_request", delivery="d-crash")
+    assert client.post("/webhooks", content=body, headers=headers).status_code == 202
+    redis.Redis.from_url(redis_url).delete(DELIVERY_KEY_PREFIX + "d-crash")  # as if the process died here
+    again = client.post("/webhooks", content=body, headers=headers)
+    assert again.status_code == 202
+    assert len(queued_job_ids(redis_url)) == 1
+    assert redis.Redis.from_url(redis_url).exists(DELIVERY_KEY_PREFIX + "d-crash")
+
+
+def test_ignored_events_touch_nothing(client: TestClient, redis_url: str) -> None:
+    body = encode(load_payload("issue_comment", "edited"))
+    response = client.post("/webhooks", content=body, headers=github_headers(body, "issue_comment", "d-3"))
+    assert response.status_code == 202
+    assert response.json() == {"ignored": True}
+    assert queued_job_ids(redis_url) == []
