@@ -1,5 +1,6 @@
 """The ledger's tables, one module per concept; importing this package registers them all."""
 
 from jobs.models.installations import InstallationRow, RepositoryRow
+from jobs.models.runs import ApprovalRow, ProposalRow, RunRow, StepRow, TransitionRow  # noqa: F401
 
 __all__ = ["InstallationRow", "RepositoryRow"]

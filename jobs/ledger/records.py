@@ -1,0 +1,154 @@
+"""Recording what a run did: its steps (with bounded output), approvals and proposals."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from jobs.ledger.base import LedgerBase
+from jobs.ledger.views import ApprovalDecision, StepView, aware, utcnow
+from jobs.models.runs import ApprovalRow, ProposalRow, StepRow
+
+OUTPUT_EXCERPT_CHARS = 4000
+"""Output kept in the ledger per step; the digest covers all of it."""
+_HEAD = OUTPUT_EXCERPT_CHARS // 4
+
+
+def excerpt(output: str) -> str:
+    """The start and the end of long output, with the cut said plainly."""
+    if len(output) <= OUTPUT_EXCERPT_CHARS:
+        return output
+    tail = OUTPUT_EXCERPT_CHARS - _HEAD
+    cut = len(output) - OUTPUT_EXCERPT_CHARS
+    return f"{output[:_HEAD]}\n[... {cut} characters cut ...]\n{output[-tail:]}"
+
+
+def _as_bytes(output: str | bytes) -> bytes:
+    return output if isinstance(output, bytes) else output.encode()
+
+
+class RecordsMixin(LedgerBase):
+    async def add_step(self, run_id: str, name: str, command: str = "") -> int:
+        """Start a step (numbered after the run's last); returns its id for finish_step."""
+        async with self._sessions.begin() as session:
+            await self._row(session, run_id)
+            last = await session.scalar(select(func.max(StepRow.seq)).where(StepRow.run_id == run_id))
+            row = StepRow(
+                run_id=run_id,
+                seq=(last or 0) + 1,
+                name=name,
+                command=command,
+                started_at=utcnow(),
+                output_excerpt="",
+                output_bytes=0,
+            )
+            session.add(row)
+            await session.flush()
+            return row.id
+
+    async def finish_step(
+        self,
+        step_id: int,
+        exit_code: int | None,
+        output: str | bytes = b"",
+        duration: float | None = None,
+        kill_reason: str | None = None,
+    ) -> StepView:
+        """Close a step: exit code, duration (measured from its start unless given), output digest."""
+        raw = _as_bytes(output)
+        async with self._sessions.begin() as session:
+            row = await session.get(StepRow, step_id)
+            if row is None:
+                raise LookupError(f"no step {step_id}")
+            ended = utcnow()
+            row.exit_code = exit_code
+            row.ended_at = ended
+            row.duration = duration if duration is not None else _seconds_since(row.started_at, ended)
+            row.output_digest = hashlib.sha256(raw).hexdigest()
+            row.output_excerpt = excerpt(raw.decode(errors="replace"))
+            row.output_bytes = len(raw)
+            row.kill_reason = kill_reason
+            await session.flush()
+            return StepView.of(row)
+
+    async def record_step(
+        self,
+        run_id: str,
+        name: str,
+        command: str,
+        exit_code: int | None,
+        output: str | bytes = b"",
+        duration: float | None = None,
+        kill_reason: str | None = None,
+    ) -> StepView:
+        """Start and finish a step in one call, for steps timed elsewhere."""
+        step_id = await self.add_step(run_id, name, command)
+        return await self.finish_step(step_id, exit_code, output, duration, kill_reason)
+
+    async def record_approval(
+        self,
+        run_id: str,
+        actor: str,
+        decision: ApprovalDecision,
+        *,
+        role: str = "",
+        reason: str = "",
+        steps_kept: Iterable[str] = (),
+        steps_dropped: Iterable[str] = (),
+    ) -> None:
+        """Store an answer to a plan, accepted or refused (refusals are kept too)."""
+        async with self._sessions.begin() as session:
+            await self._row(session, run_id)
+            session.add(
+                ApprovalRow(
+                    run_id=run_id,
+                    actor=actor,
+                    role=role,
+                    decision=ApprovalDecision(decision).value,
+                    reason=reason,
+                    steps_kept=list(steps_kept),
+                    steps_dropped=list(steps_dropped),
+                    at=utcnow(),
+                )
+            )
+
+    async def record_proposal(
+        self,
+        run_id: str,
+        branch: str,
+        commit_sha: str,
+        *,
+        diff_stat: str = "",
+        files: Iterable[str] = (),
+        pr_number: int | None = None,
+        pr_url: str | None = None,
+    ) -> None:
+        """Store what was pushed and proposed; the run's branch and pull request follow the latest."""
+        async with self._sessions.begin() as session:
+            run = await self._row(session, run_id)
+            now = utcnow()
+            session.add(
+                ProposalRow(
+                    run_id=run_id,
+                    branch=branch,
+                    commit_sha=commit_sha,
+                    diff_stat=diff_stat,
+                    files=list(files),
+                    pr_number=pr_number,
+                    pr_url=pr_url,
+                    at=now,
+                )
+            )
+            run.branch = branch
+            if pr_number is not None:
+                run.pr_number = pr_number
+            if pr_url is not None:
+                run.pr_url = pr_url
+            run.updated_at = now
+
+
+def _seconds_since(started: datetime, ended: datetime) -> float:
+    return max(0.0, (ended - aware(started)).total_seconds())
