@@ -1,0 +1,231 @@
+"""The repository's `.github/steward.yml`: every field documented here becomes the schema and the reference."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from sandbox.limits import parse_size
+
+Role = Literal["none", "read", "triage", "write", "maintain", "admin"]
+"""GitHub's repository roles, weakest first; `none` means anyone."""
+Section = Literal["Added", "Changed", "Deprecated", "Removed", "Fixed", "Security"]
+"""The sections of a Keep a Changelog release."""
+MAX_GLOB_CHARS = 200
+MAX_WILDCARDS = 8
+
+
+class _Strict(BaseModel):
+    """Unknown keys are typos, and typos are errors; field docstrings reach the schema."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, populate_by_name=True)
+
+
+class CommandOverride(_Strict):
+    """Who may run one command here, and whether it is offered at all."""
+
+    permission: Role | None = None
+    """The least GitHub role needed; unset keeps the command's default. Commands that start writing work
+    cannot be opened below `write`."""
+    enabled: bool = True
+    """Offer this command in this repository."""
+
+
+class CommandsConfig(_Strict):
+    """Per-command overrides, e.g. `docs: {permission: maintain}`."""
+
+    help: CommandOverride = Field(default_factory=CommandOverride)
+    """`/steward help`: lists the commands this repository allows."""
+    status: CommandOverride = Field(default_factory=CommandOverride)
+    """`/steward status`: the runs on this issue or pull request."""
+    duplicates: CommandOverride = Field(default_factory=CommandOverride)
+    """`/steward duplicates`: look for earlier issues this one repeats."""
+    not_duplicate: CommandOverride = Field(default_factory=CommandOverride, alias="not-duplicate")
+    """`/steward not-duplicate #N`: mark a suggestion as wrong."""
+    docs: CommandOverride = Field(default_factory=CommandOverride)
+    """`/steward docs`: plan and propose a documentation update."""
+    tests: CommandOverride = Field(default_factory=CommandOverride)
+    """`/steward tests`: plan and propose tests."""
+    approve: CommandOverride = Field(default_factory=CommandOverride)
+    """`/steward approve`: run the waiting plan (never below the workflow's approval level)."""
+    cancel: CommandOverride = Field(default_factory=CommandOverride)
+    """`/steward cancel`: stop queued or running runs here."""
+    retry: CommandOverride = Field(default_factory=CommandOverride)
+    """`/steward retry`: run the last failed or cancelled run again."""
+
+    def get(self, name: str) -> CommandOverride:
+        """The override of a command by its written name (`not-duplicate`)."""
+        override = getattr(self, name.replace("-", "_"), None)
+        return override if isinstance(override, CommandOverride) else CommandOverride()
+
+
+class LimitsOverride(_Strict):
+    """Sandbox limits for one workflow; each may only be lower than the policy's."""
+
+    memory: int | None = Field(default=None, gt=0)
+    """Memory in bytes; accepts 512m, 2g."""
+    cpus: float | None = Field(default=None, gt=0)
+    """CPU cores."""
+    pids: int | None = Field(default=None, gt=0)
+    """Most processes and threads at once."""
+    command_timeout: float | None = Field(default=None, gt=0)
+    """Wall seconds for one command."""
+    run_timeout: float | None = Field(default=None, gt=0)
+    """Wall seconds for the whole run."""
+    output_bytes: int | None = Field(default=None, gt=0)
+    """Output kept per command; accepts 64k, 1m."""
+
+    @field_validator("memory", "output_bytes", mode="before")
+    @classmethod
+    def _sizes(cls, value: object) -> object:
+        return parse_size(value) if isinstance(value, str) else value
+
+
+class ApprovalConfig(_Strict):
+    """Whether a plan waits for `/steward approve`, and from whom."""
+
+    required: bool = True
+    """Wait for an approval before running; a policy that always requires approval wins."""
+    level: Role = "maintain"
+    """The least role whose `/steward approve` counts; never below the policy's minimum."""
+
+
+class SetupConfig(_Strict):
+    """How the sandbox prepares the project before any work (the only phase that may reach the network)."""
+
+    install: str | None = None
+    """Shell command that installs the project's dependencies, e.g. `pip install -e .[test]`."""
+    image: str | None = None
+    """Sandbox image to use instead of Steward's default (it must exist on the Docker host)."""
+
+
+class WorkflowConfig(_Strict):
+    """What every workflow shares."""
+
+    enabled: bool = True
+    """Run this workflow in this repository."""
+
+
+class WritingWorkflowConfig(WorkflowConfig):
+    """A workflow that proposes changes: where it may write, who approves, how much it may use."""
+
+    paths: list[str] | None = None
+    """Writable path globs (`*`, `?`, `**`; anchored at the root); unset means the policy's. Each must lie
+    inside the policy's globs."""
+    deny: list[str] = Field(default_factory=list)
+    """Extra path globs this workflow may never change here (added to the policy's denied paths)."""
+    approval: ApprovalConfig = Field(default_factory=ApprovalConfig)
+    """The approval rule of this workflow's plans."""
+    limits: LimitsOverride = Field(default_factory=LimitsOverride)
+    """Tighter sandbox limits than the policy's."""
+
+
+    @field_validator("paths", "deny")
+    @classmethod
+    def _bounded_globs(cls, value: list[str] | None) -> list[str] | None:
+        for glob in value or []:
+            if not glob.strip() or len(glob) > MAX_GLOB_CHARS or glob.count("*") + glob.count("?") > MAX_WILDCARDS:
+                raise ValueError(
+                    f"glob {glob[:60]!r} must be non-empty, at most {MAX_GLOB_CHARS} characters "
+                    f"and hold at most {MAX_WILDCARDS} wildcards"
+                )
+        return value
+
+
+class DocsConfig(WritingWorkflowConfig):
+    """The docs workflow: changelog entries and generated blocks."""
+
+    changelog: str = "CHANGELOG.md"
+    """The changelog file (Keep a Changelog format)."""
+    create_changelog: bool = False
+    """Create the changelog when it does not exist yet."""
+    sections: dict[str, Section] = Field(
+        default_factory=lambda: {
+            "bug": "Fixed",
+            "security": "Security",
+            "enhancement": "Added",
+            "feature": "Added",
+            "deprecation": "Deprecated",
+            "removal": "Removed",
+        }
+    )
+    """Issue or pull-request label -> changelog section; the first matching label wins."""
+    default_section: Section = "Changed"
+    """The section used when no label matches."""
+    requester_may_approve_review: bool = False
+    """Whether the person who asked for the run may also give the approving review that turns
+    `steward/review` green."""
+
+
+class TestsConfig(WritingWorkflowConfig):
+    """The tests workflow: write tests, keep those that pass reliably."""
+
+    __test__ = False  # not a pytest class
+
+    install: str | None = None
+    """Setup command for this workflow; unset uses `setup.install`."""
+    image: str | None = None
+    """Sandbox image for this workflow; unset uses `setup.image`."""
+
+
+class DuplicatesConfig(WorkflowConfig):
+    """Duplicate triage: one comment listing likely earlier duplicates."""
+
+    on_open: bool = True
+    """Triage every newly opened issue."""
+    on_pull_requests: bool = False
+    """Also triage newly opened pull requests."""
+    threshold: float = Field(default=0.7, ge=0.0, le=1.0)
+    """Calibrated score (0..1) a candidate needs before Steward comments."""
+    max_suggestions: int = Field(default=3, ge=1, le=10)
+    """Most candidates listed in one comment."""
+    label: str | None = None
+    """Label added when a likely duplicate is found; unset adds none."""
+    exclude_labels: list[str] = Field(default_factory=list)
+    """Issues carrying any of these labels are neither triaged nor suggested."""
+    exclude_authors: list[str] = Field(default_factory=list)
+    """Issues by these logins are not triaged."""
+    include_bots: bool = False
+    """Also triage issues opened by bots."""
+
+
+class WorkflowsConfig(_Strict):
+    """Per-workflow settings."""
+
+    docs: DocsConfig = Field(default_factory=DocsConfig)
+    """The docs workflow."""
+    tests: TestsConfig = Field(default_factory=TestsConfig)
+    """The tests workflow."""
+    duplicates: DuplicatesConfig = Field(default_factory=DuplicatesConfig)
+    """Duplicate triage."""
+
+
+class NoiseLimits(_Strict):
+    """How much Steward may do in this repository, so it never floods it."""
+
+    max_open_prs: int = Field(default=5, ge=0)
+    """Open Steward pull requests at once; further runs wait or are refused."""
+    comments_per_hour: int = Field(default=30, ge=0)
+    """Comments Steward posts per hour (updates of its own comments do not count)."""
+    runs_per_day: int = Field(default=20, ge=0)
+    """Runs started per day."""
+
+
+class RepoConfig(_Strict):
+    """`.github/steward.yml`: every key is optional; a repository without the file gets these defaults."""
+
+    prefix: str = Field(default="/steward", pattern=r"^/[A-Za-z][A-Za-z0-9_-]{0,31}$")
+    """The command prefix, e.g. `/steward` or `/bot`."""
+    commands: CommandsConfig = Field(default_factory=CommandsConfig)
+    """Who may run which command."""
+    ignore_bots: bool = True
+    """Ignore commands written by bot accounts (Steward always ignores its own comments)."""
+    allowed_bots: list[str] = Field(default_factory=list)
+    """Bot logins whose commands are read even when `ignore_bots` is on, e.g. `renovate[bot]`."""
+    setup: SetupConfig = Field(default_factory=SetupConfig)
+    """How the sandbox installs the project."""
+    workflows: WorkflowsConfig = Field(default_factory=WorkflowsConfig)
+    """Per-workflow settings."""
+    noise: NoiseLimits = Field(default_factory=NoiseLimits)
+    """Repository-wide budgets: open pull requests, comments an hour, runs a day."""
