@@ -1,0 +1,114 @@
+"""`steward deliver` signs a saved payload like GitHub and `steward serve` receives it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from app.settings import Settings
+from app.web.app import create_app
+from app.web.cli import register
+from tests.conftest import WEBHOOK_EXAMPLES, WEBHOOK_SECRET, free_port
+from tests.test_webhook_support import live_server, queued_job_ids
+
+COMMENT = WEBHOOK_EXAMPLES / "issue_comment" / "created.with-installation.payload.json"
+STEWARD = Path(sys.executable).parent / "steward"
+
+
+def cli() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+    return app
+
+
+def deliver(url: str, secret: str | None, *extra: str) -> tuple[int, str]:
+    env = {"STEWARD_WEBHOOK_SECRET": secret} if secret is not None else {}
+    args = ["deliver", str(COMMENT), "--event", "issue_comment", "--url", url, *extra]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("STEWARD_WEBHOOK_SECRET", raising=False)
+        result = CliRunner().invoke(cli(), args, env=env)
+    return result.exit_code, result.output
+
+
+def test_deliver_posts_a_signed_payload(settings: Settings, redis_url: str) -> None:
+    with live_server(create_app(settings)) as base:
+        code, output = deliver(f"{base}/webhooks", WEBHOOK_SECRET, "--delivery", "replayed-1")
+        again_code, again = deliver(f"{base}/webhooks", WEBHOOK_SECRET, "--delivery", "replayed-1")
+    assert code == 0, output
+    assert output.startswith("202 ")
+    assert len(queued_job_ids(redis_url)) == 1
+    assert again_code == 0
+    assert '"duplicate":true' in again
+
+
+def test_deliver_with_the_wrong_secret_shows_the_401(settings: Settings, redis_url: str) -> None:
+    with live_server(create_app(settings)) as base:
+        code, output = deliver(f"{base}/webhooks", "not-the-secret")
+    assert code == 1
+    assert output.startswith("401 ")
+    assert queued_job_ids(redis_url) == []
+
+
+def test_deliver_without_a_secret_exits_2() -> None:
+    code, output = deliver("http://127.0.0.1:9/webhooks", None)
+    assert code == 2
+    assert "STEWARD_WEBHOOK_SECRET" in output
+
+
+def test_deliver_to_nothing_says_so() -> None:
+    code, output = deliver(f"http://127.0.0.1:{free_port()}/webhooks", WEBHOOK_SECRET)
+    assert code == 1
+    assert "cannot deliver to" in output
+
+
+def test_serve_then_deliver_end_to_end(redis_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STEWARD_")}
+    env |= {"STEWARD_WEBHOOK_SECRET": WEBHOOK_SECRET, "STEWARD_REDIS_URL": redis_url}
+    log = (tmp_path / "serve.log").open("wb")
+    server = subprocess.Popen(
+        [STEWARD, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=log, stderr=log
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.1)
+        url = f"http://127.0.0.1:{port}/webhooks"
+        sent = subprocess.run(
+            [STEWARD, "deliver", str(COMMENT), "--event", "issue_comment", "--url", url],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+    assert sent.returncode == 0, sent.stderr
+    assert sent.stdout.startswith("202 ")
+    assert len(queued_job_ids(redis_url)) == 1
+    served = (tmp_path / "serve.log").read_text()
+    assert "queued issue_comment.created" in served
+    assert WEBHOOK_SECRET not in served
+
+
+def test_serve_without_a_secret_exits_2_with_one_line() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STEWARD_")}
+    result = subprocess.run([STEWARD, "serve"], env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "steward: missing settings: STEWARD_WEBHOOK_SECRET"
