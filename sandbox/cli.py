@@ -1,7 +1,118 @@
-"""Sub-commands of this area (placeholder until the area is built)."""
+"""`steward sandbox build | run`: make the image; try a repository's commands in the sandbox Steward uses."""
 
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+import anyio
 import typer
+
+from app.settings import Settings, SettingsError, load_settings
+from sandbox.base import CommandResult, SandboxError
+from sandbox.docker_sandbox import DockerSandbox
+from sandbox.git import give_to_sandbox
+from sandbox.image import Source, build_image
+from sandbox.limits import Limits
+
+sandbox_app = typer.Typer(help="Build the sandbox image and run commands in a sandbox.", no_args_is_help=True)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@sandbox_app.command("build")
+def build(
+    tag: Annotated[str | None, typer.Option(help="Image tag (default: STEWARD_SANDBOX_IMAGE).")] = None,
+    source: Annotated[
+        str, typer.Option("--from", help="auto (Dockerfile if a registry answers), rootfs or dockerfile.")
+    ] = "auto",
+) -> None:
+    """Build the sandbox image (Python 3, venv, pip, git, pytest, coverage, hypothesis)."""
+    if source not in ("auto", "rootfs", "dockerfile"):
+        typer.echo("error: --from must be auto, rootfs or dockerfile", err=True)
+        raise typer.Exit(2)
+    name = tag or _settings().sandbox_image
+    try:
+        how = build_image(name, source=_as_source(source), progress=lambda line: typer.echo(line))
+    except (SandboxError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{name} is ready (built from {how}).")
+
+
+def _as_source(value: str) -> Source:
+    return "rootfs" if value == "rootfs" else "dockerfile" if value == "dockerfile" else "auto"
+
+
+@sandbox_app.command("run", context_settings={"allow_interspersed_args": False})
+def run(
+    cmd: Annotated[list[str], typer.Argument(help="The command, after `--`.")],
+    repo: Annotated[Path, typer.Option(help="Directory copied into the sandbox.")] = Path("."),
+    memory: Annotated[str, typer.Option(help="Memory (swap is equal, so none extra).")] = "512m",
+    cpus: Annotated[float, typer.Option(help="CPU cores.")] = 1.0,
+    pids: Annotated[int, typer.Option(help="Most processes and threads at once.")] = 128,
+    timeout: Annotated[float, typer.Option(help="Wall seconds for the command.")] = 60.0,
+    output: Annotated[str, typer.Option(help="Output kept before the command is cut.")] = "1m",
+    network: Annotated[str, typer.Option(help="none, or setup (allowlisted hosts, via the proxy).")] = "none",
+    image: Annotated[str | None, typer.Option(help="Image (default: STEWARD_SANDBOX_IMAGE).")] = None,
+) -> None:
+    """Run CMD over a copy of --repo in a sandbox; exit with its exit code and say which limit stopped it."""
+    if network not in ("none", "setup"):
+        typer.echo("error: --network must be none or setup", err=True)
+        raise typer.Exit(2)
+    if not repo.is_dir():
+        typer.echo(f"error: {repo} is not a directory", err=True)
+        raise typer.Exit(2)
+    try:
+        limits = Limits(memory=memory, cpus=cpus, pids=pids, command_timeout=timeout, output_bytes=output)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    image_name = image or _settings().sandbox_image
+    allow = _settings().egress_allowlist if network == "setup" else []
+    try:
+        result = anyio.run(_run_copy, repo, cmd, limits, image_name, network, allow)
+    except SandboxError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(125) from None
+    if result.killed_by:
+        typer.echo(f"\n{result.explanation}", err=True)
+    raise typer.Exit(result.exit_code)
+
+
+async def _run_copy(
+    repo: Path, cmd: list[str], limits: Limits, image: str, network: str, allow: list[str]
+) -> CommandResult:
+    def write(chunk: bytes) -> None:
+        sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
+
+    with tempfile.TemporaryDirectory(prefix="steward-sandbox-") as tmp:
+        copy = Path(tmp) / "workspace"
+        shutil.copytree(repo, copy, symlinks=True)
+        give_to_sandbox(copy)
+        sandbox = DockerSandbox(
+            copy,
+            limits,
+            run_id=f"cli-{uuid.uuid4().hex[:12]}",
+            image=image,
+            network="setup" if network == "setup" else "none",
+            allowlist=allow,
+        )
+        async with sandbox:
+            return await sandbox.run(cmd, on_output=write)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to `steward`."""
+    """Add `steward sandbox ...` to `steward`."""
+    app.add_typer(sandbox_app, name="sandbox")

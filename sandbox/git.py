@@ -128,12 +128,12 @@ async def clone(
         log.info("the remote refused a fetch by commit; fetching %s instead", ref)
         await _git(root, git_dir, None, "fetch", "-q", "--no-tags", "origin", ref, token=secret)
     await _git(root, git_dir, work_tree, "checkout", "-q", "-b", branch, commit)
-    _give_to_sandbox(work_tree)
+    give_to_sandbox(work_tree)
     log.info("cloned %s at %s onto %s", url, commit[:12], branch)
     return Workspace(root=root, git_dir=git_dir, work_tree=work_tree, branch=branch, url=url, commit=commit)
 
 
-def _give_to_sandbox(work_tree: Path) -> None:
+def give_to_sandbox(work_tree: Path) -> None:
     """The sandbox user (uid 1000) must own the work tree; without root, make it writable to all instead."""
     can_chown = os.geteuid() == 0
     for path in [work_tree, *work_tree.rglob("*")]:
