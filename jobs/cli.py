@@ -1,7 +1,69 @@
-"""Sub-commands of this area (placeholder until the area is built)."""
+"""`steward worker` runs the job queue; `steward doctor` checks everything Steward needs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated
 
 import typer
 
+from app.settings import Settings, SettingsError, load_settings
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+WORKER_NEEDS = ("app_id", "private_key", "redis_url")
+"""Settings without which the worker cannot mint tokens or read its queue."""
+
+
+def _settings_or_exit(*names: str) -> Settings:
+    try:
+        settings = load_settings().require(*names)
+        if "private_key" in names:
+            settings.private_key_pem()  # an unreadable STEWARD_PRIVATE_KEY_PATH fails here, not in a job
+        return settings
+    except SettingsError as exc:
+        typer.echo(f"steward: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def worker(
+    burst: Annotated[
+        bool, typer.Option(help="Stop once the queue is empty (for scripts and tests).")
+    ] = False,
+) -> None:
+    """Run the arq worker: it answers commands, records installations and runs the workflows."""
+    from arq.worker import create_worker
+
+    from app.github.redact import install_redaction
+    from jobs.worker import worker_settings
+
+    settings = _settings_or_exit(*WORKER_NEEDS)
+    logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
+    install_redaction()
+    # arq handles SIGINT/SIGTERM: jobs in flight are cancelled and re-queued for the next worker.
+    create_worker(worker_settings(settings), burst=burst).run()
+
+
+def doctor() -> None:
+    """Check Redis, the database, Docker, the sandbox image and the GitHub App credentials."""
+    from jobs.doctor import run_checks
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        typer.echo(f"FAIL  settings           {exc}\n      fix: correct the STEWARD_* variables named above")
+        raise typer.Exit(1) from None
+    checks = asyncio.run(run_checks(settings))
+    for check in checks:
+        typer.echo(check.line())
+    failed = [c.name for c in checks if c.required and not c.ok]
+    if failed:
+        typer.echo(f"\n{len(failed)} required check(s) failed: {', '.join(failed)}")
+        raise typer.Exit(1)
+    typer.echo("\nall required checks passed")
+
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to `steward`."""
+    """Add `worker` and `doctor` to `steward`."""
+    app.command()(worker)
+    app.command()(doctor)

@@ -6,7 +6,8 @@ from app.github.protocol import GitHubClient, IssueComment, RepoId
 
 
 def with_marker(marker: str, body: str) -> str:
-    return f"{marker}\n{body}"
+    """The body with its marker on the first line (bodies that already start with it are kept)."""
+    return body if body.startswith(marker) else f"{marker}\n{body}"
 
 
 async def find_marked(

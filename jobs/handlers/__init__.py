@@ -1,0 +1,1 @@
+"""The worker's job functions, one module per job."""

@@ -1,0 +1,147 @@
+"""Slash-commands in a new comment: authorise each against the commenter's role, run it, answer once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.commands import (
+    REGISTRY,
+    CommandContext,
+    CommandSpec,
+    ParsedCommand,
+    allowed_here,
+    authorize,
+    effective_permission,
+    parse_commands,
+    refusal_text,
+    render_help,
+)
+from app.config.loader import ConfigResult, render_config_errors
+from app.constants import CONFIG_PATH, MARKER_CONFIG_ERROR, command_marker
+from app.events import IssueCommentEvent
+from app.github.client import GitHubKitClient
+from app.github.comments import upsert_comment
+from app.github.protocol import RepoId, permission_rank
+from jobs.context import github_for, settings_of
+from jobs.failures import ReportTo, guarded
+from jobs.locks import repo_lock
+from jobs.repo_config import load_config
+from policies.loader import token_permissions
+
+log = logging.getLogger(__name__)
+
+WORKFLOW = "commands"
+"""The policy whose permissions the answering token gets."""
+
+
+@dataclass
+class Conversation:
+    """One comment being answered: where, by whom, and what is known so far."""
+
+    gh: GitHubKitClient
+    repo: RepoId
+    event: IssueCommentEvent
+    result: ConfigResult
+    bot: str
+    ctx: dict[str, Any]
+    delivery_id: str = ""
+    role: str | None = None
+    answers: list[str] = field(default_factory=list)
+
+    @property
+    def actor(self) -> str:
+        return self.event.comment.user.login
+
+    async def actor_role(self) -> str:
+        if self.role is None:  # asked once per comment, and only when a command needs more than `none`
+            self.role = await self.gh.collaborator_permission(self.repo, self.actor)
+        return self.role
+
+
+async def handle_comment(ctx: dict[str, Any], delivery_id: str, event: dict[str, Any]) -> str:
+    """Answer the slash-commands of one new issue or pull-request comment."""
+    parsed = IssueCommentEvent.model_validate(event)
+    settings = settings_of(ctx)
+    if parsed.installation is None or parsed.repository is None:
+        return "ignored: no installation or repository"
+    author = parsed.comment.user
+    if author.login.lower() == settings.bot_login.lower():
+        return "ignored: Steward's own comment"
+    repo = RepoId.parse(parsed.repository.full_name)
+    link = parsed.comment.html_url or f"{repo.full_name}#{parsed.issue.number}"
+    where = ReportTo(parsed.installation.id, repo, parsed.issue.number, f"the commands in {link}")
+    outcome = await guarded(ctx, where, _answer(ctx, delivery_id, parsed, repo))
+    log.info("handle_comment delivery=%s %s: %s", delivery_id, link, outcome)
+    return outcome or "failed (reported on the issue)"
+
+
+async def _answer(ctx: dict[str, Any], delivery_id: str, event: IssueCommentEvent, repo: RepoId) -> str:
+    assert event.installation is not None
+    settings = settings_of(ctx)
+    gh = await github_for(ctx, event.installation.id, repo, token_permissions(WORKFLOW))
+    result = await load_config(gh, repo, ctx.get("redis"))
+    config = result.config
+    author = event.comment.user
+    if author.is_bot and (config.ignore_bots and author.login not in config.allowed_bots):
+        return f"ignored: comment by bot {author.login}"
+    commands = parse_commands(event.comment.body or "", config.prefix)
+    if not commands:
+        return "no commands"
+    talk = Conversation(gh, repo, event, result, settings.bot_login, ctx, delivery_id)
+    if result.errors:
+        await upsert_comment(
+            gh, repo, event.issue.number, MARKER_CONFIG_ERROR, render_config_errors(result), author=talk.bot
+        )
+    for index, parsed in enumerate(commands):
+        reply = await _one(talk, parsed)
+        if reply:
+            marker = command_marker(event.comment.id, index)
+            await upsert_comment(gh, repo, event.issue.number, marker, reply, author=talk.bot)
+        talk.answers.append(parsed.name)
+    return f"answered {', '.join(talk.answers)}"
+
+
+def _writes(spec: CommandSpec) -> bool:
+    """Commands that start writing work are the ones that may not be opened below write."""
+    return permission_rank(spec.floor) >= permission_rank("write")
+
+
+async def _one(talk: Conversation, parsed: ParsedCommand) -> str | None:
+    config = talk.result.config
+    spec = REGISTRY.get(parsed.name)
+    if spec is None or not allowed_here(spec, config):
+        return render_help(config, unknown=parsed.name)
+    if permission_rank(effective_permission(spec, config)) > 0:
+        role = await talk.actor_role()
+        if not authorize(spec, role, config):
+            return refusal_text(spec, talk.actor, role, config)
+    else:
+        role = talk.role or "none"
+    if _writes(spec) and talk.result.errors:
+        return (
+            f"@{talk.actor}, `{config.prefix} {spec.name}` changes the repository, so it waits until "
+            f"`{CONFIG_PATH}` is fixed (the errors are listed in Steward's comment above)."
+        )
+    command_ctx = CommandContext(
+        gh=talk.gh,
+        repo=talk.repo,
+        number=talk.event.issue.number,
+        is_pull_request=talk.event.issue.is_pull_request,
+        actor=talk.actor,
+        args=parsed.args,
+        config=config,
+        config_errors=list(talk.result.errors),
+        settings=settings_of(talk.ctx),
+        redis=talk.ctx.get("redis"),
+        sessions=talk.ctx.get("sessions"),
+        comment_id=talk.event.comment.id,
+        delivery_id=talk.delivery_id,
+        role=role,
+    )
+    if _writes(spec) and spec.available and talk.ctx.get("redis") is not None:
+        owner = str(talk.ctx.get("job_id") or f"comment:{talk.event.comment.id}")
+        async with repo_lock(talk.ctx["redis"], talk.repo, owner):
+            return await spec.handler(command_ctx)
+    return await spec.handler(command_ctx)

@@ -1,0 +1,107 @@
+"""The arq worker: its settings, start-up (database, orphaned sandboxes) and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from arq.connections import RedisSettings
+
+from app.github.redact import install_redaction
+from app.settings import Settings
+from jobs.context import JOB_MAX_TRIES
+from jobs.db import make_engine, migrate, sessions
+
+log = logging.getLogger(__name__)
+
+JOB_TIMEOUT_SECONDS = 1800
+"""Longest a job may run before arq stops it (a run's own budgets are tighter)."""
+KEEP_RESULT_SECONDS = 3600
+"""How long a finished job's id blocks a re-enqueue with the same id (redeliveries, double commands)."""
+MAX_JOBS = 10
+"""Jobs one worker runs at once."""
+SANDBOX_REAPERS = (("sandbox.reaper", "reap_orphans"), ("sandbox.docker_backend", "reap_orphans"))
+"""Where the sandbox package may expose a reaper of containers left by a crashed worker."""
+
+
+def redis_settings(settings: Settings) -> RedisSettings:
+    return RedisSettings.from_dsn(settings.redis_url)
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    """Open the ledger (migrated to the newest schema) and clean up after a previous crash."""
+    settings: Settings = ctx["settings"]
+    install_redaction()
+    engine = make_engine(settings.db_url)
+    await migrate(engine)
+    ctx["engine"] = engine
+    ctx["sessions"] = sessions(engine)
+    await reap_sandboxes()
+    log.info("worker ready: redis=%s database=%s", safe_url(settings.redis_url), safe_url(settings.db_url))
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    engine = ctx.pop("engine", None)
+    if engine is not None:
+        await engine.dispose()
+
+
+async def reap_sandboxes() -> int:
+    """Remove sandboxes a crashed worker left behind, if the sandbox package offers a reaper."""
+    for module_name, attr in SANDBOX_REAPERS:
+        try:
+            reaper = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError):
+            continue
+        try:
+            if inspect.iscoroutinefunction(reaper):
+                result = await reaper()
+            else:
+                result = await asyncio.to_thread(reaper)  # docker-py blocks
+        except Exception as exc:  # Docker down must not keep the worker from serving comments
+            log.warning("could not reap orphaned sandboxes: %s", exc)
+            return 0
+        count = result if isinstance(result, int) else len(result) if isinstance(result, list) else 0
+        log.info("reaped %d orphaned sandboxes", count)
+        return count
+    return 0
+
+
+def safe_url(url: str) -> str:
+    """A URL without credentials, for logs."""
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme}{sep}{rest.rsplit('@', 1)[-1]}" if sep else url
+
+
+def worker_settings(
+    settings: Settings,
+    *,
+    functions: Sequence[Any] | None = None,
+    ctx: dict[str, Any] | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """Keyword arguments for arq's Worker (also accepted by arq.worker.create_worker)."""
+    from jobs.functions import FUNCTIONS
+
+    base_ctx: dict[str, Any] = {"settings": settings, "max_tries": JOB_MAX_TRIES}
+    base_ctx.update(ctx or {})
+    if "max_tries" in overrides:
+        base_ctx["max_tries"] = overrides["max_tries"]
+    options: dict[str, Any] = {
+        "functions": list(functions if functions is not None else FUNCTIONS),
+        "redis_settings": redis_settings(settings),
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "ctx": base_ctx,
+        "job_timeout": JOB_TIMEOUT_SECONDS,
+        "keep_result": KEEP_RESULT_SECONDS,
+        "max_tries": base_ctx["max_tries"],
+        "max_jobs": MAX_JOBS,
+        "allow_abort_jobs": True,
+    }
+    options.update(overrides)
+    return options
