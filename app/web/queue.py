@@ -8,6 +8,10 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.constants import default_queue_name, expires_extra_ms, job_key_prefix, result_key_prefix
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms
+from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from app.constants import DELIVERY_KEY_PREFIX, DELIVERY_TTL_SECONDS
@@ -18,6 +22,25 @@ log = logging.getLogger("steward.web")
 REDIS_TIMEOUT_SECONDS = 2.0
 """Longest a delivery waits on Redis before it is answered 503 (GitHub gives up after 10 s)."""
 CONNECT_TIMEOUT_SECONDS = 1
+
+# One atomic round trip: skip a delivery already marked; write each job exactly as arq's enqueue_job does
+# (skipped while its job or result record exists); then mark the delivery. arq's own enqueue_job costs four
+# round trips per job, which halved the receiver's throughput (bench/webhooks.py).
+# KEYS: delivery key, queue, then (job key, result key) per job. ARGV: delivery ttl, score, expiry in ms,
+# then (job id, serialized job) per job. Returns -1 for a redelivery, else the number of jobs written.
+ENQUEUE_ONCE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+local queued = 0
+for j = 0, (#KEYS - 2) / 2 - 1 do
+  if redis.call('EXISTS', KEYS[3 + 2 * j], KEYS[4 + 2 * j]) == 0 then
+    redis.call('PSETEX', KEYS[3 + 2 * j], ARGV[3], ARGV[5 + 2 * j])
+    redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4 + 2 * j])
+    queued = queued + 1
+  end
+end
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
+return queued
+"""
 
 
 class QueueUnavailable(Exception):
@@ -33,6 +56,7 @@ class Queue:
             RedisSettings.from_dsn(redis_url), conn_retries=0, conn_timeout=CONNECT_TIMEOUT_SECONDS
         )
         self._pool: ArqRedis | None = None
+        self._enqueue_once: AsyncScript | None = None
         self._connecting = asyncio.Lock()
 
     async def _get(self) -> ArqRedis:
@@ -40,7 +64,9 @@ class Queue:
             return self._pool
         async with self._connecting:
             if self._pool is None:
-                self._pool = await create_pool(self._settings)
+                pool = await create_pool(self._settings)
+                self._enqueue_once = pool.register_script(ENQUEUE_ONCE)
+                self._pool = pool
         return self._pool
 
     async def connect(self) -> bool:
@@ -58,23 +84,21 @@ class Queue:
         return True
 
     async def enqueue(self, delivery_id: str, jobs: Iterable[JobSpec]) -> bool:
-        """Enqueue a delivery's jobs once; False means it was a redelivery and nothing was enqueued.
-
-        The delivery is marked only after its jobs are enqueued, so a crash in between loses nothing:
-        the redelivery enqueues again and the deterministic job ids drop what already exists.
-        """
-        key = DELIVERY_KEY_PREFIX + delivery_id
+        """Enqueue a delivery's jobs once; False means it was a redelivery and nothing was enqueued."""
+        now = timestamp_ms()
+        keys = [DELIVERY_KEY_PREFIX + delivery_id, default_queue_name]
+        args: list[str | int | bytes] = [DELIVERY_TTL_SECONDS, now, expires_extra_ms]
+        for spec in jobs:
+            keys += [job_key_prefix + spec.job_id, result_key_prefix + spec.job_id]
+            args += [spec.job_id, serialize_job(spec.function, (), spec.kwargs, None, now)]
         try:
             async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
-                pool = await self._get()
-                if await pool.exists(key):
-                    return False
-                for spec in jobs:
-                    await pool.enqueue_job(spec.function, _job_id=spec.job_id, **spec.kwargs)
-                await pool.set(key, b"1", ex=DELIVERY_TTL_SECONDS)
+                await self._get()
+                assert self._enqueue_once is not None
+                written = await self._enqueue_once(keys=keys, args=args)
         except (RedisError, OSError, TimeoutError) as exc:
             raise QueueUnavailable(type(exc).__name__) from exc
-        return True
+        return int(written) >= 0
 
     async def close(self) -> None:
         if self._pool is not None:

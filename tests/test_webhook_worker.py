@@ -1,0 +1,81 @@
+"""Jobs the receiver writes are real arq jobs: a real arq worker runs them with the documented kwargs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from arq.connections import RedisSettings, create_pool
+from arq.worker import Worker, func
+from fastapi.testclient import TestClient
+
+from app.events import IssueCommentEvent, PullRequestEvent
+from app.settings import Settings
+from app.web.app import create_app
+from tests.conftest import load_payload
+from tests.test_webhook_support import encode, github_headers
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_arq_worker_runs_what_the_receiver_enqueued(settings: Settings, redis_url: str) -> None:
+    comment = load_payload("issue_comment", "created.with-installation")
+    opened = load_payload("pull_request", "opened")
+    with TestClient(create_app(settings)) as client:
+        for event, payload in (("issue_comment", comment), ("pull_request", opened)):
+            body = encode(payload)
+            answer = client.post("/webhooks", content=body, headers=github_headers(body, event, f"d-{event}"))
+            assert answer.status_code == 202, answer.text
+
+    ran: list[tuple[str, str, dict[str, Any]]] = []
+
+    async def handle_comment(ctx: dict[str, Any], **kwargs: Any) -> None:
+        ran.append(("handle_comment", ctx["job_id"], kwargs))
+
+    async def triage_duplicates(ctx: dict[str, Any], **kwargs: Any) -> None:
+        ran.append(("triage_duplicates", ctx["job_id"], kwargs))
+
+    redis_settings = RedisSettings.from_dsn(redis_url)
+    worker = Worker(
+        functions=[
+            func(handle_comment, name="handle_comment"),
+            func(triage_duplicates, name="triage_duplicates"),
+        ],
+        redis_settings=redis_settings,
+        burst=True,
+        poll_delay=0.01,
+        handle_signals=False,
+    )
+    try:
+        assert await worker.run_check() == 2
+    finally:
+        await worker.close()
+
+    by_function = {name: (job_id, kwargs) for name, job_id, kwargs in ran}
+    job_id, kwargs = by_function["handle_comment"]
+    assert job_id == f"comment:{comment['repository']['id']}:{comment['comment']['id']}"
+    assert kwargs["delivery_id"] == "d-issue_comment"
+    assert IssueCommentEvent.model_validate(kwargs["event"]).comment.id == comment["comment"]["id"]
+    job_id, kwargs = by_function["triage_duplicates"]
+    assert job_id == f"triage:{opened['repository']['id']}:{opened['number']}"
+    assert kwargs["kind"] == "pull_request"
+    assert PullRequestEvent.model_validate(kwargs["event"]).pull_request.number == opened["number"]
+
+    # A finished job keeps its result for a while: a fresh delivery of the same comment adds nothing.
+    pool = await create_pool(redis_settings)
+    try:
+        assert await pool.zcard("arq:queue") == 0
+        assert await pool.exists(
+            f"arq:result:comment:{comment['repository']['id']}:{comment['comment']['id']}"
+        )
+    finally:
+        await pool.aclose()
+    with TestClient(create_app(settings)) as client:
+        body = encode(comment)
+        again = client.post("/webhooks", content=body, headers=github_headers(body, "issue_comment", "d-new"))
+    assert again.status_code == 202
+    pool = await create_pool(redis_settings)
+    try:
+        assert await pool.zcard("arq:queue") == 0
+    finally:
+        await pool.aclose()
