@@ -46,6 +46,8 @@ class FakeGitHub:
     updated: int = 0
     fail_next: dict[str, list[httpx.Response]] = field(default_factory=dict)
     """Route name -> responses served (in order) before the normal behaviour, e.g. a 502."""
+    lose_next: dict[str, int] = field(default_factory=dict)
+    """Route name -> how many times the request takes effect but its answer is lost (a 502 comes back)."""
     _next_id: int = 900_000
 
     @property
@@ -80,6 +82,9 @@ class FakeGitHub:
             if queued:
                 return queued.pop(0)
             response: httpx.Response = handler(request)
+            if self.lose_next.get(name, 0) > 0:
+                self.lose_next[name] -= 1
+                return server_error()
             return response
 
         return respond

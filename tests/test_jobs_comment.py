@@ -1,0 +1,239 @@
+"""handle_comment end to end: a real arq Worker on real Redis, SQLite ledger, GitHub mocked with respx."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from arq import Retry
+
+from app.constants import MARKER_CONFIG_ERROR, MARKER_FAILURE, command_marker
+from app.settings import Settings
+from jobs.handlers.comment import handle_comment
+from tests.conftest import load_payload
+from tests.github_mock import API, BOT_LOGIN, FakeGitHub, server_error
+from tests.worker_support import FAST_CTX, enqueue, run_burst
+
+pytestmark = pytest.mark.anyio
+
+ISSUE = 1
+COMMENT_ID = 492700400
+
+
+@pytest.fixture
+def github() -> FakeGitHub:
+    return FakeGitHub()
+
+
+@pytest.fixture
+def api(github: FakeGitHub) -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url=API, assert_all_called=False) as router:
+        github.install(router)
+        yield router
+
+
+def comment_event(
+    body: str, login: str = "octocat", *, bot: bool = False, comment_id: int = COMMENT_ID
+) -> dict[str, Any]:
+    """The real issue_comment.created example with its comment replaced."""
+    payload = copy.deepcopy(load_payload("issue_comment", "created.with-installation"))
+    payload["comment"]["body"] = body
+    payload["comment"]["id"] = comment_id
+    payload["comment"]["user"]["login"] = login
+    payload["comment"]["user"]["type"] = "Bot" if bot else "User"
+    return payload
+
+
+async def answer(settings: Settings, body: str, login: str = "octocat", **kw: Any) -> None:
+    comment_id = kw.pop("comment_id", COMMENT_ID)
+    event = comment_event(body, login, comment_id=comment_id, **kw)
+    await enqueue(
+        settings, "handle_comment", f"comment:186853002:{comment_id}", delivery_id="d-1", event=event
+    )
+    await run_burst(settings)
+
+
+async def test_help_is_answered_once_with_the_command_table(
+    settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    await answer(settings, "Hi!\n/steward help\n")
+    replies = github.bot_comments(ISSUE)
+    assert len(replies) == 1
+    assert replies[0].startswith(command_marker(COMMENT_ID, 0))
+    assert "| `/steward status` | anyone |" in replies[0]
+    assert "| `/steward docs [instructions]` | write |" in replies[0]
+    assert not api["permission"].called  # help needs no role, so none is asked for
+    assert github.token_bodies == [
+        {"repositories": ["Hello-World"], "permissions": {"contents": "read", "issues": "write"}}
+    ]
+
+
+async def test_status_lists_the_runs_on_the_issue(
+    settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    issue_event = load_payload("issues", "opened")
+    issue_event["issue"]["number"] = ISSUE
+    issue_event["repository"] = comment_event("x")["repository"]
+    issue_event["installation"] = {"id": 1, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ=="}
+    await enqueue(
+        settings, "triage_duplicates", "triage:1", delivery_id="d-0", event=issue_event, kind="issue"
+    )
+    await run_burst(settings)
+    await answer(settings, "/steward status")
+    [reply] = github.bot_comments(ISSUE)
+    assert "| duplicates | closed |" in reply
+
+
+async def test_status_says_plainly_when_there_are_no_runs(
+    settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    await answer(settings, "/steward status")
+    [reply] = github.bot_comments(ISSUE)
+    assert "No Steward runs on this one yet" in reply
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [(None, False), ("read", False), ("triage", True), ("write", True), ("admin", True)],
+)
+async def test_duplicates_needs_triage(
+    settings: Settings, github: FakeGitHub, api: respx.MockRouter, role: str | None, allowed: bool
+) -> None:
+    if role is not None:
+        github.permissions["octocat"] = role
+    await answer(settings, "/steward duplicates")
+    [reply] = github.bot_comments(ISSUE)
+    assert api["permission"].call_count == 1
+    if allowed:
+        assert "not yet available" in reply
+    else:
+        assert "needs triage access" in reply and "@octocat" in reply
+
+
+async def test_a_repository_may_raise_a_commands_level(
+    settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    github.files[".github/steward.yml"] = "commands:\n  duplicates:\n    permission: maintain\n"
+    github.permissions["octocat"] = "write"
+    await answer(settings, "/steward duplicates")
+    [reply] = github.bot_comments(ISSUE)
+    assert "needs maintain access" in reply and "you have write" in reply
+
+
+async def test_an_unknown_command_gets_the_help_text(
+    settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    await answer(settings, "/steward frobnicate now")
+    [reply] = github.bot_comments(ISSUE)
+    assert "`/steward frobnicate` is not a command I know" in reply and "| `/steward help` |" in reply
+
+
+async def test_several_commands_get_one_reply_each_and_a_custom_prefix_counts(
+    settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    github.files[".github/steward.yml"] = "prefix: /bot\n"
+    await answer(settings, "/bot help\n> /bot status\n\n/steward help\n/bot status\n")
+    replies = github.bot_comments(ISSUE)
+    assert len(replies) == 2
+    assert replies[0].startswith(command_marker(COMMENT_ID, 0)) and "`/bot help`" in replies[0]
+    assert replies[1].startswith(command_marker(COMMENT_ID, 1)) and "No Steward runs" in replies[1]
+
+
+async def test_steward_and_other_bots_are_ignored(
+    settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    await answer(settings, "/steward help", BOT_LOGIN, bot=True)
+    assert not api["token"].called  # its own comment costs not even a token
+    await answer(settings, "/steward help", "renovate[bot]", bot=True, comment_id=COMMENT_ID + 1)
+    assert github.bot_comments(ISSUE) == []
+
+
+async def test_an_allowed_bot_is_answered(
+    settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    github.files[".github/steward.yml"] = "allowed_bots: ['renovate[bot]']\n"
+    await answer(settings, "/steward help", "renovate[bot]", bot=True)
+    assert len(github.bot_comments(ISSUE)) == 1
+
+
+INVALID = "prefix: /steward\nworkflows:\n  docs:\n    enabld: true\n"
+
+
+async def test_an_invalid_config_is_answered_with_field_and_line_once(
+    settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    github.files[".github/steward.yml"] = INVALID
+    await answer(settings, "/steward help")
+    await answer(settings, "/steward help", comment_id=COMMENT_ID + 1)
+    errors = [c for c in github.bot_comments(ISSUE) if MARKER_CONFIG_ERROR in c]
+    assert len(errors) == 1
+    assert "| `workflows.docs.enabld` | 4 |" in errors[0] and "did you mean `enabled`" in errors[0]
+    helps = [c for c in github.bot_comments(ISSUE) if "| command |" in c]
+    assert len(helps) == 2  # read-only commands still run, on the defaults
+
+
+async def test_writing_commands_wait_for_a_valid_config(
+    settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    github.files[".github/steward.yml"] = INVALID
+    github.permissions["octocat"] = "admin"
+    await answer(settings, "/steward docs")
+    [reply] = [c for c in github.bot_comments(ISSUE) if command_marker(COMMENT_ID, 0) in c]
+    assert "waits until `.github/steward.yml` is fixed" in reply
+
+
+async def test_a_job_retried_after_a_lost_502_posts_its_comment_once(
+    settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    github.lose_next["create_comment"] = 1  # GitHub created the comment, but the answer was a 502
+    github.fail_next["list_comments"] = [server_error()]  # and the first look before posting fails too
+    await enqueue(
+        settings, "handle_comment", "comment:1:1", delivery_id="d-1", event=comment_event("/steward help")
+    )
+    worker = await run_burst(settings)
+    assert worker.jobs_retried == 2 and worker.jobs_complete == 1 and worker.jobs_failed == 0
+    assert api["create_comment"].call_count == 1
+    assert len(github.bot_comments(ISSUE)) == 1
+    assert github.updated == 0  # the retry found its comment by marker and left it alone
+
+
+async def test_a_far_rate_limit_requeues_the_job_instead_of_sleeping(
+    settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    reset = int(time.time() + 3000)
+    github.fail_next["contents"] = [
+        httpx.Response(
+            403,
+            json={"message": "API rate limit exceeded"},
+            headers={
+                "x-ratelimit-remaining": "0",
+                "x-ratelimit-reset": str(reset),
+                "x-ratelimit-limit": "5000",
+            },
+        )
+    ]
+    ctx = {"settings": settings, "job_try": 1, "job_id": "comment:1:1", "max_tries": 5, **FAST_CTX}
+    started = time.monotonic()
+    with pytest.raises(Retry) as caught:
+        await handle_comment(ctx, "d-1", comment_event("/steward help"))
+    assert time.monotonic() - started < 2
+    assert 2900_000 < (caught.value.defer_score or 0) <= 3001_000
+    assert github.bot_comments(ISSUE) == []
+
+
+async def test_the_last_try_tells_the_issue_what_to_do_next(
+    settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    github.fail_next["permission"] = [server_error()] * 2
+    ctx = {"settings": settings, "job_try": 5, "job_id": "comment:1:1", "max_tries": 5, **FAST_CTX}
+    for _ in range(2):  # two final failures: one comment, updated
+        outcome = await handle_comment(ctx, "d-1", comment_event("/steward duplicates"))
+        assert outcome.startswith("failed")
+    [report] = github.bot_comments(ISSUE)
+    assert report.startswith(MARKER_FAILURE)
+    assert "GitHub kept failing" in report and "**What to do next:**" in report
