@@ -55,8 +55,11 @@ class DiffVerdict:
         if self.undeclared_paths:
             allowed = ", ".join(policy.allowed) or "nothing"
             parts.append(
-                "It touches paths outside what this workflow declares (" + allowed + "): "
-                + ", ".join(self.undeclared_paths) + "."
+                "It touches paths outside what this workflow declares ("
+                + allowed
+                + "): "
+                + ", ".join(self.undeclared_paths)
+                + "."
             )
         if self.too_many_files:
             parts.append(f"It changes {self.files} files; the limit is {policy.max_files}.")

@@ -20,7 +20,7 @@ from sandbox.execution import OnOutput, run_exec
 from sandbox.explain import explain
 from sandbox.image import SANDBOX_HOME, SANDBOX_UID, ensure_image
 from sandbox.judge import judge
-from sandbox.labels import default_worker_id, run_labels
+from sandbox.labels import run_labels
 from sandbox.limits import Limits
 from sandbox.network import SetupGateway
 
@@ -59,7 +59,7 @@ class DockerSandbox:
         self.image = image
         self.network = network
         self._allowlist = list(allowlist)
-        self._labels = run_labels(run_id, worker_id or default_worker_id())
+        self._labels = run_labels(run_id, worker_id)
         self._env = {**BASE_ENV, **(env or {})}
         self._client = client
         self._own_client = client is None

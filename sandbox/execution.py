@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import anyio
 import docker
@@ -27,19 +28,23 @@ class _Collector:
     cut: bool = False
     finished: bool = False
 
-    def consume(self, stream: Iterable[bytes]) -> None:
-        for chunk in stream:
-            room = self.cap - self.kept
-            part = chunk[:room]
-            if part:
-                self.chunks.append(part)
-                self.kept += len(part)
-                if self.on_output is not None:
-                    self.on_output(part)
-            if len(chunk) > room:
-                self.cut = True
-                return
-        self.finished = True
+    def consume(self, stream: Any) -> None:
+        """Read until EOF or the cap; always close the stream (it holds a socket to the daemon)."""
+        try:
+            for chunk in stream:
+                room = self.cap - self.kept
+                part = chunk[:room]
+                if part:
+                    self.chunks.append(part)
+                    self.kept += len(part)
+                    if self.on_output is not None:
+                        self.on_output(part)
+                if len(chunk) > room:
+                    self.cut = True
+                    return
+            self.finished = True
+        finally:
+            stream.close()
 
     def text(self) -> str:
         return b"".join(self.chunks).decode("utf-8", errors="replace")
@@ -83,6 +88,8 @@ async def run_exec(
             )["Id"]
         )
         stream = await anyio.to_thread.run_sync(lambda: api.exec_start(exec_id, stream=True, demux=False))
+        # docker-py keeps the client's read timeout on exec streams; a quiet command must not trip it.
+        api._disable_socket_timeout(api._get_raw_response_socket(stream._response))
     except APIError as exc:
         # e.g. the process limit is exhausted and runc cannot even start the command
         elapsed = time.monotonic() - started

@@ -9,6 +9,7 @@ import anyio
 import docker
 from docker.errors import APIError, NotFound
 
+from sandbox import hostguard
 from sandbox.egress import EgressProxy
 
 
@@ -25,6 +26,7 @@ class SetupGateway:
         self._run_id = run_id
         self._network_id: str | None = None
         self.proxy: EgressProxy | None = None
+        self._guard: tuple[str, str, int, str] | None = None
 
     async def open(self) -> None:
         """Create the network and start the proxy on its gateway (the one address the sandbox reaches)."""
@@ -36,13 +38,17 @@ class SetupGateway:
             network.reload()
             return str(network.id), str(network.attrs["IPAM"]["Config"][0]["Gateway"])
 
-        self._network_id, gateway = await anyio.to_thread.run_sync(create)
+        network_id, gateway = await anyio.to_thread.run_sync(create)
+        self._network_id = network_id
         self.proxy = EgressProxy(self._allowlist, host=gateway, run_id=self._run_id)
         try:
             await self.proxy.start()
         except OSError:
             await self.close()
             raise
+        guard = (f"br-{network_id[:12]}", gateway, self.proxy.address[1], self._run_id)
+        if await anyio.to_thread.run_sync(hostguard.guard, *guard):
+            self._guard = guard
 
     @property
     def proxy_env(self) -> dict[str, str]:
@@ -64,6 +70,9 @@ class SetupGateway:
 
     async def close(self) -> None:
         """Stop the proxy and remove the network (idempotent)."""
+        if self._guard is not None:
+            await anyio.to_thread.run_sync(hostguard.unguard, *self._guard)
+            self._guard = None
         if self.proxy is not None:
             await self.proxy.close()
             self.proxy = None

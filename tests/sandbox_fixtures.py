@@ -1,0 +1,50 @@
+"""Shared by the sandbox tests: the image (built once if missing, by the same code as `steward sandbox build`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+from docker.errors import DockerException
+
+from app import __version__
+from sandbox.image import SANDBOX_UID, build_image
+
+IMAGE = os.environ.get("STEWARD_TEST_SANDBOX_IMAGE", f"steward-sandbox:{__version__}")
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[docker.DockerClient]:
+    try:
+        client = docker.from_env(timeout=60)
+        client.ping()
+    except DockerException as exc:
+        pytest.fail(f"these tests need a running Docker daemon (start dockerd): {exc}")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def sandbox_image(docker_client: docker.DockerClient) -> str:
+    """The sandbox image; built here (about a minute) when CI has not built it already."""
+    try:
+        docker_client.images.get(IMAGE)
+    except DockerException:
+        build_image(IMAGE, source="auto", progress=lambda line: None)
+    return IMAGE
+
+
+def sandbox_dir(path: Path) -> Path:
+    """A workspace directory the sandbox user owns."""
+    path.mkdir(parents=True, exist_ok=True)
+    os.chown(path, SANDBOX_UID, SANDBOX_UID)
+    return path
+
+
+def steward_containers(client: docker.DockerClient, run_id: str) -> list[str]:
+    """Containers (running or not) labelled with this run."""
+    found = client.containers.list(all=True, filters={"label": f"steward.run={run_id}"})
+    return [c.name for c in found]
