@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -32,7 +32,7 @@ class NarrowingProblem:
     message: str
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_policy(workflow: str) -> Policy:
     """The policy shipped for a workflow (validated once, then cached)."""
     if workflow not in WORKFLOWS:
@@ -105,7 +105,9 @@ def narrowing_problems(policy: Policy, config: WorkflowConfig, where: str) -> li
         )
     if policy.approval.required and not config.approval.required:
         problems.append(
-            NarrowingProblem(f"{where}.approval.required", f"the {policy.workflow} policy always requires approval")
+            NarrowingProblem(
+                f"{where}.approval.required", f"the {policy.workflow} policy always requires approval"
+            )
         )
     for name, value in config.limits.model_dump(exclude_none=True).items():
         ceiling = getattr(policy.limits, name)

@@ -30,7 +30,7 @@ def render_help(config: RepoConfig | None = None, unknown: str | None = None) ->
     lines += [
         "",
         "Write a command at the start of a line of a comment; several commands may share one comment. "
-        f"Commands in quotes or code are ignored. Settings live in `.github/steward.yml`.",
+        "Commands in quotes or code are ignored. Settings live in `.github/steward.yml`.",
     ]
     return "\n".join(lines)
 
@@ -40,7 +40,6 @@ def command_table_markdown(prefix: str = DEFAULT_COMMAND_PREFIX) -> str:
     lines = ["| command | where | who (default) | does | example |", "| --- | --- | --- | --- | --- |"]
     for spec in REGISTRY.specs():
         example = "<br>".join(f"`{e}`" for e in spec.examples) if spec.examples else ""
-        lines.append(
-            f"| `{prefix} {spec.usage}` | {spec.where} | {who(spec.permission)} | {spec.summary} | {example} |"
-        )
+        usage, role = f"`{prefix} {spec.usage}`", who(spec.permission)
+        lines.append(f"| {usage} | {spec.where} | {role} | {spec.summary} | {example} |")
     return "\n".join(lines)

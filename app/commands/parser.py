@@ -1,4 +1,4 @@
-"""Find slash-commands in a comment the way a reader sees them: at the start of a line, outside quotes and code."""
+"""Find slash-commands in a comment as a reader sees them: at the start of a line, outside quotes and code."""
 
 from __future__ import annotations
 
@@ -52,12 +52,12 @@ class _Scanner:
         starts_in_code = self.in_comment or self.open_ticks > 0
         lead = _indent_width(line)
         body = line.lstrip(" \t")
-        if lead < _TAB_WIDTH and not self.in_comment and (fence := _FENCE.match(line)):
-            if fence.group(1)[0] == "~" or "`" not in fence.group(2):
-                self._end_paragraph()
-                self.in_quote = False
-                self.fence = (fence.group(1)[0], len(fence.group(1)))
-                return
+        fence = _FENCE.match(line) if lead < _TAB_WIDTH and not self.in_comment else None
+        if fence is not None and (fence.group(1)[0] == "~" or "`" not in fence.group(2)):
+            self._end_paragraph()
+            self.in_quote = False
+            self.fence = (fence.group(1)[0], len(fence.group(1)))
+            return
         if lead < _TAB_WIDTH and body.startswith(">") and not self.in_comment:
             if not self.in_quote:
                 self._end_paragraph()
@@ -152,7 +152,7 @@ def _indent_width(line: str) -> int:
 
 def _command(body: str, prefix: str, number: int) -> ParsedCommand | None:
     """The command on a line that starts with the prefix as a whole word, or None."""
-    if not body[: len(prefix)].lower() == prefix.lower():
+    if body[: len(prefix)].lower() != prefix.lower():
         return None
     rest = body[len(prefix) :]
     if rest and not rest[0].isspace():

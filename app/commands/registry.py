@@ -1,4 +1,4 @@
-"""Commands as self-describing records: one registration gives the handler, `/steward help` and the README table.
+"""Commands as self-describing records: one registration gives the handler, the help and the README table.
 
 A command is declared once with `@command(...)`. A later module replaces a command's handler with
 `@handler("docs")` (the record, its help and its permission stay); the modules named in HANDLER_MODULES are

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from app.commands.registry import REGISTRY
 from app.config.model import RepoConfig, WorkflowConfig
 from app.github.protocol import permission_rank
 from policies.loader import load_policy, narrowing_problems
@@ -15,6 +14,8 @@ def _workflow(config: RepoConfig, name: str) -> WorkflowConfig:
 
 def semantic_problems(config: RepoConfig) -> list[tuple[str, str]]:
     """(dotted field, message) for each setting that asks for more than Steward allows."""
+    from app.commands import REGISTRY  # at call time: the commands package imports the config model
+
     problems: list[tuple[str, str]] = []
     for name in type(config.workflows).model_fields:
         found = narrowing_problems(load_policy(name), _workflow(config, name), f"workflows.{name}")
@@ -25,7 +26,8 @@ def semantic_problems(config: RepoConfig) -> list[tuple[str, str]]:
             problems.append(
                 (
                     f"commands.{spec.name}.permission",
-                    f"`{spec.name}` starts work that writes, so it needs at least `{spec.floor}`, not `{asked}`",
+                    f"`{spec.name}` starts work that writes, so it needs at least `{spec.floor}`, "
+                    f"not `{asked}`",
                 )
             )
     return problems

@@ -1,7 +1,67 @@
-"""Sub-commands of this area (placeholder until the area is built)."""
+"""`steward config validate | schema | docs` and `steward help`: the configuration and commands, offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from app.config.loader import MAX_CONFIG_BYTES, parse_config
+from app.config.reference import render_reference, render_schema
+
+
+def validate(path: Annotated[Path, typer.Argument(help="A .github/steward.yml to check.")]) -> None:
+    """Check a configuration file: exit 0 when Steward can use it, 1 with each error (field and line)."""
+    try:
+        raw = path.read_bytes()[: MAX_CONFIG_BYTES + 1]
+        text = raw.decode("utf-8")
+    except OSError as exc:
+        typer.echo(f"{path}: cannot read: {exc.strerror}", err=True)
+        raise typer.Exit(1) from None
+    except UnicodeDecodeError:
+        typer.echo(f"{path}: not UTF-8 text", err=True)
+        raise typer.Exit(1) from None
+    result = parse_config(text)
+    if result.errors:
+        for issue in result.errors:
+            line = f":{issue.line}" if issue.line is not None else ""
+            typer.echo(f"{path}{line}: {issue.field}: {issue.message}", err=True)
+        typer.echo(f"{len(result.errors)} error(s)", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{path}: valid")
+
+
+def schema() -> None:
+    """Print the JSON schema of .github/steward.yml."""
+    typer.echo(render_schema(), nl=False)
+
+
+def docs() -> None:
+    """Print the Markdown configuration reference, generated from the model."""
+    typer.echo(render_reference(), nl=False)
+
+
+def help_command(
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the README's Markdown table.")] = False,
+) -> None:
+    """List the slash-commands, who may use each by default, and what each does."""
+    from app.commands import REGISTRY, command_table_markdown
+    from app.commands.help import who
+
+    if markdown:
+        typer.echo(command_table_markdown())
+        return
+    for spec in REGISTRY.specs():
+        note = "" if spec.available else "  (not yet available)"
+        typer.echo(f"/steward {spec.usage:<28} {who(spec.permission):<9} {spec.summary}{note}")
+
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to `steward`."""
+    """Add `steward config ...` and `steward help`."""
+    config = typer.Typer(help="Check and document .github/steward.yml.", no_args_is_help=True)
+    config.command("validate")(validate)
+    config.command("schema")(schema)
+    config.command("docs")(docs)
+    app.add_typer(config, name="config")
+    app.command("help")(help_command)

@@ -1,64 +1,33 @@
-"""Parse `.github/steward.yml` into a RepoConfig, or into the defaults plus errors that name field and line."""
+"""Parse `.github/steward.yml` into a RepoConfig, or into the defaults plus errors naming field and line."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+import logging
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from app.config.cache import ConfigCache, as_cache
 from app.config.checks import semantic_problems
 from app.config.messages import describe_error
 from app.config.model import RepoConfig
-from app.config.yamlnodes import TooLarge, expanded_size, line_of
+from app.config.result import ConfigIssue, ConfigResult
+from app.config.yamlnodes import TooLarge, duplicate_keys, expanded_size, line_of
 from app.constants import CONFIG_PATH, MARKER_CONFIG_ERROR
+from app.github.protocol import GitHubClient, RepoId
+
+__all__ = ["ConfigIssue", "ConfigResult", "load_repo_config", "parse_config", "render_config_errors"]
+
+log = logging.getLogger(__name__)
 
 MAX_CONFIG_BYTES = 64 * 1024
 """The largest configuration file read; a real one is a few hundred bytes."""
-REFERENCE = "the configuration reference (`steward config docs`, docs/configuration.md in Steward's repository)"
-
-
-@dataclass(frozen=True)
-class ConfigIssue:
-    """One problem in the file: where (dotted field, 1-based line) and what."""
-
-    field: str
-    line: int | None
-    message: str
-
-
-@dataclass
-class ConfigResult:
-    """The configuration to use, and what was wrong with the file (if anything)."""
-
-    config: RepoConfig = field(default_factory=RepoConfig)
-    errors: list[ConfigIssue] = field(default_factory=list)
-    source_sha: str | None = None
-
-    @property
-    def writable_ok(self) -> bool:
-        """Work that writes runs only under a configuration without errors."""
-        return not self.errors
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "config": self.config.model_dump(mode="json", by_alias=True),
-                "errors": [[e.field, e.line, e.message] for e in self.errors],
-                "source_sha": self.source_sha,
-            }
-        )
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> ConfigResult:
-        data = json.loads(text)
-        return cls(
-            config=RepoConfig.model_validate(data["config"]),
-            errors=[ConfigIssue(f, line, m) for f, line, m in data["errors"]],
-            source_sha=data["source_sha"],
-        )
+MAX_FLOW_DEPTH = 64
+"""Nesting of flow collections accepted; a real configuration nests three or four levels."""
+REFERENCE = (
+    "the configuration reference (`steward config docs`, docs/configuration.md in Steward's repository)"
+)
 
 
 def _dotted(location: tuple[str | int, ...]) -> str:
@@ -69,10 +38,24 @@ def _failed(message: str, line: int | None, sha: str | None, field_name: str = "
     return ConfigResult(RepoConfig(), [ConfigIssue(field_name, line, message)], sha)
 
 
+def _flow_depth(text: str) -> int:
+    """How deep `[` and `{` nest (roughly: quotes are not skipped); PyYAML is slow to give up on deep ones."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+    return deepest
+
+
 def _compose(text: str, sha: str | None) -> tuple[yaml.Node | None, ConfigResult | None]:
     """The document's node tree, or the result that explains why there is none."""
     if len(text.encode("utf-8", errors="replace")) > MAX_CONFIG_BYTES:
         return None, _failed(f"the file is larger than {MAX_CONFIG_BYTES // 1024} KiB", None, sha)
+    if _flow_depth(text) > MAX_FLOW_DEPTH:
+        return None, _failed(f"brackets nest deeper than {MAX_FLOW_DEPTH} levels", None, sha)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         if root is not None:
@@ -80,6 +63,11 @@ def _compose(text: str, sha: str | None) -> tuple[yaml.Node | None, ConfigResult
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or "invalid YAML"
+        if exc.context:
+            problem += f" {exc.context}"
+            # At the end of the file the problem mark points past it; where the open thing began helps more.
+            if "end of stream" in problem and exc.context_mark is not None:
+                mark = exc.context_mark
         return None, _failed(f"invalid YAML: {problem}", mark.line + 1 if mark else None, sha)
     except (yaml.YAMLError, TooLarge, RecursionError, ValueError) as exc:
         message = str(exc) if isinstance(exc, TooLarge) else "invalid YAML (nested too deeply or malformed)"
@@ -88,7 +76,8 @@ def _compose(text: str, sha: str | None) -> tuple[yaml.Node | None, ConfigResult
 
 
 def parse_config(text: str, source_sha: str | None = None) -> ConfigResult:
-    """Never raises: a bad file gives the defaults plus errors; problems that only widen policies keep the file."""
+    """Never raises: a bad file gives the defaults plus errors; settings that would widen a policy keep the
+    file's configuration (the policy ignores them) but are errors too, so writing work is refused."""
     root, failure = _compose(text, source_sha)
     if failure is not None:
         return failure
@@ -98,8 +87,12 @@ def parse_config(text: str, source_sha: str | None = None) -> ConfigResult:
         data: Any = yaml.SafeLoader(text).construct_document(root)
     except (yaml.YAMLError, RecursionError, ValueError, TypeError) as exc:
         return _failed(f"invalid YAML: {exc}", root.start_mark.line + 1, source_sha)
+    if data is None:
+        return ConfigResult(source_sha=source_sha)
     if not isinstance(data, dict):
-        return _failed("the top level must be a mapping of keys to values", root.start_mark.line + 1, source_sha)
+        return _failed(
+            "the top level must be a mapping of keys to values", root.start_mark.line + 1, source_sha
+        )
     try:
         config = RepoConfig.model_validate(data)
     except ValidationError as exc:
@@ -108,7 +101,10 @@ def parse_config(text: str, source_sha: str | None = None) -> ConfigResult:
             for err in exc.errors(include_url=False)
         ]
         return ConfigResult(RepoConfig(), issues, source_sha)
-    problems = [ConfigIssue(f, line_of(root, _split(f)), m) for f, m in semantic_problems(config)]
+    problems = [
+        ConfigIssue(f, line, f"`{f.rsplit('.', 1)[-1]}` is given twice") for f, line in duplicate_keys(root)
+    ]
+    problems += [ConfigIssue(f, line_of(root, _split(f)), m) for f, m in semantic_problems(config)]
     return ConfigResult(config, problems, source_sha)
 
 
@@ -141,3 +137,27 @@ def render_config_errors(result: ConfigResult) -> str:
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+async def load_repo_config(
+    gh: GitHubClient, repo: RepoId, cache: ConfigCache | Any | None = None
+) -> ConfigResult:
+    """The repository's configuration from its default branch (defaults when there is no file).
+
+    `cache` may be a ConfigCache, a Redis client or None (the process's LRU). GitHub errors propagate (the job
+    retries them); a bad file never raises, it comes back with errors.
+    """
+    file = await gh.get_file(repo, CONFIG_PATH)
+    if file is None:
+        return ConfigResult()
+    store = as_cache(cache) if file.sha else None
+    if store is not None:
+        cached = await store.get(file.sha)
+        if cached is not None:
+            return cached
+    result = parse_config(file.text, source_sha=file.sha or None)
+    if result.errors:
+        log.info("%s: %s has %d errors", repo.full_name, CONFIG_PATH, len(result.errors))
+    if store is not None:
+        await store.put(file.sha, result)
+    return result

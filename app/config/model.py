@@ -1,4 +1,4 @@
-"""The repository's `.github/steward.yml`: every field documented here becomes the schema and the reference."""
+"""The repository's `.github/steward.yml`: each field's docstring becomes the schema and the reference."""
 
 from __future__ import annotations
 
@@ -12,6 +12,15 @@ Role = Literal["none", "read", "triage", "write", "maintain", "admin"]
 """GitHub's repository roles, weakest first; `none` means anyone."""
 Section = Literal["Added", "Changed", "Deprecated", "Removed", "Fixed", "Security"]
 """The sections of a Keep a Changelog release."""
+DEFAULT_SECTIONS: dict[str, Section] = {
+    "bug": "Fixed",
+    "security": "Security",
+    "enhancement": "Added",
+    "feature": "Added",
+    "deprecation": "Deprecated",
+    "removal": "Removed",
+}
+"""Common GitHub labels and the changelog section each one files an entry under."""
 MAX_GLOB_CHARS = 200
 MAX_WILDCARDS = 8
 
@@ -33,7 +42,7 @@ class CommandOverride(_Strict):
 
 
 class CommandsConfig(_Strict):
-    """Per-command overrides, e.g. `docs: {permission: maintain}`."""
+    """Per-command overrides, e.g. `docs: {permission: maintain}`; `steward help` lists each default."""
 
     help: CommandOverride = Field(default_factory=CommandOverride)
     """`/steward help`: lists the commands this repository allows."""
@@ -120,12 +129,15 @@ class WritingWorkflowConfig(WorkflowConfig):
     limits: LimitsOverride = Field(default_factory=LimitsOverride)
     """Tighter sandbox limits than the policy's."""
 
-
     @field_validator("paths", "deny")
     @classmethod
     def _bounded_globs(cls, value: list[str] | None) -> list[str] | None:
         for glob in value or []:
-            if not glob.strip() or len(glob) > MAX_GLOB_CHARS or glob.count("*") + glob.count("?") > MAX_WILDCARDS:
+            if (
+                not glob.strip()
+                or len(glob) > MAX_GLOB_CHARS
+                or glob.count("*") + glob.count("?") > MAX_WILDCARDS
+            ):
                 raise ValueError(
                     f"glob {glob[:60]!r} must be non-empty, at most {MAX_GLOB_CHARS} characters "
                     f"and hold at most {MAX_WILDCARDS} wildcards"
@@ -140,16 +152,7 @@ class DocsConfig(WritingWorkflowConfig):
     """The changelog file (Keep a Changelog format)."""
     create_changelog: bool = False
     """Create the changelog when it does not exist yet."""
-    sections: dict[str, Section] = Field(
-        default_factory=lambda: {
-            "bug": "Fixed",
-            "security": "Security",
-            "enhancement": "Added",
-            "feature": "Added",
-            "deprecation": "Deprecated",
-            "removal": "Removed",
-        }
-    )
+    sections: dict[str, Section] = Field(default_factory=lambda: dict(DEFAULT_SECTIONS))
     """Issue or pull-request label -> changelog section; the first matching label wins."""
     default_section: Section = "Changed"
     """The section used when no label matches."""

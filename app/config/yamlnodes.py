@@ -66,3 +66,21 @@ def line_of(root: yaml.Node | None, location: Sequence[str | int]) -> int | None
             break
         node = found
     return line
+
+
+def duplicate_keys(root: yaml.Node, path: str = "") -> list[tuple[str, int]]:
+    """(dotted key, line) of every key given twice in one mapping (YAML would silently keep the last)."""
+    found: list[tuple[str, int]] = []
+    if isinstance(root, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in root.value:
+            name = str(key.value) if isinstance(key, yaml.ScalarNode) else "?"
+            dotted = f"{path}.{name}" if path else name
+            if name in seen and name != "<<":
+                found.append((dotted, key.start_mark.line + 1))
+            seen.add(name)
+            found += duplicate_keys(value, dotted)
+    elif isinstance(root, yaml.SequenceNode):
+        for index, item in enumerate(root.value):
+            found += duplicate_keys(item, f"{path}.{index}" if path else str(index))
+    return found
