@@ -76,9 +76,8 @@ async def _installation(session: AsyncSession, event: InstallationEvent) -> str:
     row = await _upsert_installation(session, event, active)
     if action == "deleted":
         await _deactivate_all(session, row.id)
-    else:
-        for repo in event.repositories:
-            await _upsert_repo(session, row.id, repo, True)
+    for repo in event.repositories:
+        await _upsert_repo(session, row.id, repo, action != "deleted")
     count = len(event.repositories)
     return f"installation {row.id} ({row.account}) {action}: active={row.active}, {count} repos"
 
