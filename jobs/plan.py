@@ -1,12 +1,29 @@
-"""A run's plan: the steps it will take, where it may write, its limits and token permissions."""
+"""A run's plan: the steps it will take, where it may write, its limits and token permissions.
+
+It is shown as one GitHub comment (a task list), updated in place as the run moves on; people untick
+steps before approving, and `parse_ticked` reads the boxes back by their hidden step ids.
+"""
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.constants import MARKER_PLAN
 from sandbox.limits import Limits
 
 STEP_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+STEPS_BEGIN = "<!-- steward:steps -->"
+STEPS_END = "<!-- /steward:steps -->"
+_RUN_MARKER = re.compile(r"<!-- steward:plan-run (r-[0-9a-z-]{1,40}) -->")
+_STEP_LINE = re.compile(
+    r"^\s*[-*+]\s+\[([ xX])\]\s.*<!--\s*steward:step\s+([a-z0-9][a-z0-9._-]{0,63})\s*-->\s*$"
+)
+NOT_ACTED_ON = (
+    "The built-in engine does not act on free-text instructions; they are recorded here and in the run "
+    "ledger for the agent engine."
+)
 
 
 class PlanStep(BaseModel):
@@ -37,10 +54,15 @@ class Plan(BaseModel):
     limits: Limits = Field(default_factory=Limits)
     permissions: dict[str, str] = Field(default_factory=dict)
     """The GitHub permissions of the run's installation token."""
+    approval_required: bool = True
+    approval_level: str = "write"
+    """The least role whose `/steward approve` counts."""
     instructions: str = ""
     """Free text after the command, recorded as data."""
     instructions_note: str = ""
     """What the engine does with the instructions (the built-in engine: nothing)."""
+    notes: list[str] = Field(default_factory=list)
+    """What the planner saw but will not do, and why (shown under the steps)."""
     base_sha: str = ""
     """The default branch's head when the plan was made."""
     engine: str = "builtin"
@@ -57,3 +79,102 @@ class Plan(BaseModel):
         """The plan with exactly these step ids ticked (as read from the comment at approval time)."""
         steps = [step.model_copy(update={"ticked": step.id in ticked}) for step in self.steps]
         return self.model_copy(update={"steps": steps})
+
+
+def _text(value: str) -> str:
+    """One line of outside text, unable to open an HTML comment or a tag in the comment."""
+    return " ".join(value.split()).replace("<", "&lt;").replace(">", "&gt;")
+
+
+def code(value: str) -> str:
+    """Inline code that survives backticks in the value (CommonMark: a longer fence, padded)."""
+    flat = " ".join(value.split())
+    longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") or longest else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
+
+
+def _size(value: int) -> str:
+    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if value >= size and value % size == 0:
+            return f"{value // size} {unit}"
+    return f"{value} bytes"
+
+
+def limits_line(limits: Limits) -> str:
+    """The limits in words, for plans and pull-request bodies."""
+    return (
+        f"memory {_size(limits.memory)} · {limits.cpus:g} CPU · {limits.pids} processes · "
+        f"{limits.command_timeout:g} s per command · {limits.run_timeout:g} s per run · "
+        f"output {_size(limits.output_bytes)} per command · no network while working"
+    )
+
+
+def _quote(text: str) -> list[str]:
+    fence = "`" * max(3, max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
+    return [f"{fence}text", text.replace("<!--", "<!-\u200b-").rstrip(), fence]
+
+
+def _step_lines(plan: Plan) -> list[str]:
+    lines = [STEPS_BEGIN]
+    for step in plan.steps:
+        lines.append(f"- [{'x' if step.ticked else ' '}] {_text(step.title)} <!-- steward:step {step.id} -->")
+        if step.detail:
+            lines.append(f"  {code(step.detail)}")
+    if not plan.steps:
+        lines.append("_Nothing to do: every step the engine looked for is already done._")
+    lines.append(STEPS_END)
+    return lines
+
+
+def render_plan(plan: Plan, *, run_id: str, state: str, status: str = "") -> str:
+    """The plan comment; the same plan, run and state always render the same text (safe to re-post)."""
+    head = f"### Steward plan: `{plan.workflow}` for #{plan.number}"
+    lines = [MARKER_PLAN, f"<!-- steward:plan-run {run_id} -->", head, ""]
+    lines.append(
+        f"Run `{run_id}` · state **{state}** · {plan.engine} engine" + (f" · {status}" if status else "")
+    )
+    lines += ["", "Steps (untick a step before approving to drop it):", "", *_step_lines(plan), ""]
+    if plan.notes:
+        lines += ["Not planned:", *[f"- {_text(note)}" for note in plan.notes], ""]
+    lines.append("**May change:** " + (", ".join(code(p) for p in plan.paths) or "nothing"))
+    if plan.denied_paths:
+        lines.append("**Never changes:** " + ", ".join(code(p) for p in plan.denied_paths))
+    lines.append(f"**Limits:** {limits_line(plan.limits)}")
+    perms = ", ".join(f"{name}: {level}" for name, level in sorted(plan.permissions.items()))
+    lines.append(f"**Token permissions:** {perms or 'none'} (this repository only)")
+    if plan.base_sha:
+        lines.append(f"**Based on:** `{plan.base_sha[:12]}` (the default branch when the plan was made)")
+    if plan.instructions:
+        lines += ["", "**Instructions given:**", *_quote(plan.instructions)]
+        if plan.instructions_note:
+            lines.append(f"_{plan.instructions_note}_")
+    if plan.approval_required:
+        lines += [
+            "",
+            f"To run it: `/steward approve` from someone with at least `{plan.approval_level}` access.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def plan_run_id(body: str) -> str | None:
+    """The run a plan comment belongs to (from its hidden marker)."""
+    if MARKER_PLAN not in body:
+        return None
+    match = _RUN_MARKER.search(body)
+    return match.group(1) if match else None
+
+
+def parse_ticked(body: str) -> set[str]:
+    """The ids of the steps ticked in the comment as it stands; a removed line counts as unticked."""
+    start = body.find(STEPS_BEGIN)
+    end = body.find(STEPS_END, start + 1)
+    if start < 0 or end < 0:
+        return set()
+    ticked = set()
+    for line in body[start:end].replace("\r\n", "\n").split("\n"):
+        match = _STEP_LINE.match(line)
+        if match and match.group(1) in "xX":
+            ticked.add(match.group(2))
+    return ticked

@@ -1,0 +1,1 @@
+"""The docs workflow's built-in engine: changelog entries and generated blocks, no language model."""
