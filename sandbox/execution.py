@@ -45,6 +45,7 @@ class _Collector:
             self.finished = True
         finally:
             stream.close()
+            stream._response.close()  # docker-py's close() leaves the HTTP response's file object open
 
     def text(self) -> str:
         return b"".join(self.chunks).decode("utf-8", errors="replace")
