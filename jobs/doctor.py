@@ -159,7 +159,7 @@ def check_embeddings() -> Check:
             "`make embeddings` for semantic duplicate triage (optional)",
             required=False,
         )
-    return Check("embeddings", True, "semantic duplicate triage available")
+    return Check("embeddings", True, "semantic duplicate triage available", required=False)
 
 
 async def run_checks(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> list[Check]:
