@@ -1,7 +1,76 @@
-"""Sub-commands of this area (placeholder until the area is built)."""
+"""`steward eval duplicates`: measure duplicate triage on a labelled JSONL file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from app.config.model import DuplicatesConfig
+from jobs.duplicates import evaluate, semantic
+from jobs.duplicates.dataset import DatasetError, load_reports
+
+EVAL_HELP = """Rank each report whose original is in FILE against every earlier report of the same project
+(the original always included) and print recall@k and MRR; then, at the threshold, the precision and recall
+of the decision to comment. A comment is made when the best candidate's calibrated score reaches the threshold
+and shows up to --max-suggestions candidates; it is correct when a report linked to this one as a duplicate is
+among them. Precision = correct comments / comments over all reports (except those closed as duplicates of
+a report outside the file); recall = duplicates with a correct comment / duplicates whose original is in
+FILE."""
+
+eval_app = typer.Typer(help="Measure Steward's workflows on labelled data.", no_args_is_help=True)
+
+
+def _ks(text: str) -> list[int]:
+    try:
+        ks = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        raise typer.BadParameter("--k takes positive integers separated by commas, e.g. 1,5,10") from None
+    if not ks or ks[0] < 1:
+        raise typer.BadParameter("--k takes positive integers separated by commas, e.g. 1,5,10")
+    return ks
+
+
+@eval_app.command("duplicates", help=EVAL_HELP)
+def duplicates(
+    file: Annotated[Path, typer.Argument(help="JSONL: id, title, body, created_at, duplicate_of, project.")],
+    k: Annotated[str, typer.Option("--k", help="Ranks for recall@k, comma-separated.")] = "1,5,10",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
+    threshold: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Calibrated score needed to comment.")
+    ] = DuplicatesConfig().threshold,
+    max_suggestions: Annotated[int, typer.Option(min=1, max=10)] = DuplicatesConfig().max_suggestions,
+    lexical_only: Annotated[
+        bool, typer.Option("--lexical-only", help="Ignore the embeddings extra.")
+    ] = False,
+) -> None:
+    ks = _ks(k)
+    try:
+        reports = load_reports(file)
+    except DatasetError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    available, reason = semantic.embeddings_available()
+    mode = "hybrid" if available and not lexical_only else "lexical"
+    why = "--lexical-only" if lexical_only else reason
+    evaluate.stderr_progress(f"{len(reports)} reports; retrieval: {mode} ({why})")
+    outcomes = evaluate.run(reports, lexical_only=lexical_only, progress=evaluate.stderr_progress)
+    metrics = evaluate.measure(outcomes, ks, threshold, max_suggestions)
+    if as_json:
+        typer.echo(json.dumps(metrics.as_json()))
+        return
+    typer.echo(f"retrieval: {mode}   reports with their original in the file: n = {metrics.n}")
+    for key, value in metrics.recall.items():
+        typer.echo(f"recall@{key:<3} {value:.3f}")
+    typer.echo(f"MRR        {metrics.mrr:.3f}")
+    typer.echo(
+        f"decision at threshold {threshold:g}: {metrics.comments} comments, "
+        f"precision {metrics.precision:.3f}, recall {metrics.decision_recall:.3f}"
+    )
+
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to `steward`."""
+    """Add `steward eval duplicates`."""
+    app.add_typer(eval_app, name="eval")

@@ -1,0 +1,150 @@
+"""The evaluation protocol of ../shared/eval/duplicates: rank earlier reports, score ranks and decisions."""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from jobs.duplicates import calibration, semantic
+from jobs.duplicates.dataset import Report
+from jobs.duplicates.engine import Candidate, Corpus, suggestions, top_in_pool
+from jobs.duplicates.text import embed_text, tokenize
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Outcome:
+    """One report ranked against its project's earlier reports."""
+
+    report: Report
+    candidates: list[Candidate]
+    ids: list[str]
+    original_rank: int | None = None
+    """Rank of the true original when it is in the file (None for reports without one)."""
+    linked: frozenset[str] = frozenset()
+    """Reports of the file linked to this one as duplicates, in either direction."""
+    features: list[list[float]] = field(default_factory=list)
+
+    @property
+    def truth_known(self) -> bool:
+        """False for a report closed as a duplicate whose original is not in the file."""
+        return not self.report.marked_duplicate or self.original_rank is not None
+
+    def is_linked(self, candidate: Candidate) -> bool:
+        return self.ids[candidate.index] in self.linked
+
+
+@dataclass(frozen=True)
+class Metrics:
+    n: int
+    recall: dict[int, float]
+    mrr: float
+    threshold: float
+    precision: float
+    decision_recall: float
+    comments: int
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "n": self.n,
+            "recall": {str(k): round(v, 4) for k, v in self.recall.items()},
+            "mrr": round(self.mrr, 4),
+            "decision": {
+                "threshold": self.threshold,
+                "precision": round(self.precision, 4),
+                "recall": round(self.decision_recall, 4),
+            },
+        }
+
+
+def _vectors(reports: Sequence[Report], lexical_only: bool) -> np.ndarray | None:
+    if lexical_only or not semantic.embeddings_available()[0]:
+        return None
+    return semantic.embed([embed_text(r.title, r.body) for r in reports])
+
+
+def run(
+    reports: Sequence[Report], lexical_only: bool = False, progress: Progress | None = None
+) -> list[Outcome]:
+    """Rank every report of the file against the earlier reports of its project (its original included)."""
+    by_id = {r.id: r for r in reports}
+    links: dict[str, set[str]] = defaultdict(set)
+    for report in reports:
+        if report.duplicate_of in by_id:
+            links[report.id].add(report.duplicate_of)
+            links[report.duplicate_of].add(report.id)
+    projects: dict[str, list[Report]] = defaultdict(list)
+    for report in reports:
+        projects[report.project].append(report)
+    outcomes: list[Outcome] = []
+    for project, members in sorted(projects.items()):
+        members.sort(key=lambda r: (r.created_at, r.id))
+        if progress:
+            progress(f"{project}: {len(members)} reports, indexing")
+        vectors = _vectors(members, lexical_only)
+        tokens = [tokenize(r.title, r.body) for r in members]
+        corpus = Corpus(tokens, vectors)
+        ids = [r.id for r in members]
+        position = {r.id: i for i, r in enumerate(members)}
+        created = np.asarray([r.created_at for r in members])
+        for i, report in enumerate(members):
+            pool = created < report.created_at
+            original = by_id.get(report.duplicate_of or "")
+            judged = original is not None and original.project == project
+            if judged:
+                pool[position[original.id]] = True  # type: ignore[union-attr]
+            pool[i] = False
+            if not pool.any():
+                continue
+            vector = None if vectors is None else vectors[i]
+            ranking = corpus.rank(tokens[i], vector, pool)
+            outcome = Outcome(report, ranking.candidates, ids, linked=frozenset(links.get(report.id, ())))
+            if judged:
+                outcome.original_rank = ranking.rank_of(position[original.id])  # type: ignore[union-attr]
+            top = np.asarray([c.index for c in ranking.candidates], dtype=np.int64)
+            outcome.features = calibration.features(ranking.fused[pool], top_in_pool(top, pool)).tolist()
+            outcomes.append(outcome)
+            if progress and (i + 1) % 500 == 0:
+                progress(f"{project}: ranked {i + 1}/{len(members)}")
+    return outcomes
+
+
+def measure(
+    outcomes: Sequence[Outcome], ks: Sequence[int], threshold: float, max_suggestions: int
+) -> Metrics:
+    """Recall@k and MRR over reports whose original is in the file; precision and recall of commenting.
+
+    A comment is made when the best candidate's calibrated score reaches the threshold; it is correct when a
+    report linked to this one as a duplicate (its original, or a duplicate of it filed earlier) is among the
+    suggestions it shows. Precision: correct comments / comments, over every report with earlier reports,
+    except reports closed as duplicates whose original is outside the file (their truth is unknown).
+    Recall: reports whose original is in the file that got a correct comment / all such reports.
+    """
+    judged = [o for o in outcomes if o.original_rank is not None]
+    n = len(judged)
+    ranks = np.asarray([o.original_rank for o in judged], dtype=np.float64)
+    recall = {k: float((ranks <= k).mean()) if n else 0.0 for k in ks}
+    mrr = float((1.0 / ranks).mean()) if n else 0.0
+    comments = correct = found = 0
+    for outcome in outcomes:
+        if not outcome.truth_known:
+            continue
+        shown = suggestions(outcome.candidates, threshold, max_suggestions)
+        if not shown:
+            continue
+        comments += 1
+        if any(outcome.is_linked(c) for c in shown):
+            correct += 1
+            found += outcome.original_rank is not None
+    precision = correct / comments if comments else 0.0
+    decision_recall = found / n if n else 0.0
+    return Metrics(n, recall, mrr, threshold, precision, decision_recall, comments)
+
+
+def stderr_progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
