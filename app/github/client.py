@@ -12,7 +12,7 @@ from githubkit import AppAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
 
 from app.github.errors import GitHubRefused
-from app.github.protocol import FileContent, IssueComment, RepoId
+from app.github.protocol import FileContent, IssueComment, IssuePage, IssueRecord, RepoId
 from app.github.redact import register_secret
 from app.github.retrying import DEFAULT_POLICY, RetryPolicy, request
 from app.settings import Settings
@@ -175,3 +175,30 @@ class GitHubKitClient:
 
     async def add_labels(self, repo: RepoId, number: int, labels: list[str]) -> None:
         await self._json("POST", f"repos/{repo.full_name}/issues/{number}/labels", json={"labels": labels})
+
+    async def list_issues(self, repo: RepoId, page: int, per_page: int = 100) -> IssuePage:
+        params = {"state": "all", "sort": "created", "direction": "asc", "per_page": per_page, "page": page}
+        response = await request(
+            self._gh, "GET", f"repos/{repo.full_name}/issues", self._policy, params=params
+        )
+        items = [issue_record(item) for item in response.raw_response.json() if isinstance(item, dict)]
+        return IssuePage(items=items, has_next="next" in response.raw_response.links)
+
+
+def issue_record(data: dict[str, Any]) -> IssueRecord:
+    """An issue or pull request from GitHub's REST or webhook JSON."""
+    user = data.get("user") or {}
+    return IssueRecord(
+        number=int(data["number"]),
+        title=str(data.get("title") or ""),
+        body=str(data.get("body") or ""),
+        state=str(data.get("state") or "open"),
+        is_pull_request="pull_request" in data or "merged_at" in data,
+        author=str(user.get("login", "")),
+        labels=[str(label.get("name", "")) for label in data.get("labels") or [] if isinstance(label, dict)],
+        html_url=str(data.get("html_url", "")),
+        state_reason=data.get("state_reason"),
+        created_at=data.get("created_at"),
+        updated_at=data.get("updated_at"),
+        closed_at=data.get("closed_at"),
+    )

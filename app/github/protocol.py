@@ -64,6 +64,14 @@ class IssueRecord:
     closed_at: str | None = None
 
 
+@dataclass
+class IssuePage:
+    """One page of a repository's issues and pull requests, and whether another follows."""
+
+    items: list[IssueRecord]
+    has_next: bool
+
+
 class GitHubClient(Protocol):
     """What a job may ask of GitHub, on behalf of one installation and one repository."""
 
@@ -84,3 +92,6 @@ class GitHubClient(Protocol):
     async def update_comment(self, repo: RepoId, comment_id: int, body: str) -> IssueComment: ...
 
     async def add_labels(self, repo: RepoId, number: int, labels: list[str]) -> None: ...
+
+    async def list_issues(self, repo: RepoId, page: int, per_page: int = 100) -> IssuePage:
+        """One page of every issue and pull request (any state), oldest first; pages are 1-based."""
