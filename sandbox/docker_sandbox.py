@@ -65,6 +65,7 @@ class DockerSandbox:
         self._own_client = client is None
         self._container_id: str | None = None
         self._gateway: SetupGateway | None = None
+        self._refused: list[str] = []
         self._deadline = 0.0
 
     @property
@@ -73,8 +74,16 @@ class DockerSandbox:
 
     @property
     def proxy_refusals(self) -> list[str]:
-        """Hosts the setup phase asked for and was refused."""
-        return list(self._gateway.proxy.refused) if self._gateway and self._gateway.proxy else []
+        """Hosts the setup phase asked for and was refused (kept after the network is gone)."""
+        live = self._gateway.proxy.refused if self._gateway and self._gateway.proxy else []
+        return [*self._refused, *live]
+
+    async def _close_gateway(self) -> None:
+        if self._gateway is not None:
+            gateway, self._gateway = self._gateway, None
+            if gateway.proxy is not None:
+                self._refused.extend(gateway.proxy.refused)
+            await gateway.close()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -217,8 +226,7 @@ class DockerSandbox:
             return
         if self._container_id is not None:
             await self._gateway.detach(self._container_id)
-        await self._gateway.close()
-        self._gateway = None
+        await self._close_gateway()
 
     async def read_file(self, relative: str) -> bytes:
         """Read through the bind mount, refusing paths (or symlinks) that lead outside the workspace."""
@@ -238,9 +246,7 @@ class DockerSandbox:
                     client.api.remove_container(cid, force=True, v=True)
 
             await anyio.to_thread.run_sync(remove)
-        if self._gateway is not None:
-            await self._gateway.close()
-            self._gateway = None
+        await self._close_gateway()
         if client is not None and self._own_client:
             await anyio.to_thread.run_sync(client.close)
             self._client = None

@@ -42,6 +42,7 @@ class EgressProxy:
         self.run_id = run_id
         self.refused: list[str] = []
         self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def address(self) -> tuple[str, int]:
@@ -59,8 +60,12 @@ class EgressProxy:
         self._server = await asyncio.start_server(self._serve, self.bind_host, self.bind_port)
 
     async def close(self) -> None:
+        """Stop listening and end every open tunnel (a sandbox that lost its network loses them too)."""
         if self._server is not None:
             self._server.close()
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await self._server.wait_closed()
             self._server = None
@@ -73,17 +78,17 @@ class EgressProxy:
         await self.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
         try:
             head = await reader.readuntil(b"\r\n\r\n")
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
-            writer.close()
-            return
-        try:
             await self._handle(head, reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError, OSError):
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError):
             pass
         finally:
             writer.close()
+            self._tasks.discard(task)
 
     async def _handle(self, head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         request_line, _, rest = head.decode("latin-1").partition("\r\n")
@@ -121,12 +126,15 @@ class EgressProxy:
         except (OSError, TimeoutError):
             await _answer(writer, 502, f"cannot reach {host}:{port}")
             return
-        if forward is None:
-            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            await writer.drain()
-        else:
-            up_writer.write(forward)
-        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        try:
+            if forward is None:
+                writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                await writer.drain()
+            else:
+                up_writer.write(forward)
+            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        finally:
+            up_writer.close()
 
 
 async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:

@@ -28,7 +28,11 @@ def shared(
     """One container for the module: a limit that kills a command must leave the sandbox usable."""
     workspace = sandbox_dir(tmp_path_factory.mktemp("limits") / "ws")
     sandbox = DockerSandbox(
-        workspace, LIMITS, run_id=f"test-limits-{uuid.uuid4().hex[:8]}", image=sandbox_image, client=docker_client
+        workspace,
+        LIMITS,
+        run_id=f"test-limits-{uuid.uuid4().hex[:8]}",
+        image=sandbox_image,
+        client=docker_client,
     )
     anyio.run(sandbox.start)
     yield sandbox
@@ -45,7 +49,9 @@ async def test_memory_hog_is_killed_and_reported_as_memory(shared: DockerSandbox
 
 
 async def test_fork_bomb_is_contained_and_reported(shared: DockerSandbox) -> None:
-    result = await shared.run("bomb() { bomb | bomb & }; bomb; sleep 30", timeout=4, output_bytes=10 * 1024**2)
+    result = await shared.run(
+        "bomb() { bomb | bomb & }; bomb; sleep 30", timeout=4, output_bytes=10 * 1024**2
+    )
     assert result.killed_by == "processes"
     assert "64 processes" in result.explanation
     after = await shared.run("echo alive; ls /proc | grep -c '^[0-9]'")
@@ -99,7 +105,9 @@ async def test_no_capabilities_and_no_new_privileges(shared: DockerSandbox) -> N
     assert fields["NoNewPrivs"].strip() == "1"
 
 
-async def test_container_carries_every_limit(shared: DockerSandbox, docker_client: docker.DockerClient) -> None:  # noqa: F811
+async def test_container_carries_every_limit(
+    shared: DockerSandbox, docker_client: docker.DockerClient
+) -> None:  # noqa: F811
     assert shared.container_id is not None
     attrs = docker_client.api.inspect_container(shared.container_id)
     host = attrs["HostConfig"]

@@ -1,0 +1,100 @@
+"""A sandbox starts clean (no host environment), fails clearly without its image, and never outlives its run."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import docker
+import pytest
+
+from sandbox.base import ImageMissingError, SandboxError
+from sandbox.docker_sandbox import DockerSandbox
+from sandbox.limits import Limits
+from tests.sandbox_fixtures import docker_client, sandbox_dir, sandbox_image, steward_containers  # noqa: F401
+
+pytestmark = [pytest.mark.anyio, pytest.mark.docker]
+
+SECRETS = {
+    "STEWARD_WEBHOOK_SECRET": "whsec-do-not-leak-0001",
+    "STEWARD_PRIVATE_KEY": "-----BEGIN RSA PRIVATE KEY----- do-not-leak-0002",
+    "GITHUB_TOKEN": "ghs_doNotLeak0003",
+    "GH_TOKEN": "ghs_doNotLeak0004",
+}
+
+
+def _run_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+async def test_no_host_variable_or_token_is_visible_inside(
+    sandbox_image: str,  # noqa: F811
+    docker_client: docker.DockerClient,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    async with DockerSandbox(
+        sandbox_dir(tmp_path / "ws"), Limits(), run_id=_run_id("test-env"), image=sandbox_image
+    ) as sandbox:
+        seen = await sandbox.run(
+            "env; cat /proc/self/environ | tr '\\0' '\\n'; grep -rs do-not-leak / --exclude-dir=proc --exclude-dir=sys -l | head"
+        )  # noqa: E501
+        assert sandbox.container_id is not None
+        config_env = docker_client.api.inspect_container(sandbox.container_id)["Config"]["Env"]
+    assert seen.exit_code == 0
+    assert "STEWARD_" not in seen.output
+    for value in SECRETS.values():
+        assert value not in seen.output
+        assert all(value not in entry for entry in config_env)
+    assert "HOME=/home/steward" in seen.output  # the environment Steward sets is there
+
+
+async def test_missing_image_names_the_build_command_and_never_pulls(
+    docker_client: docker.DockerClient,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    run_id = _run_id("test-noimage")
+    sandbox = DockerSandbox(
+        sandbox_dir(tmp_path / "ws"), Limits(), run_id=run_id, image="steward-sandbox:does-not-exist"
+    )
+    with pytest.raises(ImageMissingError, match="steward sandbox build"):
+        async with sandbox:
+            pass
+    assert steward_containers(docker_client, run_id) == []
+
+
+async def test_container_is_removed_when_the_body_fails(
+    sandbox_image: str,  # noqa: F811
+    docker_client: docker.DockerClient,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    run_id = _run_id("test-error")
+    with pytest.raises(RuntimeError, match="workflow broke"):
+        async with DockerSandbox(
+            sandbox_dir(tmp_path / "ws"), Limits(), run_id=run_id, image=sandbox_image
+        ) as sb:
+            assert steward_containers(docker_client, run_id) == [f"steward-{run_id}"]
+            await sb.run(["true"])
+            raise RuntimeError("workflow broke")
+    assert steward_containers(docker_client, run_id) == []
+
+
+async def test_container_is_removed_when_it_fails_to_start(
+    sandbox_image: str,  # noqa: F811
+    docker_client: docker.DockerClient,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    run_id = _run_id("test-badstart")
+    # More CPUs than the host has: the daemon accepts the container, then refuses to start it.
+    limits = Limits(cpus=4096)
+    with pytest.raises(SandboxError, match="could not start the sandbox"):
+        async with DockerSandbox(sandbox_dir(tmp_path / "ws"), limits, run_id=run_id, image=sandbox_image):
+            pass
+    assert steward_containers(docker_client, run_id) == []
+
+
+async def test_a_run_id_that_is_not_a_name_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SandboxError, match="run id"):
+        DockerSandbox(tmp_path, Limits(), run_id="../../etc", image="x")
