@@ -5,12 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 uv sync --locked
-uv run steward sandbox build --if-missing
-set +e
-uv run pytest "$@"
-rc=$?
-set -e
-if [ $rc -eq 5 ]; then
-  echo "test: pytest collected no tests" >&2
-fi
-exit $rc
+bash scripts/image.sh
+exec uv run pytest "$@"
