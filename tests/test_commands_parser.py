@@ -22,7 +22,11 @@ CASES: list[tuple[str, str, list[ParsedCommand]]] = [
     ("prefix must be a whole word", "/stewardship matters\n/steward-docs\n/steward:help", []),
     ("unknown command is still parsed", "/steward frobnicate now", [C("frobnicate", "now", 1)]),
     ("two commands", "/steward docs\nthanks!\n/steward status", [C("docs", "", 1), C("status", "", 3)]),
-    ("crlf", "hi\r\n/steward tests src/a.py\r\n/steward help\r\n", [C("tests", "src/a.py", 2), C("help", "", 3)]),
+    (
+        "crlf",
+        "hi\r\n/steward tests src/a.py\r\n/steward help\r\n",
+        [C("tests", "src/a.py", 2), C("help", "", 3)],
+    ),
     ("lone cr", "hi\r/steward help", [C("help", "", 2)]),
     ("unicode line separator is not a line end", "hi\u2028/steward help", []),
     ("block quote", "> /steward docs\n>/steward docs", []),
@@ -47,7 +51,11 @@ CASES: list[tuple[str, str, list[ParsedCommand]]] = [
     ("comment across a blank line", "<!--\n\n/steward docs\n\n-->", []),
     ("comment markers in code are literal", "`<!--`\n/steward help", [C("help", "", 2)]),
     ("backticks in a comment are literal", "<!-- ` -->\n/steward help", [C("help", "", 2)]),
-    ("command after quote, fence and comment", "> q\n\n```\nx\n```\n<!-- c -->\n/steward status", [C("status", "", 7)]),
+    (
+        "command after quote, fence and comment",
+        "> q\n\n```\nx\n```\n<!-- c -->\n/steward status",
+        [C("status", "", 7)],
+    ),
     ("empty", "", []),
 ]
 

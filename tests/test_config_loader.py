@@ -25,7 +25,11 @@ def test_defaults_work_without_a_file() -> None:
     assert config.workflows.duplicates.enabled and config.workflows.duplicates.on_open
     assert not config.workflows.duplicates.on_pull_requests
     assert config.workflows.docs.approval.required
-    assert (config.noise.max_open_prs, config.noise.comments_per_hour, config.noise.runs_per_day) == (5, 30, 20)
+    assert (config.noise.max_open_prs, config.noise.comments_per_hour, config.noise.runs_per_day) == (
+        5,
+        30,
+        20,
+    )
 
 
 def test_a_valid_file_is_merged_over_the_defaults() -> None:
@@ -71,14 +75,38 @@ ERRORS: list[tuple[str, str, str, int, str]] = [
         4,
         "did you mean `threshold`",
     ),
-    ("out of range", "workflows:\n  duplicates:\n\n    threshold: 1.5\n", "workflows.duplicates.threshold", 4, "1"),
+    (
+        "out of range",
+        "workflows:\n  duplicates:\n\n    threshold: 1.5\n",
+        "workflows.duplicates.threshold",
+        4,
+        "1",
+    ),
     ("wrong type", "noise:\n  runs_per_day: lots\n", "noise.runs_per_day", 2, "integer"),
-    ("unknown role", "commands:\n  docs:\n    permission: owner\n", "commands.docs.permission", 3, "maintain"),
+    (
+        "unknown role",
+        "commands:\n  docs:\n    permission: owner\n",
+        "commands.docs.permission",
+        3,
+        "maintain",
+    ),
     ("unknown command", "commands:\n  deploy: {permission: write}\n", "commands.deploy", 2, "unknown key"),
-    ("bad section", "workflows:\n  docs:\n    sections:\n      bug: Bugs\n", "workflows.docs.sections.bug", 4, "Fixed"),
+    (
+        "bad section",
+        "workflows:\n  docs:\n    sections:\n      bug: Bugs\n",
+        "workflows.docs.sections.bug",
+        4,
+        "Fixed",
+    ),
     ("list item", "allowed_bots:\n  - ok[bot]\n  - 7\n", "allowed_bots.1", 3, "string"),
     ("bad prefix", "prefix: steward\n", "prefix", 1, "pattern"),
-    ("bad size", "workflows:\n  tests:\n    limits:\n      memory: lots\n", "workflows.tests.limits.memory", 4, "size"),
+    (
+        "bad size",
+        "workflows:\n  tests:\n    limits:\n      memory: lots\n",
+        "workflows.tests.limits.memory",
+        4,
+        "size",
+    ),
     (
         "widening glob",
         "workflows:\n  docs:\n    paths:\n      - docs/**\n      - src/**\n",

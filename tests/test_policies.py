@@ -128,12 +128,38 @@ def test_glob_within(inner: str, outer: str, expected: bool) -> None:
 
 
 SAMPLE_PATHS = [
-    "README.md", "docs/a.md", "docs/x/y.png", "src/a.py", "tests/test_a.py", "a/b/c.md", "CHANGELOG.md",
-    "CHANGELOG", "x/README", "docs", ".github/workflows/ci.yml", "pkg/test_b.py", "conftest.py", "a.rst",
+    "README.md",
+    "docs/a.md",
+    "docs/x/y.png",
+    "src/a.py",
+    "tests/test_a.py",
+    "a/b/c.md",
+    "CHANGELOG.md",
+    "CHANGELOG",
+    "x/README",
+    "docs",
+    ".github/workflows/ci.yml",
+    "pkg/test_b.py",
+    "conftest.py",
+    "a.rst",
 ]
 CONFIG_GLOBS = [
-    "docs/**", "*.md", "**/*.md", "src/**", "**", "*", "docs/*.md", "README*", "**/*", "tests/**",
-    "CHANGELOG*", "a/**", "**/test_*.py", "*.rst", ".github/**", "x/*",
+    "docs/**",
+    "*.md",
+    "**/*.md",
+    "src/**",
+    "**",
+    "*",
+    "docs/*.md",
+    "README*",
+    "**/*",
+    "tests/**",
+    "CHANGELOG*",
+    "a/**",
+    "**/test_*.py",
+    "*.rst",
+    ".github/**",
+    "x/*",
 ]
 
 
@@ -146,8 +172,15 @@ def test_narrowing_never_widens(seed: int) -> None:
         config = model(
             paths=rng.sample(CONFIG_GLOBS, rng.randint(0, 5)),
             deny=rng.sample(CONFIG_GLOBS, rng.randint(0, 2)),
-            limits={"memory": rng.choice([1, 10**12]), "cpus": rng.choice([0.1, 64.0]), "pids": rng.randint(1, 9999)},
-            approval={"required": rng.random() < 0.5, "level": rng.choice(["none", "read", "write", "admin"])},
+            limits={
+                "memory": rng.choice([1, 10**12]),
+                "cpus": rng.choice([0.1, 64.0]),
+                "pids": rng.randint(1, 9999),
+            },
+            approval={
+                "required": rng.random() < 0.5,
+                "level": rng.choice(["none", "read", "write", "admin"]),
+            },
         )
         narrowed = effective_policy(policy, config)
         for path in SAMPLE_PATHS:
