@@ -8,7 +8,7 @@ uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install -q uv
 
 sync: uv
-	uv sync --locked
+	uv sync --locked --inexact
 
 format: sync
 	uv run ruff format .

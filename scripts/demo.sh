@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh --minimal
-uv sync --locked
+uv sync --locked --inexact
 bash scripts/image.sh
 
 checkout=$(mktemp -d /tmp/steward-sample.XXXXXX)

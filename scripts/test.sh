@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
-uv sync --locked
+uv sync --locked --inexact
 bash scripts/image.sh
 exec uv run pytest "$@"
