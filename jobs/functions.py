@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from arq import func
+
 from jobs.handlers.comment import handle_comment
 from jobs.handlers.installation import sync_installation
 from jobs.handlers.review import review_submitted
 from jobs.handlers.triage import triage_duplicates
 
+QUICK_JOB_TIMEOUT = 300
+"""Jobs that only talk to GitHub and the database; the worker's default (jobs.worker) covers long runs."""
+
 FUNCTIONS: list[Any] = [
-    handle_comment,
+    func(handle_comment, timeout=QUICK_JOB_TIMEOUT),
     triage_duplicates,
-    sync_installation,
-    review_submitted,
+    func(sync_installation, timeout=QUICK_JOB_TIMEOUT),
+    func(review_submitted, timeout=QUICK_JOB_TIMEOUT),
 ]
 """Coroutines `async def job(ctx, **kwargs)` or arq `func(...)` wrappers (for a per-job timeout or tries)."""

@@ -18,7 +18,7 @@ from app.commands import (
     refusal_text,
     render_help,
 )
-from app.config.loader import ConfigResult, render_config_errors
+from app.config.loader import ConfigResult, load_repo_config, render_config_errors
 from app.constants import CONFIG_PATH, MARKER_CONFIG_ERROR, command_marker
 from app.events import IssueCommentEvent
 from app.github.client import GitHubKitClient
@@ -27,7 +27,6 @@ from app.github.protocol import RepoId, permission_rank
 from jobs.context import github_for, settings_of
 from jobs.failures import ReportTo, guarded
 from jobs.locks import repo_lock
-from jobs.repo_config import load_config
 from policies.loader import token_permissions
 
 log = logging.getLogger(__name__)
@@ -81,7 +80,7 @@ async def _answer(ctx: dict[str, Any], delivery_id: str, event: IssueCommentEven
     assert event.installation is not None
     settings = settings_of(ctx)
     gh = await github_for(ctx, event.installation.id, repo, token_permissions(WORKFLOW))
-    result = await load_config(gh, repo, ctx.get("redis"))
+    result = await load_repo_config(gh, repo, ctx.get("redis"))
     config = result.config
     author = event.comment.user
     if author.is_bot and (config.ignore_bots and author.login not in config.allowed_bots):

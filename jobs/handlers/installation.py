@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.events import InstallationEvent, InstallationRepositoriesEvent, RepositoryRef
 from jobs.context import db_sessions
+from jobs.failures import guarded
 from jobs.models import InstallationRow, RepositoryRow
 
 log = logging.getLogger(__name__)
@@ -28,15 +29,18 @@ async def sync_installation(
     ctx: dict[str, Any], delivery_id: str, event_name: str, event: dict[str, Any]
 ) -> str:
     """Upsert the installation and its repositories from an installation(_repositories) event."""
-    async with db_sessions(ctx).begin() as session:
-        if event_name == "installation":
-            summary = await _installation(session, InstallationEvent.model_validate(event))
-        elif event_name == "installation_repositories":
-            summary = await _repositories(session, InstallationRepositoriesEvent.model_validate(event))
-        else:
-            summary = f"ignored event {event_name}"
+
+    async def work() -> str:
+        async with db_sessions(ctx).begin() as session:
+            if event_name == "installation":
+                return await _installation(session, InstallationEvent.model_validate(event))
+            if event_name == "installation_repositories":
+                return await _repositories(session, InstallationRepositoriesEvent.model_validate(event))
+            return f"ignored event {event_name}"
+
+    summary = await guarded(ctx, None, work())  # a locked or unreachable database is retried with backoff
     log.info("sync_installation delivery=%s: %s", delivery_id, summary)
-    return summary
+    return summary or "failed"
 
 
 async def _upsert_installation(

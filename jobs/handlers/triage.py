@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any, Literal
 
+from app.config.loader import load_repo_config
 from app.config.model import DuplicatesConfig
 from app.events import Account, IssuesEvent, PullRequestEvent
 from app.github.protocol import RepoId
 from jobs.context import github_for
 from jobs.failures import guarded
 from jobs.ledger import Ledger, RunState
-from jobs.repo_config import load_config
 from policies.loader import token_permissions
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ async def triage_duplicates(
 
     async def work() -> str:
         gh = await github_for(ctx, installation_id, repo, token_permissions(WORKFLOW))
-        result = await load_config(gh, repo, ctx.get("redis"))  # read-only: an invalid file means defaults
+        result = await load_repo_config(gh, repo, ctx.get("redis"))  # read-only: a bad file means defaults
         reason = _skip_reason(result.config.workflows.duplicates, kind, author)
         if reason is not None:
             return f"skipped: {reason}"
