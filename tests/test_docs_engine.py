@@ -10,10 +10,10 @@ import pytest
 from app.config.model import DocsConfig
 from app.github.protocol import IssueRecord
 from jobs.docs.engine import CHANGELOG_STEP, apply_docs, plan_docs
-from jobs.docs.execblocks import CommandResult
 from jobs.plan import NOT_ACTED_ON
 from policies.loader import effective_policy, load_policy
 from policies.model import Policy
+from sandbox.base import CommandResult
 
 pytestmark = pytest.mark.anyio
 
@@ -82,8 +82,8 @@ class Runner:
         command = " ".join(argv)
         self.calls.append(command)
         if command in self.fail:
-            return CommandResult(1, "boom\n")
-        return CommandResult(0, f"output of {command}\n")
+            return CommandResult(1, "boom\n", 0.1)
+        return CommandResult(0, f"output of {command}\n", 0.1)
 
 
 def setup(config: DocsConfig | None = None) -> tuple[DocsConfig, Policy]:

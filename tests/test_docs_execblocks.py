@@ -11,12 +11,12 @@ import pytest
 from jobs.docs.execblocks import (
     MAX_OUTPUT_CHARS,
     CommandError,
-    CommandResult,
     find_blocks,
     parse_command,
     refresh_blocks,
     render_output,
 )
+from sandbox.base import CommandResult
 
 pytestmark = pytest.mark.anyio
 
@@ -115,8 +115,8 @@ def test_only_real_blocks_are_found() -> None:
 async def test_refresh_puts_output_in_a_fence_and_is_idempotent() -> None:
     runner = FakeRunner(
         {
-            "tool --help": CommandResult(0, "Usage: tool [OPTIONS]\n\x1b[1mbold\x1b[0m  \r\n"),
-            "tool version": CommandResult(0, "tool 1.2.3\n"),
+            "tool --help": CommandResult(0, "Usage: tool [OPTIONS]\n\x1b[1mbold\x1b[0m  \r\n", 0.1),
+            "tool version": CommandResult(0, "tool 1.2.3\n", 0.1),
         }
     )
     first = await refresh_blocks(DOC, runner)
@@ -136,8 +136,8 @@ async def test_refresh_puts_output_in_a_fence_and_is_idempotent() -> None:
 async def test_a_failing_command_leaves_its_block_and_says_why() -> None:
     runner = FakeRunner(
         {
-            "tool --help": CommandResult(2, "error: no such option\n"),
-            "tool version": CommandResult(0, "1.0\n"),
+            "tool --help": CommandResult(2, "error: no such option\n", 0.1),
+            "tool version": CommandResult(0, "1.0\n", 0.1),
         }
     )
     result = await refresh_blocks(DOC, runner)
@@ -147,7 +147,7 @@ async def test_a_failing_command_leaves_its_block_and_says_why() -> None:
 
 
 async def test_select_limits_which_blocks_run() -> None:
-    runner = FakeRunner({"tool version": CommandResult(0, "9\n")})
+    runner = FakeRunner({"tool version": CommandResult(0, "9\n", 0.1)})
     result = await refresh_blocks(DOC, runner, select=lambda block: block.command == "tool version")
     assert runner.calls == [["tool", "version"]] and "stale help" in result.text
 
@@ -179,8 +179,18 @@ async def test_with_a_real_process_in_a_git_checkout(tmp_path: Path) -> None:
             *argv, cwd=repo, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
         )
         out, _ = await proc.communicate()
-        return CommandResult(proc.returncode or 0, out.decode())
+        return CommandResult(proc.returncode or 0, out.decode(), 0.1)
 
     result = await refresh_blocks((repo / "README.md").read_text(), run)
     assert result.problems == []
     assert "```text\nInitial import of the tool\n```" in result.text
+
+
+async def test_a_command_stopped_by_a_limit_is_reported_with_the_limit() -> None:
+    killed = CommandResult(137, "partial", 300.0, killed_by="time", explanation="ran past 300 s")
+    runner = FakeRunner({"tool --help": killed, "tool version": CommandResult(0, "", 0.1, killed_by="output")})
+    result = await refresh_blocks(DOC, runner)
+    assert "stale help" in result.text and not result.changed
+    messages = [p.message for p in result.problems]
+    assert "was stopped by the time limit" in messages[0] and "ran past 300 s" in messages[0]
+    assert "was stopped by the output limit" in messages[1]

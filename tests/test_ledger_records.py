@@ -12,10 +12,12 @@ from typer.testing import CliRunner
 
 from app.cli import app
 from jobs.ledger import ApprovalDecision, Ledger, RunNotFound, RunState
+from jobs.ledger.recording import recorded
 from jobs.ledger.records import OUTPUT_EXCERPT_CHARS
 from jobs.ledger.render import format_age, render_timeline
 from jobs.ledger.views import utcnow
 from jobs.plan import Plan, PlanStep
+from sandbox.base import CommandResult
 from sandbox.limits import Limits
 from tests.postgres import db_url  # noqa: F401
 
@@ -208,3 +210,29 @@ def test_cli_lists_and_shows_runs(db_url: str, monkeypatch: pytest.MonkeyPatch) 
 )
 def test_format_age(seconds: int, text: str) -> None:
     assert format_age(timedelta(seconds=seconds)) == text
+
+
+async def test_recorded_runner_turns_each_command_into_a_step(ledger: Ledger) -> None:
+    run = await ledger.create_run(REPO, 4, "docs", actor="alice")
+    answers = {
+        "tool --help": CommandResult(0, "usage\n", 0.5),
+        "sleep 9": CommandResult(137, "", 3.0, killed_by="time", explanation="ran past 3 s"),
+    }
+
+    async def runner(argv: list[str]) -> CommandResult:
+        if argv == ["boom"]:
+            raise asyncio.CancelledError
+        return answers[" ".join(argv)]
+
+    run_cmd = recorded(runner, ledger, run.id)
+    assert (await run_cmd(["tool", "--help"])).output == "usage\n"
+    await run_cmd(["sleep", "9"])
+    with pytest.raises(asyncio.CancelledError):
+        await run_cmd(["boom"])
+    steps = (await ledger.trace(run.id)).steps
+    assert [(s.command, s.exit_code, s.duration, s.kill_reason) for s in steps] == [
+        ("tool --help", 0, 0.5, None),
+        ("sleep 9", 137, 3.0, "time: ran past 3 s"),
+        ("boom", None, steps[2].duration, "aborted: CancelledError"),
+    ]
+    assert steps[0].output_digest == hashlib.sha256(b"usage\n").hexdigest()

@@ -11,6 +11,8 @@ import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from sandbox.base import CommandResult
+
 OPEN = re.compile(r"^\s*<!--\s*steward:exec(?:\s(.*?))?\s*-->\s*$", re.DOTALL)
 CLOSE = re.compile(r"^\s*<!--\s*/steward:exec\s*-->\s*$")
 _OPEN_START = re.compile(r"^\s*<!--\s*steward:exec\b")
@@ -21,14 +23,8 @@ MAX_OUTPUT_CHARS = 20_000
 """Output kept in a block; more is cut with a note (a block is documentation, not a log)."""
 
 
-@dataclass(frozen=True)
-class CommandResult:
-    exit_code: int
-    output: str
-
-
 Runner = Callable[[list[str]], Awaitable[CommandResult]]
-"""Runs one command (argv) in the workspace, without a shell; the sandbox in a real run."""
+"""Runs one command (argv) in the workspace, without a shell: `Sandbox.run` in a real run."""
 
 
 class CommandError(ValueError):
@@ -159,9 +155,12 @@ async def refresh_blocks(
         if select is not None and not select(block):
             continue
         outcome = await runner(block.argv)
-        if outcome.exit_code != 0:
-            detail = " ".join(outcome.output.strip().splitlines()[-1:])[:200]
-            message = f"`{block.command}` exited with {outcome.exit_code}; the block was left as it was"
+        if not outcome.ok:
+            detail = outcome.explanation or " ".join(outcome.output.strip().splitlines()[-1:])[:200]
+            how = f"exited with {outcome.exit_code}"
+            if outcome.killed_by:
+                how = f"was stopped by the {outcome.killed_by} limit"
+            message = f"`{block.command}` {how}; the block was left as it was"
             result.problems.append(Problem(block.open_line + 1, message + (f" ({detail})" if detail else "")))
             continue
         lines[block.open_line + 1 : block.close_line] = render_output(outcome.output)

@@ -49,7 +49,7 @@ def _header(run: RunView) -> list[str]:
         f"  state:        {run.state}",
         f"  triggered by: {run.actor or '?'} via {run.event or '?'}"
         + (f" (delivery {run.delivery_id})" if run.delivery_id else ""),
-        f"  created:      {_when(run.created_at)}   updated: {_when(run.updated_at)}",
+        f"  created:      {_when(run.created_at)} UTC   updated: {_when(run.updated_at)} UTC",
     ]
     optional = [
         ("retry of", run.retry_of),
