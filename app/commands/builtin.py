@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.commands.help import render_help
 from app.commands.registry import CommandContext, command
 from app.commands.status import status as status_handler
@@ -38,74 +40,71 @@ async def not_yet_available(ctx: CommandContext) -> str:
     )
 
 
-PLACEHOLDERS: tuple[tuple[str, str, Role, Role, str | None, str, tuple[str, ...]], ...] = (
-    (
-        "duplicates",
-        "duplicates",
-        "triage",
-        "none",
-        "duplicates",
-        "finds earlier issues this one likely repeats",
-        ("/steward duplicates",),
-    ),
-    (
-        "not-duplicate",
-        "not-duplicate #N",
-        "triage",
-        "none",
-        "duplicates",
-        "records that #N is not a duplicate of this one, so it is never suggested again",
-        ("/steward not-duplicate #12",),
-    ),
-    (
-        "docs",
-        "docs [instructions]",
-        "write",
-        "write",
-        "docs",
-        "plans and proposes a documentation update",
-        ("/steward docs", "/steward docs mention the new --json flag"),
-    ),
-    (
-        "tests",
-        "tests [paths]",
-        "write",
-        "write",
-        "tests",
-        "plans and proposes tests",
-        ("/steward tests", "/steward tests src/parser.py"),
-    ),
-    (
-        "approve",
-        "approve",
-        "maintain",
-        "write",
-        None,
-        "runs the waiting plan, minus unticked steps",
-        ("/steward approve",),
-    ),
-    ("cancel", "cancel", "write", "write", None, "stops queued or running runs here", ("/steward cancel",)),
-    (
-        "retry",
-        "retry",
-        "write",
-        "write",
-        None,
-        "runs the last failed or cancelled run again",
-        ("/steward retry",),
-    ),
-)
-"""name, usage, default permission, floor, workflow, summary, examples."""
-
-for _name, _usage, _permission, _floor, _workflow, _summary, _examples in PLACEHOLDERS:
+def _later(
+    name: str, *, usage: str, permission: Role, summary: str, examples: tuple[str, ...], **kw: Any
+) -> None:
+    """Declare a command whose handler a later issue provides (see HANDLER_MODULES in the registry)."""
     command(
-        _name,
-        usage=_usage,
-        permission=_permission,
-        floor=_floor,
-        workflow=_workflow,
-        summary=_summary,
-        examples=_examples,
-        where="where a plan waits" if _name == "approve" else "issue, PR",
-        available=False,
+        name, usage=usage, permission=permission, summary=summary, examples=examples, available=False, **kw
     )(not_yet_available)
+
+
+_later(
+    "duplicates",
+    usage="duplicates",
+    permission="triage",
+    workflow="duplicates",
+    summary="finds earlier issues this one likely repeats",
+    examples=("/steward duplicates",),
+)
+_later(
+    "not-duplicate",
+    usage="not-duplicate #N",
+    permission="triage",
+    workflow="duplicates",
+    summary="records that #N is not a duplicate of this one, so it is never suggested again",
+    examples=("/steward not-duplicate #12",),
+)
+_later(
+    "docs",
+    usage="docs [instructions]",
+    permission="write",
+    floor="write",
+    workflow="docs",
+    summary="plans and proposes a documentation update",
+    examples=("/steward docs", "/steward docs mention the new --json flag"),
+)
+_later(
+    "tests",
+    usage="tests [paths]",
+    permission="write",
+    floor="write",
+    workflow="tests",
+    summary="plans and proposes tests",
+    examples=("/steward tests", "/steward tests src/parser.py"),
+)
+_later(
+    "approve",
+    usage="approve",
+    permission="maintain",
+    floor="write",
+    where="where a plan waits",
+    summary="runs the waiting plan, minus unticked steps",
+    examples=("/steward approve",),
+)
+_later(
+    "cancel",
+    usage="cancel",
+    permission="write",
+    floor="write",
+    summary="stops queued or running runs here",
+    examples=("/steward cancel",),
+)
+_later(
+    "retry",
+    usage="retry",
+    permission="write",
+    floor="write",
+    summary="runs the last failed or cancelled run again",
+    examples=("/steward retry",),
+)

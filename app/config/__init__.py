@@ -1,1 +1,1 @@
-"""app.config."""
+"""The repository's `.github/steward.yml`: model, parsing (errors by field and line), cache, schema, docs."""
