@@ -35,9 +35,14 @@ def worker(
     from arq.worker import create_worker
 
     from app.github.redact import install_redaction
+    from jobs.doctor import check_key
     from jobs.worker import worker_settings
 
     settings = _settings_or_exit(*WORKER_NEEDS)
+    key = check_key(settings)
+    if not key.ok:
+        typer.echo(f"steward: {key.detail}; {key.fix}", err=True)
+        raise typer.Exit(2)
     logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
     install_redaction()
     # arq handles SIGINT/SIGTERM: jobs in flight are cancelled and re-queued for the next worker.

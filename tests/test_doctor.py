@@ -100,3 +100,15 @@ def test_cli_worker_names_missing_settings(monkeypatch: pytest.MonkeyPatch) -> N
     result = CliRunner().invoke(app, ["worker", "--burst"])
     assert result.exit_code == 2
     assert "STEWARD_APP_ID" in result.output and "STEWARD_PRIVATE_KEY" in result.output
+
+
+def test_cli_worker_refuses_a_key_that_does_not_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = tmp_path / "app.pem"
+    key.write_text("not a key")
+    monkeypatch.setenv("STEWARD_APP_ID", "1")
+    monkeypatch.setenv("STEWARD_PRIVATE_KEY_PATH", str(key))
+    monkeypatch.delenv("STEWARD_PRIVATE_KEY", raising=False)
+    result = CliRunner().invoke(app, ["worker", "--burst"])
+    assert result.exit_code == 2 and "not a readable PEM key" in result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +17,7 @@ from app.constants import MARKER_CONFIG_ERROR, MARKER_FAILURE, command_marker
 from app.settings import Settings
 from jobs.handlers.comment import handle_comment
 from tests.conftest import load_payload
-from tests.github_mock import API, BOT_LOGIN, FakeGitHub, server_error
+from tests.github_mock import API, BOT_LOGIN, TOKEN, FakeGitHub, server_error
 from tests.worker_support import FAST_CTX, enqueue, run_burst
 
 pytestmark = pytest.mark.anyio
@@ -237,3 +238,15 @@ async def test_the_last_try_tells_the_issue_what_to_do_next(
     [report] = github.bot_comments(ISSUE)
     assert report.startswith(MARKER_FAILURE)
     assert "GitHub kept failing" in report and "**What to do next:**" in report
+
+
+async def test_a_whole_job_logs_no_token(
+    settings: Settings, github: FakeGitHub, api: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    github.permissions["octocat"] = "read"
+    github.lose_next["create_comment"] = 1  # the retry path logs too
+    await answer(settings, "/steward help\n/steward duplicates")
+    assert len(github.bot_comments(ISSUE)) == 2
+    assert any("handle_comment" in r.getMessage() for r in caplog.records)
+    assert all(TOKEN not in r.getMessage() and TOKEN not in str(r.__dict__) for r in caplog.records)
