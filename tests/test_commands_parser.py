@@ -57,6 +57,11 @@ CASES: list[tuple[str, str, list[ParsedCommand]]] = [
         [C("status", "", 7)],
     ),
     ("empty", "", []),
+    (
+        "odd names are sanitised",
+        "/steward `@org/admins` x\n/steward <b>",
+        [C("orgadmins", "", 1), C("b", "", 2)],
+    ),
 ]
 
 

@@ -230,3 +230,9 @@ async def test_status_without_runs_or_without_a_ledger(tmp_path: Path) -> None:
     assert reply == "No Steward runs on this one yet. `/bot help` lists what I can do."
     without = await spec("status").handler(context())
     assert without is not None and "not connected" in without
+
+
+def test_help_never_echoes_a_mention_or_a_backtick() -> None:
+    text = render_help(RepoConfig(), unknown="`@org/admins`")
+    first = text.splitlines()[0]
+    assert "@" not in first and first.count("`") == 2

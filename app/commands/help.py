@@ -18,7 +18,8 @@ def render_help(config: RepoConfig | None = None, unknown: str | None = None) ->
     prefix = config.prefix
     lines = []
     if unknown is not None:
-        lines += [f"`{prefix} {unknown[:40]}` is not a command I know. These are:", ""]
+        shown = "".join(c for c in unknown[:40] if c.isalnum() or c in "_.#-") or "?"
+        lines += [f"`{prefix} {shown}` is not a command I know. These are:", ""]
     lines += ["| command | who | does |", "| --- | --- | --- |"]
     for spec in REGISTRY.specs():
         if not allowed_here(spec, config):

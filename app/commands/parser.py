@@ -16,6 +16,8 @@ MAX_ARGS_CHARS = 1_000
 _TAB_WIDTH = 4
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _TICKS = re.compile(r"`+")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.#-]")
+MAX_NAME_CHARS = 40
 _LINE_END = re.compile(r"\r\n|\r|\n")
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 
@@ -162,8 +164,10 @@ def _command(body: str, prefix: str, number: int) -> ParsedCommand | None:
         return ParsedCommand("help", "", number)
     match = _NAME.match(rest)
     if match is None or (match.end() < len(rest) and not rest[match.end()].isspace()):
-        word = rest.split(None, 1)[0]
-        return ParsedCommand(word.lower()[:64], "", number)
+        # An unknown word is echoed in the help reply: keep only characters that cannot break out of a code
+        # span or mention anyone there.
+        word = _UNSAFE.sub("", rest.split(None, 1)[0])[:MAX_NAME_CHARS] or "?"
+        return ParsedCommand(word.lower(), "", number)
     args = rest[match.end() :].strip()[:MAX_ARGS_CHARS]
     return ParsedCommand(match.group().lower(), args, number)
 
