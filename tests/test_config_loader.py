@@ -100,6 +100,7 @@ ERRORS: list[tuple[str, str, str, int, str]] = [
     ),
     ("list item", "allowed_bots:\n  - ok[bot]\n  - 7\n", "allowed_bots.1", 3, "string"),
     ("bad prefix", "prefix: steward\n", "prefix", 1, "pattern"),
+    ("yaml boolean", "workflows:\n  duplicates:\n    label: no\n", "workflows.duplicates.label", 3, "quote"),
     (
         "bad size",
         "workflows:\n  tests:\n    limits:\n      memory: lots\n",

@@ -59,4 +59,6 @@ def describe_error(err: ErrorDetails) -> str:
     message = err["msg"]
     if err["type"] == "missing":
         return "this key is required"
+    if err["type"] == "string_type" and isinstance(err.get("input"), bool):
+        return "input should be a string (YAML reads a bare yes/no/on/off/true/false as a boolean: quote it)"
     return message[:1].lower() + message[1:] if message else "invalid value"
