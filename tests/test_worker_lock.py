@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -82,12 +85,14 @@ async def test_a_held_lock_turns_into_a_deferred_retry(redis: Any, settings: Set
 
 STARTED = "test:slow:started"
 FINISHED = "test:slow:finished"
+HURRY = "test:slow:hurry"
 
 
 async def slow(ctx: dict[str, Any], seconds: float) -> str:
-    """A job that takes a while and records each start and each finish."""
+    """A job that takes a while (unless told to hurry) and records each start and each finish."""
     await ctx["redis"].incr(STARTED)
-    await asyncio.sleep(seconds)
+    if not await ctx["redis"].get(HURRY):
+        await asyncio.sleep(seconds)
     await ctx["redis"].incr(FINISHED)
     return "done"
 
@@ -108,6 +113,50 @@ async def test_graceful_shutdown_requeues_the_job_in_flight(settings: Settings, 
     assert await redis.get(FINISHED) is None
     assert first.jobs_retried == 1 and first.jobs_complete == 0
 
+    second = await run_burst(settings, functions=[slow])
+    assert second.jobs_complete == 1
+    assert await redis.get(STARTED) == b"2" and await redis.get(FINISHED) == b"1"
+
+
+WORKER_PROCESS = """
+import logging
+import sys
+logging.basicConfig(level=logging.INFO)
+from arq.worker import Worker
+from arq.connections import RedisSettings
+from tests.test_worker_lock import slow
+Worker(functions=[slow], redis_settings=RedisSettings.from_dsn(sys.argv[1]), poll_delay=0.01).run()
+"""
+
+
+async def test_sigterm_to_a_worker_process_requeues_its_job(settings: Settings, redis: Any) -> None:
+    await enqueue(settings, "slow", "slow:2", seconds=30)
+    root = Path(__file__).resolve().parent.parent
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        WORKER_PROCESS,
+        settings.redis_url,
+        cwd=root,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        for _ in range(1000):
+            if await redis.get(STARTED):
+                break
+            await asyncio.sleep(0.01)
+        assert await redis.get(STARTED) == b"1", "the worker process never started the job"
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 20)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert b"will be run again" in err, err.decode()[-2000:]
+    assert await redis.get(FINISHED) is None
+
+    await redis.set(HURRY, 1)
     second = await run_burst(settings, functions=[slow])
     assert second.jobs_complete == 1
     assert await redis.get(STARTED) == b"2" and await redis.get(FINISHED) == b"1"
