@@ -1,4 +1,4 @@
-"""Shared by the sandbox tests: the image (built once if missing, by the same code as `steward sandbox build`)."""
+"""Shared by the sandbox tests: the image, built once if missing by the code of `steward sandbox build`."""
 
 from __future__ import annotations
 

@@ -85,7 +85,9 @@ async def test_proxy_forwards_allowlisted_and_refuses_and_logs_the_rest(
                 proxy, f"GET http://127.0.0.1:{denied}/ HTTP/1.1\r\nHost: x\r\n\r\n".encode()
             )
             tunnel_refused = await _ask(proxy, f"CONNECT 127.0.0.1:{denied} HTTP/1.1\r\n\r\n".encode())
-        tunnel = f"CONNECT 127.0.0.1:{allowed} HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        tunnel = (
+            f"CONNECT 127.0.0.1:{allowed} HTTP/1.1\r\n\r\n" + "GET / HTTP/1.1\r\nConnection: close\r\n\r\n"
+        )
         through = await _ask(proxy, tunnel.encode())
     assert ok.startswith(b"HTTP/1.0 200") and ok.endswith(f"hello from {allowed}".encode())
     assert refused.startswith(b"HTTP/1.1 403") and tunnel_refused.startswith(b"HTTP/1.1 403")

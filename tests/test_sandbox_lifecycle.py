@@ -1,4 +1,4 @@
-"""A sandbox starts clean (no host environment), fails clearly without its image, and never outlives its run."""
+"""A sandbox starts clean (no host environment), fails clearly without its image, never outlives its run."""
 
 from __future__ import annotations
 
@@ -38,9 +38,9 @@ async def test_no_host_variable_or_token_is_visible_inside(
     async with DockerSandbox(
         sandbox_dir(tmp_path / "ws"), Limits(), run_id=_run_id("test-env"), image=sandbox_image
     ) as sandbox:
-        seen = await sandbox.run(
-            "env; cat /proc/self/environ | tr '\\0' '\\n'; grep -rs do-not-leak / --exclude-dir=proc --exclude-dir=sys -l | head"
-        )  # noqa: E501
+        look = "env; cat /proc/self/environ | tr '\\0' '\\n'"
+        search = "grep -rsl do-not-leak / --exclude-dir=proc --exclude-dir=sys | head"
+        seen = await sandbox.run(f"{look}; {search}")
         assert sandbox.container_id is not None
         config_env = docker_client.api.inspect_container(sandbox.container_id)["Config"]["Env"]
     assert seen.exit_code == 0

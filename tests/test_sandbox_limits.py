@@ -106,8 +106,9 @@ async def test_no_capabilities_and_no_new_privileges(shared: DockerSandbox) -> N
 
 
 async def test_container_carries_every_limit(
-    shared: DockerSandbox, docker_client: docker.DockerClient
-) -> None:  # noqa: F811
+    shared: DockerSandbox,
+    docker_client: docker.DockerClient,  # noqa: F811
+) -> None:
     assert shared.container_id is not None
     attrs = docker_client.api.inspect_container(shared.container_id)
     host = attrs["HostConfig"]
@@ -136,8 +137,8 @@ async def test_run_budget_is_shared_by_all_commands(
 ) -> None:
     limits = LIMITS.model_copy(update={"run_timeout": 2.0})
     async with DockerSandbox(
-        sandbox_dir(tmp_path / "ws"), limits, run_id=f"test-budget-{uuid.uuid4().hex[:8]}", image=sandbox_image,
-        client=docker_client,
+        sandbox_dir(tmp_path / "ws"), limits, run_id=f"test-budget-{uuid.uuid4().hex[:8]}",
+        image=sandbox_image, client=docker_client,
     ) as sandbox:  # fmt: skip
         first = await sandbox.run(["sleep", "30"])
         second = await sandbox.run(["true"])
