@@ -6,9 +6,10 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
-from jobs.db import make_engine, migrate
+from jobs.db import MIGRATIONS, make_engine, migrate
 from jobs.ledger import (
     TERMINAL,
     TRANSITIONS,
@@ -65,7 +66,9 @@ async def test_migrations_apply_and_are_idempotent(db_url: str) -> None:  # noqa
     finally:
         await engine.dispose()
     assert {"runs", "run_transitions", "run_steps", "run_approvals", "run_proposals"} <= tables
-    assert version == "0002"
+    scripts = ScriptDirectory(str(MIGRATIONS))
+    assert version == scripts.get_current_head()
+    assert "0002" in {rev.revision for rev in scripts.walk_revisions()}
 
 
 async def test_legal_path_end_to_end_records_every_transition(ledger: Ledger) -> None:
