@@ -158,6 +158,23 @@ def render_plan(plan: Plan, *, run_id: str, state: str, status: str = "") -> str
     return "\n".join(lines) + "\n"
 
 
+def render_plan_summary(plan: Plan) -> list[str]:
+    """The plan as plain Markdown lines for a pull-request body: no boxes to tick, no hidden markers."""
+    lines = [
+        f"- {'done' if step.ticked else 'dropped at approval'}: {_text(step.title)}" for step in plan.steps
+    ]
+    lines.append("- may change: " + (", ".join(code(p) for p in plan.paths) or "nothing"))
+    lines.append(f"- limits: {limits_line(plan.limits)}")
+    perms = ", ".join(f"{name}: {level}" for name, level in sorted(plan.permissions.items()))
+    lines.append(f"- token permissions: {perms or 'none'}")
+    if plan.instructions:
+        lines.append(
+            f"- instructions recorded: {code(plan.instructions[:300])}"
+            + (f" ({plan.instructions_note})" if plan.instructions_note else "")
+        )
+    return lines
+
+
 def plan_run_id(body: str) -> str | None:
     """The run a plan comment belongs to (from its hidden marker)."""
     if MARKER_PLAN not in body:

@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from app.constants import MARKER_PLAN
-from jobs.plan import NOT_ACTED_ON, Plan, PlanStep, code, parse_ticked, plan_run_id, render_plan
+from jobs.plan import (
+    NOT_ACTED_ON,
+    Plan,
+    PlanStep,
+    code,
+    parse_ticked,
+    plan_run_id,
+    render_plan,
+    render_plan_summary,
+)
 from sandbox.limits import Limits
 
 RUN = "r-0123456789"
@@ -138,3 +147,14 @@ def test_code_spans(value: str, expected: str) -> None:
 def test_step_ids_are_checked() -> None:
     with pytest.raises(ValueError):
         PlanStep(id="Bad Id", title="x")
+
+
+def test_summary_for_a_pull_request_has_no_boxes_or_markers() -> None:
+    lines = render_plan_summary(make_plan().with_ticked({"changelog"}))
+    text = "\n".join(lines)
+    assert "<!--" not in text and "[x]" not in text and "[ ]" not in text
+    assert lines[0].startswith("- done: Update CHANGELOG.md") and lines[1].startswith(
+        "- dropped at approval:"
+    )
+    assert "`docs/**`" in text and "memory 512 MiB" in text and "contents: write" in text
+    assert "also mention the --json flag" in text and NOT_ACTED_ON in text
