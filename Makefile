@@ -1,5 +1,5 @@
 # One entry point for the habits: `make format lint typecheck test`. CI (.ci/run) runs the same targets.
-.PHONY: uv sync format lint typecheck test check deps image embeddings demo
+.PHONY: uv sync format lint typecheck test check deps image embeddings demo generate
 
 PACKAGES := app jobs sandbox policies
 ARGS ?=
@@ -41,3 +41,8 @@ embeddings: sync
 # The quick start: the docs workflow on the bundled sample repository, locally (SQLite, Docker, no GitHub).
 demo:
 	bash scripts/demo.sh
+
+# Regenerate the files made from the code (a test fails when they drift).
+generate: sync
+	uv run steward config schema > schema/steward.schema.json
+	uv run steward config docs > docs/configuration.md
