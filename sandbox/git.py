@@ -27,6 +27,15 @@ SAFE_OPTIONS = (
 )  # fmt: skip
 
 
+ARTIFACTS = (
+    "__pycache__/", "*.py[cod]", ".pytest_cache/", ".hypothesis/", ".coverage", ".coverage.*", "htmlcov/",
+    "*.egg-info/", ".eggs/", "build/", ".mypy_cache/", ".ruff_cache/", ".tox/", ".nox/", ".venv/",
+    "node_modules/",
+)  # fmt: skip
+"""What running tests and installs leaves behind; never part of a proposed change (kept in the git dir's
+info/exclude, beside whatever the repository's own .gitignore says)."""
+
+
 class GitError(SandboxError):
     """A git command failed; the message never holds the token."""
 
@@ -119,6 +128,8 @@ async def clone(
     await _git(root, git_dir, None, "init", "--bare", "-q", str(git_dir))
     await _git(root, git_dir, None, "config", "core.bare", "false")
     await _git(root, git_dir, None, "remote", "add", "origin", url)
+    (git_dir / "info").mkdir(exist_ok=True)
+    (git_dir / "info" / "exclude").write_text("\n".join(ARTIFACTS) + "\n")
     try:
         shallow = ("fetch", "-q", "--depth=1", "--no-tags", "origin", commit)
         await _git(root, git_dir, None, *shallow, token=secret)

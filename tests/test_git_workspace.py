@@ -167,3 +167,15 @@ def test_line_limit_counts_added_and_removed() -> None:
     assert check_diff([FileChange("docs/a.md", 5, 5)], policy).ok
     refused = check_diff([FileChange("docs/a.md", 6, 5)], policy)
     assert refused.too_many_lines and "changes 11 lines; the limit is 10" in refused.message(policy)
+
+
+async def test_test_and_install_leftovers_are_not_part_of_the_change(
+    remote: tuple[Path, str], tmp_path: Path
+) -> None:
+    bare, commit = remote
+    ws = await _clone(bare, commit, tmp_path / "run")
+    for junk in ("src/__pycache__/app.cpython-311.pyc", ".pytest_cache/v/cache", "pkg.egg-info/PKG-INFO"):
+        (ws.work_tree / junk).parent.mkdir(parents=True, exist_ok=True)
+        (ws.work_tree / junk).write_text("junk")
+    (ws.work_tree / "docs" / "guide.md").write_text("Edited\n")
+    assert [c.path for c in await hostgit.changes(ws)] == ["docs/guide.md"]

@@ -1,0 +1,122 @@
+"""Sandbox overhead: create -> first command's exit for `true` vs raw `docker run --rm`, and a clone/run/diff cycle.
+
+Run from the repository root: uv run python -m bench.sandbox [--rounds 7] [--files 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import anyio
+import docker
+
+from app import __version__
+from sandbox import git as hostgit
+from sandbox.docker_sandbox import DockerSandbox
+from sandbox.git import give_to_sandbox
+from sandbox.limits import Limits
+
+IMAGE = os.environ.get("STEWARD_SANDBOX_IMAGE", f"steward-sandbox:{__version__}")
+LIMITS = Limits(memory="512m", cpus=1, pids=128, command_timeout=60)
+
+
+async def ours(client: docker.DockerClient, workspace: Path) -> tuple[float, float]:
+    """Seconds to the first exit, and to the end of destroy."""
+    start = time.perf_counter()
+    sandbox = DockerSandbox(
+        workspace, LIMITS, run_id=f"bench-{uuid.uuid4().hex[:8]}", image=IMAGE, client=client
+    )
+    async with sandbox:
+        result = await sandbox.run(["true"])
+        first = time.perf_counter() - start
+    assert result.exit_code == 0, result
+    return first, time.perf_counter() - start
+
+
+def raw() -> float:
+    start = time.perf_counter()
+    subprocess.run(["docker", "run", "--rm", "--network", "none", IMAGE, "true"], check=True)
+    return time.perf_counter() - start
+
+
+def make_repo(root: Path, files: int) -> tuple[Path, str]:
+    seed, bare = root / "seed", root / "remote.git"
+    for i in range(files):
+        path = seed / f"pkg{i % 20}" / f"mod{i}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f'"""Module {i}."""\n\n\ndef f{i}(x):\n    return x + {i}\n')
+    git = ["git", "-c", "user.name=b", "-c", "user.email=b@e"]
+    subprocess.run([*git, "init", "-q", "-b", "main", str(seed)], check=True)
+    subprocess.run([*git, "-C", str(seed), "add", "-A"], check=True)
+    subprocess.run([*git, "-C", str(seed), "commit", "-q", "-m", "seed"], check=True)
+    subprocess.run(["git", "clone", "-q", "--bare", str(seed), str(bare)], check=True)
+    head = subprocess.run(
+        ["git", "-C", str(seed), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    )
+    return bare, head.stdout.strip()
+
+
+async def cycle(client: docker.DockerClient, bare: Path, commit: str, root: Path) -> dict[str, float]:
+    marks: dict[str, float] = {}
+    t = time.perf_counter()
+    ws = await hostgit.clone(bare.as_uri(), commit, root=root, branch="steward/bench/1", ref="main")
+    marks["clone"] = time.perf_counter() - t
+    t = time.perf_counter()
+    async with DockerSandbox(
+        ws.work_tree, LIMITS, run_id=f"bench-cycle-{uuid.uuid4().hex[:8]}", image=IMAGE, client=client
+    ) as sandbox:
+        edit = "for f in pkg0/mod*.py; do echo '# touched' >> $f; done; python3 -m compileall -q . >/dev/null"
+        result = await sandbox.run(edit)
+        assert result.exit_code == 0, result
+    marks["sandbox (start, edit 50 files + compileall 1000, destroy)"] = time.perf_counter() - t
+    t = time.perf_counter()
+    found = await hostgit.changes(ws)
+    marks["diff"] = time.perf_counter() - t
+    assert len(found) == 50, len(found)  # __pycache__ is new too: shows up only if not ignored
+    hostgit.remove(ws)
+    return marks
+
+
+async def main(rounds: int, files: int) -> None:
+    client = docker.from_env(timeout=60)
+    with tempfile.TemporaryDirectory() as tmp:
+        workspace = Path(tmp) / "ws"
+        workspace.mkdir()
+        give_to_sandbox(workspace)
+        raw()  # warm the image's layers and the daemon
+        await ours(client, workspace)
+        firsts, fulls, raws = [], [], []
+        for _ in range(rounds):
+            first, full = await ours(client, workspace)
+            firsts.append(first)
+            fulls.append(full)
+            raws.append(raw())
+        m_first, m_full, m_raw = (statistics.median(x) for x in (firsts, fulls, raws))
+        print(f"rounds: {rounds}, image {IMAGE}")
+        print(f"raw `docker run --rm IMAGE true`:      median {m_raw:.3f} s")
+        print(f"DockerSandbox create -> first exit:   median {m_first:.3f} s  (ratio {m_first / m_raw:.2f}x)")
+        print(
+            f"DockerSandbox create -> exit -> destroy: median {m_full:.3f} s  (ratio {m_full / m_raw:.2f}x)"
+        )
+        bare, commit = make_repo(Path(tmp), files)
+        marks = await cycle(client, bare, commit, Path(tmp) / "run")
+        print(f"clone/run/diff cycle on {files} files:")
+        for name, seconds in marks.items():
+            print(f"  {name}: {seconds:.3f} s")
+        print(f"  total: {sum(marks.values()):.3f} s")
+    client.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--files", type=int, default=1000)
+    args = parser.parse_args()
+    anyio.run(main, args.rounds, args.files)
