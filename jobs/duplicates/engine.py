@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from jobs.duplicates import calibration
-from jobs.duplicates.lexical import BoolArray, FloatArray, LexicalMatrix
+from jobs.duplicates.lexical import BoolArray, FloatArray, LexicalMatrix, bm25
 
 LEXICAL_WEIGHT = 0.55
 """Share of the lexical similarity in the fused score when embeddings are present (tuned on the dev set)."""
@@ -62,14 +63,7 @@ class Corpus:
         self, tokens: Sequence[str], vector: npt.NDArray[np.float32] | None, pool: BoolArray
     ) -> FloatArray:
         """Lexical similarity relative to the query's self-score, mixed with cosine when both exist."""
-        bm25, self_score = self.lexical.scores(tokens, pool)
-        lexical = bm25 / max(self_score, 1e-6)
-        if self.vectors is None or vector is None:
-            fused = lexical
-        else:
-            cosine = self.vectors @ vector
-            fused = LEXICAL_WEIGHT * lexical + (1 - LEXICAL_WEIGHT) * cosine
-        return np.where(pool, fused, np.float32(-1.0)).astype(np.float32)
+        return fuse([(self, pool)], tokens, vector)
 
     def rank(
         self,
@@ -80,16 +74,43 @@ class Corpus:
     ) -> Ranking:
         """The pool ranked for the query, the top ones with calibrated scores."""
         fused = self.fused_scores(tokens, vector, pool)
-        n = int(pool.sum())
-        if n == 0:
-            return Ranking([], fused, pool)
-        k = min(top_k, n)
-        top = np.argpartition(-fused, k - 1)[:k]
-        top = top[np.argsort(-fused[top], kind="stable")].astype(np.int64)
-        coef = calibration.HYBRID_COEF if self.hybrid and vector is not None else calibration.LEXICAL_COEF
-        probs = calibration.probabilities(calibration.features(fused[pool], top_in_pool(top, pool)), coef)
-        candidates = [Candidate(int(i), float(fused[i]), float(p)) for i, p in zip(top, probs, strict=True)]
-        return Ranking(candidates, fused, pool)
+        return rank_fused(fused, pool, self.hybrid and vector is not None, top_k)
+
+
+def fuse(
+    parts: Sequence[tuple[Corpus, BoolArray]], tokens: Sequence[str], vector: npt.NDArray[np.float32] | None
+) -> FloatArray:
+    """Fused scores over several corpora taken as one (shared BM25 statistics), concatenated in order."""
+    lexical_parts, self_score = bm25([(corpus.lexical, pool) for corpus, pool in parts], tokens)
+    out: list[FloatArray] = []
+    for (corpus, pool), bm in zip(parts, lexical_parts, strict=True):
+        lexical = bm / max(self_score, 1e-6)
+        if corpus.vectors is None or vector is None:
+            fused = lexical
+        else:
+            fused = LEXICAL_WEIGHT * lexical + (1 - LEXICAL_WEIGHT) * (corpus.vectors @ vector)
+        out.append(np.where(pool, fused, np.float32(-1.0)).astype(np.float32))
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+
+def rank_fused(fused: FloatArray, pool: BoolArray, hybrid: bool, top_k: int = TOP_K) -> Ranking:
+    """The best of the pool by fused score, each with its calibrated score."""
+    n = int(pool.sum())
+    if n == 0:
+        return Ranking([], fused, pool)
+    k = min(top_k, n)
+    top = np.argpartition(-fused, k - 1)[:k]
+    top = top[np.argsort(-fused[top], kind="stable")].astype(np.int64)
+    return Ranking(calibrate(fused, pool, top, hybrid), fused, pool)
+
+
+def calibrate(
+    fused: FloatArray, pool: BoolArray, top: npt.NDArray[np.int64], hybrid: bool
+) -> list[Candidate]:
+    """Candidates for the given top rows, scored against the pool's own distribution."""
+    coef = calibration.HYBRID_COEF if hybrid else calibration.LEXICAL_COEF
+    probs = calibration.probabilities(calibration.features(fused[pool], top_in_pool(top, pool)), coef)
+    return [Candidate(int(i), float(fused[i]), float(p)) for i, p in zip(top, probs, strict=True)]
 
 
 def top_in_pool(top: npt.NDArray[np.int64], pool: BoolArray) -> npt.NDArray[np.int64]:
@@ -105,7 +126,15 @@ LIST_FLOOR = 0.5
 """Once Steward comments, it also lists runners-up scoring at least this share of the threshold."""
 
 
-def suggestions(candidates: Sequence[Candidate], threshold: float, max_suggestions: int) -> list[Candidate]:
+class Scored(Protocol):
+    @property
+    def score(self) -> float: ...
+
+
+S = TypeVar("S", bound=Scored)
+
+
+def suggestions(candidates: Sequence[S], threshold: float, max_suggestions: int) -> list[S]:
     """What a comment shows: nothing unless the best passes the threshold, then the best few near it."""
     if not candidates or candidates[0].score < threshold:
         return []

@@ -44,35 +44,46 @@ class LexicalMatrix:
         return int(self.indices.nbytes + self.data.nbytes + self.indptr.nbytes + self.lengths.nbytes)
 
     def scores(self, query: Sequence[str], pool: BoolArray | None = None) -> tuple[FloatArray, float]:
-        """BM25 of every document for the query, and the query's score against itself (the scale's top).
-
-        Documents outside the pool score 0 and shape no statistic, so a ranking as of a past date sees only
-        the documents that existed then.
-        """
-        out = np.zeros(self.n_docs, dtype=np.float32)
+        """BM25 of every document for the query, and the query's score against itself (the scale's top)."""
         if pool is None:
             pool = np.ones(self.n_docs, dtype=np.bool_)
-        n = int(pool.sum())
-        if n == 0:
-            return out, 0.0
-        avgdl = float(self.lengths[pool].mean()) or 1.0
-        norm = K1 * (1 - B + B * self.lengths / avgdl)
-        counts = Counter(query)
-        self_norm = K1 * (1 - B + B * len(query) / avgdl)
-        self_score = 0.0
-        for term, qtf in counts.items():
-            col = self.vocab.get(term)
-            df = 0
-            if col is not None:
-                start, end = self.indptr[col], self.indptr[col + 1]
-                rows = self.indices[start:end]
-                keep = pool[rows]
-                rows = rows[keep]
-                df = len(rows)
-            weight = float(np.log(1 + (n - df + 0.5) / (df + 0.5))) * (1 + float(np.log(qtf)))
-            self_score += weight * qtf * (K1 + 1) / (qtf + self_norm)
-            if col is None or df == 0:
-                continue
-            tf = self.data[start:end][keep]
-            out[rows] += np.float32(weight) * tf * (K1 + 1) / (tf + norm[rows])
+        (out,), self_score = bm25([(self, pool)], query)
         return out, self_score
+
+
+def bm25(
+    parts: Sequence[tuple[LexicalMatrix, BoolArray]], query: Sequence[str]
+) -> tuple[list[FloatArray], float]:
+    """BM25 over several matrices as one corpus, and the query's score against itself (the scale's top).
+
+    Documents outside their pool score 0 and shape no statistic, so a ranking as of a past date sees only the
+    documents that existed then, and a live index can keep recent additions in a small second matrix.
+    """
+    outs = [np.zeros(m.n_docs, dtype=np.float32) for m, _ in parts]
+    n = sum(int(pool.sum()) for _, pool in parts)
+    if n == 0:
+        return outs, 0.0
+    avgdl = sum(float(m.lengths[pool].sum()) for m, pool in parts) / n or 1.0
+    norms = [K1 * (1 - B + B * m.lengths / avgdl) for m, _ in parts]
+    self_norm = K1 * (1 - B + B * len(query) / avgdl)
+    self_score = 0.0
+    for term, qtf in Counter(query).items():
+        hits = [_postings(m, pool, term) for m, pool in parts]
+        df = sum(len(rows) for rows, _ in hits)
+        weight = float(np.log(1 + (n - df + 0.5) / (df + 0.5))) * (1 + float(np.log(qtf)))
+        self_score += weight * qtf * (K1 + 1) / (qtf + self_norm)
+        for out, norm, (rows, tf) in zip(outs, norms, hits, strict=True):
+            if len(rows):
+                out[rows] += np.float32(weight) * tf * (K1 + 1) / (tf + norm[rows])
+    return outs, self_score
+
+
+def _postings(matrix: LexicalMatrix, pool: BoolArray, term: str) -> tuple[npt.NDArray[np.int32], FloatArray]:
+    """Rows in the pool that hold the term, and the term's frequency in each."""
+    col = matrix.vocab.get(term)
+    if col is None:
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+    start, end = matrix.indptr[col], matrix.indptr[col + 1]
+    rows = matrix.indices[start:end]
+    keep = pool[rows]
+    return rows[keep], matrix.data[start:end][keep]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     DateTime,
     Integer,
     LargeBinary,
@@ -47,11 +48,13 @@ class IssueIndexRow(Base):
     duplicate_of: Mapped[int | None] = mapped_column(Integer, nullable=True)
     """The original, when this item was closed as its duplicate."""
     tokens: Mapped[str] = mapped_column(Text, default="")
-    """Space-separated lexical tokens (jobs.duplicates.text.tokenize), so rebuilding needs no re-tokenising."""
+    """Space-separated lexical tokens (text.tokenize), so rebuilding needs no re-tokenising."""
     token_count: Mapped[int] = mapped_column(Integer, default=0)
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     """float16 all-MiniLM-L6-v2 vector; None when the embeddings extra was absent at indexing time."""
     indexed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    revision: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
+    """Microseconds since the epoch at the last write: in-memory snapshots fetch rows newer than they are."""
 
 
 class DuplicateFeedbackRow(Base):

@@ -33,10 +33,12 @@ def upgrade() -> None:
         sa.Column("token_count", sa.Integer(), nullable=False),
         sa.Column("embedding", sa.LargeBinary(), nullable=True),
         sa.Column("indexed_at", TZ, server_default=sa.func.now(), nullable=False),
+        sa.Column("revision", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_issue_index"),
         sa.UniqueConstraint("repo", "number", name="uq_issue_index_repo_number"),
     )
     op.create_index("ix_issue_index_repo", "issue_index", ["repo"])
+    op.create_index("ix_issue_index_revision", "issue_index", ["revision"])
     op.create_table(
         "duplicate_feedback",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),

@@ -1,0 +1,103 @@
+"""Find the earlier items most likely repeated by one indexed item, minus what maintainers already judged."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import select
+
+from app.config.model import DuplicatesConfig
+from jobs.duplicates import semantic, store
+from jobs.duplicates.engine import TOP_K, calibrate, fuse
+from jobs.duplicates.lexical import BoolArray
+from jobs.duplicates.live import IndexCache, Segment
+from jobs.duplicates.store import Sessions
+from jobs.models.issue_index import IssueIndexRow
+
+OVERFETCH = 3
+"""Rank this many times TOP_K before dropping excluded labels, so exclusions rarely shorten the list."""
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """An earlier item that may be the original, as a comment shows it."""
+
+    number: int
+    title: str
+    state: str
+    kind: str
+    html_url: str
+    score: float
+
+
+async def find_candidates(
+    sessions: Sessions, index: IndexCache, repo: str, number: int, config: DuplicatesConfig
+) -> list[Suggestion]:
+    """The best earlier candidates for an indexed item, best first, with calibrated scores."""
+    query = await store.get_item(sessions, repo, number)
+    if query is None:
+        return []
+    hybrid = semantic.embeddings_available()[0]
+    vector = None
+    if hybrid:
+        vector = (
+            semantic.from_blob(query.embedding)
+            if query.embedding is not None
+            else semantic.embed([query.title + "\n" + query.body])[0]
+        )
+    snap = await index.snapshot(repo, hybrid)
+    judged = await store.feedback_for(sessions, repo, number)
+    before = store.parse_time(query.created_at.isoformat())
+    cutoff = before.timestamp() if before else float("inf")
+    pools = [_pool(segment, number, cutoff, judged) for segment in snap.segments()]
+    fused = fuse(
+        [(s.corpus, p) for s, p in zip(snap.segments(), pools, strict=True)], query.tokens.split(), vector
+    )
+    pool = np.concatenate(pools)
+    numbers = np.concatenate([s.numbers for s in snap.segments()])
+    k = min(TOP_K * OVERFETCH, int(pool.sum()))
+    if k == 0:
+        return []
+    top = np.argpartition(-fused, k - 1)[:k]
+    top = top[np.argsort(-fused[top], kind="stable")]
+    rows = await _rows(sessions, repo, [int(numbers[i]) for i in top])
+    excluded = set(config.exclude_labels)
+    keep = [
+        i for i in top if (row := rows.get(int(numbers[i]))) and not excluded & set(json.loads(row.labels))
+    ]
+    for i in top:
+        if i not in keep:
+            pool[i] = False
+    chosen = np.asarray(keep[:TOP_K], dtype=np.int64)
+    return [
+        Suggestion(
+            number=row.number,
+            title=row.title,
+            state=row.state,
+            kind=row.kind,
+            html_url=row.html_url,
+            score=round(candidate.score, 3),
+        )
+        for candidate in calibrate(fused, pool, chosen, hybrid and vector is not None)
+        if (row := rows[int(numbers[candidate.index])])
+    ]
+
+
+def _pool(segment: Segment, number: int, cutoff: float, judged: dict[int, bool]) -> BoolArray:
+    """Live rows created before the query, not it, not judged with it, not themselves known duplicates."""
+    pool = (
+        segment.alive & (segment.created < cutoff) & (segment.numbers != number) & (segment.duplicate_of == 0)
+    )
+    if judged:
+        pool &= ~np.isin(segment.numbers, np.asarray(list(judged), dtype=np.int64))
+    return np.asarray(pool, dtype=np.bool_)
+
+
+async def _rows(sessions: Sessions, repo: str, numbers: list[int]) -> dict[int, IssueIndexRow]:
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(IssueIndexRow).where(IssueIndexRow.repo == repo, IssueIndexRow.number.in_(numbers))
+        )
+        return {row.number: row for row in rows}
