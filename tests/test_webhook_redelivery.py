@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
+import httpx
 import pytest
 import redis
 from fastapi.testclient import TestClient
 
 from app.constants import DELIVERY_KEY_PREFIX, DELIVERY_TTL_SECONDS
+from app.router import JobSpec
 from app.settings import Settings
 from app.web.app import create_app
+from app.web.queue import Queue
 from tests.conftest import load_payload
-from tests.test_webhook_support import encode, github_headers, queued_job_ids
+from tests.test_webhook_support import encode, github_headers, live_server, queued_job_ids
 
 
 @pytest.fixture
@@ -64,3 +68,44 @@ def test_ignored_events_touch_nothing(client: TestClient, redis_url: str) -> Non
     assert response.status_code == 202
     assert response.json() == {"ignored": True}
     assert queued_job_ids(redis_url) == []
+
+
+@pytest.mark.anyio
+async def test_concurrent_deliveries_and_redeliveries_each_count_once(
+    settings: Settings, redis_url: str
+) -> None:
+    payload = load_payload("issue_comment", "created.with-installation")
+    requests = []
+    for n in range(30):
+        payload["comment"]["id"] = 1_000 + n
+        body = encode(payload)
+        headers = github_headers(body, "issue_comment", delivery=f"burst-{n}")
+        requests += [(body, headers), (body, headers)]  # each delivery twice, at the same time
+    with live_server(create_app(settings)) as base:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            answers = await asyncio.gather(
+                *(http.post("/webhooks", content=body, headers=headers) for body, headers in requests)
+            )
+    assert {a.status_code for a in answers} == {202}
+    bodies = [a.json() for a in answers]
+    assert sum("queued" in b for b in bodies) == 30
+    assert sum(b == {"duplicate": True} for b in bodies) == 30
+    assert sorted(queued_job_ids(redis_url)) == sorted(
+        f"comment:{payload['repository']['id']}:{1_000 + n}" for n in range(30)
+    )
+
+
+@pytest.mark.anyio
+async def test_one_batch_with_repeats_enqueues_each_delivery_once(redis_url: str) -> None:
+    queue = Queue(redis_url)
+    try:
+        fresh = await asyncio.gather(
+            *(
+                queue.enqueue(f"d-{n % 10}", [JobSpec("handle_comment", f"comment:1:{n % 10}")])
+                for n in range(40)
+            )
+        )
+    finally:
+        await queue.close()
+    assert fresh.count(True) == 10
+    assert sorted(queued_job_ids(redis_url)) == sorted(f"comment:1:{n}" for n in range(10))

@@ -1,4 +1,4 @@
-"""The web process's handle on Redis: connect lazily, so the app starts and recovers while Redis is down."""
+"""The web process's Redis: connects lazily (starts and recovers while Redis is down), enqueues in batches."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.constants import default_queue_name, expires_extra_ms, job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
-from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from app.constants import DELIVERY_KEY_PREFIX, DELIVERY_TTL_SECONDS
@@ -56,17 +55,16 @@ class Queue:
             RedisSettings.from_dsn(redis_url), conn_retries=0, conn_timeout=CONNECT_TIMEOUT_SECONDS
         )
         self._pool: ArqRedis | None = None
-        self._enqueue_once: AsyncScript | None = None
         self._connecting = asyncio.Lock()
+        self._pending: list[tuple[list[str], list[str | int | bytes], asyncio.Future[int]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     async def _get(self) -> ArqRedis:
         if self._pool is not None:
             return self._pool
         async with self._connecting:
             if self._pool is None:
-                pool = await create_pool(self._settings)
-                self._enqueue_once = pool.register_script(ENQUEUE_ONCE)
-                self._pool = pool
+                self._pool = await create_pool(self._settings)
         return self._pool
 
     async def connect(self) -> bool:
@@ -91,16 +89,41 @@ class Queue:
         for spec in jobs:
             keys += [job_key_prefix + spec.job_id, result_key_prefix + spec.job_id]
             args += [spec.job_id, serialize_job(spec.function, (), spec.kwargs, None, now)]
-        try:
-            async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
-                await self._get()
-                assert self._enqueue_once is not None
-                written = await self._enqueue_once(keys=keys, args=args)
-        except (RedisError, OSError, TimeoutError) as exc:
-            raise QueueUnavailable(type(exc).__name__) from exc
-        return int(written) >= 0
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._pending.append((keys, args, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await done >= 0
+
+    async def _flush(self) -> None:
+        # Deliveries that arrive while a round trip is in flight share the next one: on a busy receiver
+        # this halves the CPU spent on Redis per delivery (bench/webhooks.py).
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
+                    pool = await self._get()
+                    async with pool.pipeline(transaction=False) as pipe:
+                        for keys, args, _ in batch:
+                            pipe.execute_command("EVAL", ENQUEUE_ONCE, len(keys), *keys, *args)
+                        results = await pipe.execute(raise_on_error=False)
+            except (RedisError, OSError, TimeoutError) as exc:
+                results = [QueueUnavailable(type(exc).__name__)] * len(batch)
+            except Exception as exc:  # never leave a delivery waiting forever
+                results = [exc] * len(batch)
+            for (_, _, done), result in zip(batch, results, strict=True):
+                if done.done():  # its request was cancelled (the client went away)
+                    continue
+                if isinstance(result, RedisError):
+                    result = QueueUnavailable(type(result).__name__)
+                if isinstance(result, Exception):
+                    done.set_exception(result)
+                else:
+                    done.set_result(int(result))
 
     async def close(self) -> None:
+        if self._flusher is not None:
+            await asyncio.gather(self._flusher, return_exceptions=True)
         if self._pool is not None:
             await self._pool.aclose()
             self._pool = None
