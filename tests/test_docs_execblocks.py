@@ -188,7 +188,9 @@ async def test_with_a_real_process_in_a_git_checkout(tmp_path: Path) -> None:
 
 async def test_a_command_stopped_by_a_limit_is_reported_with_the_limit() -> None:
     killed = CommandResult(137, "partial", 300.0, killed_by="time", explanation="ran past 300 s")
-    runner = FakeRunner({"tool --help": killed, "tool version": CommandResult(0, "", 0.1, killed_by="output")})
+    runner = FakeRunner(
+        {"tool --help": killed, "tool version": CommandResult(0, "", 0.1, killed_by="output")}
+    )
     result = await refresh_blocks(DOC, runner)
     assert "stale help" in result.text and not result.changed
     messages = [p.message for p in result.problems]
