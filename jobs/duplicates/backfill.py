@@ -1,0 +1,68 @@
+"""Fill a repository's index from GitHub page by page, remembering the next page so a restart resumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from app.github.protocol import GitHubClient, RepoId
+from jobs.duplicates.store import Sessions, upsert_items
+from jobs.models.issue_index import IndexBackfillRow
+
+PER_PAGE = 100
+PAGES_PER_JOB = 50
+"""Pages one job fetches before it re-queues itself: keeps jobs short and lets other repositories in."""
+
+
+@dataclass(frozen=True)
+class BackfillProgress:
+    repo: str
+    next_page: int
+    items: int
+    done: bool
+
+
+async def _cursor(sessions: Sessions, repo: str) -> IndexBackfillRow:
+    async with sessions.begin() as session:
+        row = await session.get(IndexBackfillRow, repo)
+        if row is None:
+            row = IndexBackfillRow(repo=repo, next_page=1, items=0, done=False)
+            session.add(row)
+        return row
+
+
+async def restart(sessions: Sessions, repo: str) -> None:
+    """Start over at page 1 (a repository added again, an index to rebuild); rows are refreshed, not lost."""
+    async with sessions.begin() as session:
+        row = await session.get(IndexBackfillRow, repo)
+        if row is not None:
+            row.next_page, row.items, row.done, row.finished_at = 1, 0, False, None
+
+
+async def backfill(
+    gh: GitHubClient,
+    sessions: Sessions,
+    repo: RepoId,
+    *,
+    per_page: int = PER_PAGE,
+    max_pages: int = PAGES_PER_JOB,
+) -> BackfillProgress:
+    """Index up to max_pages more pages; each page commits with its cursor, so a crash loses one page at most.
+
+    GitHub's RateLimited (and other transient errors) propagate with the cursor saved: the job re-queues.
+    """
+    cursor = await _cursor(sessions, repo.full_name)
+    page, items, done = cursor.next_page, cursor.items, cursor.done
+    fetched = 0
+    while not done and fetched < max_pages:
+        result = await gh.list_issues(repo, page, per_page)
+        await upsert_items(sessions, repo.full_name, result.items)
+        fetched += 1
+        page, items, done = page + 1, items + len(result.items), not result.has_next or not result.items
+        async with sessions.begin() as session:
+            row = await session.get(IndexBackfillRow, repo.full_name)
+            assert row is not None
+            row.next_page, row.items, row.done = page, items, done
+            if done:
+                row.finished_at = datetime.now(UTC)
+    return BackfillProgress(repo.full_name, page, items, done)
