@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -47,10 +48,11 @@ class Sandbox(Protocol):
         self,
         cmd: list[str] | str,
         *,
-        timeout: float | None = None,  # noqa: ASYNC109
+        timeout: float | None = None,  # noqa: ASYNC109 (a limit we enforce, not a cancellation)
         output_bytes: int | None = None,
+        on_output: Callable[[bytes], None] | None = None,
     ) -> CommandResult:
-        """Run one command in the workspace; the limits default to the sandbox's own."""
+        """Run one command in the workspace (a string goes through `sh -c`) under the sandbox limits."""
 
     async def enter_work_phase(self) -> None:
         """Cut the network for good (after setup); a no-op when there was none."""

@@ -164,7 +164,20 @@ class DockerSandbox:
             text = explain("time", self.limits, timeout=0, run_budget=True)
             return CommandResult(137, "", 0.0, "time", text)
         wanted = min(timeout or self.limits.command_timeout, self.limits.command_timeout)
-        budget = min(wanted, remaining)
+        try:
+            return await self._run(argv, wanted, min(wanted, remaining), output_bytes, on_output)
+        except DockerException as exc:
+            raise SandboxError(f"the sandbox stopped working: {exc}") from None
+
+    async def _run(
+        self,
+        argv: list[str],
+        wanted: float,
+        budget: float,
+        output_bytes: int | None,
+        on_output: OnOutput | None,
+    ) -> CommandResult:
+        assert self._container_id is not None and self._client is not None
         env = {**self._env, **(self._gateway.proxy_env if self._gateway and self._gateway.proxy else {})}
         before = await self._counters()
         raw = await run_exec(
