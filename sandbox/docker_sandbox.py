@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -12,13 +11,13 @@ from typing import Self
 
 import anyio
 import docker
-from docker.errors import APIError, DockerException, NotFound
+from docker.errors import DockerException
 
-from sandbox import cgroup
+from sandbox import container
 from sandbox.base import CommandResult, Network, SandboxError
 from sandbox.execution import OnOutput, run_exec
 from sandbox.explain import explain
-from sandbox.image import SANDBOX_HOME, SANDBOX_UID, ensure_image
+from sandbox.image import SANDBOX_HOME, ensure_image
 from sandbox.judge import judge
 from sandbox.labels import run_labels
 from sandbox.limits import Limits
@@ -31,7 +30,6 @@ BASE_ENV = {
     "PIP_DISABLE_PIP_VERSION_CHECK": "1",
 }
 """The whole environment of a command: nothing is inherited from the host."""
-KEEPER_USER = "65534:65534"  # PID 1 runs as nobody, so a command (uid 1000) cannot kill the container
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
@@ -103,11 +101,22 @@ class DockerSandbox:
         try:
             if self._client is None:
                 self._client = await anyio.to_thread.run_sync(lambda: docker.from_env(timeout=60))
-            await anyio.to_thread.run_sync(ensure_image, self._client, self.image)
+            client = self._client
+            await anyio.to_thread.run_sync(ensure_image, client, self.image)
             if self.network == "setup":
-                self._gateway = SetupGateway(self._client, self.run_id, self._allowlist, self._labels)
+                self._gateway = SetupGateway(client, self.run_id, self._allowlist, self._labels)
                 await self._gateway.open()
-            await anyio.to_thread.run_sync(self._create_and_start)
+            self._container_id = await anyio.to_thread.run_sync(
+                lambda: container.create_and_start(
+                    client,
+                    image=self.image,
+                    name=f"steward-{self.run_id}",
+                    labels=self._labels,
+                    limits=self.limits,
+                    workspace=self.workspace,
+                    network_mode="none" if self._gateway is None else self._gateway.name,
+                )
+            )
         except DockerException as exc:
             await self.destroy()
             raise SandboxError(f"could not start the sandbox: {exc}") from None
@@ -115,37 +124,6 @@ class DockerSandbox:
             await self.destroy()
             raise
         self._deadline = time.monotonic() + self.limits.run_timeout
-
-    def _create_and_start(self) -> None:
-        assert self._client is not None
-        lim = self.limits
-        tmpfs_opts = f"rw,nosuid,nodev,size={lim.tmpfs_bytes}"
-        container = self._client.containers.create(
-            self.image,
-            ["sleep", "infinity"],
-            name=f"steward-{self.run_id}",
-            labels=self._labels,
-            user=KEEPER_USER,
-            init=True,
-            environment=None,
-            working_dir="/workspace",
-            mem_limit=lim.memory,
-            memswap_limit=lim.memory,
-            nano_cpus=int(lim.cpus * 1e9),
-            pids_limit=lim.pids,
-            read_only=True,
-            tmpfs={
-                "/tmp": f"{tmpfs_opts},mode=1777",  # noqa: S108 (the container's own tmpfs)
-                SANDBOX_HOME: f"{tmpfs_opts},mode=0700,uid={SANDBOX_UID},gid={SANDBOX_UID}",
-            },
-            volumes={str(self.workspace): {"bind": "/workspace", "mode": "rw"}},
-            cap_drop=["ALL"],
-            security_opt=["no-new-privileges"],
-            network_mode="none" if self._gateway is None else self._gateway.name,
-            hostname="sandbox",
-        )
-        self._container_id = str(container.id)  # recorded before start: a failed start leaves it behind
-        container.start()
 
     async def run(
         self,
@@ -179,19 +157,21 @@ class DockerSandbox:
     ) -> CommandResult:
         assert self._container_id is not None and self._client is not None
         env = {**self._env, **(self._gateway.proxy_env if self._gateway and self._gateway.proxy else {})}
-        before = await self._counters()
+        client, cid = self._client, self._container_id
+        before = await anyio.to_thread.run_sync(container.read_counters, client, cid)
         raw = await run_exec(
-            self._client,
-            self._container_id,
+            client,
+            cid,
             argv,
             env=env,
             timeout=budget,
             cap=output_bytes or self.limits.output_bytes,
             on_output=on_output,
         )
-        after = await self._counters()
+        after = await anyio.to_thread.run_sync(container.read_counters, client, cid)
         if raw.timed_out or raw.cut or raw.start_error:
-            await self._reset()  # the only sure way to end every process the command left behind
+            # The only sure way to end every process the command left behind.
+            await anyio.to_thread.run_sync(container.reset, client, cid)
         verdict = judge(raw, before, after)
         if verdict is None:
             code = raw.exit_code if raw.exit_code is not None else 1
@@ -200,38 +180,6 @@ class DockerSandbox:
         text = explain(verdict, limits, timeout=budget, run_budget=verdict == "time" and budget < wanted)
         code = raw.exit_code if raw.exit_code is not None else 137
         return CommandResult(code, raw.output, raw.duration, verdict, text)
-
-    async def _counters(self) -> cgroup.Counters | None:
-        assert self._container_id is not None and self._client is not None
-        files = cgroup.host_files(self._container_id)
-        if files is not None:
-            return cgroup.read_host(files)
-        client, cid = self._client, self._container_id
-
-        def cat(paths: tuple[str, ...]) -> str:
-            exec_id = client.api.exec_create(cid, ["cat", *paths], user=KEEPER_USER)["Id"]
-            return bytes(client.api.exec_start(exec_id)).decode(errors="replace")
-
-        def inside() -> cgroup.Counters | None:
-            try:
-                return cgroup.parse(cat(cgroup.MEMORY_INSIDE), cat(cgroup.PIDS_INSIDE))
-            except APIError:
-                return None  # e.g. no process can start while a fork bomb holds every pid
-
-        return await anyio.to_thread.run_sync(inside)
-
-    async def _reset(self) -> None:
-        """Kill every process (PID 1 included) and start the container again; the workspace stays."""
-        assert self._container_id is not None and self._client is not None
-        client, cid = self._client, self._container_id
-
-        def restart() -> None:
-            with contextlib.suppress(APIError):
-                client.api.kill(cid)
-            client.api.wait(cid, timeout=30)
-            client.api.start(cid)
-
-        await anyio.to_thread.run_sync(restart)
 
     async def enter_work_phase(self) -> None:
         """From here on the sandbox has loopback only."""
@@ -253,12 +201,7 @@ class DockerSandbox:
         client, cid = self._client, self._container_id
         self._container_id = None
         if client is not None and cid is not None:
-
-            def remove() -> None:
-                with contextlib.suppress(NotFound):
-                    client.api.remove_container(cid, force=True, v=True)
-
-            await anyio.to_thread.run_sync(remove)
+            await anyio.to_thread.run_sync(container.remove, client, cid)
         await self._close_gateway()
         if client is not None and self._own_client:
             await anyio.to_thread.run_sync(client.close)

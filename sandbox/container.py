@@ -1,0 +1,89 @@
+"""Blocking docker-py calls on the one container of a run (the async sandbox runs them in threads)."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import docker
+from docker.errors import APIError, NotFound
+
+from sandbox import cgroup
+from sandbox.image import SANDBOX_HOME, SANDBOX_UID
+from sandbox.limits import Limits
+
+KEEPER_USER = "65534:65534"  # PID 1 runs as nobody, so a command (uid 1000) cannot kill the container
+
+
+def create_and_start(
+    client: docker.DockerClient,
+    *,
+    image: str,
+    name: str,
+    labels: dict[str, str],
+    limits: Limits,
+    workspace: Path,
+    network_mode: str,
+) -> str:
+    """The locked-down container; removed again if it will not start (docker leaves it behind)."""
+    tmpfs_opts = f"rw,nosuid,nodev,size={limits.tmpfs_bytes}"
+    container = client.containers.create(
+        image,
+        ["sleep", "infinity"],
+        name=name,
+        labels=labels,
+        user=KEEPER_USER,
+        init=True,  # tini reaps the orphans a command leaves, so zombies never hold the pids budget
+        environment=None,
+        working_dir="/workspace",
+        mem_limit=limits.memory,
+        memswap_limit=limits.memory,
+        nano_cpus=int(limits.cpus * 1e9),
+        pids_limit=limits.pids,
+        read_only=True,
+        tmpfs={
+            "/tmp": f"{tmpfs_opts},mode=1777",  # noqa: S108 (the container's own tmpfs)
+            SANDBOX_HOME: f"{tmpfs_opts},mode=0700,uid={SANDBOX_UID},gid={SANDBOX_UID}",
+        },
+        volumes={str(workspace): {"bind": "/workspace", "mode": "rw"}},
+        cap_drop=["ALL"],
+        security_opt=["no-new-privileges"],
+        network_mode=network_mode,
+        hostname="sandbox",
+    )
+    try:
+        container.start()
+    except BaseException:
+        remove(client, str(container.id))
+        raise
+    return str(container.id)
+
+
+def read_counters(client: docker.DockerClient, container_id: str) -> cgroup.Counters | None:
+    """From the host's cgroup files when the daemon is local, else by reading them inside the container."""
+    files = cgroup.host_files(container_id)
+    if files is not None:
+        return cgroup.read_host(files)
+
+    def cat(paths: tuple[str, ...]) -> str:
+        exec_id = client.api.exec_create(container_id, ["cat", *paths], user=KEEPER_USER)["Id"]
+        return bytes(client.api.exec_start(exec_id)).decode(errors="replace")
+
+    try:
+        return cgroup.parse(cat(cgroup.MEMORY_INSIDE), cat(cgroup.PIDS_INSIDE))
+    except APIError:
+        return None  # e.g. no process can start while a fork bomb holds every pid
+
+
+def reset(client: docker.DockerClient, container_id: str) -> None:
+    """Kill every process (PID 1 included) and start the container again; the workspace stays."""
+    with contextlib.suppress(APIError):
+        client.api.kill(container_id)
+    client.api.wait(container_id, timeout=30)
+    client.api.start(container_id)
+
+
+def remove(client: docker.DockerClient, container_id: str) -> None:
+    """Force-remove, whatever state it is in."""
+    with contextlib.suppress(NotFound):
+        client.api.remove_container(container_id, force=True, v=True)
