@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import socket
 from collections.abc import Iterator
 
@@ -9,9 +11,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from app.router import Delivery, JobSpec, Router
 from app.settings import Settings
 from app.web.app import create_app
-from tests.conftest import load_payload
+from tests.conftest import WEBHOOK_SECRET, load_payload
 from tests.test_webhook_support import encode, github_headers, live_server, queued_job_ids, signature
 
 GITHUB_CAP = 25 * 1024 * 1024
@@ -30,10 +33,19 @@ def client(settings: Settings) -> Iterator[TestClient]:
         yield c
 
 
-def test_a_good_delivery_is_enqueued(client: TestClient, comment: bytes, redis_url: str) -> None:
-    response = client.post("/webhooks", content=comment, headers=github_headers(comment, "issue_comment"))
+def test_a_good_delivery_is_enqueued_and_logged_without_secrets(
+    client: TestClient, comment: bytes, redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        response = client.post(
+            "/webhooks", content=comment, headers=github_headers(comment, "issue_comment", "d-ok")
+        )
     assert response.status_code == 202
     assert queued_job_ids(redis_url) == response.json()["queued"]
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "queued issue_comment.created delivery=d-ok repo=Codertocat/Hello-World" in logged
+    assert WEBHOOK_SECRET not in logged
+    assert json.loads(comment)["comment"]["body"] not in logged
 
 
 @pytest.mark.parametrize(
@@ -160,3 +172,38 @@ def test_chunked_body_over_25mb_is_cut_off_without_reading_it_all(settings: Sett
     assert response.json() == {"error": f"body is larger than {GITHUB_CAP} bytes"}
     assert GITHUB_CAP < sent < 2 * GITHUB_CAP
     assert queued_job_ids(redis_url) == []
+
+
+def test_routed_event_missing_fields_is_acknowledged_and_ignored(
+    client: TestClient, redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    payload = load_payload("issue_comment", "created.with-installation")
+    payload["comment"] = "not an object"
+    body = encode(payload)
+    response = client.post("/webhooks", content=body, headers=github_headers(body, "issue_comment", "d-odd"))
+    assert response.status_code == 202
+    assert response.json()["ignored"] is True
+    assert queued_job_ids(redis_url) == []
+    [record] = [r for r in caplog.records if "delivery=d-odd" in r.getMessage()]
+    assert "payload lacks fields Steward reads (comment)" in record.getMessage()
+
+
+def test_a_crashing_handler_still_gets_a_2xx(
+    settings: Settings, redis_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = Router()
+
+    @broken.register("issue_comment", action="created")
+    def explode(delivery: Delivery) -> list[JobSpec]:
+        raise RuntimeError("a bug in a handler")
+
+    monkeypatch.setattr("app.web.app.build_router", lambda _settings: broken)
+    body = encode(load_payload("issue_comment", "created.with-installation"))
+    with TestClient(create_app(settings)) as client:
+        response = client.post(
+            "/webhooks", content=body, headers=github_headers(body, "issue_comment", "d-bug")
+        )
+    assert response.status_code == 202
+    assert response.json()["ignored"] is True
+    assert queued_job_ids(redis_url) == []
+    assert any("delivery=d-bug" in r.getMessage() and r.exc_info for r in caplog.records)
