@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -215,38 +216,60 @@ def pct(latencies: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
+Phase = tuple[float, list[float], list[float]]  # requests per second, latencies, CPU ms per request
+
+
 async def measure(
     port: int, args: argparse.Namespace, pids: list[int], use_httpx: bool, base: int
 ) -> dict[str, Any]:
-    """One client kind: warm-up, bare vs Steward closed loops, then the fixed-rate run."""
+    """One client kind: warm-up, alternating bare/Steward closed-loop rounds, then the fixed-rate run.
+
+    Rounds alternate so that both endpoints see the same background load (the machine may be shared).
+    """
     client = Client(port, args.concurrency, use_httpx)
     await client.start()
+    rounds: list[tuple[Phase, Phase]] = []
     try:
-        c, n = args.concurrency, args.requests
+        c, n = args.concurrency, args.requests // args.rounds
         await closed_loop(client, "/bare", deliveries(200, base), c, pids)  # warm up both paths
         await closed_loop(client, "/webhooks", deliveries(200, base), c, pids)
-        bare = await closed_loop(client, "/bare", deliveries(n, base + 1_000), c, pids)
-        steward = await closed_loop(client, "/webhooks", deliveries(n, base + 100_000), c, pids)
+        for r in range(args.rounds):
+            bare = await closed_loop(client, "/bare", deliveries(n, base + 1_000), c, pids)
+            steward = await closed_loop(client, "/webhooks", deliveries(n, base + 100_000 + r * n), c, pids)
+            rounds.append((bare, steward))
         paced = deliveries(int(args.rate * args.seconds), base + 200_000)
         rate = await fixed_rate(client, "/webhooks", paced, args.rate)
     finally:
         await client.close()
-    return {"bare": bare, "steward": steward, "rate": rate, "jobs": 200 + n + len(paced)}
+    return {"rounds": rounds, "rate": rate, "jobs": 200 + n * args.rounds + len(paced)}
 
 
 def report(name: str, results: dict[str, Any], args: argparse.Namespace) -> tuple[float, float]:
-    """Print one client's figures; returns (throughput ratio, p99 ms at the fixed rate)."""
-    bare_rps = results["bare"][0]
-    ratio = results["steward"][0] / bare_rps
-    rate = results["rate"]
-    print(f"{name}: closed loop, {args.requests} requests each, concurrency {args.concurrency}")
-    for label in ("bare", "steward"):
-        rps, lat, cpu = results[label]
+    """Print one client's figures; returns (median throughput ratio, p99 ms at the fixed rate)."""
+    rounds: list[tuple[Phase, Phase]] = results["rounds"]
+    print(
+        f"{name}: closed loop, {args.requests} requests each in {args.rounds} alternating rounds, "
+        f"concurrency {args.concurrency}"
+    )
+    for label, index in (("bare", 0), ("steward", 1)):
+        phases = [pair[index] for pair in rounds]
+        rps = ", ".join(f"{p[0]:.0f}" for p in phases)
+        latencies = [x for p in phases for x in p[1]]
+        server_cpu = statistics.median(p[2][0] for p in phases)
+        redis_cpu = statistics.median(p[2][1] for p in phases)
         print(
-            f"  {label:8s} {rps:7.0f} req/s   p50 {pct(lat, 0.5):6.2f} ms   p99 {pct(lat, 0.99):6.2f} ms"
-            f"   CPU per request: server {cpu[0]:.3f} ms, redis {cpu[1]:.3f} ms"
+            f"  {label:8s} req/s per round: {rps}   p50 {pct(latencies, 0.5):.2f} ms   "
+            f"p99 {pct(latencies, 0.99):.2f} ms   CPU per request: server {server_cpu:.3f} ms, "
+            f"redis {redis_cpu:.3f} ms"
         )
-    print(f"  ratio    {ratio:7.1%} of the bare endpoint's throughput")
+    ratios = [steward[0] / bare[0] for bare, steward in rounds]
+    ratio = statistics.median(ratios)
+    print(
+        f"  ratio    {ratio:.1%} of the bare endpoint's throughput (median of rounds: "
+        + ", ".join(f"{r:.0%}" for r in ratios)
+        + ")"
+    )
+    rate = results["rate"]
     print(
         f"  fixed rate {args.rate:.0f}/s for {args.seconds:.0f} s: p50 {pct(rate, 0.5):.2f} ms, "
         f"p99 {pct(rate, 0.99):.2f} ms, max {max(rate) * 1000:.2f} ms"
@@ -258,6 +281,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--httpx", action="store_true", help="also measure with httpx's AsyncClient")
@@ -303,6 +327,7 @@ def main() -> None:
             wait_for_port(redis_port, redis_proc)
             wait_for_port(web_port, server)
             pids = [server.pid, redis_proc.pid]
+            load_before = os.getloadavg()[0]
             with_raw = asyncio.run(measure(web_port, args, pids, use_httpx=False, base=0))
             with_httpx = asyncio.run(measure(web_port, args, pids, True, 1_000_000)) if args.httpx else None
             queued = int(
@@ -318,7 +343,10 @@ def main() -> None:
             server.wait(timeout=10)
             redis_proc.terminate()
             redis_proc.wait(timeout=10)
-        print(f"one uvicorn worker (h11, asyncio loop), real redis-server; payload {PAYLOAD.name}")
+        print(
+            f"one uvicorn worker (h11, asyncio loop), real redis-server; payload {PAYLOAD.name}; "
+            f"load average before/after: {load_before:.1f}/{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+        )
         ratio, p99 = report(
             "raw keep-alive sockets (little client cost, so the server is measured)", with_raw, args
         )
