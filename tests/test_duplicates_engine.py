@@ -63,7 +63,7 @@ def test_lexical_ranking_prefers_the_same_bug_and_respects_the_pool() -> None:
     query = tokenize("Disk full error on upload", "upload stops: disk full")
     everything = np.ones(3, dtype=np.bool_)
     ranking = corpus.rank(query, None, everything)
-    assert [c.index for c in ranking.candidates][0] == 0
+    assert ranking.candidates[0].index == 0
     assert ranking.rank_of(0) == 1
     without_first = np.array([False, True, True])
     ranking = corpus.rank(query, None, without_first)
