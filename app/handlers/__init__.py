@@ -1,7 +1,8 @@
 """Webhook routing: one module per behaviour, each with its own Router, composed here once.
 
-Handlers are pure: they read a `Delivery` and return `JobSpec`s; the web edge enqueues them on arq with
-`pool.enqueue_job(spec.function, _job_id=spec.job_id, **spec.kwargs)` (arq's default pickle serializer).
+Handlers are pure: they read a `Delivery` and return `JobSpec`s. The web edge (app/web/queue.py) writes each
+one as `pool.enqueue_job(spec.function, _job_id=spec.job_id, **spec.kwargs)` would: queue `arq:queue`, arq's
+default pickle serializer, no deferral, and no new job while `arq:job:<id>` or `arq:result:<id>` exists.
 The worker must register job functions with exactly these names and keyword arguments:
 
 - `handle_comment`, job id `comment:<repository id>:<comment id>`, kwargs `delivery_id: str`,
