@@ -65,6 +65,7 @@ class DockerSandbox:
         self._gateway: SetupGateway | None = None
         self._refused: list[str] = []
         self._deadline = 0.0
+        self._one_at_a_time = anyio.Lock()  # a kill resets the whole container, so commands never overlap
 
     @property
     def container_id(self) -> str | None:
@@ -143,7 +144,8 @@ class DockerSandbox:
             return CommandResult(137, "", 0.0, "time", text)
         wanted = min(timeout or self.limits.command_timeout, self.limits.command_timeout)
         try:
-            return await self._run(argv, wanted, min(wanted, remaining), output_bytes, on_output)
+            async with self._one_at_a_time:
+                return await self._run(argv, wanted, min(wanted, remaining), output_bytes, on_output)
         except DockerException as exc:
             raise SandboxError(f"the sandbox stopped working: {exc}") from None
 
