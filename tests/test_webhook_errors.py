@@ -64,12 +64,12 @@ def test_a_good_delivery_is_enqueued_and_logged_without_secrets(
 def test_bad_signature_is_401_and_nothing_is_enqueued(
     client: TestClient, comment: bytes, redis_url: str, header: str | None, expected: str
 ) -> None:
-    headers: dict[str, str | bytes] = {**github_headers(comment, "issue_comment")}
-    del headers["X-Hub-Signature-256"]
+    headers = {k.encode(): v.encode() for k, v in github_headers(comment, "issue_comment").items()}
+    del headers[b"X-Hub-Signature-256"]
     if header == "sha1=":
         header = signature(comment, algorithm="sha1")  # a correct sha1 signature is still refused
     if header is not None:
-        headers["X-Hub-Signature-256"] = header.encode("latin-1")
+        headers[b"X-Hub-Signature-256"] = header.encode("latin-1")
     response = client.post("/webhooks", content=comment, headers=headers)
     assert response.status_code == 401
     assert response.json() == {"error": expected}

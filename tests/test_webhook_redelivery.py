@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import cast
 
 import httpx
 import pytest
@@ -35,7 +36,7 @@ def test_redelivery_is_acknowledged_and_not_enqueued_again(client: TestClient, r
     assert again.status_code == 202
     assert again.json() == {"duplicate": True}
     assert len(queued_job_ids(redis_url)) == 1
-    ttl = redis.Redis.from_url(redis_url).ttl(DELIVERY_KEY_PREFIX + "d-1")
+    ttl = cast(int, redis.Redis.from_url(redis_url).ttl(DELIVERY_KEY_PREFIX + "d-1"))
     assert 0 < ttl <= DELIVERY_TTL_SECONDS
 
 

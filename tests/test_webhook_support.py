@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import redis
 import uvicorn
@@ -45,12 +45,12 @@ def queued_job_ids(redis_url: str) -> list[str]:
     """Job ids in arq's queue, checked against their job records."""
     client = redis.Redis.from_url(redis_url)
     try:
-        ids = [member.decode() for member in client.zrange(ARQ_QUEUE, 0, -1)]
-        records = sorted(
-            key.decode().removeprefix(ARQ_JOB_PREFIX) for key in client.keys(ARQ_JOB_PREFIX + "*")
-        )
+        members = cast(list[bytes], client.zrange(ARQ_QUEUE, 0, -1))
+        keys = cast(list[bytes], client.keys(ARQ_JOB_PREFIX + "*"))
     finally:
         client.close()
+    ids = [member.decode() for member in members]
+    records = sorted(key.decode().removeprefix(ARQ_JOB_PREFIX) for key in keys)
     assert sorted(ids) == records, "the arq queue and its job records disagree"
     return ids
 
