@@ -65,6 +65,9 @@ def run(
     output: Annotated[str, typer.Option(help="Output kept before the command is cut.")] = "1m",
     network: Annotated[str, typer.Option(help="none, or setup (allowlisted hosts, via the proxy).")] = "none",
     image: Annotated[str | None, typer.Option(help="Image (default: STEWARD_SANDBOX_IMAGE).")] = None,
+    ca_bundle: Annotated[
+        Path | None, typer.Option(help="CA certificates the sandbox trusts (behind a TLS-inspecting proxy).")
+    ] = None,
 ) -> None:
     """Run CMD over a copy of --repo in a sandbox; exit with its exit code and say which limit stopped it."""
     if network not in ("none", "setup"):
@@ -81,7 +84,7 @@ def run(
     image_name = image or _settings().sandbox_image
     allow = _settings().egress_allowlist if network == "setup" else []
     try:
-        result = anyio.run(_run_copy, repo, cmd, limits, image_name, network, allow)
+        result = anyio.run(_run_copy, repo, cmd, limits, image_name, network, allow, ca_bundle)
     except SandboxError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(125) from None
@@ -91,7 +94,13 @@ def run(
 
 
 async def _run_copy(
-    repo: Path, cmd: list[str], limits: Limits, image: str, network: str, allow: list[str]
+    repo: Path,
+    cmd: list[str],
+    limits: Limits,
+    image: str,
+    network: str,
+    allow: list[str],
+    ca_bundle: Path | None,
 ) -> CommandResult:
     def write(chunk: bytes) -> None:
         sys.stdout.buffer.write(chunk)
@@ -108,6 +117,7 @@ async def _run_copy(
             image=image,
             network="setup" if network == "setup" else "none",
             allowlist=allow,
+            ca_bundle=ca_bundle,
         )
         async with sandbox:
             return await sandbox.run(cmd, on_output=write)

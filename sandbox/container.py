@@ -12,6 +12,7 @@ from sandbox import cgroup
 from sandbox.image import SANDBOX_HOME, SANDBOX_UID
 from sandbox.limits import Limits
 
+CA_BUNDLE_PATH = "/etc/ssl/certs/ca-certificates.crt"
 KEEPER_USER = "65534:65534"  # PID 1 runs as nobody, so a command (uid 1000) cannot kill the container
 
 
@@ -24,9 +25,13 @@ def create_and_start(
     limits: Limits,
     workspace: Path,
     network_mode: str,
+    ca_bundle: Path | None = None,
 ) -> str:
     """The locked-down container; removed again if it will not start (docker leaves it behind)."""
     tmpfs_opts = f"rw,nosuid,nodev,size={limits.tmpfs_bytes}"
+    volumes = {str(workspace): {"bind": "/workspace", "mode": "rw"}}
+    if ca_bundle is not None:  # e.g. behind a TLS-inspecting proxy: trust what the host trusts
+        volumes[str(ca_bundle)] = {"bind": CA_BUNDLE_PATH, "mode": "ro"}
     container = client.containers.create(
         image,
         ["sleep", "infinity"],
@@ -45,7 +50,7 @@ def create_and_start(
             "/tmp": f"{tmpfs_opts},mode=1777",  # noqa: S108 (the container's own tmpfs)
             SANDBOX_HOME: f"{tmpfs_opts},mode=0700,uid={SANDBOX_UID},gid={SANDBOX_UID}",
         },
-        volumes={str(workspace): {"bind": "/workspace", "mode": "rw"}},
+        volumes=volumes,
         cap_drop=["ALL"],
         security_opt=["no-new-privileges"],
         network_mode=network_mode,

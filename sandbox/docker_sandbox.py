@@ -48,6 +48,7 @@ class DockerSandbox:
         worker_id: str | None = None,
         env: Mapping[str, str] | None = None,
         client: docker.DockerClient | None = None,
+        ca_bundle: Path | None = None,
     ) -> None:
         if not _RUN_ID.match(run_id):
             raise SandboxError(f"run id {run_id!r} must be letters, digits, '.', '_' or '-'")
@@ -59,6 +60,14 @@ class DockerSandbox:
         self._allowlist = list(allowlist)
         self._labels = run_labels(run_id, worker_id)
         self._env = {**BASE_ENV, **(env or {})}
+        self._ca_bundle = ca_bundle.resolve() if ca_bundle is not None else None
+        if self._ca_bundle is not None:
+            if not self._ca_bundle.is_file():
+                raise SandboxError(f"CA bundle {ca_bundle} is not a file")
+            self._env |= {
+                "PIP_CERT": container.CA_BUNDLE_PATH,
+                "REQUESTS_CA_BUNDLE": container.CA_BUNDLE_PATH,
+            }
         self._client = client
         self._own_client = client is None
         self._container_id: str | None = None
@@ -116,6 +125,7 @@ class DockerSandbox:
                     limits=self.limits,
                     workspace=self.workspace,
                     network_mode="none" if self._gateway is None else self._gateway.name,
+                    ca_bundle=self._ca_bundle,
                 )
             )
         except DockerException as exc:

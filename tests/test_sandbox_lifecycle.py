@@ -98,3 +98,21 @@ async def test_container_is_removed_when_it_fails_to_start(
 async def test_a_run_id_that_is_not_a_name_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SandboxError, match="run id"):
         DockerSandbox(tmp_path, Limits(), run_id="../../etc", image="x")
+
+
+async def test_a_ca_bundle_is_trusted_read_only(
+    sandbox_image: str,  # noqa: F811
+    docker_client: docker.DockerClient,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\nnot-really-a-certificate\n-----END CERTIFICATE-----\n")
+    async with DockerSandbox(
+        sandbox_dir(tmp_path / "ws"), Limits(), run_id=_run_id("test-ca"), image=sandbox_image,
+        client=docker_client, ca_bundle=bundle,
+    ) as sandbox:  # fmt: skip
+        seen = await sandbox.run("cat $PIP_CERT; echo $PIP_CERT; echo x >> $PIP_CERT")
+    assert "not-really-a-certificate" in seen.output
+    assert "/etc/ssl/certs/ca-certificates.crt" in seen.output
+    assert seen.exit_code != 0 and "cannot create" in seen.output
+    assert bundle.read_text().count("\n") == 3  # the host's file is untouched
