@@ -7,29 +7,30 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-FEATURES = ("fused", "z", "margin", "bias")
+FEATURES = ("fused", "margin", "bias")
+"""No z-score against the pool: it grows with the pool's size, so the same pair would score differently in a
+small and a large repository."""
 
 # Fitted on 2026-11-21 by `python -m jobs.duplicates.fit ../shared/eval/duplicates/gitbugs.jsonl`:
 # L2-regularised logistic regression (L2 = 1) on the top-10 candidates of every report of that development set
 # whose truth is known (34,370 rows); positive = the candidate is linked to the report as a duplicate in
 # either direction. The set's base rate (about 3% of reports are duplicates, and many unlinked Jira clones
-# look identical) keeps these probabilities modest. Refit with the same command after changing tokenisation
-# or fusion.
-HYBRID_COEF = (2.6226, 0.2567, 3.3595, -7.691)
-LEXICAL_COEF = (1.8767, 0.1343, 2.7644, -6.9093)
+# and backports look identical) keeps these probabilities modest. Refit with the same command after changing
+# tokenisation or fusion.
+HYBRID_COEF = (3.8986, 4.953, -7.093)
+LEXICAL_COEF = (2.5567, 4.3428, -6.2633)
 
 
 def features(fused: npt.NDArray[np.float32], top: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-    """Per top candidate: its fused score, its z-score in the pool, and its margin over the best other one."""
+    """Per top candidate: its fused score and its margin over the best other candidate."""
     pool = fused.astype(np.float64)
     mean = float(pool.mean()) if len(pool) else 0.0
-    std = float(pool.std()) if len(pool) > 1 else 0.0
     top_scores = pool[top]
     rows = np.zeros((len(top), len(FEATURES)), dtype=np.float64)
     for i, score in enumerate(top_scores):
         others = np.delete(top_scores, i)
         best_other = float(others.max()) if len(others) else mean
-        rows[i] = (score, (score - mean) / (std + 1e-6), score - best_other, 1.0)
+        rows[i] = (score, score - best_other, 1.0)
     return rows
 
 
