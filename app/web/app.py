@@ -34,7 +34,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await queue.close()
 
     app = FastAPI(title="Steward", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
-    app.add_api_route(WEBHOOK_PATH, receive, methods=["POST"], status_code=202, include_in_schema=False)
+    # A plain Starlette route: the receiver reads the raw request itself and needs none of FastAPI's parsing.
+    app.add_route(WEBHOOK_PATH, receive, methods=["POST"], include_in_schema=False)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:
