@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import shutil
 import subprocess
 
@@ -41,3 +42,21 @@ def unguard(bridge: str, gateway: str, port: int, tag: str) -> None:
         return
     for rule in _rules(bridge, gateway, port, tag):
         subprocess.run(["iptables", "-w", "5", "-D", *rule], capture_output=True, check=False)
+
+
+def sweep() -> list[str]:
+    """Drop rules whose bridge is gone (their run crashed before it could remove them); the rules removed."""
+    if os.geteuid() != 0 or shutil.which("iptables") is None:
+        return []
+    argv = ["iptables", "-w", "5", "-S", "INPUT"]
+    listing = subprocess.run(argv, capture_output=True, text=True, check=False)
+    stale = []
+    for line in listing.stdout.splitlines():
+        words = shlex.split(line)  # iptables -S quotes comments
+        if "steward:" not in line or "-i" not in words or words[:2] != ["-A", "INPUT"]:
+            continue
+        bridge = words[words.index("-i") + 1]
+        if not os.path.exists(f"/sys/class/net/{bridge}"):
+            subprocess.run(["iptables", "-w", "5", "-D", *words[1:]], capture_output=True, check=False)
+            stale.append(line)
+    return stale

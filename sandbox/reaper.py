@@ -9,6 +9,7 @@ import time
 import docker
 from docker.errors import APIError, NotFound
 
+from sandbox import hostguard
 from sandbox.labels import APP_LABEL, APP_VALUE, CREATED_LABEL, WORKER_LABEL, owner_alive
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ def reap_orphans(
     finally:
         if own:
             client.close()
+    removed += [f"firewall rule ({rule})" for rule in hostguard.sweep()]
     if removed:
         log.warning("reaped %d abandoned sandbox resources: %s", len(removed), ", ".join(removed))
     return removed

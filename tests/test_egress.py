@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
@@ -151,10 +152,12 @@ async def test_setup_phase_admits_the_allowlist_only_and_work_phase_reaches_noth
             refused = await sandbox.run(["python3", "-c", FETCH, f"http://127.0.0.1:{denied}/"])
             direct_host = await sandbox.run(["python3", "-c", DIRECT, gateway, str(side.server_address[1])])
             direct_out = await sandbox.run(["python3", "-c", DIRECT, "192.0.2.1", "80"])
+            guarded = subprocess.run(["iptables", "-S", "INPUT"], capture_output=True, text=True, check=False)
             await sandbox.enter_work_phase()
             interfaces = await sandbox.run(["cat", "/proc/net/dev"])
             after_proxy = await sandbox.run(["python3", "-c", FETCH, f"http://127.0.0.1:{allowed}/"])
             after_host = await sandbox.run(["python3", "-c", DIRECT, gateway, str(proxy_port)])
+            after_env = await sandbox.run(["env"])
         finally:
             side.shutdown()
             side.server_close()
@@ -167,4 +170,8 @@ async def test_setup_phase_admits_the_allowlist_only_and_work_phase_reaches_noth
     assert names == ["lo"]
     assert after_proxy.output.startswith("FAILED URLError"), after_proxy.output
     assert after_host.output.startswith("FAILED"), after_host.output
+    assert "PROXY" not in after_env.output.upper()
+    rules = subprocess.run(["iptables", "-S", "INPUT"], capture_output=True, text=True, check=False).stdout
+    assert guarded.stdout.count(f"steward:{sandbox.run_id}") == 2  # DROP all from the bridge, but the proxy
+    assert f"steward:{sandbox.run_id}" not in rules  # the firewall rules went with the network
     assert docker_client.networks.list(names=[f"steward-setup-{sandbox.run_id}"]) == []

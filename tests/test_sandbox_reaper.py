@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import docker
 import pytest
 
+from sandbox import hostguard
 from sandbox.labels import PID_LABEL, PID_START_LABEL, run_labels
 from sandbox.reaper import reap_orphans
 from tests.sandbox_fixtures import docker_client, sandbox_image, steward_containers  # noqa: F401
@@ -71,3 +72,27 @@ def test_orphans_are_reaped_and_live_sandboxes_kept(
     for kept in (live, foreign_new):
         assert len(steward_containers(docker_client, kept)) == 1, kept
     assert len(removed) >= 4
+
+
+def test_firewall_rules_of_a_vanished_bridge_are_swept() -> None:
+    rule = [
+        "INPUT",
+        "-i",
+        "br-5tewardgone",
+        "-m",
+        "comment",
+        "--comment",
+        "steward:crashed-run",
+        "-j",
+        "DROP",
+    ]
+    subprocess.run(["iptables", "-w", "5", "-I", *rule], check=True)
+    try:
+        swept = hostguard.sweep()
+        listing = subprocess.run(
+            ["iptables", "-S", "INPUT"], capture_output=True, text=True, check=True
+        ).stdout
+    finally:
+        subprocess.run(["iptables", "-w", "5", "-D", *rule], capture_output=True, check=False)
+    assert any("steward:crashed-run" in line for line in swept)
+    assert "steward:crashed-run" not in listing
