@@ -1,0 +1,225 @@
+"""Duplicate triage on real SQLite with GitHub on respx: one comment, quiet below threshold, feedback."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from typing import Any
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+
+from app.config.model import DuplicatesConfig
+from app.constants import MARKER_DUPLICATES
+from app.github.client import GitHubKitClient, installation_client
+from app.github.protocol import IssueRecord, RepoId
+from app.github.retrying import RetryPolicy
+from app.settings import Settings
+from jobs.db import make_engine, migrate
+from jobs.db import sessions as make_sessions
+from jobs.duplicates import semantic, store
+from jobs.duplicates.live import IndexCache
+from jobs.duplicates.store import Sessions
+from jobs.duplicates.triage import triage
+from tests.github_mock import API, BOT_LOGIN, FakeGitHub
+
+pytestmark = pytest.mark.anyio
+
+REPO = RepoId("Codertocat", "Hello-World")
+FAST = RetryPolicy(max_tries=2, backoff=0.01, max_rate_wait=0.5)
+TOPICS = (
+    "login page", "dark mode", "csv export", "search results", "email notifications", "password reset",
+    "file upload", "user avatar", "api pagination", "docker image", "unicode filenames", "timezone handling",
+    "markdown preview", "keyboard shortcuts", "mobile layout", "rate limiting", "webhook retries",
+)  # fmt: skip
+ORIGINAL = 40
+SECOND = 42
+QUERY = 50
+
+
+@pytest.fixture(autouse=True)
+def lexical_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(semantic.FORCE_LEXICAL_ENV, "1")
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Sessions]:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'steward.db'}")
+    await migrate(engine)
+    try:
+        yield make_sessions(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def github() -> FakeGitHub:
+    return FakeGitHub()
+
+
+@pytest.fixture
+def api(github: FakeGitHub) -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url=API, assert_all_called=False) as router:
+        github.install(router)
+        router.post(url__regex=rf"{API}/repos/{REPO.full_name}/issues/\d+/labels$", name="labels").mock(
+            side_effect=lambda request: httpx.Response(
+                200, json=[{"name": n, "color": "ededed"} for n in json.loads(request.content)["labels"]]
+            )
+        )
+        yield router
+
+
+def record(number: int, title: str, body: str, day: int) -> IssueRecord:
+    return IssueRecord(
+        number=number,
+        title=title,
+        body=body,
+        state="open",
+        is_pull_request=False,
+        author="octocat",
+        html_url=f"https://github.com/{REPO.full_name}/issues/{number}",
+        created_at=f"2024-01-{day:02d}T00:00:00Z",
+    )
+
+
+async def seed(db: Sessions) -> None:
+    """A small repository: unrelated issues, the original, a related one, and a new duplicate report."""
+    records = [
+        record(i, f"Problem with {t}", f"The {t} does not work as expected since the last release.", i)
+        for i, t in enumerate(TOPICS, 1)
+    ]
+    records += [
+        record(
+            ORIGINAL,
+            "Memory leak when uploading large CSV files",
+            "Uploading a 2 GB CSV file makes the worker's memory grow until the OOM killer stops it. "
+            "The heap dump shows CsvReader buffers retained.",
+            20,
+        ),
+        record(SECOND, "CSV upload is slow for big files", "A 2 GB CSV upload takes ten minutes.", 21),
+        record(
+            QUERY,
+            "Worker killed by OOM during a large CSV upload",
+            "When I upload a big CSV (about 2 GB) the worker's memory keeps growing and the OOM killer ends "
+            "it. CsvReader buffers are retained in the heap dump.",
+            25,
+        ),
+    ]
+    await store.upsert_items(db, REPO.full_name, records)
+
+
+async def client(settings: Settings) -> GitHubKitClient:
+    return await installation_client(settings, 42, REPO, {"issues": "write"}, policy=FAST)
+
+
+async def run(
+    gh: GitHubKitClient, db: Sessions, cache: IndexCache, config: DuplicatesConfig, asked: bool = False
+) -> list[int]:
+    result = await triage(gh, db, cache, REPO, QUERY, config, bot_login=BOT_LOGIN, asked=asked)
+    return [s.number for s in result.shown]
+
+
+async def test_comment_is_posted_once_and_updated_on_a_rerun(
+    db: Sessions, settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    await seed(db)
+    cache = IndexCache(db)
+    gh = await client(settings)
+    config = DuplicatesConfig(threshold=0.05, label="duplicate?")
+    assert (await run(gh, db, cache, config))[0] == ORIGINAL
+    assert github.created == 1 and api["labels"].call_count == 1
+    (body,) = github.bot_comments(QUERY)
+    assert body.startswith(MARKER_DUPLICATES)
+    assert (
+        f"[Memory leak when uploading large CSV files](https://github.com/{REPO.full_name}/issues/40)" in body
+    )
+    assert "| open issue |" in body and "/steward not-duplicate #40" in body
+
+    assert (await run(gh, db, cache, config))[0] == ORIGINAL  # rerun, nothing changed: no edit either
+    assert github.created == 1 and github.updated == 0
+
+    edited = record(ORIGINAL, "Memory leak when uploading large CSV files (heap)", "", 20)
+    edited.body = "Uploading a 2 GB CSV file: worker memory grows until the OOM killer. CsvReader buffers."
+    await store.upsert_item(db, REPO.full_name, edited)
+    await run(gh, db, cache, config)
+    assert github.created == 1 and github.updated == 1
+    (body,) = github.bot_comments(QUERY)
+    assert "(heap)" in body
+    assert "closed" not in body.lower().replace("never closes", "")
+
+
+async def test_silent_below_the_threshold_unless_asked(
+    db: Sessions, settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    await seed(db)
+    cache = IndexCache(db)
+    gh = await client(settings)
+    strict = DuplicatesConfig(threshold=0.95, label="duplicate?")
+    assert await run(gh, db, cache, strict) == []
+    assert github.created == 0 and api["labels"].call_count == 0
+    assert not api["create_comment"].called
+
+    assert await run(gh, db, cache, strict, asked=True) == []
+    (body,) = github.bot_comments(QUERY)
+    assert "found no likely duplicates" in body and github.created == 1
+
+
+async def test_not_duplicate_feedback_suppresses_the_suggestion_at_once(
+    db: Sessions, settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    await seed(db)
+    cache = IndexCache(db)
+    gh = await client(settings)
+    config = DuplicatesConfig(threshold=0.05)
+    assert (await run(gh, db, cache, config))[0] == ORIGINAL
+
+    await store.record_feedback(db, REPO.full_name, QUERY, ORIGINAL, duplicate=False, source="command")
+    shown = await run(gh, db, cache, config)
+    assert ORIGINAL not in shown
+    (body,) = github.bot_comments(QUERY)  # the same comment, edited
+    assert "#40" not in body and github.created == 1 and github.updated == 1
+    assert await store.feedback_for(db, REPO.full_name, ORIGINAL) == {QUERY: False}
+
+
+async def test_excluded_labels_and_known_duplicates_are_not_suggested(
+    db: Sessions, settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    await seed(db)
+    cache = IndexCache(db)
+    gh = await client(settings)
+    labelled = record(ORIGINAL, "Memory leak when uploading large CSV files", "CsvReader OOM 2 GB upload", 20)
+    labelled.labels = ["wontfix"]
+    await store.upsert_item(db, REPO.full_name, labelled)
+    shown = await run(gh, db, cache, DuplicatesConfig(threshold=0.0, exclude_labels=["wontfix"]))
+    assert ORIGINAL not in shown and shown
+
+    await store.record_feedback(db, REPO.full_name, SECOND, 1, duplicate=True, source="comment")
+    shown = await run(gh, db, cache, DuplicatesConfig(threshold=0.0))
+    assert SECOND not in shown  # closed as a duplicate of #1: its original stands in for it
+
+
+async def test_lexical_only_when_the_extra_is_missing(
+    db: Sessions,
+    settings: Settings,
+    github: FakeGitHub,
+    api: respx.MockRouter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(semantic.FORCE_LEXICAL_ENV)
+    real = importlib.util.find_spec
+
+    def missing(name: str, *args: Any) -> Any:
+        return None if name in ("sentence_transformers", semantic.MODEL_PACKAGE) else real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", missing)
+    available, reason = semantic.embeddings_available()
+    assert not available and "not installed" in reason and "lexical only" in reason
+    await seed(db)
+    row = await store.get_item(db, REPO.full_name, QUERY)
+    assert row is not None and row.embedding is None
+    assert (await run(await client(settings), db, IndexCache(db), DuplicatesConfig(threshold=0.05)))[
+        0
+    ] == ORIGINAL
