@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from typing import Any
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
