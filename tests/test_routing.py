@@ -77,6 +77,22 @@ def test_bot_comments_make_no_jobs(settings: Settings, author: dict[str, str]) -
     assert route(custom, "issue_comment", payload) == []
 
 
+@pytest.mark.parametrize(
+    ("author", "jobs"),
+    [({"login": "renovate[bot]", "type": "Bot"}, 1), ({"login": "steward-custom", "type": "Bot"}, 0)],
+    ids=["other-bot-may-be-allowed", "own-comment"],
+)
+def test_bot_comment_holding_a_command_reaches_the_worker(
+    settings: Settings, author: dict[str, str], jobs: int
+) -> None:
+    """Only the worker knows a repository's `allowed_bots`; Steward's own comments never pass."""
+    payload = copy.deepcopy(load_payload("issue_comment", "created.with-installation"))
+    payload["comment"]["user"].update(author)
+    payload["comment"]["body"] = "Thanks!\n  /steward help\n"
+    custom = settings.model_copy(update={"bot_login": "steward-custom"})
+    assert len(route(custom, "issue_comment", payload)) == jobs
+
+
 def test_comment_without_installation_is_ignored(settings: Settings) -> None:
     assert route(settings, "issue_comment", load_payload("issue_comment", "created")) == []
     assert len(route(settings, "issue_comment", installed(load_payload("issue_comment", "created")))) == 1

@@ -14,6 +14,11 @@ log = logging.getLogger("steward.handlers")
 HANDLE_COMMENT = "handle_comment"
 
 
+def might_hold_command(body: str) -> bool:
+    """Whether any line starts with "/" (every prefix does), so the worker must read the comment."""
+    return any(line.lstrip().startswith("/") for line in body.splitlines())
+
+
 def make_router(bot_login: str) -> Router:
     """The comment router; `bot_login` is Steward's own account, whose comments are never commands."""
     router = Router()
@@ -25,7 +30,11 @@ def make_router(bot_login: str) -> Router:
             return []
         assert event.repository is not None
         author = event.comment.user
-        if author.is_bot or author.login.lower() == bot_login.lower():
+        if author.login.lower() == bot_login.lower():
+            return []  # Steward's own comment
+        if author.is_bot and not might_hold_command(event.comment.body or ""):
+            # Other bots may be allowed by a repository's `allowed_bots`, which only the worker can read;
+            # the edge drops just the bot comments that cannot hold a command under any prefix.
             log.info("ignored comment by bot %s delivery=%s", author.login, delivery.delivery_id)
             return []
         job_id = f"{JOB_COMMENT}:{event.repository.id}:{event.comment.id}"
