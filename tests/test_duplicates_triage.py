@@ -223,3 +223,59 @@ async def test_lexical_only_when_the_extra_is_missing(
     assert (await run(await client(settings), db, IndexCache(db), DuplicatesConfig(threshold=0.05)))[
         0
     ] == ORIGINAL
+
+
+async def test_not_duplicate_command_records_and_refreshes(
+    db: Sessions, settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    from app.commands.registry import CommandContext
+    from app.config.model import RepoConfig
+    from jobs.duplicates.commands import duplicates_command, not_duplicate_command
+
+    await seed(db)
+    config = RepoConfig.model_validate({"workflows": {"duplicates": {"threshold": 0.05}}})
+    gh = await client(settings)
+
+    def context(args: str) -> CommandContext:
+        return CommandContext(
+            gh, REPO, QUERY, False, "maintainer", args, config, settings=settings, sessions=db
+        )
+
+    assert await duplicates_command(context("")) is None
+    (body,) = github.bot_comments(QUERY)
+    assert "#40" in body
+    reply = await not_duplicate_command(context("#40"))
+    assert reply is not None and "#40 is not a duplicate" in reply
+    (body,) = github.bot_comments(QUERY)
+    assert "#40" not in body
+    assert await store.feedback_for(db, REPO.full_name, QUERY) == {ORIGINAL: False}
+    usage = await not_duplicate_command(context("please"))
+    assert usage is not None and usage.startswith("Usage:")
+
+
+async def test_opened_webhook_job_indexes_and_comments(
+    db: Sessions, settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    from jobs.duplicates.jobs import triage_item
+    from tests.conftest import load_payload
+
+    await seed(db)
+    await store.delete_item(db, REPO.full_name, QUERY)  # #60 below repeats #40 alone
+    github.files[".github/steward.yml"] = "workflows:\n  duplicates:\n    threshold: 0.25\n"
+    api.get(f"/repos/{REPO.full_name}", name="repo").mock(
+        return_value=httpx.Response(200, json={"full_name": REPO.full_name, "default_branch": "main"})
+    )
+    payload = load_payload("issues", "opened")
+    payload["installation"] = {"id": 42}
+    payload["issue"].update(
+        number=60,
+        title="Memory leak when uploading large CSV files",  # reposted word for word
+        body="Uploading a 2 GB CSV file makes the worker's memory grow until the OOM killer stops it. "
+        "The heap dump shows CsvReader buffers retained.",
+        created_at="2024-03-01T00:00:00Z",
+    )
+    ctx: dict[str, Any] = {"settings": settings, "sessions": db, "job_try": 1}
+    outcome = await triage_item(ctx, "d-1", payload, "issue")
+    assert outcome.startswith("suggested #40"), outcome
+    assert await store.get_item(db, REPO.full_name, 60) is not None
+    assert len(github.bot_comments(60)) == 1

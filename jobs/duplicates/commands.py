@@ -1,0 +1,67 @@
+"""`/steward duplicates` and `/steward not-duplicate #N`: triage on request, and negative feedback."""
+
+from __future__ import annotations
+
+import re
+
+from app.commands.registry import CommandContext, handler
+from jobs.duplicates import store
+from jobs.duplicates.jobs import index_cache
+from jobs.duplicates.triage import triage
+
+_NUMBER = re.compile(r"^#?(\d+)\b")
+
+
+@handler("duplicates")
+async def duplicates_command(ctx: CommandContext) -> str | None:
+    """Triage this item now; the answer is the duplicates comment itself (or 'none found')."""
+    if ctx.sessions is None:
+        return "Duplicate triage needs Steward's database, which this worker does not have."
+    if await store.get_item(ctx.sessions, ctx.repo.full_name, ctx.number) is None:
+        return "This item is not in Steward's duplicate index yet (its backfill may be running); retry later."
+    await triage(
+        ctx.gh,
+        ctx.sessions,
+        index_cache(ctx.sessions),
+        ctx.repo,
+        ctx.number,
+        ctx.config.workflows.duplicates,
+        bot_login=ctx.settings.bot_login if ctx.settings else "steward[bot]",
+        asked=True,
+        prefix=ctx.config.prefix,
+    )
+    return None
+
+
+@handler("not-duplicate")
+async def not_duplicate_command(ctx: CommandContext) -> str | None:
+    """Record the pair as not duplicates and refresh the suggestions at once."""
+    match = _NUMBER.match(ctx.args.strip())
+    if match is None:
+        return f"Usage: `{ctx.config.prefix} not-duplicate #N`, with the number of the suggested issue."
+    other = int(match.group(1))
+    if other == ctx.number:
+        return "An item cannot be a duplicate of itself; name the suggested issue's number."
+    if ctx.sessions is None:
+        return "Recording feedback needs Steward's database, which this worker does not have."
+    await store.record_feedback(
+        ctx.sessions,
+        ctx.repo.full_name,
+        ctx.number,
+        other,
+        duplicate=False,
+        source="command",
+        actor=ctx.actor,
+    )
+    if await store.get_item(ctx.sessions, ctx.repo.full_name, ctx.number) is not None:
+        await triage(
+            ctx.gh,
+            ctx.sessions,
+            index_cache(ctx.sessions),
+            ctx.repo,
+            ctx.number,
+            ctx.config.workflows.duplicates,
+            bot_login=ctx.settings.bot_login if ctx.settings else "steward[bot]",
+            prefix=ctx.config.prefix,
+        )
+    return f"Noted: #{other} is not a duplicate of this one. Steward will not suggest it here again."

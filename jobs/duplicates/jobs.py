@@ -1,0 +1,130 @@
+"""The worker's duplicate jobs: keep the index current, backfill it, triage new items."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+from app.config.loader import load_repo_config
+from app.config.model import DuplicatesConfig
+from app.github.client import issue_record
+from app.github.protocol import IssueRecord, RepoId
+from jobs.context import db_sessions, github_for, settings_of
+from jobs.duplicates import backfill as backfill_mod
+from jobs.duplicates import store
+from jobs.duplicates.events import apply_event
+from jobs.duplicates.live import IndexCache
+from jobs.duplicates.store import Sessions
+from jobs.duplicates.triage import triage
+from jobs.failures import guarded
+from policies.loader import token_permissions
+
+log = logging.getLogger(__name__)
+
+WORKFLOW = "duplicates"
+BACKFILL_JOB = "backfill_index"
+_caches: dict[int, tuple[Sessions, IndexCache]] = {}
+
+
+def index_cache(sessions: Sessions) -> IndexCache:
+    """One in-memory index per database per process, shared by every job of the worker."""
+    entry = _caches.get(id(sessions))
+    if entry is None or entry[0] is not sessions:
+        entry = (sessions, IndexCache(sessions))
+        _caches[id(sessions)] = entry
+    return entry[1]
+
+
+def skip_reason(config: DuplicatesConfig, item: IssueRecord, author_is_bot: bool, asked: bool) -> str | None:
+    """Why this repository's configuration does not want this item triaged, or None."""
+    if not config.enabled:
+        return "duplicate triage is disabled"
+    if asked:
+        return None
+    if not config.on_open:
+        return "triage on open is off"
+    if item.is_pull_request and not config.on_pull_requests:
+        return "pull requests are not triaged"
+    if item.author in config.exclude_authors:
+        return f"author {item.author} is excluded"
+    if author_is_bot and not config.include_bots:
+        return f"author {item.author} is a bot"
+    if set(item.labels) & set(config.exclude_labels):
+        return "the item carries an excluded label"
+    return None
+
+
+async def index_event(ctx: dict[str, Any], delivery_id: str, event_name: str, event: dict[str, Any]) -> str:
+    """issues.*, pull_request.* and issue_comment.created deliveries update the index (no comment is made)."""
+    repo = RepoId.parse(str((event.get("repository") or {}).get("full_name", "/")) or "/")
+    installation_id = int((event.get("installation") or {}).get("id", 0))
+
+    async def work() -> str:
+        gh = None
+        if installation_id and event.get("action") == "closed":
+            gh = await github_for(ctx, installation_id, repo, token_permissions(WORKFLOW))
+        return await apply_event(db_sessions(ctx), gh, event_name, event)
+
+    outcome = await guarded(ctx, None, work())
+    log.info("index_event delivery=%s %s: %s", delivery_id, repo.full_name, outcome)
+    return outcome or "failed"
+
+
+async def triage_item(
+    ctx: dict[str, Any], delivery_id: str, event: dict[str, Any], kind: Literal["issue", "pull_request"]
+) -> str:
+    """issues.opened / pull_request.opened: index the item, then comment if an earlier one likely matches."""
+    data = event.get("pull_request" if kind == "pull_request" else "issue")
+    repo_name = str((event.get("repository") or {}).get("full_name", ""))
+    installation_id = int((event.get("installation") or {}).get("id", 0))
+    if not isinstance(data, dict) or "number" not in data or not repo_name or not installation_id:
+        return "ignored: no installation, repository or item"
+    item = issue_record(data)
+    repo = RepoId.parse(repo_name)
+    is_bot = (data.get("user") or {}).get("type") == "Bot" or item.author.endswith("[bot]")
+
+    async def work() -> str:
+        gh = await github_for(ctx, installation_id, repo, token_permissions(WORKFLOW))
+        loaded = await load_repo_config(gh, repo, ctx.get("redis"))
+        config = loaded.config.workflows.duplicates
+        sessions = db_sessions(ctx)
+        await store.upsert_item(sessions, repo.full_name, item)
+        reason = skip_reason(config, item, is_bot, asked=False)
+        if reason is not None:
+            return f"indexed; skipped: {reason}"
+        result = await triage(
+            gh,
+            sessions,
+            index_cache(sessions),
+            repo,
+            item.number,
+            config,
+            bot_login=settings_of(ctx).bot_login,
+            prefix=loaded.config.prefix,
+        )
+        return result.summary
+
+    outcome = await guarded(ctx, None, work())  # triage never comments about its own failures
+    log.info("triage_item delivery=%s %s#%s: %s", delivery_id, repo.full_name, item.number, outcome)
+    return outcome or "failed"
+
+
+async def backfill_index(ctx: dict[str, Any], installation_id: int, repo: str, restart: bool = False) -> str:
+    """Index a repository's history a bounded number of pages at a time; re-queues itself until done."""
+    repo_id = RepoId.parse(repo)
+    sessions = db_sessions(ctx)
+    if restart:
+        await backfill_mod.restart(sessions, repo)
+
+    async def work() -> str:
+        gh = await github_for(ctx, installation_id, repo_id, token_permissions(WORKFLOW))
+        progress = await backfill_mod.backfill(gh, sessions, repo_id)
+        if not progress.done and ctx.get("redis") is not None:
+            await ctx["redis"].enqueue_job(BACKFILL_JOB, installation_id, repo)
+        return f"{progress.items} items, next page {progress.next_page}, done={progress.done}"
+
+    outcome = await guarded(
+        ctx, None, work()
+    )  # RateLimited becomes arq Retry(defer=reset) with the cursor kept
+    log.info("backfill_index %s: %s", repo, outcome)
+    return outcome or "failed"
