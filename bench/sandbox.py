@@ -1,6 +1,6 @@
 """Sandbox overhead: create -> first command's exit for `true` vs raw `docker run --rm`, and a clone/run/diff cycle.
 
-Run from the repository root: uv run python -m bench.sandbox [--rounds 7] [--files 1000]
+Run from the repository root: uv run python bench/sandbox.py [--rounds 7] [--files 1000]
 """
 
 from __future__ import annotations
@@ -9,19 +9,24 @@ import argparse
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-import anyio
-import docker
+# Run as a script, this file's folder comes first on sys.path and its own name would shadow the
+# `sandbox` package; the project root goes there instead.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from app import __version__
-from sandbox import git as hostgit
-from sandbox.docker_sandbox import DockerSandbox
-from sandbox.git import give_to_sandbox
-from sandbox.limits import Limits
+import anyio  # noqa: E402
+import docker  # noqa: E402
+
+from app import __version__  # noqa: E402
+from sandbox import git as hostgit  # noqa: E402
+from sandbox.docker_sandbox import DockerSandbox  # noqa: E402
+from sandbox.git import give_to_sandbox  # noqa: E402
+from sandbox.limits import Limits  # noqa: E402
 
 IMAGE = os.environ.get("STEWARD_SANDBOX_IMAGE", f"steward-sandbox:{__version__}")
 LIMITS = Limits(memory="512m", cpus=1, pids=128, command_timeout=60)
