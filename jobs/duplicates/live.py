@@ -29,7 +29,9 @@ _COLUMNS = (
     IssueIndexRow.tokens,
     IssueIndexRow.embedding,
     IssueIndexRow.duplicate_of,
+    IssueIndexRow.revision,
 )
+Row = tuple[int, int, datetime, str, bytes | None, int | None, int]
 
 
 @dataclass
@@ -40,6 +42,8 @@ class Segment:
     numbers: npt.NDArray[np.int64]
     created: npt.NDArray[np.float64]
     duplicate_of: npt.NDArray[np.int64]
+    revisions: dict[int, int]
+    """Number -> revision stamp of the row as read, to tell real changes from rows read again."""
     alive: npt.NDArray[np.bool_] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -50,9 +54,7 @@ def _epoch(value: datetime) -> float:
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
 
 
-def build_segment(
-    rows: list[tuple[int, int, datetime, str, bytes | None, int | None]], hybrid: bool
-) -> Segment:
+def build_segment(rows: list[Row], hybrid: bool) -> Segment:
     """Matrices for some index rows; vectors missing from old rows count as orthogonal."""
     tokens = [row[3].split() for row in rows]
     vectors = None
@@ -66,6 +68,7 @@ def build_segment(
         np.asarray([row[1] for row in rows], dtype=np.int64),
         np.asarray([_epoch(row[2]) for row in rows], dtype=np.float64),
         np.asarray([row[5] or 0 for row in rows], dtype=np.int64),
+        {row[1]: row[6] for row in rows},
     )
 
 
@@ -101,7 +104,8 @@ class IndexCache:
         if snap is None or snap.hybrid != hybrid:
             snap = await self._build(repo, hybrid)
         else:
-            delta_rows = await self._rows(repo, since=snap.built_at)
+            recent = await self._rows(repo, since=snap.built_at)
+            delta_rows = [row for row in recent if snap.base.revisions.get(row[1]) != row[6]]
             if len(delta_rows) > MAX_DELTA:
                 snap = await self._build(repo, hybrid)
             else:
@@ -113,9 +117,7 @@ class IndexCache:
             self._snapshots.popitem(last=False)
         return snap
 
-    async def _rows(
-        self, repo: str, since: int | None = None
-    ) -> list[tuple[int, int, datetime, str, bytes | None, int | None]]:
+    async def _rows(self, repo: str, since: int | None = None) -> list[Row]:
         query = select(*_COLUMNS).where(IssueIndexRow.repo == repo).order_by(IssueIndexRow.id)
         if since is not None:
             query = query.where(IssueIndexRow.revision >= since - REVISION_SLACK_US)

@@ -1,0 +1,158 @@
+"""Benchmark duplicate triage on 10,000 realistic issues: backfill throughput, triage latency, memory.
+
+    uv run python bench/duplicates.py [--issues 10000] [--queries 200] [--lexical-only] [--data FILE.jsonl]
+
+Issues are made from the development set's reports (../shared/eval/duplicates/gitbugs.jsonl) with
+perturbations (sentences dropped and shuffled, words swapped, numbers changed), served page by page by an
+in-memory GitHub client, so the figures measure Steward's own work: tokenising, embedding, writing SQLite,
+building the in-memory index and ranking. Everything runs in a temporary directory and stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app.config.model import DuplicatesConfig
+from app.github.protocol import IssuePage, IssueRecord, RepoId
+from jobs.db import make_engine, migrate, sessions
+from jobs.duplicates import semantic, store
+from jobs.duplicates.backfill import backfill
+from jobs.duplicates.candidates import find_candidates
+from jobs.duplicates.live import IndexCache
+
+DEV_SET = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "duplicates" / "gitbugs.jsonl"
+REPO = RepoId("bench", "issues")
+
+
+def perturb(text: str, rng: random.Random) -> str:
+    """The same report told a little differently: sentences dropped or reordered, numbers changed."""
+    sentences = [s for s in text.replace("\r", "").split(". ") if s.strip()]
+    if len(sentences) > 2:
+        sentences = [s for s in sentences if rng.random() > 0.2] or sentences[:1]
+        if rng.random() < 0.5:
+            rng.shuffle(sentences)
+    words = ". ".join(sentences).split(" ")
+    for i, word in enumerate(words):
+        if word.isdigit() and rng.random() < 0.5:
+            words[i] = str(rng.randint(1, 9999))
+    return " ".join(words)
+
+
+def make_issues(source: Path, count: int, seed: int = 7) -> list[IssueRecord]:
+    rows = [json.loads(line) for line in source.read_text().splitlines() if line.strip()]
+    rng = random.Random(seed)
+    issues: list[IssueRecord] = []
+    for number in range(1, count + 1):
+        row = rows[(number - 1) % len(rows)]
+        first_pass = number <= len(rows)
+        title = row["title"] if first_pass else perturb(row["title"], rng)
+        body = (row["body"] or "") if first_pass else perturb(row["body"] or "", rng)
+        day = number // 24
+        issues.append(
+            IssueRecord(
+                number=number,
+                title=title[:250],
+                body=body,
+                state="closed" if rng.random() < 0.7 else "open",
+                is_pull_request=rng.random() < 0.1,
+                author=f"user{rng.randint(1, 500)}",
+                labels=["bug"] if rng.random() < 0.5 else [],
+                html_url=f"https://github.com/{REPO.full_name}/issues/{number}",
+                created_at=f"20{10 + day // 365:02d}-01-01T00:00:00Z" if False else _date(day, number),
+            )
+        )
+    return issues
+
+
+def _date(day: int, number: int) -> str:
+    year, rest = divmod(day, 360)
+    month, dom = divmod(rest, 30)
+    return f"{2010 + year}-{month + 1:02d}-{dom + 1:02d}T{number % 24:02d}:00:00Z"
+
+
+class PagedGitHub:
+    """GitHub's issue list, oldest first, from memory (only list_issues is used by backfill)."""
+
+    def __init__(self, issues: list[IssueRecord]) -> None:
+        self.issues = issues
+
+    async def list_issues(self, repo: RepoId, page: int, per_page: int = 100) -> IssuePage:
+        chunk = self.issues[(page - 1) * per_page : page * per_page]
+        return IssuePage(items=chunk, has_next=page * per_page < len(self.issues))
+
+
+def rss_peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def main(args: argparse.Namespace) -> None:
+    if args.lexical_only:
+        os.environ[semantic.FORCE_LEXICAL_ENV] = "1"
+    hybrid, reason = semantic.embeddings_available()
+    print(f"retrieval: {'hybrid' if hybrid else 'lexical'} ({reason}); cores: {os.cpu_count()}")
+    issues = make_issues(args.data, args.issues + args.queries)
+    backlog, fresh = issues[: args.issues], issues[args.issues :]
+    if hybrid:
+        started = time.perf_counter()
+        semantic.embed(["warm up the model"])
+        print(f"model load: {time.perf_counter() - started:.1f} s")
+    base_rss = rss_peak_mb()
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite+aiosqlite:///{tmp}/bench.db")
+        await migrate(engine)
+        db = sessions(engine)
+        started = time.perf_counter()
+        progress = await backfill(PagedGitHub(backlog), db, REPO, max_pages=10**6)  # type: ignore[arg-type]
+        took = time.perf_counter() - started
+        print(f"backfill: {progress.items} issues in {took:.1f} s = {progress.items / took:.0f} issues/s")
+
+        cache = IndexCache(db)
+        started = time.perf_counter()
+        snap = await cache.snapshot(REPO.full_name, hybrid)
+        build = time.perf_counter() - started
+        print(f"index build: {build * 1000:.0f} ms, {snap.base.corpus.nbytes() / 2**20:.1f} MiB of arrays")
+
+        config = DuplicatesConfig()
+        rank_ms: list[float] = []
+        total_ms: list[float] = []
+        for item in fresh:
+            started = time.perf_counter()
+            await store.upsert_item(db, REPO.full_name, item)
+            indexed = time.perf_counter()
+            await find_candidates(db, cache, REPO.full_name, item.number, config)
+            done = time.perf_counter()
+            rank_ms.append((done - indexed) * 1000)
+            total_ms.append((done - started) * 1000)
+        print(
+            f"triage of one new issue ({len(fresh)} issues, after {len(backlog)}): "
+            f"index+rank p50 {statistics.median(total_ms):.1f} ms, p95 {pct(total_ms, 0.95):.1f} ms; "
+            f"rank only p50 {statistics.median(rank_ms):.1f} ms, p95 {pct(rank_ms, 0.95):.1f} ms"
+        )
+        await engine.dispose()
+    print(f"memory: peak RSS {rss_peak_mb():.0f} MiB (before indexing {base_rss:.0f} MiB)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--issues", type=int, default=10_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--lexical-only", action="store_true")
+    parser.add_argument("--data", type=Path, default=DEV_SET)
+    asyncio.run(main(parser.parse_args()))
