@@ -175,8 +175,12 @@ async def commit_and_push(
     message: str,
     identity: Identity,
     token: SecretStr | str | None = None,
+    date: str | None = None,
 ) -> str | None:
-    """Check the whole diff, then commit with a `Steward-Run` trailer and push; None when nothing changed."""
+    """Check the whole diff, then commit with a `Steward-Run` trailer and push; None when nothing changed.
+
+    A fixed `date` (author and committer) makes a repeated run produce the same commit, so its push is a no-op.
+    """
     found = await changes(ws)
     if not found:
         return None
@@ -189,6 +193,8 @@ async def commit_and_push(
         "GIT_COMMITTER_NAME": identity.name,
         "GIT_COMMITTER_EMAIL": identity.email,
     }
+    if date is not None:
+        who |= {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
     body = f"{message.rstrip()}\n\nSteward-Run: {run_id}\n"
     await _git(ws.root, ws.git_dir, ws.work_tree, "commit", "-q", "--no-verify", "-m", body, env=who)
     sha = (await _git(ws.root, ws.git_dir, None, "rev-parse", "HEAD")).strip()
