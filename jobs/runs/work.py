@@ -1,0 +1,132 @@
+"""The work phase both forges share: the approved plan carried out in a sandbox, the diff checked whole."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anyio
+import docker
+from docker.errors import DockerException, ImageNotFound
+
+from app.config.model import DocsConfig
+from app.github.protocol import IssueRecord
+from jobs.docs.engine import DocsOutcome, apply_docs
+from jobs.ledger import Ledger
+from jobs.ledger.recording import recorded
+from jobs.plan import Plan
+from policies.model import Policy
+from sandbox.base import CommandResult, ImageMissingError, SandboxError
+from sandbox.diffcheck import FileChange, PathPolicy
+from sandbox.docker_sandbox import DockerSandbox
+from sandbox.git import Identity, Workspace, changes, commit_and_push
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkResult:
+    """What the work phase left: the engine's outcome, the files changed, and the commit (None: no change)."""
+
+    outcome: DocsOutcome
+    commit: str | None
+    changes: list[FileChange] = field(default_factory=list)
+
+
+def path_policy(policy: Policy) -> PathPolicy:
+    """The effective policy as the diff check reads it."""
+    return PathPolicy(
+        allowed=tuple(policy.writable),
+        denied=tuple(policy.denied),
+        max_files=policy.max_files or PathPolicy.max_files,
+        max_lines=policy.max_lines or PathPolicy.max_lines,
+    )
+
+
+def diff_stat(found: list[FileChange]) -> str:
+    """`path | +a -r` lines and a total, like `git diff --stat` without the bars."""
+    if not found:
+        return "no changes"
+    width = max(len(change.path) for change in found)
+    lines = [
+        f"{change.path.ljust(width)} | {'binary' if change.binary else f'+{change.added} -{change.removed}'}"
+        for change in found
+    ]
+    added = sum(change.added for change in found)
+    removed = sum(change.removed for change in found)
+    lines.append(f"{len(found)} file(s) changed, {added} insertion(s)(+), {removed} deletion(s)(-)")
+    return "\n".join(lines)
+
+
+def _digest(image: str) -> str:
+    try:
+        client = docker.from_env(timeout=30)
+    except DockerException as exc:
+        raise SandboxError(f"Docker is not reachable ({exc}); start dockerd and try again") from None
+    try:
+        found = client.images.get(image)
+        return str(found.id)
+    except ImageNotFound:
+        raise ImageMissingError(
+            f"the sandbox image {image} is not on this Docker host; build it with `steward sandbox build`"
+        ) from None
+    except DockerException as exc:
+        raise SandboxError(f"Docker is not reachable ({exc}); start dockerd and try again") from None
+    finally:
+        client.close()
+
+
+async def image_digest(image: str) -> str:
+    """The image's id (sha256 digest) for the ledger; a clear error when it or Docker is missing."""
+    return await anyio.to_thread.run_sync(_digest, image)
+
+
+async def work(
+    ws: Workspace,
+    plan: Plan,
+    issue: IssueRecord,
+    config: DocsConfig,
+    policy: Policy,
+    *,
+    ledger: Ledger,
+    run_id: str,
+    image: str,
+    identity: Identity,
+    message: str,
+    date: str,
+    token: str | None = None,
+) -> WorkResult:
+    """Run the plan's kept steps in a fresh sandbox (no network), then check, commit and push the diff.
+
+    Raises sandbox.git.DiffRefusedError when the diff leaves the policy's paths: nothing is committed.
+    """
+    digest = await image_digest(image)
+    await ledger.update_run(run_id, sandbox_image=image, sandbox_digest=digest)
+    async with DockerSandbox(ws.work_tree, plan.limits, run_id=run_id, image=image, network="none") as sb:
+
+        async def in_sandbox(argv: list[str]) -> CommandResult:
+            return await sb.run(argv)
+
+        outcome = await apply_docs(
+            ws.work_tree, plan, issue, config, recorded(in_sandbox, ledger, run_id, "exec")
+        )
+    found = await changes(ws)
+    commit = await commit_and_push(
+        ws,
+        policy=path_policy(policy),
+        run_id=run_id,
+        message=message,
+        identity=identity,
+        token=token,
+        date=date,
+    )
+    await ledger.record_step(
+        run_id, "commit", f"commit and push {ws.branch}", 0, (commit or "nothing to commit").encode()
+    )
+    return WorkResult(outcome=outcome, commit=commit, changes=found)
+
+
+def workspace_root(data_dir: Path, run_id: str) -> Path:
+    """Where a run's clone lives on the host (removed when the run's work ends)."""
+    return data_dir / "workspaces" / run_id
