@@ -12,7 +12,7 @@ from githubkit import AppAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
 
 from app.github.errors import GitHubRefused
-from app.github.protocol import FileContent, IssueComment, IssuePage, IssueRecord, RepoId
+from app.github.protocol import FileContent, IssueComment, IssuePage, IssueRecord, PullRef, RepoId, RepoInfo
 from app.github.redact import register_secret
 from app.github.retrying import DEFAULT_POLICY, RetryPolicy, request
 from app.settings import Settings
@@ -183,6 +183,52 @@ class GitHubKitClient:
         )
         items = [issue_record(item) for item in response.raw_response.json() if isinstance(item, dict)]
         return IssuePage(items=items, has_next="next" in response.raw_response.links)
+
+    # The calls of a writing run (app.github.protocol.RunGitHubClient), added for the run lifecycle.
+
+    async def repository_info(self, repo: RepoId) -> RepoInfo:
+        data = await self._json("GET", f"repos/{repo.full_name}")
+        return RepoInfo(default_branch=str(data["default_branch"]), clone_url=str(data["clone_url"]))
+
+    async def get_issue(self, repo: RepoId, number: int) -> IssueRecord:
+        return issue_record(await self._json("GET", f"repos/{repo.full_name}/issues/{number}"))
+
+    async def find_open_pull(self, repo: RepoId, head_branch: str) -> PullRef | None:
+        params = {"head": f"{repo.owner}:{head_branch}", "state": "open", "per_page": PER_PAGE}
+        data = await self._json("GET", f"repos/{repo.full_name}/pulls", params=params)
+        for item in data or []:
+            if isinstance(item, dict) and (item.get("head") or {}).get("ref") == head_branch:
+                return pull_ref(item)
+        return None
+
+    async def create_pull(self, repo: RepoId, *, title: str, body: str, head: str, base: str) -> PullRef:
+        payload = {"title": title, "body": body, "head": head, "base": base, "maintainer_can_modify": True}
+        return pull_ref(await self._json("POST", f"repos/{repo.full_name}/pulls", json=payload))
+
+    async def get_pull(self, repo: RepoId, number: int) -> PullRef:
+        return pull_ref(await self._json("GET", f"repos/{repo.full_name}/pulls/{number}"))
+
+    async def set_status(
+        self, repo: RepoId, sha: str, state: str, *, context: str, description: str, target_url: str = ""
+    ) -> None:
+        payload = {"state": state, "context": context, "description": description[:140]}
+        if target_url:
+            payload["target_url"] = target_url
+        await self._json("POST", f"repos/{repo.full_name}/statuses/{sha}", json=payload)
+
+
+def pull_ref(data: dict[str, Any]) -> PullRef:
+    """A pull request from GitHub's REST or webhook JSON."""
+    head = data.get("head") or {}
+    return PullRef(
+        number=int(data["number"]),
+        html_url=str(data.get("html_url", "")),
+        head_ref=str(head.get("ref", "")),
+        head_sha=str(head.get("sha", "")),
+        state=str(data.get("state") or "open"),
+        merged=bool(data.get("merged") or data.get("merged_at")),
+        author=str((data.get("user") or {}).get("login", "")),
+    )
 
 
 def issue_record(data: dict[str, Any]) -> IssueRecord:

@@ -95,3 +95,44 @@ class GitHubClient(Protocol):
 
     async def list_issues(self, repo: RepoId, page: int, per_page: int = 100) -> IssuePage:
         """One page of every issue and pull request (any state), oldest first; pages are 1-based."""
+
+
+@dataclass(frozen=True)
+class RepoInfo:
+    """What a run needs to clone a repository: its default branch and its clone URL."""
+
+    default_branch: str
+    clone_url: str
+
+
+@dataclass(frozen=True)
+class PullRef:
+    """A pull request as the run lifecycle and the review gate read it."""
+
+    number: int
+    html_url: str
+    head_ref: str
+    head_sha: str
+    state: str
+    merged: bool
+    author: str
+
+
+class RunGitHubClient(GitHubClient, Protocol):
+    """The further calls a writing run makes: read the issue, open its pull request, set its review status."""
+
+    async def repository_info(self, repo: RepoId) -> RepoInfo: ...
+
+    async def get_issue(self, repo: RepoId, number: int) -> IssueRecord: ...
+
+    async def find_open_pull(self, repo: RepoId, head_branch: str) -> PullRef | None:
+        """The open pull request from this branch of the same repository, if any."""
+
+    async def create_pull(self, repo: RepoId, *, title: str, body: str, head: str, base: str) -> PullRef: ...
+
+    async def get_pull(self, repo: RepoId, number: int) -> PullRef: ...
+
+    async def set_status(
+        self, repo: RepoId, sha: str, state: str, *, context: str, description: str, target_url: str = ""
+    ) -> None:
+        """A commit status (pending, success, failure, error) under `context`."""
