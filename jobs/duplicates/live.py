@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from jobs.duplicates import semantic
 from jobs.duplicates.engine import Corpus
@@ -45,9 +45,11 @@ class Segment:
     revisions: dict[int, int]
     """Number -> revision stamp of the row as read, to tell real changes from rows read again."""
     alive: npt.NDArray[np.bool_] = field(init=False)
+    positions: dict[int, int] = field(init=False)
 
     def __post_init__(self) -> None:
         self.alive = np.ones(len(self.numbers), dtype=np.bool_)
+        self.positions = {int(n): i for i, n in enumerate(self.numbers.tolist())}
 
 
 def _epoch(value: datetime) -> float:
@@ -74,14 +76,19 @@ def build_segment(rows: list[Row], hybrid: bool) -> Segment:
 
 @dataclass
 class RepoSnapshot:
-    """The base segment built at `built_at`, and the delta of rows indexed after it."""
+    """The base segment read at `built_at`, and the rows changed since, kept in a small delta segment."""
 
     repo: str
     hybrid: bool
     base: Segment
     built_at: int
     """Revision stamp taken when the base was read."""
+    checked_at: int
+    """Revision stamp of the last look for changes."""
+    delta_rows: dict[int, Row] = field(default_factory=dict)
     delta: Segment | None = None
+    known: int = 0
+    """Rows the snapshot knows to be live; a different count in the table means some were deleted."""
 
     def segments(self) -> list[Segment]:
         return [self.base] if self.delta is None else [self.base, self.delta]
@@ -101,43 +108,80 @@ class IndexCache:
     async def snapshot(self, repo: str, hybrid: bool) -> RepoSnapshot:
         """The repository's index as of now: rebuilt when absent or when the delta grew too large."""
         snap = self._snapshots.get(repo)
-        if snap is None or snap.hybrid != hybrid:
+        if snap is None or snap.hybrid != hybrid or not await self._refresh(snap):
             snap = await self._build(repo, hybrid)
-        else:
-            recent = await self._rows(repo, since=snap.built_at)
-            delta_rows = [row for row in recent if snap.base.revisions.get(row[1]) != row[6]]
-            if len(delta_rows) > MAX_DELTA:
-                snap = await self._build(repo, hybrid)
-            else:
-                snap.delta = build_segment(delta_rows, hybrid) if delta_rows else None
-                await self._mark_alive(snap)
         self._snapshots[repo] = snap
         self._snapshots.move_to_end(repo)
         while len(self._snapshots) > self.max_repos:
             self._snapshots.popitem(last=False)
         return snap
 
-    async def _rows(self, repo: str, since: int | None = None) -> list[Row]:
+    async def _refresh(self, snap: RepoSnapshot) -> bool:
+        """Fold rows changed since the last look into the delta; False when a rebuild is cheaper."""
+        started = now_revision()
+        since = snap.checked_at - REVISION_SLACK_US
+        async with self.sessions() as session:
+            stamps = await session.execute(
+                select(IssueIndexRow.number, IssueIndexRow.revision).where(
+                    IssueIndexRow.repo == snap.repo, IssueIndexRow.revision >= since
+                )
+            )
+            numbers = [number for number, revision in stamps if _held_revision(snap, number) != revision]
+        changed = await self._rows(snap.repo, numbers=numbers) if numbers else []
+        snap.checked_at = started
+        fresh = sum(1 for row in changed if _held_revision(snap, row[1]) is None)
+        for row in changed:
+            snap.delta_rows[row[1]] = row
+            position = snap.base.positions.get(row[1])
+            if position is not None:
+                snap.base.alive[position] = False  # superseded by its delta row
+        if len(snap.delta_rows) > MAX_DELTA:
+            return False
+        if changed:
+            snap.delta = build_segment(list(snap.delta_rows.values()), snap.hybrid)
+        async with self.sessions() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(IssueIndexRow).where(IssueIndexRow.repo == snap.repo)
+            )
+        snap.known += fresh
+        if count != snap.known:  # something was deleted (or written while we looked): look at every number
+            await self._mark_alive(snap)
+        return True
+
+    async def _rows(self, repo: str, numbers: list[int] | None = None) -> list[Row]:
         query = select(*_COLUMNS).where(IssueIndexRow.repo == repo).order_by(IssueIndexRow.id)
-        if since is not None:
-            query = query.where(IssueIndexRow.revision >= since - REVISION_SLACK_US)
+        if numbers is not None:
+            query = query.where(IssueIndexRow.number.in_(numbers))
         async with self.sessions() as session:
             return [tuple(row) for row in await session.execute(query)]  # type: ignore[misc]
 
     async def _build(self, repo: str, hybrid: bool) -> RepoSnapshot:
         started = now_revision()
         rows = await self._rows(repo)
-        return RepoSnapshot(repo, hybrid, build_segment(rows, hybrid), started)
+        return RepoSnapshot(repo, hybrid, build_segment(rows, hybrid), started, started, known=len(rows))
 
     async def _mark_alive(self, snap: RepoSnapshot) -> None:
-        """Deleted rows, and base rows superseded by a delta row, drop out of the pool."""
+        """Deleted rows leave both segments; base rows superseded by a delta row drop out of the pool."""
         async with self.sessions() as session:
             live = set(
                 await session.scalars(select(IssueIndexRow.number).where(IssueIndexRow.repo == snap.repo))
             )
-        superseded = set() if snap.delta is None else set(snap.delta.numbers.tolist())
+        gone = [n for n in snap.delta_rows if n not in live]
+        for number in gone:
+            del snap.delta_rows[number]
+        if gone:
+            rows = list(snap.delta_rows.values())
+            snap.delta = build_segment(rows, snap.hybrid) if rows else None
+        snap.known = len(live)
+        superseded = snap.delta_rows.keys()
         snap.base.alive = np.fromiter(
             (n in live and n not in superseded for n in snap.base.numbers.tolist()),
             dtype=np.bool_,
             count=len(snap.base.numbers),
         )
+
+
+def _held_revision(snap: RepoSnapshot, number: int) -> int | None:
+    """The revision of a row as the snapshot holds it (delta first), or None when it is new."""
+    held = snap.delta_rows.get(number)
+    return held[6] if held is not None else snap.base.revisions.get(number)

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     DateTime,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -27,7 +28,10 @@ class IssueIndexRow(Base):
     """One issue or pull request as retrieval needs it: text, metadata, tokens and embedding."""
 
     __tablename__ = "issue_index"
-    __table_args__ = (UniqueConstraint("repo", "number", name="uq_issue_index_repo_number"),)
+    __table_args__ = (
+        UniqueConstraint("repo", "number", name="uq_issue_index_repo_number"),
+        Index("ix_issue_index_repo_revision", "repo", "revision"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     repo: Mapped[str] = mapped_column(String(255), index=True)
@@ -53,7 +57,7 @@ class IssueIndexRow(Base):
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     """float16 all-MiniLM-L6-v2 vector; None when the embeddings extra was absent at indexing time."""
     indexed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    revision: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)
     """Microseconds since the epoch at the last write: in-memory snapshots fetch rows newer than they are."""
 
 

@@ -38,7 +38,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("repo", "number", name="uq_issue_index_repo_number"),
     )
     op.create_index("ix_issue_index_repo", "issue_index", ["repo"])
-    op.create_index("ix_issue_index_revision", "issue_index", ["revision"])
+    op.create_index("ix_issue_index_repo_revision", "issue_index", ["repo", "revision"])
     op.create_table(
         "duplicate_feedback",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
