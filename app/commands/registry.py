@@ -43,10 +43,25 @@ class CommandContext:
     comment_id: int = 0
     delivery_id: str = ""
     role: str = "none"
+    installation_id: int | None = None
+    """The installation the comment came through (runs keep it to mint their own tokens)."""
 
 
 Handler = Callable[[CommandContext], Awaitable[str | None]]
 """Answers a command: the markdown reply body, or None for no reply."""
+RefusalHook = Callable[[CommandContext], Awaitable[None]]
+"""Called when a command is refused for the actor's role (e.g. to record a refused approval)."""
+REFUSAL_HOOKS: dict[str, RefusalHook] = {}
+
+
+def on_refused(name: str) -> Callable[[RefusalHook], RefusalHook]:
+    """Register what happens, besides the refusal reply, when someone below the level runs `name`."""
+
+    def register(func: RefusalHook) -> RefusalHook:
+        REFUSAL_HOOKS[name] = func
+        return func
+
+    return register
 
 
 @dataclass(frozen=True)

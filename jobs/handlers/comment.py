@@ -18,6 +18,7 @@ from app.commands import (
     refusal_text,
     render_help,
 )
+from app.commands.registry import REFUSAL_HOOKS
 from app.config.loader import ConfigResult, load_repo_config, render_config_errors
 from app.constants import CONFIG_PATH, MARKER_CONFIG_ERROR, command_marker
 from app.events import IssueCommentEvent
@@ -31,6 +32,9 @@ from policies.loader import token_permissions
 
 log = logging.getLogger(__name__)
 
+LOCK_FREE = frozenset({"docs", "tests", "approve", "cancel", "retry"})
+"""Commands that only record and enqueue: the run's work job takes the repository lock itself, and
+`/steward cancel` must get through while that job holds it."""
 WORKFLOW = "commands"
 """The policy whose permissions the answering token gets."""
 
@@ -115,6 +119,9 @@ async def _one(talk: Conversation, parsed: ParsedCommand) -> str | None:
     if permission_rank(effective_permission(spec, config)) > 0:
         role = await talk.actor_role()
         if not authorize(spec, role, config):
+            hook = REFUSAL_HOOKS.get(spec.name)
+            if hook is not None:
+                await hook(_context(talk, parsed, role))
             return refusal_text(spec, talk.actor, role, config)
     else:
         role = talk.role or "none"
@@ -123,7 +130,17 @@ async def _one(talk: Conversation, parsed: ParsedCommand) -> str | None:
             f"@{talk.actor}, `{config.prefix} {spec.name}` changes the repository, so it waits until "
             f"`{CONFIG_PATH}` is fixed (the errors are listed in Steward's comment above)."
         )
-    command_ctx = CommandContext(
+    command_ctx = _context(talk, parsed, role)
+    if _writes(spec) and spec.available and spec.name not in LOCK_FREE and talk.ctx.get("redis") is not None:
+        owner = str(talk.ctx.get("job_id") or f"comment:{talk.event.comment.id}")
+        async with repo_lock(talk.ctx["redis"], talk.repo, owner):
+            return await spec.handler(command_ctx)
+    return await spec.handler(command_ctx)
+
+
+def _context(talk: Conversation, parsed: ParsedCommand, role: str) -> CommandContext:
+    config = talk.result.config
+    return CommandContext(
         gh=talk.gh,
         repo=talk.repo,
         number=talk.event.issue.number,
@@ -138,9 +155,5 @@ async def _one(talk: Conversation, parsed: ParsedCommand) -> str | None:
         comment_id=talk.event.comment.id,
         delivery_id=talk.delivery_id,
         role=role,
+        installation_id=talk.event.installation.id if talk.event.installation else None,
     )
-    if _writes(spec) and spec.available and talk.ctx.get("redis") is not None:
-        owner = str(talk.ctx.get("job_id") or f"comment:{talk.event.comment.id}")
-        async with repo_lock(talk.ctx["redis"], talk.repo, owner):
-            return await spec.handler(command_ctx)
-    return await spec.handler(command_ctx)
