@@ -1,0 +1,86 @@
+"""`/steward approve`: run the waiting plan as its boxes stand, unless the default branch moved."""
+
+from __future__ import annotations
+
+from app.commands.registry import CommandContext, handler, on_refused
+from app.github.protocol import permission_rank
+from jobs.commands.common import NOT_CONNECTED, bot_of, ready
+from jobs.ledger import ApprovalDecision, Ledger, LedgerError, RunState, RunView
+from jobs.runs.plancomment import show_plan, ticked_now
+from jobs.runs.queue import enqueue_plan, enqueue_work
+
+
+async def _waiting(ledger: Ledger, ctx: CommandContext) -> RunView | None:
+    runs = await ledger.runs_in(ctx.repo.full_name, ctx.number, [RunState.AWAITING_APPROVAL])
+    return runs[0] if runs else None
+
+
+@on_refused("approve")
+async def record_refusal(ctx: CommandContext) -> None:
+    """An approval from below the command's level is refused, and the refusal is recorded."""
+    ledger = ready(ctx)
+    run = await _waiting(ledger[0], ctx) if ledger is not None else None
+    if ledger is not None and run is not None:
+        await ledger[0].record_approval(
+            run.id, ctx.actor, ApprovalDecision.REFUSED, role=ctx.role, reason="below the approval level"
+        )
+
+
+@handler("approve")
+async def approve(ctx: CommandContext) -> str:
+    both = ready(ctx)
+    if both is None:
+        return NOT_CONNECTED
+    ledger, redis = both
+    run = await _waiting(ledger, ctx)
+    if run is None or run.plan is None:
+        busy = await ledger.runs_in(
+            ctx.repo.full_name, ctx.number, [RunState.QUEUED, RunState.PLANNING, RunState.RUNNING]
+        )
+        if busy:
+            return f"Run `{busy[0].id}` is {busy[0].state.value}; there is no plan waiting for approval."
+        return f"No plan waits for approval here. `{ctx.config.prefix} docs` makes one."
+    plan, bot = run.plan, bot_of(ctx)
+    if permission_rank(ctx.role) < permission_rank(plan.approval_level):
+        reason = f"needs {plan.approval_level}; {ctx.actor} has {ctx.role}"
+        await ledger.record_approval(
+            run.id, ctx.actor, ApprovalDecision.REFUSED, role=ctx.role, reason=reason
+        )
+        return (
+            f"@{ctx.actor}, this plan needs `{plan.approval_level}` access to approve; you have {ctx.role}."
+        )
+    _, head = await ctx.gh.default_branch_sha(ctx.repo)
+    if head != plan.base_sha:
+        reason = f"the default branch moved from {plan.base_sha[:12]} to {head[:12]}"
+        await ledger.record_approval(
+            run.id, ctx.actor, ApprovalDecision.REFUSED, role=ctx.role, reason=reason
+        )
+        try:
+            await ledger.transition(run.id, RunState.PLANNING, actor=ctx.actor, reason=reason)
+        except LedgerError:
+            return f"Run `{run.id}` moved on meanwhile; nothing was approved."
+        await enqueue_plan(redis, run.id, head)
+        return (
+            f"@{ctx.actor}, not approved: {reason} since the plan was made. I am remaking the plan; "
+            f"approve the new one when it appears."
+        )
+    ticked = await ticked_now(ctx.gh, ctx.repo, ctx.number, run.id, bot)
+    if ticked is None:
+        return f"The plan comment of run `{run.id}` is gone (no boxes to read); nothing was approved."
+    approved = plan.with_ticked(ticked)
+    try:
+        await ledger.transition(
+            run.id, RunState.RUNNING, actor=ctx.actor, reason="approved", expected=RunState.AWAITING_APPROVAL
+        )
+    except LedgerError:
+        return f"Run `{run.id}` was already approved; nothing changed."
+    kept, dropped = approved.kept(), approved.dropped()
+    await ledger.record_approval(
+        run.id, ctx.actor, ApprovalDecision.ACCEPTED, role=ctx.role,
+        steps_kept=[s.id for s in kept], steps_dropped=[s.id for s in dropped],
+    )  # fmt: skip
+    await ledger.set_plan(run.id, approved)
+    await show_plan(ctx.gh, ctx.repo, ctx.number, run.id, approved, RunState.RUNNING.value, bot=bot)
+    await enqueue_work(redis, run.id)
+    note = f" ({len(dropped)} unticked step(s) dropped)" if dropped else ""
+    return f"Approved by @{ctx.actor}: run `{run.id}` is running {len(kept)} step(s){note}."

@@ -1,0 +1,28 @@
+"""`/steward retry`: run the last failed or cancelled run here again, as a new linked run."""
+
+from __future__ import annotations
+
+from app.commands.registry import CommandContext, handler
+from jobs.commands.common import NOT_CONNECTED, ready
+from jobs.ledger import LedgerError
+from jobs.runs.queue import enqueue_plan
+
+
+@handler("retry")
+async def retry(ctx: CommandContext) -> str:
+    both = ready(ctx)
+    if both is None:
+        return NOT_CONNECTED
+    ledger, redis = both
+    old = await ledger.last_retryable(ctx.repo.full_name, ctx.number)
+    if old is None:
+        return "Nothing to retry here: no failed or cancelled run that was not retried already."
+    active = await ledger.active_run(ctx.repo.full_name, ctx.number, old.workflow)
+    if active is not None:
+        return f"Run `{active.id}` is still {active.state.value} here; one {old.workflow} run at a time."
+    try:
+        new = await ledger.retry(old.id, actor=ctx.actor)
+    except LedgerError as exc:
+        return f"Cannot retry `{old.id}`: {exc}"
+    await enqueue_plan(redis, new.id)
+    return f"Retrying run `{old.id}` as `{new.id}`; a new plan follows."

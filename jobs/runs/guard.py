@@ -1,0 +1,49 @@
+"""Run jobs under the shared failure policy, and fail the run itself when its job gives up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from app.github.protocol import RepoId
+from jobs.context import db_sessions, max_tries
+from jobs.failures import TRANSIENT, ReportTo, guarded
+from jobs.ledger import TERMINAL, Ledger, LedgerError, RunState, RunView
+
+log = logging.getLogger(__name__)
+
+
+async def run_job(
+    ctx: dict[str, Any], run_id: str, what: str, body: Callable[[Ledger, RunView], Awaitable[str]]
+) -> str:
+    """Transient failures re-queue the job; a final one fails the run and is told to the issue."""
+    ledger = Ledger(db_sessions(ctx))
+    run = await ledger.get_run(run_id)
+    if run is None:
+        return f"no run {run_id}"
+    if run.installation_id is None:
+        return f"run {run_id} has no installation"
+    where = ReportTo(run.installation_id, RepoId.parse(run.repo), run.number, f"{what} of run `{run_id}`")
+
+    async def work() -> str:
+        try:
+            return await body(ledger, run)
+        except TRANSIENT:
+            if int(ctx.get("job_try", 1)) >= max_tries(ctx):
+                await _fail(ledger, run_id, f"{what} gave up after {max_tries(ctx)} tries")
+            raise
+        except Exception as exc:
+            await _fail(ledger, run_id, f"{what} failed: {type(exc).__name__}")
+            raise
+
+    return await guarded(ctx, where, work()) or "failed (reported on the issue)"
+
+
+async def _fail(ledger: Ledger, run_id: str, reason: str) -> None:
+    try:
+        run = await ledger.require_run(run_id)
+        if run.state not in TERMINAL:
+            await ledger.transition(run_id, RunState.FAILED, actor="steward", reason=reason)
+    except LedgerError as exc:
+        log.warning("could not fail run %s: %s", run_id, exc)

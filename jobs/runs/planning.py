@@ -1,0 +1,110 @@
+"""The planning job: read the default branch, make the plan, post it, then wait for approval or run."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+import anyio
+
+from app.config.loader import load_repo_config
+from app.config.model import RepoConfig
+from app.github.client import GitHubKitClient
+from app.github.protocol import RepoId
+from jobs.context import settings_of
+from jobs.docs.engine import plan_docs
+from jobs.ledger import Ledger, RunState, RunView, TransitionConflict
+from jobs.runs.guard import run_job
+from jobs.runs.outcome import end_run
+from jobs.runs.plancomment import show_plan
+from jobs.runs.queue import enqueue_work
+from jobs.runs.scoped import PLAN_PERMISSIONS, scoped_client
+from jobs.runs.work import workspace_root
+from policies.loader import effective_policy, load_policy
+from sandbox.git import branch_name, clone, remove
+
+log = logging.getLogger(__name__)
+
+
+def config_digest(config: RepoConfig) -> str:
+    return hashlib.sha256(config.model_dump_json().encode()).hexdigest()
+
+
+async def plan_run(ctx: dict[str, Any], run_id: str) -> str:
+    """arq job: plan a queued (or re-planning) run; safe to run again at any point."""
+    return await run_job(ctx, run_id, "the planning", lambda ledger, run: _plan(ctx, ledger, run))
+
+
+async def _plan(ctx: dict[str, Any], ledger: Ledger, run: RunView) -> str:
+    settings = settings_of(ctx)
+    if run.state == RunState.QUEUED:
+        try:
+            run = await ledger.transition(
+                run.id, RunState.PLANNING, actor="steward", expected=RunState.QUEUED
+            )
+        except TransitionConflict:
+            run = await ledger.require_run(run.id)
+    repo = RepoId.parse(run.repo)
+    assert run.installation_id is not None
+    gh, token = await scoped_client(ctx, run.installation_id, repo, PLAN_PERMISSIONS)
+    if run.state != RunState.PLANNING:
+        await converge(ctx, ledger, gh, run)
+        return f"run {run.id} is {run.state}"
+    result = await load_repo_config(gh, repo, ctx.get("redis"))
+    if result.errors:
+        await end_run(
+            ledger, gh, run, RunState.FAILED, "the repository's configuration has errors",
+            bot=settings.bot_login,
+            message=f"Run `{run.id}` did not start"
+            f": `.github/steward.yml` has errors; fix them, then ask again.",
+        )  # fmt: skip
+        return "failed: configuration errors"
+    docs = result.config.workflows.docs
+    policy = effective_policy(load_policy("docs"), docs)
+    info = await gh.repository_info(repo)
+    _, sha = await gh.default_branch_sha(repo)
+    issue = await gh.get_issue(repo, run.number)
+    root = workspace_root(settings.data_dir, f"{run.id}-plan")
+    remove(root)
+    try:
+        ws = await clone(
+            info.clone_url, sha, root=root, branch=branch_name("docs", run.number), token=token,
+            ref=info.default_branch,
+        )  # fmt: skip
+        plan = await anyio.to_thread.run_sync(
+            lambda: plan_docs(ws.work_tree, issue, docs, policy, instructions=run.instructions, base_sha=sha)
+        )
+    finally:
+        remove(root)
+    await ledger.set_plan(run.id, plan)
+    await ledger.update_run(
+        run.id,
+        config_digest=config_digest(result.config),
+        policy=policy.model_dump(mode="json"),
+        limits=policy.limits.model_dump(mode="json"),
+    )
+    kept = ", ".join(step.id for step in plan.steps) or "nothing to do"
+    await ledger.record_step(run.id, "plan", f"plan at {sha[:12]}", 0, kept.encode())
+    nxt = RunState.AWAITING_APPROVAL if plan.approval_required else RunState.RUNNING
+    reason = "the plan waits for approval" if plan.approval_required else "no approval required"
+    try:
+        run = await ledger.transition(run.id, nxt, actor="steward", reason=reason, expected=RunState.PLANNING)
+    except TransitionConflict:
+        run = await ledger.require_run(run.id)
+    await converge(ctx, ledger, gh, run)
+    return f"run {run.id} planned: {run.state}"
+
+
+async def converge(ctx: dict[str, Any], ledger: Ledger, gh: GitHubKitClient, run: RunView) -> None:
+    """Bring the plan comment (and a run that needs no approval) in line with the ledger."""
+    if run.plan is None or run.state == RunState.PLANNING:
+        return
+    bot = settings_of(ctx).bot_login
+    comment_id = await show_plan(
+        gh, RepoId.parse(run.repo), run.number, run.id, run.plan, run.state.value, bot=bot
+    )
+    if run.plan_comment_id != comment_id:
+        await ledger.update_run(run.id, plan_comment_id=comment_id)
+    if run.state == RunState.RUNNING and ctx.get("redis") is not None:
+        await enqueue_work(ctx["redis"], run.id)
