@@ -1,12 +1,39 @@
-"""Maps (event, action) to handlers; each behaviour module registers on its own router, composed once."""
+"""Maps (event, action) to handlers; each behaviour module registers on its own router, composed once.
+
+The edge parses a delivery's body once, straight into its event's lenient model (`Router.model_for`: the
+`model=` given at registration, else `EVENT_MODELS`, else `Envelope`), and routes on that model's `action`.
+Handlers receive it as `delivery.payload` and must not re-parse: `Delivery[IssueCommentEvent]` is typed so.
+A handler for an event not in `EVENT_MODELS` declares its model: `register("check_run", "completed",
+model=CheckRunEvent)` (every registration for one event must name the same model).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from app.events import Envelope
+from app.events import (
+    Envelope,
+    InstallationEvent,
+    InstallationRepositoriesEvent,
+    IssueCommentEvent,
+    IssuesEvent,
+    PullRequestEvent,
+    PullRequestReviewEvent,
+)
+
+EVENT_MODELS: dict[str, type[Envelope]] = {
+    "issue_comment": IssueCommentEvent,
+    "issues": IssuesEvent,
+    "pull_request": PullRequestEvent,
+    "pull_request_review": PullRequestReviewEvent,
+    "installation": InstallationEvent,
+    "installation_repositories": InstallationRepositoriesEvent,
+}
+"""The model each event's body is parsed into, unless a registration names another."""
+
+E = TypeVar("E", bound=Envelope)
 
 
 @dataclass(frozen=True)
@@ -19,16 +46,20 @@ class JobSpec:
 
 
 @dataclass(frozen=True)
-class Delivery:
-    """A verified webhook delivery, as handlers see it."""
+class Delivery(Generic[E]):
+    """A verified webhook delivery, as handlers see it: `payload` is already the event's lenient model."""
 
     event: str
     delivery_id: str
-    payload: dict[str, Any]
-    envelope: Envelope
+    payload: E
+
+    @property
+    def envelope(self) -> Envelope:
+        """The fields every event shares (the payload itself: every event model is an Envelope)."""
+        return self.payload
 
 
-Handler = Callable[[Delivery], Iterable[JobSpec]]
+Handler = Callable[[Delivery[Any]], Iterable[JobSpec]]
 
 
 class Router:
@@ -36,12 +67,27 @@ class Router:
 
     def __init__(self, *routers: Router) -> None:
         self._handlers: dict[tuple[str, str | None], list[Handler]] = {}
+        self._models: dict[str, type[Envelope]] = {}
         for other in routers:
+            for event, model in other._models.items():
+                self._declare(event, model)
             for key, handlers in other._handlers.items():
                 self._handlers.setdefault(key, []).extend(handlers)
 
-    def register(self, event: str, action: str | None = None) -> Callable[[Handler], Handler]:
-        """Route `event` (and `action`, or every action when None) to the decorated handler."""
+    def _declare(self, event: str, model: type[Envelope]) -> None:
+        known = self._models.setdefault(event, model)
+        if known is not model:
+            raise ValueError(f"{event} is parsed as {known.__name__}; a handler asked for {model.__name__}")
+
+    def register(
+        self, event: str, action: str | None = None, *, model: type[Envelope] | None = None
+    ) -> Callable[[Handler], Handler]:
+        """Route `event` (and `action`, or every action when None) to the decorated handler.
+
+        `model`: the lenient model the handler's `delivery.payload` is parsed into (default: EVENT_MODELS).
+        """
+        if model is not None:
+            self._declare(event, model)
 
         def decorate(handler: Handler) -> Handler:
             self._handlers.setdefault((event, action), []).append(handler)
@@ -49,12 +95,16 @@ class Router:
 
         return decorate
 
+    def model_for(self, event: str) -> type[Envelope]:
+        """The model a delivery of `event` is parsed into, once, before routing."""
+        return self._models.get(event) or EVENT_MODELS.get(event, Envelope)
+
     def handlers_for(self, event: str, action: str | None) -> list[Handler]:
         return [*self._handlers.get((event, action), []), *self._handlers.get((event, None), [])]
 
-    def dispatch(self, delivery: Delivery) -> list[JobSpec]:
+    def dispatch(self, delivery: Delivery[Any]) -> list[JobSpec]:
         jobs: list[JobSpec] = []
-        for handler in self.handlers_for(delivery.event, delivery.envelope.action):
+        for handler in self.handlers_for(delivery.event, delivery.payload.action):
             jobs.extend(handler(delivery))
         return jobs
 

@@ -6,6 +6,7 @@ import json
 import logging
 import socket
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -194,7 +195,7 @@ def test_a_crashing_handler_still_gets_a_2xx(
     broken = Router()
 
     @broken.register("issue_comment", action="created")
-    def explode(delivery: Delivery) -> list[JobSpec]:
+    def explode(delivery: Delivery[Any]) -> list[JobSpec]:
         raise RuntimeError("a bug in a handler")
 
     monkeypatch.setattr("app.web.app.build_router", lambda _settings: broken)

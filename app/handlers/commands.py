@@ -23,9 +23,9 @@ def make_router(bot_login: str) -> Router:
     """The comment router; `bot_login` is Steward's own account, whose comments are never commands."""
     router = Router()
 
-    @router.register("issue_comment", action="created")
-    def comment_created(delivery: Delivery) -> list[JobSpec]:
-        event = IssueCommentEvent.model_validate(delivery.payload)
+    @router.register("issue_comment", action="created", model=IssueCommentEvent)
+    def comment_created(delivery: Delivery[IssueCommentEvent]) -> list[JobSpec]:
+        event = delivery.payload
         if not in_repository(event, delivery):
             return []
         assert event.repository is not None

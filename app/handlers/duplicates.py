@@ -13,7 +13,10 @@ router = Router()
 
 
 def _triage(
-    delivery: Delivery, event: IssuesEvent | PullRequestEvent, number: int, kind: str
+    delivery: Delivery[IssuesEvent] | Delivery[PullRequestEvent],
+    event: IssuesEvent | PullRequestEvent,
+    number: int,
+    kind: str,
 ) -> list[JobSpec]:
     if not in_repository(event, delivery):
         return []
@@ -22,13 +25,13 @@ def _triage(
     return [JobSpec(TRIAGE_DUPLICATES, f"{JOB_TRIAGE}:{event.repository.id}:{number}", kwargs)]
 
 
-@router.register("issues", action="opened")
-def issue_opened(delivery: Delivery) -> list[JobSpec]:
-    event = IssuesEvent.model_validate(delivery.payload)
+@router.register("issues", action="opened", model=IssuesEvent)
+def issue_opened(delivery: Delivery[IssuesEvent]) -> list[JobSpec]:
+    event = delivery.payload
     return _triage(delivery, event, event.issue.number, "issue")
 
 
-@router.register("pull_request", action="opened")
-def pull_request_opened(delivery: Delivery) -> list[JobSpec]:
-    event = PullRequestEvent.model_validate(delivery.payload)
+@router.register("pull_request", action="opened", model=PullRequestEvent)
+def pull_request_opened(delivery: Delivery[PullRequestEvent]) -> list[JobSpec]:
+    event = delivery.payload
     return _triage(delivery, event, event.pull_request.number, "pull_request")

@@ -15,7 +15,10 @@ SYNC_INSTALLATION = "sync_installation"
 router = Router()
 
 
-def _sync(delivery: Delivery, event: InstallationEvent | InstallationRepositoriesEvent) -> list[JobSpec]:
+def _sync(
+    delivery: Delivery[InstallationEvent] | Delivery[InstallationRepositoriesEvent],
+) -> list[JobSpec]:
+    event = delivery.payload
     if event.installation is None:
         log.info("ignored %s delivery=%s: no installation", delivery.event, delivery.delivery_id)
         return []
@@ -27,11 +30,11 @@ def _sync(delivery: Delivery, event: InstallationEvent | InstallationRepositorie
     return [JobSpec(SYNC_INSTALLATION, f"{JOB_INSTALLATION}:{delivery.delivery_id}", kwargs)]
 
 
-@router.register("installation")
-def installation_changed(delivery: Delivery) -> list[JobSpec]:
-    return _sync(delivery, InstallationEvent.model_validate(delivery.payload))
+@router.register("installation", model=InstallationEvent)
+def installation_changed(delivery: Delivery[InstallationEvent]) -> list[JobSpec]:
+    return _sync(delivery)
 
 
-@router.register("installation_repositories")
-def repositories_changed(delivery: Delivery) -> list[JobSpec]:
-    return _sync(delivery, InstallationRepositoriesEvent.model_validate(delivery.payload))
+@router.register("installation_repositories", model=InstallationRepositoriesEvent)
+def repositories_changed(delivery: Delivery[InstallationRepositoriesEvent]) -> list[JobSpec]:
+    return _sync(delivery)

@@ -12,9 +12,9 @@ REVIEW_SUBMITTED = "review_submitted"
 router = Router()
 
 
-@router.register("pull_request_review", action="submitted")
-def review_submitted(delivery: Delivery) -> list[JobSpec]:
-    event = PullRequestReviewEvent.model_validate(delivery.payload)
+@router.register("pull_request_review", action="submitted", model=PullRequestReviewEvent)
+def review_submitted(delivery: Delivery[PullRequestReviewEvent]) -> list[JobSpec]:
+    event = delivery.payload
     if not in_repository(event, delivery):
         return []
     kwargs = {"delivery_id": delivery.delivery_id, "event": event.model_dump(mode="json")}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from app.events import Envelope
 from app.router import Delivery
@@ -10,7 +11,7 @@ from app.router import Delivery
 log = logging.getLogger("steward.handlers")
 
 
-def in_repository(event: Envelope, delivery: Delivery) -> bool:
+def in_repository(event: Envelope, delivery: Delivery[Any]) -> bool:
     """True when the event can be acted on; otherwise log why it is ignored."""
     if event.installation is None or event.repository is None:
         log.info(
