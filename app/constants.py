@@ -16,6 +16,7 @@ JOB_REVIEW = "review"
 JOB_RUN = "run"
 JOB_INDEX = "index"
 JOB_PULL_CLOSED = "pr-closed"
+JOB_PULL_SYNC = "pr-sync"
 
 # Comment markers (hidden HTML comments that let Steward find and update its own comments)
 MARKER_HELP = "<!-- steward:help -->"

@@ -12,6 +12,9 @@ The worker must register job functions with exactly these names and keyword argu
 - `sync_installation`, job id `installation:<delivery id>`, kwargs `delivery_id`, `event_name`: "installation"
   or "installation_repositories", and `event` (an InstallationEvent or InstallationRepositoriesEvent).
 - `review_submitted`, job id `review:<review id>`, kwargs `delivery_id`, `event` (a PullRequestReviewEvent).
+- `pull_synchronized` / `pull_closed` (pull requests from `steward/...` branches only), job id
+  `pr-sync:<repository id>:<number>:<head sha>` / `pr-closed:...`, kwargs `delivery_id`, `event`
+  (a PullRequestEvent).
 
 `event` is the lenient model from `app.events` dumped with `model_dump(mode="json")`; rebuild it with e.g.
 `IssueCommentEvent.model_validate(event)`. A repository-level job's event always has `installation` and
@@ -21,7 +24,7 @@ jobs. Whether a repository enables duplicate triage is the worker's decision (it
 
 from __future__ import annotations
 
-from app.handlers import commands, duplicates, installations, reviews
+from app.handlers import commands, duplicates, installations, pulls, reviews
 from app.router import Router
 from app.settings import Settings
 
@@ -33,4 +36,5 @@ def build_router(settings: Settings) -> Router:
         duplicates.router,
         installations.router,
         reviews.router,
+        pulls.router,
     )
