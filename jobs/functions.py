@@ -10,6 +10,9 @@ from jobs.handlers.comment import handle_comment
 from jobs.handlers.installation import sync_installation
 from jobs.handlers.review import review_submitted
 from jobs.handlers.triage import triage_duplicates
+from jobs.runs.gate import pull_closed, pull_synchronized
+from jobs.runs.planning import plan_run
+from jobs.runs.working import work_run
 
 QUICK_JOB_TIMEOUT = 300
 """Jobs that only talk to GitHub and the database; the worker's default (jobs.worker) covers long runs."""
@@ -19,5 +22,9 @@ FUNCTIONS: list[Any] = [
     triage_duplicates,
     func(sync_installation, timeout=QUICK_JOB_TIMEOUT),
     func(review_submitted, timeout=QUICK_JOB_TIMEOUT),
+    func(plan_run, timeout=QUICK_JOB_TIMEOUT),
+    work_run,  # the worker's long default timeout; the run's own limits are tighter
+    func(pull_synchronized, timeout=QUICK_JOB_TIMEOUT),
+    func(pull_closed, timeout=QUICK_JOB_TIMEOUT),
 ]
 """Coroutines `async def job(ctx, **kwargs)` or arq `func(...)` wrappers (for a per-job timeout or tries)."""

@@ -1,4 +1,4 @@
-"""A submitted review: validated and logged now; the review gate (a later issue) decides what it approves."""
+"""A submitted review: the review gate decides whether it turns `steward/review` green."""
 
 from __future__ import annotations
 
@@ -6,16 +6,20 @@ import logging
 from typing import Any
 
 from app.events import PullRequestReviewEvent
+from app.github.protocol import RepoId
+from jobs.failures import ReportTo, guarded
+from jobs.runs.gate import gate_review
 
 log = logging.getLogger(__name__)
 
 
 async def review_submitted(ctx: dict[str, Any], delivery_id: str, event: dict[str, Any]) -> str:
-    """Read the review; nothing acts on it until the review gate exists."""
+    """Hand the review to the gate; transient failures retry, final ones are told on the pull request."""
     review = PullRequestReviewEvent.model_validate(event)
-    repo = review.repository.full_name if review.repository else "?"
-    author = review.review.user.login if review.review.user else "?"
-    number = review.pull_request.number
-    summary = f"review {review.review.id} ({review.review.state}) by {author} on {repo}#{number}"
-    log.info("review_submitted delivery=%s: %s", delivery_id, summary)
-    return summary
+    where = None
+    if review.installation is not None and review.repository is not None:
+        repo = RepoId.parse(review.repository.full_name)
+        where = ReportTo(review.installation.id, repo, review.pull_request.number, "the review gate")
+    outcome = await guarded(ctx, where, gate_review(ctx, review)) or "failed"
+    log.info("review_submitted delivery=%s review=%s: %s", delivery_id, review.review.id, outcome)
+    return outcome
