@@ -44,7 +44,9 @@ def test_routes_are_the_ones_steward_handles(settings: Settings) -> None:
         ("installation_repositories", None),
         ("issue_comment", "created"),
         ("issues", "opened"),
+        ("pull_request", "closed"),
         ("pull_request", "opened"),
+        ("pull_request", "synchronize"),
         ("pull_request_review", "submitted"),
     ]
 

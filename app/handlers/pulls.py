@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from app.constants import BRANCH_PREFIX, JOB_PULL_CLOSED, JOB_PULL_SYNC
 from app.events import PullRequestEvent
 from app.handlers.scope import in_repository
@@ -15,9 +13,9 @@ PULL_CLOSED = "pull_closed"
 router = Router()
 
 
-def _ours(delivery: Delivery[Any]) -> PullRequestEvent | None:
+def _ours(delivery: Delivery[PullRequestEvent]) -> PullRequestEvent | None:
     """The event, when it is about a pull request from a `steward/...` branch of a repository."""
-    event = PullRequestEvent.model_validate(delivery.payload)
+    event = delivery.payload
     if not in_repository(event, delivery):
         return None
     head = event.pull_request.head
@@ -26,7 +24,9 @@ def _ours(delivery: Delivery[Any]) -> PullRequestEvent | None:
     return event
 
 
-def _spec(function: str, prefix: str, delivery: Delivery[Any], event: PullRequestEvent) -> list[JobSpec]:
+def _spec(
+    function: str, prefix: str, delivery: Delivery[PullRequestEvent], event: PullRequestEvent
+) -> list[JobSpec]:
     pull, head = event.pull_request, event.pull_request.head
     assert event.repository is not None and head is not None
     job_id = f"{prefix}:{event.repository.id}:{pull.number}:{head.sha}"
@@ -34,13 +34,13 @@ def _spec(function: str, prefix: str, delivery: Delivery[Any], event: PullReques
     return [JobSpec(function, job_id, kwargs)]
 
 
-@router.register("pull_request", action="synchronize")
-def pull_synchronized(delivery: Delivery[Any]) -> list[JobSpec]:
+@router.register("pull_request", action="synchronize", model=PullRequestEvent)
+def pull_synchronized(delivery: Delivery[PullRequestEvent]) -> list[JobSpec]:
     event = _ours(delivery)
     return _spec(PULL_SYNCHRONIZED, JOB_PULL_SYNC, delivery, event) if event else []
 
 
-@router.register("pull_request", action="closed")
-def pull_closed(delivery: Delivery[Any]) -> list[JobSpec]:
+@router.register("pull_request", action="closed", model=PullRequestEvent)
+def pull_closed(delivery: Delivery[PullRequestEvent]) -> list[JobSpec]:
     event = _ours(delivery)
     return _spec(PULL_CLOSED, JOB_PULL_CLOSED, delivery, event) if event else []
