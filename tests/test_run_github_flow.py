@@ -1,0 +1,136 @@
+"""The docs run end to end on GitHub: real arq worker on real Redis, real SQLite ledger, real Docker sandbox,
+real git with a local bare repository as the remote; GitHub's HTTP mocked with respx.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import respx
+
+from app.settings import Settings
+from jobs.db import make_engine, sessions
+from jobs.ledger import ApprovalDecision, Ledger, RunState, RunView
+from tests.github_mock import API
+from tests.run_fixtures import (
+    ISSUE,
+    REPO_ID,
+    SAMPLE,
+    FakeRunGitHub,
+    Remote,
+    comment_event,
+    git,
+    make_remote,
+    review_event,
+    statuses_for,
+)
+from tests.worker_support import enqueue, run_burst
+
+pytestmark = [pytest.mark.anyio, pytest.mark.docker]
+
+MAINTAINER = "maya"
+WRITER = "wes"
+REVIEWER = "rita"
+BRANCH = "steward/docs/7"
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Remote:
+    return make_remote(tmp_path)
+
+
+@pytest.fixture
+def github(remote: Remote) -> FakeRunGitHub:
+    fake = FakeRunGitHub(remote=remote)
+    fake.permissions = {MAINTAINER: "maintain", WRITER: "write", REVIEWER: "write", "tom": "triage"}
+    fake.files[".github/steward.yml"] = (SAMPLE / ".github" / "steward.yml").read_text()
+    return fake
+
+
+@pytest.fixture
+def api(github: FakeRunGitHub) -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url=API, assert_all_called=False) as router:
+        github.install(router)
+        yield router
+
+
+async def say(settings: Settings, body: str, login: str, comment_id: int) -> None:
+    """A person comments on the issue; the worker answers everything that follows from it."""
+    event = comment_event(body, login, comment_id)
+    await enqueue(
+        settings,
+        "handle_comment",
+        f"comment:{REPO_ID}:{comment_id}",
+        delivery_id=f"d-{comment_id}",
+        event=event,
+    )
+    await run_burst(settings)
+
+
+async def runs(settings: Settings) -> list[RunView]:
+    engine = make_engine(settings.db_url)
+    try:
+        return await Ledger(sessions(engine)).runs_for("Codertocat/Hello-World", ISSUE)
+    finally:
+        await engine.dispose()
+
+
+async def trace_of(settings: Settings, run_id: str):  # type: ignore[no-untyped-def]
+    engine = make_engine(settings.db_url)
+    try:
+        return await Ledger(sessions(engine)).trace(run_id)
+    finally:
+        await engine.dispose()
+
+
+async def test_docs_plan_approve_sandbox_push_pr_and_review_gate(
+    settings: Settings, github: FakeRunGitHub, remote: Remote, api: respx.MockRouter
+) -> None:
+    base = remote.sha()
+    await say(settings, "/steward docs mention the --shout flag", MAINTAINER, 1001)
+    (plan,) = github.plan_comments()
+    assert "- [x] Update CHANGELOG.md: add #7 under Unreleased → Added" in plan["body"]
+    assert "state **awaiting approval**" in plan["body"]
+    assert "contents: write, issues: write, pull_requests: write, statuses: write" in plan["body"]
+    assert "mention the --shout flag" in plan["body"]  # recorded, not acted on
+    (run,) = await runs(settings)
+    assert run.state == RunState.AWAITING_APPROVAL and run.instructions == "mention the --shout flag"
+    assert remote.sha(BRANCH) is None
+
+    github.untick("docs/usage.md")
+    await say(settings, "/steward approve", MAINTAINER, 1002)
+
+    head = remote.sha(BRANCH)
+    assert head is not None, "the branch was pushed to the remote"
+    assert base is not None and sorted(remote.files_changed(base, head)) == ["CHANGELOG.md", "README.md"]
+    assert f"Steward-Run: {run.id}" in git(remote.bare, "log", "-1", "--format=%B", head)
+    readme = git(remote.bare, "show", f"{head}:README.md")
+    assert "--shout        greet in capitals" in readme  # the real --help, run in the sandbox
+    (pull,) = github.pulls
+    assert pull["head"]["ref"] == BRANCH and pull["base"]["ref"] == "main"
+    assert f"steward runs show {run.id}" in pull["body"]
+    assert "dropped at approval: Refresh the generated block in docs/usage.md" in pull["body"]
+    assert "CHANGELOG.md | +4 -0" in pull["body"]
+    assert statuses_for(github, head) == ["pending"]
+    (done,) = await runs(settings)
+    assert done.state == RunState.PROPOSED and done.pr_number == pull["number"]
+    assert done.sandbox_digest and done.sandbox_digest.startswith("sha256:") and done.config_digest
+    trace = await trace_of(settings, run.id)
+    (approval,) = trace.approvals
+    assert approval.decision == ApprovalDecision.ACCEPTED and len(approval.steps_dropped) == 1
+    execs = [step for step in trace.steps if step.name == "exec"]
+    assert [step.command for step in execs] == ["python3 -m sample --help"]
+    assert execs[0].exit_code == 0 and execs[0].output_digest
+    assert len(github.plan_comments()) == 1 and "proposed in #" in github.plan_comments()[0]["body"]
+
+    # The requester's own approving review does not count by default; a writer's does.
+    await enqueue(settings, "review_submitted", "review:1", delivery_id="r1",
+                  event=review_event(MAINTAINER, "approved", pull["number"], head))  # fmt: skip
+    await run_burst(settings)
+    assert statuses_for(github, head) == ["pending"]
+    await enqueue(settings, "review_submitted", "review:2", delivery_id="r2",
+                  event=review_event(REVIEWER, "approved", pull["number"], head))  # fmt: skip
+    await run_burst(settings)
+    assert statuses_for(github, head) == ["pending", "success"]
