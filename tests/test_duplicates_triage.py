@@ -256,6 +256,7 @@ async def test_not_duplicate_command_records_and_refreshes(
 async def test_opened_webhook_job_indexes_and_comments(
     db: Sessions, settings: Settings, github: FakeGitHub, api: respx.MockRouter
 ) -> None:
+    from app.events import IssuesEvent
     from jobs.duplicates.jobs import triage_item
     from tests.conftest import load_payload
 
@@ -274,8 +275,10 @@ async def test_opened_webhook_job_indexes_and_comments(
         "The heap dump shows CsvReader buffers retained.",
         created_at="2024-03-01T00:00:00Z",
     )
+    event = IssuesEvent.model_validate(payload).model_dump(mode="json")  # as app/handlers enqueues it
     ctx: dict[str, Any] = {"settings": settings, "sessions": db, "job_try": 1}
-    outcome = await triage_item(ctx, "d-1", payload, "issue")
+    outcome = await triage_item(ctx, "d-1", event, "issue")
     assert outcome.startswith("suggested #40"), outcome
-    assert await store.get_item(db, REPO.full_name, 60) is not None
+    row = await store.get_item(db, REPO.full_name, 60)
+    assert row is not None and row.kind == "issue" and row.title.startswith("Memory leak")
     assert len(github.bot_comments(60)) == 1

@@ -239,7 +239,8 @@ def issue_record(data: dict[str, Any]) -> IssueRecord:
         title=str(data.get("title") or ""),
         body=str(data.get("body") or ""),
         state=str(data.get("state") or "open"),
-        is_pull_request="pull_request" in data or "merged_at" in data,
+        # REST issue lists mark pull requests with a `pull_request` object; pull request payloads have `head`.
+        is_pull_request=bool(data.get("pull_request")) or "head" in data or "merged_at" in data,
         author=str(user.get("login", "")),
         labels=[str(label.get("name", "")) for label in data.get("labels") or [] if isinstance(label, dict)],
         html_url=str(data.get("html_url", "")),

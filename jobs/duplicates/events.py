@@ -47,7 +47,9 @@ async def apply_event(
         return f"transferred #{number} to {new_repo or 'elsewhere'}"
     if action not in UPSERT_ACTIONS:
         return f"ignored: {event}.{action}"
-    await store.upsert_item(sessions, repo, issue_record(item))
+    record = issue_record(item)
+    record.is_pull_request = record.is_pull_request or event == "pull_request"
+    await store.upsert_item(sessions, repo, record)
     if action == "closed" and item.get("state_reason") == "duplicate" and gh is not None:
         original = await _named_original(gh, RepoId.parse(repo), number)
         if original is not None:

@@ -80,6 +80,7 @@ async def triage_item(
     if not isinstance(data, dict) or "number" not in data or not repo_name or not installation_id:
         return "ignored: no installation, repository or item"
     item = issue_record(data)
+    item.is_pull_request = kind == "pull_request"
     repo = RepoId.parse(repo_name)
     is_bot = (data.get("user") or {}).get("type") == "Bot" or item.author.endswith("[bot]")
 
