@@ -15,8 +15,12 @@ from typing import Any
 import httpx
 import respx
 
+from app.settings import Settings
+from jobs.db import make_engine, sessions
+from jobs.ledger import Ledger, RunTrace, RunView
 from tests.conftest import load_payload
 from tests.github_mock import API, FakeGitHub, user
+from tests.worker_support import enqueue, run_burst
 
 SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "sample"
 REPO_ID = 186853002
@@ -249,3 +253,46 @@ def statuses_for(github: FakeRunGitHub, sha: str) -> list[str]:
 
 
 STEP_TITLE = re.compile(r"- \[( |x)\] (.*?) <!--")
+
+
+MAINTAINER = "maya"
+WRITER = "wes"
+REVIEWER = "rita"
+BRANCH = "steward/docs/7"
+ROLES = {MAINTAINER: "maintain", WRITER: "write", REVIEWER: "write", "tom": "triage"}
+
+
+def fake_github(remote: Remote) -> FakeRunGitHub:
+    fake = FakeRunGitHub(remote=remote)
+    fake.permissions = dict(ROLES)
+    fake.files[".github/steward.yml"] = (SAMPLE / ".github" / "steward.yml").read_text()
+    return fake
+
+
+async def say(settings: Settings, body: str, login: str, comment_id: int, *, job_suffix: str = "") -> None:
+    """A person comments on the issue; the worker answers everything that follows from it."""
+    event = comment_event(body, login, comment_id)
+    job_id = f"comment:{REPO_ID}:{comment_id}{job_suffix}"
+    await enqueue(settings, "handle_comment", job_id, delivery_id=f"d-{comment_id}{job_suffix}", event=event)
+    await run_burst(settings)
+
+
+async def runs(settings: Settings, number: int = ISSUE) -> list[RunView]:
+    engine = make_engine(settings.db_url)
+    try:
+        return await Ledger(sessions(engine)).runs_for("Codertocat/Hello-World", number)
+    finally:
+        await engine.dispose()
+
+
+async def trace_of(settings: Settings, run_id: str) -> RunTrace:
+    engine = make_engine(settings.db_url)
+    try:
+        return await Ledger(sessions(engine)).trace(run_id)
+    finally:
+        await engine.dispose()
+
+
+def replies(github: FakeRunGitHub, number: int = ISSUE) -> list[str]:
+    """Steward's answers to commands (not its plan comment)."""
+    return [body for body in github.bot_comments(number) if body.startswith("<!-- steward:reply")]

@@ -11,29 +11,26 @@ import pytest
 import respx
 
 from app.settings import Settings
-from jobs.db import make_engine, sessions
-from jobs.ledger import ApprovalDecision, Ledger, RunState, RunView
+from jobs.ledger import ApprovalDecision, RunState
 from tests.github_mock import API
 from tests.run_fixtures import (
-    ISSUE,
-    REPO_ID,
-    SAMPLE,
+    BRANCH,
+    MAINTAINER,
+    REVIEWER,
     FakeRunGitHub,
     Remote,
-    comment_event,
+    fake_github,
     git,
     make_remote,
     review_event,
+    runs,
+    say,
     statuses_for,
+    trace_of,
 )
 from tests.worker_support import enqueue, run_burst
 
 pytestmark = [pytest.mark.anyio, pytest.mark.docker]
-
-MAINTAINER = "maya"
-WRITER = "wes"
-REVIEWER = "rita"
-BRANCH = "steward/docs/7"
 
 
 @pytest.fixture
@@ -43,10 +40,7 @@ def remote(tmp_path: Path) -> Remote:
 
 @pytest.fixture
 def github(remote: Remote) -> FakeRunGitHub:
-    fake = FakeRunGitHub(remote=remote)
-    fake.permissions = {MAINTAINER: "maintain", WRITER: "write", REVIEWER: "write", "tom": "triage"}
-    fake.files[".github/steward.yml"] = (SAMPLE / ".github" / "steward.yml").read_text()
-    return fake
+    return fake_github(remote)
 
 
 @pytest.fixture
@@ -54,35 +48,6 @@ def api(github: FakeRunGitHub) -> Iterator[respx.MockRouter]:
     with respx.mock(base_url=API, assert_all_called=False) as router:
         github.install(router)
         yield router
-
-
-async def say(settings: Settings, body: str, login: str, comment_id: int) -> None:
-    """A person comments on the issue; the worker answers everything that follows from it."""
-    event = comment_event(body, login, comment_id)
-    await enqueue(
-        settings,
-        "handle_comment",
-        f"comment:{REPO_ID}:{comment_id}",
-        delivery_id=f"d-{comment_id}",
-        event=event,
-    )
-    await run_burst(settings)
-
-
-async def runs(settings: Settings) -> list[RunView]:
-    engine = make_engine(settings.db_url)
-    try:
-        return await Ledger(sessions(engine)).runs_for("Codertocat/Hello-World", ISSUE)
-    finally:
-        await engine.dispose()
-
-
-async def trace_of(settings: Settings, run_id: str):  # type: ignore[no-untyped-def]
-    engine = make_engine(settings.db_url)
-    try:
-        return await Ledger(sessions(engine)).trace(run_id)
-    finally:
-        await engine.dispose()
 
 
 async def test_docs_plan_approve_sandbox_push_pr_and_review_gate(

@@ -1,0 +1,111 @@
+"""Approving a plan: who may, what a moved default branch does, and why a second approve changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import respx
+
+from app.settings import Settings
+from jobs.ledger import ApprovalDecision, RunState
+from tests.github_mock import API
+from tests.run_fixtures import (
+    BRANCH,
+    MAINTAINER,
+    WRITER,
+    FakeRunGitHub,
+    Remote,
+    fake_github,
+    make_remote,
+    replies,
+    runs,
+    say,
+    trace_of,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Remote:
+    return make_remote(tmp_path)
+
+
+@pytest.fixture
+def github(remote: Remote) -> FakeRunGitHub:
+    return fake_github(remote)
+
+
+@pytest.fixture
+def api(github: FakeRunGitHub) -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url=API, assert_all_called=False) as router:
+        github.install(router)
+        yield router
+
+
+async def test_approval_below_the_level_is_refused_recorded_and_runs_nothing(
+    settings: Settings, github: FakeRunGitHub, remote: Remote, api: respx.MockRouter
+) -> None:
+    await say(settings, "/steward docs", MAINTAINER, 2001)
+    await say(settings, "/steward approve", WRITER, 2002)
+    (reply,) = replies(github)
+    assert "`/steward approve` needs maintain access" in reply and "you have write" in reply
+    (run,) = await runs(settings)
+    assert run.state == RunState.AWAITING_APPROVAL
+    trace = await trace_of(settings, run.id)
+    assert [(a.actor, a.decision, a.role) for a in trace.approvals] == [
+        (WRITER, ApprovalDecision.REFUSED, "write")
+    ]
+    assert not [step for step in trace.steps if step.name == "exec"]
+    assert remote.sha(BRANCH) is None and not github.pulls
+
+
+async def test_approval_after_the_default_branch_moved_is_refused_and_the_plan_remade(
+    settings: Settings, github: FakeRunGitHub, remote: Remote, api: respx.MockRouter
+) -> None:
+    await say(settings, "/steward docs", MAINTAINER, 2101)
+    (run,) = await runs(settings)
+    assert run.plan is not None
+    old_base = run.plan.base_sha
+    moved = remote.push_change("docs/extra.md", "# Extra\n")
+    await say(settings, "/steward approve", MAINTAINER, 2102)
+    (reply,) = replies(github)
+    assert f"the default branch moved from {old_base[:12]} to {moved[:12]}" in reply
+    (run,) = await runs(settings)
+    assert run.state == RunState.AWAITING_APPROVAL and run.plan is not None
+    assert run.plan.base_sha == moved
+    (plan,) = github.plan_comments()
+    assert f"`{moved[:12]}`" in plan["body"]
+    trace = await trace_of(settings, run.id)
+    assert [t.to_state for t in trace.transitions] == [
+        RunState.QUEUED, RunState.PLANNING, RunState.AWAITING_APPROVAL,
+        RunState.PLANNING, RunState.AWAITING_APPROVAL,
+    ]  # fmt: skip
+    assert trace.approvals[0].decision == ApprovalDecision.REFUSED
+    assert remote.sha(BRANCH) is None and not github.pulls
+
+
+@pytest.mark.docker
+async def test_redelivered_command_and_double_approve_change_nothing(
+    settings: Settings, github: FakeRunGitHub, remote: Remote, api: respx.MockRouter
+) -> None:
+    await say(settings, "/steward docs", MAINTAINER, 2201)
+    await say(settings, "/steward docs", MAINTAINER, 2201, job_suffix=":redelivered")
+    assert len(await runs(settings)) == 1 and len(github.plan_comments()) == 1
+    await say(settings, "/steward approve", MAINTAINER, 2202)
+    head = remote.sha(BRANCH)
+    await say(settings, "/steward approve", MAINTAINER, 2203)
+    await say(settings, "/steward approve", MAINTAINER, 2202, job_suffix=":redelivered")
+    (run,) = await runs(settings)
+    assert run.state == RunState.PROPOSED
+    assert len(github.pulls) == 1 and remote.sha(BRANCH) == head
+    assert len(github.plan_comments()) == 1
+    trace = await trace_of(settings, run.id)
+    assert [a.decision for a in trace.approvals] == [ApprovalDecision.ACCEPTED]
+    assert len([step for step in trace.steps if step.name == "exec"]) == 2
+    assert (
+        "there is no plan waiting for approval" in replies(github)[-1]
+        or "No plan waits" in replies(github)[-1]
+    )
