@@ -7,12 +7,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from app import __version__
 from app.handlers import build_router
 from app.settings import Settings, load_settings
 from app.web.queue import Queue
-from app.web.receiver import Edge, answer, receive
+from app.web.receiver import Edge, Receiver, answer
 
 WEBHOOK_PATH = "/webhooks"
 
@@ -34,8 +35,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await queue.close()
 
     app = FastAPI(title="Steward", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
-    # A plain Starlette route: the receiver reads the raw request itself and needs none of FastAPI's parsing.
-    app.add_route(WEBHOOK_PATH, receive, methods=["POST"], include_in_schema=False)
+    # A bare ASGI route: the receiver reads the raw request itself and needs none of FastAPI's parsing.
+    app.router.routes.append(Route(WEBHOOK_PATH, Receiver(), methods=["POST"], include_in_schema=False))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

@@ -1,19 +1,24 @@
-"""POST /webhooks: verify, de-duplicate, route and enqueue, then answer; no GitHub I/O on this path."""
+"""POST /webhooks: verify, de-duplicate, route and enqueue, then answer; no GitHub I/O on this path.
+
+A bare ASGI endpoint: it reads the raw headers and body itself and sends pre-encoded JSON answers, since
+Starlette's Request and Response objects cost a busy receiver more than they give it (bench/webhooks.py).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 from pydantic_core import from_json
-from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
 
 from app.events import Envelope
-from app.router import Delivery, Router
-from app.web.body import Rejected, read_signed_body
+from app.router import Delivery, JobSpec, Router
+from app.web.body import Disconnected, Rejected, read_signed_body
 from app.web.queue import Queue, QueueUnavailable
 
 log = logging.getLogger("steward.web")
@@ -21,6 +26,8 @@ log = logging.getLogger("steward.web")
 MAX_DELIVERY_ID_LENGTH = 100
 RETRY_AFTER_SECONDS = 30
 HTTP_TOO_LARGE = 413
+WHERE = "%s.%s delivery=%s repo=%s"
+"""How a delivery is named in the log: event.action, delivery id and repository."""
 
 
 @dataclass
@@ -35,6 +42,28 @@ class Edge:
 
 def answer(status_code: int, /, **body: Any) -> JSONResponse:
     return JSONResponse(body, status_code=status_code)
+
+
+def _encode(**body: Any) -> bytes:
+    """JSON exactly as Starlette's JSONResponse renders it."""
+    return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+Headers = list[tuple[bytes, bytes]]
+IGNORED = _encode(ignored=True)
+DUPLICATE = _encode(duplicate=True)
+LACKING = _encode(ignored=True, reason="payload does not have the fields Steward reads")
+ROUTING_FAILED = _encode(ignored=True, reason="internal error while routing; see the service log")
+ENQUEUE_FAILED = _encode(ignored=True, reason="internal error while enqueueing; see the service log")
+UNAVAILABLE = _encode(error="the job queue is unavailable; redeliver later")
+UNAVAILABLE_HEADERS: Headers = [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())]
+CLOSE_HEADERS: Headers = [(b"connection", b"close")]
+
+
+async def _send(send: Send, status: int, body: bytes, headers: Headers | None = None) -> None:
+    raw = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": status, "headers": raw + (headers or [])})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _check_headers(event: str | None, delivery_id: str | None) -> None:
@@ -59,31 +88,45 @@ def _parse(router: Router, event: str, body: bytes) -> Envelope | ValidationErro
         raise Rejected(400, "body must be a JSON object") from None
 
 
-async def receive(request: Request) -> JSONResponse:
-    """Answer one delivery; a well-signed one gets a 2xx, or a 503 only when Redis is unreachable."""
-    edge: Edge = request.app.state.edge
-    event = request.headers.get("x-github-event")
-    delivery_id = request.headers.get("x-github-delivery")
+class Receiver:
+    """The POST /webhooks ASGI app (a class, so Starlette mounts it as ASGI, with no Request or Response)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer one delivery; a well-signed one gets a 2xx, or a 503 only when Redis is unreachable."""
+        await _receive(scope, receive, send)
+
+
+async def _receive(scope: Scope, receive: Receive, send: Send) -> None:
+    edge: Edge = scope["app"].state.edge
+    headers: dict[bytes, bytes] = dict(reversed(scope["headers"]))  # the first of repeated headers wins
+    raw_event, raw_id = headers.get(b"x-github-event"), headers.get(b"x-github-delivery")
+    event = raw_event.decode("latin-1") if raw_event is not None else None
+    delivery_id = raw_id.decode("latin-1") if raw_id is not None else None
     try:
-        body = await read_signed_body(request, edge.secret, edge.max_body_bytes)
+        body = await read_signed_body(receive, headers, edge.secret, edge.max_body_bytes)
         _check_headers(event, delivery_id)
         assert event is not None and delivery_id is not None
         parsed = _parse(edge.router, event, body)
+    except Disconnected:
+        log.info("client went away before delivery=%.100r event=%.60r arrived", delivery_id, event)
+        return
     except Rejected as rejected:
         log.warning("rejected delivery=%.100r event=%.60r: %s", delivery_id, event, rejected.message)
-        response = answer(rejected.status, error=rejected.message)
-        if rejected.status == HTTP_TOO_LARGE:
-            # Otherwise uvicorn keeps reading (and discarding) the rest of the body to reuse the connection.
-            response.headers["Connection"] = "close"
-        return response
+        close = CLOSE_HEADERS if rejected.status == HTTP_TOO_LARGE else None
+        # Or uvicorn would read (and discard) the rest of a too-large body to reuse the connection.
+        await _send(send, rejected.status, _encode(error=rejected.message), close)
+        return
     if isinstance(parsed, ValidationError):
-        return _unreadable(edge.router, event, delivery_id, body, parsed)
-    return await _route_and_enqueue(edge, event, delivery_id, parsed)
+        status, answer_body, extra = _unreadable(edge.router, event, delivery_id, body, parsed)
+    else:
+        status, answer_body, extra = await _route_and_enqueue(edge, event, delivery_id, parsed)
+    await _send(send, status, answer_body, extra)
 
 
-def _unreadable(
-    router: Router, event: str, delivery_id: str, body: bytes, exc: ValidationError
-) -> JSONResponse:
+Answer = tuple[int, bytes, Headers | None]
+
+
+def _unreadable(router: Router, event: str, delivery_id: str, body: bytes, exc: ValidationError) -> Answer:
     """A JSON object its event's model cannot read: ignored, and logged as a gap only if it was routed."""
     try:
         payload = from_json(body)  # valid JSON: the model's parser got past the syntax
@@ -93,48 +136,53 @@ def _unreadable(
     action = action if isinstance(action, str) else None
     repo = payload.get("repository")
     name = repo.get("full_name") if isinstance(repo, dict) else None
-    where = f"{event}.{action or '-'} delivery={delivery_id} repo={name if isinstance(name, str) else '-'}"
+    where = (event, action or "-", delivery_id, name if isinstance(name, str) else "-")
     if not router.handlers_for(event, action):
-        log.info("ignored %s: nothing to do", where)
-        return answer(202, ignored=True)
+        log.info("ignored " + WHERE + ": nothing to do", *where)
+        return 202, IGNORED, None
     return _lacking(where, exc)
 
 
-def _lacking(where: str, exc: ValidationError) -> JSONResponse:
+def _lacking(where: tuple[str, ...], exc: ValidationError) -> Answer:
     fields = ", ".join(".".join(str(p) for p in err["loc"]) for err in exc.errors()[:5])
-    log.warning("ignored %s: payload lacks fields Steward reads (%s)", where, fields)
-    return answer(202, ignored=True, reason="payload does not have the fields Steward reads")
+    log.warning("ignored " + WHERE + ": payload lacks fields Steward reads (%s)", *where, fields)
+    return 202, LACKING, None
 
 
-async def _route_and_enqueue(edge: Edge, event: str, delivery_id: str, parsed: Envelope) -> JSONResponse:
+async def _route_and_enqueue(edge: Edge, event: str, delivery_id: str, parsed: Envelope) -> Answer:
     action = parsed.action
-    repo = parsed.repository.full_name if parsed.repository is not None else "-"
-    where = f"{event}.{action or '-'} delivery={delivery_id} repo={repo}"
+    where = (event, action or "-", delivery_id, parsed.repository.full_name if parsed.repository else "-")
     try:
-        handlers = edge.router.handlers_for(event, action)
-        jobs = edge.router.dispatch(Delivery(event, delivery_id, parsed)) if handlers else []
+        jobs = _route(edge.router, event, action, delivery_id, parsed)
     except ValidationError as exc:
         return _lacking(where, exc)
     except Exception:
-        log.exception("ignored %s: routing failed", where)
-        return answer(202, ignored=True, reason="internal error while routing; see the service log")
+        log.exception("ignored " + WHERE + ": routing failed", *where)
+        return 202, ROUTING_FAILED, None
     if not jobs:
-        log.info("ignored %s: nothing to do", where)
-        return answer(202, ignored=True)
+        log.info("ignored " + WHERE + ": nothing to do", *where)
+        return 202, IGNORED, None
     try:
         fresh = await edge.queue.enqueue(delivery_id, jobs)
     except QueueUnavailable as exc:
-        log.error("redis unreachable (%s): %s was not enqueued; GitHub should redeliver it", exc, where)
-        return JSONResponse(
-            {"error": "the job queue is unavailable; redeliver later"},
-            status_code=503,
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        log.error(
+            "redis unreachable (%s): " + WHERE + " was not enqueued; GitHub should redeliver it", exc, *where
         )
+        return 503, UNAVAILABLE, UNAVAILABLE_HEADERS
     except Exception:
-        log.exception("not enqueued %s: unexpected error", where)
-        return answer(202, ignored=True, reason="internal error while enqueueing; see the service log")
+        log.exception("not enqueued " + WHERE + ": unexpected error", *where)
+        return 202, ENQUEUE_FAILED, None
     if not fresh:
-        log.info("duplicate %s: already enqueued", where)
-        return answer(202, duplicate=True)
-    log.info("queued %s jobs=%s", where, ",".join(job.job_id for job in jobs))
-    return answer(202, queued=[job.job_id for job in jobs])
+        log.info("duplicate " + WHERE + ": already enqueued", *where)
+        return 202, DUPLICATE, None
+    ids = [job.job_id for job in jobs]
+    log.info("queued " + WHERE + " jobs=%s", *where, ",".join(ids))
+    return 202, _encode(queued=ids), None
+
+
+def _route(
+    router: Router, event: str, action: str | None, delivery_id: str, parsed: Envelope
+) -> list[JobSpec]:
+    if not router.handlers_for(event, action):
+        return []
+    return router.dispatch(Delivery(event, delivery_id, parsed))
