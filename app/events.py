@@ -1,4 +1,4 @@
-"""Lenient models of the few webhook fields Steward reads; unknown fields are ignored, missing ones tolerated."""
+"""Lenient models of the few webhook fields Steward reads: unknown fields ignored, missing ones tolerated."""
 
 from __future__ import annotations
 

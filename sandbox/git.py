@@ -179,7 +179,7 @@ async def commit_and_push(
 ) -> str | None:
     """Check the whole diff, then commit with a `Steward-Run` trailer and push; None when nothing changed.
 
-    A fixed `date` (author and committer) makes a repeated run produce the same commit, so its push is a no-op.
+    A fixed `date` (author and committer) makes a repeated run produce the same commit: its push is a no-op.
     """
     found = await changes(ws)
     if not found:

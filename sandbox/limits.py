@@ -49,4 +49,6 @@ class Limits(BaseModel):
         """The tighter of the two for every field."""
         if other is None:
             return self
-        return Limits(**{name: min(getattr(self, name), getattr(other, name)) for name in Limits.model_fields})
+        return Limits(
+            **{name: min(getattr(self, name), getattr(other, name)) for name in Limits.model_fields}
+        )

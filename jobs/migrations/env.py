@@ -2,8 +2,8 @@
 
 from alembic import context
 
-from jobs.db import Base
 import jobs.models  # noqa: F401  (registers every table on Base.metadata)
+from jobs.db import Base
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)

@@ -27,7 +27,9 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_repositories"),
         sa.ForeignKeyConstraint(
-            ["installation_id"], ["installations.id"], ondelete="CASCADE",
+            ["installation_id"],
+            ["installations.id"],
+            ondelete="CASCADE",
             name="fk_repositories_installation_id_installations",
         ),
     )
