@@ -6,6 +6,7 @@ from typing import Any
 
 from arq import func
 
+from jobs.duplicates.jobs import backfill_index, index_event
 from jobs.handlers.comment import handle_comment
 from jobs.handlers.installation import sync_installation
 from jobs.handlers.review import review_submitted
@@ -26,5 +27,7 @@ FUNCTIONS: list[Any] = [
     work_run,  # the worker's long default timeout; the run's own limits are tighter
     func(pull_synchronized, timeout=QUICK_JOB_TIMEOUT),
     func(pull_closed, timeout=QUICK_JOB_TIMEOUT),
+    func(index_event, timeout=QUICK_JOB_TIMEOUT),
+    func(backfill_index, timeout=QUICK_JOB_TIMEOUT),
 ]
 """Coroutines `async def job(ctx, **kwargs)` or arq `func(...)` wrappers (for a per-job timeout or tries)."""
