@@ -242,3 +242,14 @@ async def test_snapshots_follow_additions_edits_and_deletions(
     await store.upsert_item(db, repo, IssueRecord(7, "issue seven", "", "open", False, "a"))
     snap = await cache.snapshot(repo, hybrid=False)
     assert snap.delta is None and sorted(snap.base.numbers.tolist()) == [1, 2, 4, 5, 6, 7]
+
+
+async def test_index_event_job_applies_a_delivery(db: Sessions, settings: Settings) -> None:
+    from jobs.duplicates.jobs import index_event
+
+    ctx: dict[str, Any] = {"settings": settings, "sessions": db, "job_try": 1}
+    outcome = await index_event(ctx, "d-1", "issues", load_payload("issues", "opened"))
+    assert outcome.startswith("indexed #1")
+    assert await store.get_item(db, REPO.full_name, 1) is not None
+    assert await index_event(ctx, "d-2", "issues", load_payload("issues", "deleted")) == "deleted #1"
+    assert await store.get_item(db, REPO.full_name, 1) is None
