@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jobs.duplicates import calibration, evaluate
+from jobs.duplicates import calibration, evaluate, semantic
 from jobs.duplicates.dataset import load_reports
 
 
@@ -27,7 +27,10 @@ def training_rows(outcomes: Sequence[evaluate.Outcome]) -> tuple[np.ndarray, np.
 
 def main(argv: Sequence[str]) -> None:
     reports = load_reports(Path(argv[0]))
-    for name, lexical_only in (("LEXICAL_COEF", True), ("HYBRID_COEF", False)):
+    modes = [("LEXICAL_COEF", True)]
+    if semantic.embeddings_available()[0]:
+        modes.append(("HYBRID_COEF", False))
+    for name, lexical_only in modes:
         outcomes = evaluate.run(reports, lexical_only=lexical_only, progress=evaluate.stderr_progress)
         x, y = training_rows(outcomes)
         print(f"{name} = {calibration.fit(x, y)}  # {int(y.sum())} positives of {len(y)}")
