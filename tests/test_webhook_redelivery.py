@@ -15,7 +15,7 @@ from app.constants import DELIVERY_KEY_PREFIX, DELIVERY_TTL_SECONDS
 from app.router import JobSpec
 from app.settings import Settings
 from app.web.app import create_app
-from app.web.queue import Queue
+from app.web.queue import ENQUEUE_ONCE_SHA, Queue
 from tests.conftest import load_payload
 from tests.test_webhook_support import encode, github_headers, live_server, queued_job_ids
 
@@ -110,3 +110,23 @@ async def test_one_batch_with_repeats_enqueues_each_delivery_once(redis_url: str
         await queue.close()
     assert fresh.count(True) == 10
     assert sorted(queued_job_ids(redis_url)) == sorted(f"comment:1:{n}" for n in range(10))
+
+
+@pytest.mark.anyio
+async def test_a_flushed_script_cache_loses_no_delivery_and_doubles_none(redis_url: str) -> None:
+    """The edge calls its Lua script by SHA; after SCRIPT FLUSH (or a Redis restart) it must still run it."""
+    queue = Queue(redis_url)
+    admin = redis.Redis.from_url(redis_url)
+    try:
+        assert await queue.enqueue("d-before", [JobSpec("handle_comment", "comment:1:1")])
+        admin.script_flush()
+        fresh = await asyncio.gather(
+            queue.enqueue("d-before", [JobSpec("handle_comment", "comment:1:1")]),
+            queue.enqueue("d-after", [JobSpec("handle_comment", "comment:1:2")]),
+        )
+        assert admin.script_exists(ENQUEUE_ONCE_SHA.decode()) == [True]
+    finally:
+        admin.close()
+        await queue.close()
+    assert list(fresh) == [False, True]
+    assert sorted(queued_job_ids(redis_url)) == ["comment:1:1", "comment:1:2"]

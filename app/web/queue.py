@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sized
 from dataclasses import replace
+from typing import Any
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.constants import default_queue_name, expires_extra_ms, job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from app.constants import DELIVERY_KEY_PREFIX, DELIVERY_TTL_SECONDS
 from app.router import JobSpec
@@ -42,6 +44,28 @@ return queued
 """
 
 
+SCRIPT = ENQUEUE_ONCE.encode()
+ENQUEUE_ONCE_SHA = hashlib.sha1(SCRIPT, usedforsecurity=False).hexdigest().encode()
+QUEUE_KEY = default_queue_name.encode()
+JOB_KEY_PREFIX = job_key_prefix.encode()
+RESULT_KEY_PREFIX = result_key_prefix.encode()
+TTL_ARG = str(DELIVERY_TTL_SECONDS).encode()
+EXPIRES_ARG = str(expires_extra_ms).encode()
+EVALSHA = b"EVALSHA"
+EVAL = b"EVAL"
+
+Command = list[bytes]
+"""One EVAL(SHA) call's arguments after the script: number of keys, keys, then arguments."""
+
+
+def _pack(script: bytes, command: Command, name: bytes = EVALSHA) -> bytes:
+    """The RESP encoding of `name script *command` (redis-py's Python packer cost more than the Lua call)."""
+    parts = [b"*%d\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(command) + 2, len(name), name, len(script), script)]
+    for arg in command:
+        parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
+    return b"".join(parts)
+
+
 class QueueUnavailable(Exception):
     """Redis cannot be reached; the delivery must be answered 503 so GitHub can redeliver it."""
 
@@ -56,7 +80,7 @@ class Queue:
         )
         self._pool: ArqRedis | None = None
         self._connecting = asyncio.Lock()
-        self._pending: list[tuple[list[str], list[str | int | bytes], asyncio.Future[int]]] = []
+        self._pending: list[tuple[Command, asyncio.Future[int]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
     async def _get(self) -> ArqRedis:
@@ -84,13 +108,14 @@ class Queue:
     async def enqueue(self, delivery_id: str, jobs: Iterable[JobSpec]) -> bool:
         """Enqueue a delivery's jobs once; False means it was a redelivery and nothing was enqueued."""
         now = timestamp_ms()
-        keys = [DELIVERY_KEY_PREFIX + delivery_id, default_queue_name]
-        args: list[str | int | bytes] = [DELIVERY_TTL_SECONDS, now, expires_extra_ms]
+        keys = [(DELIVERY_KEY_PREFIX + delivery_id).encode(), QUEUE_KEY]
+        args = [TTL_ARG, str(now).encode(), EXPIRES_ARG]
         for spec in jobs:
-            keys += [job_key_prefix + spec.job_id, result_key_prefix + spec.job_id]
-            args += [spec.job_id, serialize_job(spec.function, (), spec.kwargs, None, now)]
+            job_id = spec.job_id.encode()
+            keys += [JOB_KEY_PREFIX + job_id, RESULT_KEY_PREFIX + job_id]
+            args += [job_id, serialize_job(spec.function, (), spec.kwargs, None, now)]
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._pending.append((keys, args, done))
+        self._pending.append(([str(len(keys)).encode(), *keys, *args], done))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         return await done >= 0
@@ -102,16 +127,12 @@ class Queue:
             batch, self._pending = self._pending, []
             try:
                 async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
-                    pool = await self._get()
-                    async with pool.pipeline(transaction=False) as pipe:
-                        for keys, args, _ in batch:
-                            pipe.execute_command("EVAL", ENQUEUE_ONCE, len(keys), *keys, *args)
-                        results = await pipe.execute(raise_on_error=False)
+                    results = await self._round_trip([command for command, _ in batch])
             except (RedisError, OSError, TimeoutError) as exc:
                 results = [QueueUnavailable(type(exc).__name__)] * len(batch)
             except Exception as exc:  # never leave a delivery waiting forever
                 results = [exc] * len(batch)
-            for (_, _, done), result in zip(batch, results, strict=True):
+            for (_, done), result in zip(batch, results, strict=True):
                 if done.done():  # its request was cancelled (the client went away)
                     continue
                 if isinstance(result, RedisError):
@@ -120,6 +141,36 @@ class Queue:
                     done.set_exception(result)
                 else:
                     done.set_result(int(result))
+
+    async def _round_trip(self, commands: list[Command]) -> list[Any]:
+        """Run ENQUEUE_ONCE for each command in one pipelined write; a reply per command, errors included."""
+        results = await self._send(
+            b"".join(_pack(ENQUEUE_ONCE_SHA, command) for command in commands), commands
+        )
+        missed = [i for i, result in enumerate(results) if isinstance(result, NoScriptError)]
+        if missed:  # Redis restarted or flushed its scripts: run the script's text, which caches it again
+            again = await self._send(b"".join(_pack(SCRIPT, commands[i], EVAL) for i in missed), missed)
+            for i, result in zip(missed, again, strict=True):
+                results[i] = result
+        return results
+
+    async def _send(self, packed: bytes, replies: Sized) -> list[Any]:
+        pool = (await self._get()).connection_pool
+        connection = await pool.get_connection()
+        try:
+            await connection.send_packed_command(packed, check_health=False)
+            results: list[Any] = []
+            for _ in range(len(replies)):
+                try:
+                    results.append(await connection.read_response())
+                except ResponseError as exc:
+                    results.append(exc)
+            return results
+        except BaseException:
+            await connection.disconnect()  # it may hold part of a reply: never reuse it
+            raise
+        finally:
+            await pool.release(connection)
 
     async def close(self) -> None:
         if self._flusher is not None:
