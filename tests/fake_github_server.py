@@ -1,0 +1,64 @@
+"""A FakeGitHub served over real HTTP on 127.0.0.1, for worker processes that respx cannot reach."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import respx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tests.conftest import free_port
+from tests.github_mock import API, FakeGitHub
+
+METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
+PASSED_HEADERS = ("content-type", "link")
+
+
+def make_app(github: FakeGitHub, calls: list[str]) -> Starlette:
+    router = respx.MockRouter(assert_all_called=False)
+    github.install(router)
+
+    async def handle(request: Request) -> Response:
+        query = f"?{request.url.query}" if request.url.query else ""
+        url = f"{API}{request.url.path}{query}"
+        headers = [(k, v) for k, v in request.headers.items() if k not in ("host", "content-length")]
+        outgoing = httpx.Request(request.method, url, headers=headers, content=await request.body())
+        calls.append(f"{request.method} {request.url.path}")
+        try:
+            answer = router.handler(outgoing)
+        except Exception:  # an unmocked route: GitHub's own 404 shape
+            answer = httpx.Response(404, json={"message": "Not Found", "status": "404"})
+        kept = {name: answer.headers[name] for name in PASSED_HEADERS if name in answer.headers}
+        return Response(answer.content, status_code=answer.status_code, headers=kept)
+
+    return Starlette(routes=[Route("/{path:path}", handle, methods=METHODS)])
+
+
+@contextmanager
+def serve(github: FakeGitHub) -> Iterator[tuple[str, list[str]]]:
+    """Serve the fake on a free loopback port; yields its base URL and the calls it received."""
+    calls: list[str] = []
+    port = free_port()
+    config = uvicorn.Config(
+        make_app(github, calls), host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="none"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started, "the fake GitHub server did not start"
+    try:
+        yield f"http://127.0.0.1:{port}", calls
+    finally:
+        server.should_exit = True
+        thread.join(10)
