@@ -50,7 +50,6 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes], seconds: float = 30)
 
 def serve(port: int) -> None:
     """Server mode (a subprocess): the Steward app plus a bare endpoint, one uvicorn worker."""
-    import logging
 
     import uvicorn
     from fastapi import FastAPI
@@ -58,10 +57,10 @@ def serve(port: int) -> None:
 
     from app.settings import load_settings
     from app.web.app import create_app
-    from app.web.cli import LOG_FORMAT
+    from app.web.cli import configure_logging
 
     settings = load_settings()
-    logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)  # INFO by default, as `steward serve`
+    configure_logging(settings.log_level)  # INFO by default, exactly as `steward serve`
     app: FastAPI = create_app(settings)
 
     async def bare() -> Response:
