@@ -21,5 +21,8 @@ async def review_submitted(ctx: dict[str, Any], delivery_id: str, event: dict[st
         repo = RepoId.parse(review.repository.full_name)
         where = ReportTo(review.installation.id, repo, review.pull_request.number, "the review gate")
     outcome = await guarded(ctx, where, gate_review(ctx, review)) or "failed"
-    log.info("review_submitted delivery=%s review=%s: %s", delivery_id, review.review.id, outcome)
+    author = review.review.user.login if review.review.user else "?"
+    repo_name = review.repository.full_name if review.repository else "?"
+    summary = f"review {review.review.id} ({review.review.state}) by {author} on {repo_name}#{review.pull_request.number}"
+    log.info("review_submitted delivery=%s: %s: %s", delivery_id, summary, outcome)
     return outcome
