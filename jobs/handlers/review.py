@@ -23,6 +23,7 @@ async def review_submitted(ctx: dict[str, Any], delivery_id: str, event: dict[st
     outcome = await guarded(ctx, where, gate_review(ctx, review)) or "failed"
     author = review.review.user.login if review.review.user else "?"
     repo_name = review.repository.full_name if review.repository else "?"
-    summary = f"review {review.review.id} ({review.review.state}) by {author} on {repo_name}#{review.pull_request.number}"
+    where_at = f"{repo_name}#{review.pull_request.number}"
+    summary = f"review {review.review.id} ({review.review.state}) by {author} on {where_at}"
     log.info("review_submitted delivery=%s: %s: %s", delivery_id, summary, outcome)
     return outcome
