@@ -1,1 +1,1 @@
-"""jobs.duplicates."""
+"""Duplicate triage: a live index per repository, hybrid retrieval, calibrated scores, one honest comment."""
