@@ -1,0 +1,105 @@
+"""`/steward docs` refusals and noise limits, `/steward cancel` of a waiting run, `/steward retry`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import respx
+
+from app.constants import MARKER_LIMIT
+from app.settings import Settings
+from jobs.ledger import RunState
+from tests.github_mock import API
+from tests.run_fixtures import (
+    MAINTAINER,
+    WRITER,
+    FakeRunGitHub,
+    Remote,
+    fake_github,
+    make_remote,
+    replies,
+    runs,
+    say,
+    trace_of,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Remote:
+    return make_remote(tmp_path)
+
+
+@pytest.fixture
+def github(remote: Remote) -> FakeRunGitHub:
+    return fake_github(remote)
+
+
+@pytest.fixture
+def api(github: FakeRunGitHub) -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url=API, assert_all_called=False) as router:
+        github.install(router)
+        yield router
+
+
+def limits(github: FakeRunGitHub) -> list[str]:
+    return [body for body in github.bot_comments(7) if body.startswith(MARKER_LIMIT)]
+
+
+async def test_a_second_docs_run_on_the_same_issue_is_refused(
+    settings: Settings, github: FakeRunGitHub, api: respx.MockRouter
+) -> None:
+    await say(settings, "/steward docs", MAINTAINER, 5001)
+    await say(settings, "/steward docs again", WRITER, 5002)
+    (reply,) = replies(github)
+    (run,) = await runs(settings)
+    assert f"run `{run.id}` is already awaiting approval here; one docs run at a time" in reply
+    assert len(github.plan_comments()) == 1
+
+
+async def test_noise_limit_is_said_once_with_when_it_resets(
+    settings: Settings, github: FakeRunGitHub, api: respx.MockRouter
+) -> None:
+    github.files[".github/steward.yml"] = "noise:\n  runs_per_day: 1\n"
+    await say(settings, "/steward docs", MAINTAINER, 5101)
+    await say(settings, "/steward cancel", MAINTAINER, 5102)
+    await say(settings, "/steward docs", MAINTAINER, 5103)
+    await say(settings, "/steward docs", MAINTAINER, 5104)
+    (limit,) = limits(github)
+    assert "noise limit of runs a day (1 of 1); it resets at 20" in limit and "UTC" in limit
+    assert len(await runs(settings)) == 1
+
+
+async def test_open_pull_request_limit(
+    settings: Settings, github: FakeRunGitHub, api: respx.MockRouter
+) -> None:
+    github.files[".github/steward.yml"] = "noise:\n  max_open_prs: 0\n"
+    await say(settings, "/steward docs", MAINTAINER, 5201)
+    (limit,) = limits(github)
+    assert "open Steward pull requests (0 of 0); it resets when one of them is merged or closed" in limit
+    assert await runs(settings) == []
+
+
+async def test_cancel_a_waiting_run_then_retry_it_as_a_new_linked_run(
+    settings: Settings, github: FakeRunGitHub, api: respx.MockRouter
+) -> None:
+    await say(settings, "/steward docs", MAINTAINER, 5301)
+    (first,) = await runs(settings)
+    await say(settings, "/steward cancel", WRITER, 5302)
+    assert f"Cancelled `{first.id}`" in replies(github)[-1]
+    (cancelled,) = await runs(settings)
+    assert cancelled.state == RunState.CANCELLED
+    assert "state **cancelled**" in github.plan_comments()[0]["body"]
+    await say(settings, "/steward retry", WRITER, 5303)
+    newest, old = await runs(settings)
+    assert old.id == first.id and newest.retry_of == first.id
+    assert newest.state == RunState.AWAITING_APPROVAL and newest.installation_id == first.installation_id
+    assert f"Retrying run `{first.id}` as `{newest.id}`" in replies(github)[-1]
+    assert len(github.plan_comments()) == 2  # one per run
+    await say(settings, "/steward retry", WRITER, 5304)
+    assert "Nothing to retry here" in replies(github)[-1]
+    trace = await trace_of(settings, first.id)
+    assert trace.transitions[-1].actor == WRITER
