@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Iterable, Sized
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -24,45 +24,49 @@ REDIS_TIMEOUT_SECONDS = 2.0
 """Longest a delivery waits on Redis before it is answered 503 (GitHub gives up after 10 s)."""
 CONNECT_TIMEOUT_SECONDS = 1
 
-# One atomic round trip: skip a delivery already marked; write each job exactly as arq's enqueue_job does
-# (skipped while its job or result record exists); then mark the delivery. arq's own enqueue_job costs four
-# round trips per job, which halved the receiver's throughput (bench/webhooks.py).
-# KEYS: delivery key, queue, then (job key, result key) per job. ARGV: delivery ttl, score, expiry in ms,
-# then (job id, serialized job) per job. Returns -1 for a redelivery, else the number of jobs written.
+# One atomic round trip for a whole batch of deliveries: skip a delivery already marked, else mark it and
+# write each of its jobs exactly as arq's enqueue_job does (skipped while its job or result record exists).
+# arq's own enqueue_job costs four round trips per job, which halved the receiver's throughput.
+# KEYS: the queue, then per delivery: its key and (job key, result key) per job.
+# ARGV: delivery ttl, job expiry in ms, then per delivery: job count, score, (job id, serialized job) per job.
+# Returns, per delivery, -1 for a redelivery, else the number of jobs written.
 ENQUEUE_ONCE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
-local queued = 0
-for j = 0, (#KEYS - 2) / 2 - 1 do
-  if redis.call('EXISTS', KEYS[3 + 2 * j], KEYS[4 + 2 * j]) == 0 then
-    redis.call('PSETEX', KEYS[3 + 2 * j], ARGV[3], ARGV[5 + 2 * j])
-    redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4 + 2 * j])
-    queued = queued + 1
+local results = {}
+local k, a = 2, 3
+while a <= #ARGV do
+  local jobs = tonumber(ARGV[a])
+  if redis.call('SET', KEYS[k], '1', 'NX', 'EX', ARGV[1]) then
+    local queued = 0
+    for j = 1, jobs do
+      if redis.call('EXISTS', KEYS[k + 2 * j - 1], KEYS[k + 2 * j]) == 0 then
+        redis.call('PSETEX', KEYS[k + 2 * j - 1], ARGV[2], ARGV[a + 2 * j + 1])
+        redis.call('ZADD', KEYS[1], ARGV[a + 1], ARGV[a + 2 * j])
+        queued = queued + 1
+      end
+    end
+    results[#results + 1] = queued
+  else
+    results[#results + 1] = -1
   end
+  k = k + 1 + 2 * jobs
+  a = a + 2 + 2 * jobs
 end
-redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
-return queued
+return results
 """
-
 
 SCRIPT = ENQUEUE_ONCE.encode()
 ENQUEUE_ONCE_SHA = hashlib.sha1(SCRIPT, usedforsecurity=False).hexdigest().encode()
 QUEUE_KEY = default_queue_name.encode()
 JOB_KEY_PREFIX = job_key_prefix.encode()
 RESULT_KEY_PREFIX = result_key_prefix.encode()
-TTL_ARG = str(DELIVERY_TTL_SECONDS).encode()
-EXPIRES_ARG = str(expires_extra_ms).encode()
-EVALSHA = b"EVALSHA"
-EVAL = b"EVAL"
-
-Command = list[bytes]
-"""One EVAL(SHA) call's arguments after the script: number of keys, keys, then arguments."""
+HEAD_ARGS = [str(DELIVERY_TTL_SECONDS).encode(), str(expires_extra_ms).encode()]
 
 
-def _pack(script: bytes, command: Command, name: bytes = EVALSHA) -> bytes:
-    """The RESP encoding of `name script *command` (redis-py's Python packer cost more than the Lua call)."""
-    parts = [b"*%d\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(command) + 2, len(name), name, len(script), script)]
-    for arg in command:
-        parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
+def _pack(name: bytes, script: bytes, keys: list[bytes], args: list[bytes]) -> bytes:
+    """The RESP encoding of `name script len(keys) *keys *args` (redis-py's Python packer cost more)."""
+    head = [name, script, str(len(keys)).encode()]
+    parts = [b"*%d\r\n" % (len(head) + len(keys) + len(args))]
+    parts += [b"$%d\r\n%s\r\n" % (len(arg), arg) for arg in (*head, *keys, *args)]
     return b"".join(parts)
 
 
@@ -80,7 +84,7 @@ class Queue:
         )
         self._pool: ArqRedis | None = None
         self._connecting = asyncio.Lock()
-        self._pending: list[tuple[Command, asyncio.Future[int]]] = []
+        self._pending: list[tuple[list[bytes], list[bytes], asyncio.Future[int]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
     async def _get(self) -> ArqRedis:
@@ -108,64 +112,61 @@ class Queue:
     async def enqueue(self, delivery_id: str, jobs: Iterable[JobSpec]) -> bool:
         """Enqueue a delivery's jobs once; False means it was a redelivery and nothing was enqueued."""
         now = timestamp_ms()
-        keys = [(DELIVERY_KEY_PREFIX + delivery_id).encode(), QUEUE_KEY]
-        args = [TTL_ARG, str(now).encode(), EXPIRES_ARG]
+        keys = [(DELIVERY_KEY_PREFIX + delivery_id).encode()]
+        written: list[bytes] = []
         for spec in jobs:
             job_id = spec.job_id.encode()
             keys += [JOB_KEY_PREFIX + job_id, RESULT_KEY_PREFIX + job_id]
-            args += [job_id, serialize_job(spec.function, (), spec.kwargs, None, now)]
+            written += [job_id, serialize_job(spec.function, (), spec.kwargs, None, now)]
+        args = [str(len(written) // 2).encode(), str(now).encode(), *written]
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._pending.append(([str(len(keys)).encode(), *keys, *args], done))
+        self._pending.append((keys, args, done))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         return await done >= 0
 
     async def _flush(self) -> None:
-        # Deliveries that arrive while a round trip is in flight share the next one: on a busy receiver
-        # this halves the CPU spent on Redis per delivery (bench/webhooks.py).
+        # Deliveries that arrive while a round trip is in flight share the next one (one script call): on a
+        # busy receiver this halves the CPU spent on Redis per delivery (bench/webhooks.py).
         while self._pending:
             batch, self._pending = self._pending, []
+            keys, args = [QUEUE_KEY], list(HEAD_ARGS)
+            for delivery_keys, delivery_args, _ in batch:
+                keys += delivery_keys
+                args += delivery_args
+            results: list[Any]
             try:
                 async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
-                    results = await self._round_trip([command for command, _ in batch])
+                    results = await self._run(keys, args)
+                if len(results) != len(batch):
+                    raise RuntimeError(f"redis answered {len(results)} results for {len(batch)} deliveries")
             except (RedisError, OSError, TimeoutError) as exc:
                 results = [QueueUnavailable(type(exc).__name__)] * len(batch)
             except Exception as exc:  # never leave a delivery waiting forever
                 results = [exc] * len(batch)
-            for (_, done), result in zip(batch, results, strict=True):
+            for (_, _, done), result in zip(batch, results, strict=True):
                 if done.done():  # its request was cancelled (the client went away)
                     continue
-                if isinstance(result, RedisError):
-                    result = QueueUnavailable(type(result).__name__)
                 if isinstance(result, Exception):
                     done.set_exception(result)
                 else:
                     done.set_result(int(result))
 
-    async def _round_trip(self, commands: list[Command]) -> list[Any]:
-        """Run ENQUEUE_ONCE for each command in one pipelined write; a reply per command, errors included."""
-        results = await self._send(
-            b"".join(_pack(ENQUEUE_ONCE_SHA, command) for command in commands), commands
-        )
-        missed = [i for i, result in enumerate(results) if isinstance(result, NoScriptError)]
-        if missed:  # Redis restarted or flushed its scripts: run the script's text, which caches it again
-            again = await self._send(b"".join(_pack(SCRIPT, commands[i], EVAL) for i in missed), missed)
-            for i, result in zip(missed, again, strict=True):
-                results[i] = result
-        return results
+    async def _run(self, keys: list[bytes], args: list[bytes]) -> list[Any]:
+        """ENQUEUE_ONCE by its SHA, or by its text when Redis lost it (restarted or flushed its scripts)."""
+        try:
+            return list(await self._call(_pack(b"EVALSHA", ENQUEUE_ONCE_SHA, keys, args)))
+        except NoScriptError:
+            return list(await self._call(_pack(b"EVAL", SCRIPT, keys, args)))
 
-    async def _send(self, packed: bytes, replies: Sized) -> list[Any]:
+    async def _call(self, packed: bytes) -> Any:
         pool = (await self._get()).connection_pool
         connection = await pool.get_connection()
         try:
             await connection.send_packed_command(packed, check_health=False)
-            results: list[Any] = []
-            for _ in range(len(replies)):
-                try:
-                    results.append(await connection.read_response())
-                except ResponseError as exc:
-                    results.append(exc)
-            return results
+            return await connection.read_response()
+        except ResponseError:
+            raise  # Redis answered: the connection is in a clean state
         except BaseException:
             await connection.disconnect()  # it may hold part of a reply: never reuse it
             raise
