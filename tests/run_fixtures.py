@@ -118,6 +118,9 @@ class FakeRunGitHub(FakeGitHub):
         base = f"{API}/repos/{self.full}"
         router.get(url__regex=rf"{base}$", name="repository").mock(side_effect=self._repository)
         router.get(url__regex=rf"{base}/commits/[^/]+$", name="commit").mock(side_effect=self._commit)
+        router.get(url__regex=rf"{base}/commits/[0-9a-f]{{40}}/status$", name="combined_status").mock(
+            side_effect=self._combined
+        )
         router.get(url__regex=rf"{base}/issues/\d+$", name="issue").mock(side_effect=self._issue)
         router.get(url__regex=rf"{base}/pulls(\?.*)?$", name="list_pulls").mock(side_effect=self._list_pulls)
         router.post(url__regex=rf"{base}/pulls$", name="create_pull").mock(side_effect=self._create_pull)
@@ -234,6 +237,20 @@ class FakeRunGitHub(FakeGitHub):
         status = {"id": len(self.statuses) + 1, "sha": sha, **body, "creator": user("steward[bot]", bot=True)}
         self.statuses.append(status)
         return httpx.Response(201, json=status)
+
+    def _combined(self, request: httpx.Request) -> httpx.Response:
+        sha = request.url.path.split("/")[-2]
+        latest: dict[str, dict[str, Any]] = {}
+        for status in self.statuses:
+            if status["sha"] == sha:
+                latest[status["context"]] = status
+        statuses = sorted(latest.values(), key=lambda s: -int(s["id"]))
+        state = "pending" if not statuses or any(s["state"] == "pending" for s in statuses) else "success"
+        return httpx.Response(
+            200,
+            json={"state": state, "sha": sha, "total_count": len(statuses), "statuses": statuses,
+                  "repository": {"id": REPO_ID, "full_name": self.full}},
+        )  # fmt: skip
 
     def plan_comments(self, number: int = ISSUE) -> list[dict[str, Any]]:
         return [c for c in self.comments.get(number, []) if "<!-- steward:plan -->" in c["body"]]

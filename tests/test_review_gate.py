@@ -131,6 +131,8 @@ async def test_reviews_that_count_and_those_that_do_not(
     assert statuses_for(github, head) == []
     await review(settings, REVIEWER, "approved", head, "f")
     assert statuses_for(github, head) == ["success"]
+    await review(settings, "wes", "approved", head, "h")  # a second approval posts nothing more
+    assert statuses_for(github, head) == ["success"]
 
 
 async def test_requester_may_approve_when_the_configuration_says_so(
@@ -149,9 +151,10 @@ async def test_new_push_resets_to_pending_and_closing_ends_the_run(
 ) -> None:
     run_id = await proposed_run(settings, remote)
     new = "c" * 40
-    await enqueue(settings, "pull_synchronized", f"pr-sync:1:{PR}:{new}", delivery_id="s",
-                  event=pull_event("synchronize", sha=new))  # fmt: skip
-    await run_burst(settings)
+    for attempt in ("s1", "s2"):  # the second as if redelivered after the job id expired
+        await enqueue(settings, "pull_synchronized", f"pr-sync:1:{PR}:{new}:{attempt}", delivery_id=attempt,
+                      event=pull_event("synchronize", sha=new))  # fmt: skip
+        await run_burst(settings)
     assert statuses_for(github, new) == ["pending"]
     await enqueue(settings, "pull_closed", f"pr-closed:1:{PR}:{new}", delivery_id="c",
                   event=pull_event("closed", sha=new, merged=True))  # fmt: skip

@@ -216,6 +216,13 @@ class GitHubKitClient:
             payload["target_url"] = target_url
         await self._json("POST", f"repos/{repo.full_name}/statuses/{sha}", json=payload)
 
+    async def status_of(self, repo: RepoId, sha: str, context: str) -> str | None:
+        data = await self._json("GET", f"repos/{repo.full_name}/commits/{sha}/status")
+        for item in (data or {}).get("statuses") or []:  # newest first, one per context
+            if isinstance(item, dict) and item.get("context") == context:
+                return str(item.get("state"))
+        return None
+
 
 def pull_ref(data: dict[str, Any]) -> PullRef:
     """A pull request from GitHub's REST or webhook JSON."""

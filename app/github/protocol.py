@@ -136,3 +136,6 @@ class RunGitHubClient(GitHubClient, Protocol):
         self, repo: RepoId, sha: str, state: str, *, context: str, description: str, target_url: str = ""
     ) -> None:
         """A commit status (pending, success, failure, error) under `context`."""
+
+    async def status_of(self, repo: RepoId, sha: str, context: str) -> str | None:
+        """The latest state of `context` on the commit, or None when it has none (look before setting)."""

@@ -65,6 +65,8 @@ async def gate_review(ctx: dict[str, Any], event: PullRequestReviewEvent) -> str
     pull = await gh.get_pull(repo, number)
     if event.review.commit_id and event.review.commit_id != pull.head_sha:
         return "ignored: the review is of an older commit"
+    if await gh.status_of(repo, pull.head_sha, REVIEW_STATUS_CONTEXT) == "success":
+        return f"steward/review already success on {pull.head_sha[:12]}"
     await gh.set_status(
         repo, pull.head_sha, "success", context=REVIEW_STATUS_CONTEXT, description=f"Approved by {reviewer}"
     )
@@ -86,6 +88,8 @@ async def _pending(ctx: dict[str, Any], event: PullRequestEvent) -> str:
     if run is None or head is None:
         return "not a Steward pull request"
     gh, _ = await scoped_client(ctx, event.installation.id, repo, GATE_PERMISSIONS)
+    if await gh.status_of(repo, head.sha, REVIEW_STATUS_CONTEXT) is not None:
+        return f"steward/review already set on {head.sha[:12]}"
     await gh.set_status(repo, head.sha, "pending", context=REVIEW_STATUS_CONTEXT, description=PENDING_TEXT)
     return f"steward/review pending on {head.sha[:12]}"
 

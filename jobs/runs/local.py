@@ -23,7 +23,7 @@ from jobs.ledger import ApprovalDecision, Ledger, RunState
 from jobs.plan import Plan, render_plan
 from jobs.runs import proposal
 from jobs.runs.localitem import LocalRunError, issue_from_commit, read_issue
-from jobs.runs.work import diff_stat, image_digest, work, workspace_root
+from jobs.runs.work import config_digest, diff_stat, image_digest, work, workspace_root
 from policies.loader import effective_policy, load_policy
 from policies.model import Policy
 from sandbox.base import SandboxError
@@ -152,6 +152,12 @@ async def _lifecycle(
         lambda: plan_docs(top, issue, config.workflows.docs, policy, base_sha=head)
     )
     await ledger.set_plan(run.id, plan)
+    await ledger.update_run(
+        run.id, config_digest=config_digest(config), limits=plan.limits.model_dump(mode="json")
+    )
+    await ledger.record_step(
+        run.id, "plan", f"plan at {head[:12]}", 0, ", ".join(s.id for s in plan.steps).encode()
+    )
     echo(terminal_plan(plan, run.id, "planning"))
     if plan.approval_required:
         await ledger.transition(run.id, RunState.AWAITING_APPROVAL, actor=actor, reason="the plan waits")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from typing import Any
 
 import anyio
 
 from app.config.loader import load_repo_config
-from app.config.model import RepoConfig
 from app.github.client import GitHubKitClient
 from app.github.protocol import RepoId
 from jobs.context import settings_of
@@ -20,15 +18,11 @@ from jobs.runs.outcome import end_run
 from jobs.runs.plancomment import show_plan
 from jobs.runs.queue import enqueue_work
 from jobs.runs.scoped import PLAN_PERMISSIONS, scoped_client
-from jobs.runs.work import workspace_root
+from jobs.runs.work import config_digest, workspace_root
 from policies.loader import effective_policy, load_policy
 from sandbox.git import branch_name, clone, remove
 
 log = logging.getLogger(__name__)
-
-
-def config_digest(config: RepoConfig) -> str:
-    return hashlib.sha256(config.model_dump_json().encode()).hexdigest()
 
 
 async def plan_run(ctx: dict[str, Any], run_id: str) -> str:

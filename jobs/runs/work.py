@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +11,7 @@ import anyio
 import docker
 from docker.errors import DockerException, ImageNotFound
 
-from app.config.model import DocsConfig
+from app.config.model import DocsConfig, RepoConfig
 from app.github.protocol import IssueRecord
 from jobs.docs.engine import DocsOutcome, apply_docs
 from jobs.ledger import Ledger
@@ -32,6 +33,11 @@ class WorkResult:
     outcome: DocsOutcome
     commit: str | None
     changes: list[FileChange] = field(default_factory=list)
+
+
+def config_digest(config: RepoConfig) -> str:
+    """The configuration a run ran under, as one digest for the ledger."""
+    return hashlib.sha256(config.model_dump_json().encode()).hexdigest()
 
 
 def path_policy(policy: Policy) -> PathPolicy:

@@ -37,6 +37,8 @@ async def work_run(ctx: dict[str, Any], run_id: str) -> str:
 
 
 async def _work(ctx: dict[str, Any], ledger: Ledger, run: RunView) -> str:
+    if run.state == RunState.PROPOSED and run.plan is not None and run.pr_number is not None:
+        return await _converge_proposed(ctx, run, run.plan, run.pr_number)
     if run.state != RunState.RUNNING or run.plan is None:
         return f"nothing to do: run {run.id} is {run.state}"
     owner = f"run:{run.id}"
@@ -109,9 +111,10 @@ async def _propose(
     if pull is None:
         body = proposal.body(plan, issue, result.outcome, stat, run.id)
         pull = await gh.create_pull(repo, title=proposal.title(issue), body=body, head=branch, base=base)
-    await gh.set_status(
-        repo, result.commit, "pending", context=REVIEW_STATUS_CONTEXT, description=PENDING_TEXT
-    )
+    if await gh.status_of(repo, result.commit, REVIEW_STATUS_CONTEXT) is None:  # a resumed run keeps it
+        await gh.set_status(
+            repo, result.commit, "pending", context=REVIEW_STATUS_CONTEXT, description=PENDING_TEXT
+        )
     await ledger.record_proposal(
         run.id, branch, result.commit, diff_stat=stat, files=[c.path for c in result.changes],
         pr_number=pull.number, pr_url=pull.html_url,
@@ -128,3 +131,15 @@ async def _propose(
         status=f"proposed in #{pull.number}",
     )  # fmt: skip
     return f"run {run.id} proposed #{pull.number}"
+
+
+async def _converge_proposed(ctx: dict[str, Any], run: RunView, plan: Plan, number: int) -> str:
+    """A try that died after proposing: only the plan comment may still lag behind."""
+    assert run.installation_id is not None
+    repo = RepoId.parse(run.repo)
+    gh, _ = await scoped_client(ctx, run.installation_id, repo, {"issues": "write"})
+    await show_plan(
+        gh, repo, run.number, run.id, plan, run.state.value, bot=settings_of(ctx).bot_login,
+        status=f"proposed in #{number}",
+    )  # fmt: skip
+    return f"run {run.id} already proposed #{number}"
