@@ -99,3 +99,17 @@ async def test_docs_plan_approve_sandbox_push_pr_and_review_gate(
                   event=review_event(REVIEWER, "approved", pull["number"], head))  # fmt: skip
     await run_burst(settings)
     assert statuses_for(github, head) == ["pending", "success"]
+
+
+async def test_without_required_approval_the_plan_runs_at_once(
+    settings: Settings, github: FakeRunGitHub, remote: Remote, api: respx.MockRouter
+) -> None:
+    github.files[".github/steward.yml"] = "workflows:\n  docs:\n    approval:\n      required: false\n"
+    await say(settings, "/steward docs", MAINTAINER, 1101)
+    (run,) = await runs(settings)
+    assert run.state == RunState.PROPOSED
+    (plan,) = github.plan_comments()
+    assert "/steward approve" not in plan["body"] and "proposed in #" in plan["body"]
+    head = remote.sha(BRANCH)
+    assert head is not None and len(github.pulls) == 1 and statuses_for(github, head) == ["pending"]
+    assert not (await trace_of(settings, run.id)).approvals
