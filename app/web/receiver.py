@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,7 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from app.events import Envelope
-from app.router import Delivery, JobSpec, Router
+from app.router import Delivery, Router
 from app.web.body import Disconnected, Rejected, read_signed_body
 from app.web.queue import Queue, QueueUnavailable
 
@@ -153,7 +154,7 @@ async def _route_and_enqueue(edge: Edge, event: str, delivery_id: str, parsed: E
     action = parsed.action
     where = (event, action or "-", delivery_id, parsed.repository.full_name if parsed.repository else "-")
     try:
-        jobs = _route(edge.router, event, action, delivery_id, parsed)
+        jobs = edge.router.dispatch(Delivery(event, delivery_id, parsed))
     except ValidationError as exc:
         return _lacking(where, exc)
     except Exception:
@@ -177,12 +178,4 @@ async def _route_and_enqueue(edge: Edge, event: str, delivery_id: str, parsed: E
         return 202, DUPLICATE, None
     ids = [job.job_id for job in jobs]
     log.info("queued " + WHERE + " jobs=%s", *where, ",".join(ids))
-    return 202, _encode(queued=ids), None
-
-
-def _route(
-    router: Router, event: str, action: str | None, delivery_id: str, parsed: Envelope
-) -> list[JobSpec]:
-    if not router.handlers_for(event, action):
-        return []
-    return router.dispatch(Delivery(event, delivery_id, parsed))
+    return 202, b'{"queued":[' + ",".join(map(encode_basestring, ids)).encode() + b"]}", None
