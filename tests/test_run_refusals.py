@@ -112,10 +112,12 @@ async def test_cancel_during_a_long_step_kills_the_sandbox_and_pushes_nothing(
                 )
             (run,) = await runs(settings)
 
-            async def sandbox_up() -> bool:
-                return bool(await asyncio.to_thread(_containers, run.id))
+            async def slow_step_running() -> bool:
+                steps = (await trace_of(settings, run.id)).steps
+                started = any("time.sleep(120)" in step.command for step in steps)
+                return started and bool(await asyncio.to_thread(_containers, run.id))
 
-            assert await _until(sandbox_up, 60), "the sandbox never started"
+            assert await _until(slow_step_running, 60), "the long step never started in the sandbox"
             started = time.monotonic()
             event = comment_event("/steward cancel", MAINTAINER, 3103)
             await enqueue(
@@ -146,3 +148,20 @@ async def _has_plan(github: FakeRunGitHub) -> bool:
 async def _state_is(settings: Settings, state: RunState) -> bool:
     (run,) = await runs(settings)
     return run.state == state
+
+
+async def test_a_missing_sandbox_image_fails_the_run_and_says_how_to_fix_it(
+    settings: Settings, tmp_path: Path
+) -> None:
+    remote = make_remote(tmp_path)
+    github = fake_github(remote)
+    github.files[".github/steward.yml"] += "setup:\n  image: steward-sandbox:not-built\n"
+    with install(github):
+        await say(settings, "/steward docs", MAINTAINER, 3201)
+        await say(settings, "/steward approve", MAINTAINER, 3202)
+    (run,) = await runs(settings)
+    assert run.state == RunState.FAILED and remote.sha(BRANCH) is None
+    (told,) = [body for body in github.bot_comments(7) if "steward:run-result" in body]
+    assert (
+        "steward-sandbox:not-built" in told and "steward sandbox build" in told and "/steward retry" in told
+    )

@@ -20,6 +20,7 @@ from jobs.runs.plancomment import show_plan
 from jobs.runs.scoped import scoped_client
 from jobs.runs.work import WorkResult, diff_stat, work, workspace_root
 from policies.loader import effective_policy, load_policy
+from sandbox.base import SandboxError
 from sandbox.git import DiffRefusedError, Identity, branch_name, clone, remove
 
 log = logging.getLogger(__name__)
@@ -72,11 +73,21 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
             token=token,
         )  # fmt: skip
     except DiffRefusedError as exc:
+        if await _stopped(ledger, run.id):
+            return f"run {run.id} was stopped meanwhile"
         await end_run(
             ledger, gh, run, RunState.FAILED, "the diff left the docs paths", bot=settings.bot_login,
             message=f"Run `{run.id}` was stopped: {exc}\n\nTrace: `steward runs show {run.id}`.",
         )  # fmt: skip
         return f"refused: {exc}"
+    except SandboxError as exc:  # image missing, Docker down, git refused: said as it is, then retry by hand
+        if await _stopped(ledger, run.id):  # /steward cancel removed the container under the command
+            return f"run {run.id} was stopped meanwhile"
+        await end_run(
+            ledger, gh, run, RunState.FAILED, "the sandbox or git failed", bot=settings.bot_login,
+            message=f"Run `{run.id}` failed: {exc}\n\nOnce that is fixed, `/steward retry` runs it again.",
+        )  # fmt: skip
+        return f"failed: {exc}"
     finally:
         remove(root)
     now = await ledger.require_run(run.id)
@@ -85,10 +96,15 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
     if result.commit is None:
         await end_run(
             ledger, gh, now, RunState.CLOSED, "nothing changed", bot=settings.bot_login,
-            message=f"Run `{run.id}` changed nothing, so there is nothing to propose.",
+            message=f"Run `{run.id}` changed nothing, so there is nothing to propose."
+            + "".join(f"\n- {problem}" for problem in result.outcome.problems),
         )  # fmt: skip
         return "nothing changed"
     return await _propose(ctx, ledger, gh, now, plan, issue, result, info.default_branch)
+
+
+async def _stopped(ledger: Ledger, run_id: str) -> bool:
+    return (await ledger.require_run(run_id)).state != RunState.RUNNING
 
 
 async def _propose(
