@@ -118,10 +118,9 @@ async def _receive(scope: Scope, receive: Receive, send: Send) -> None:
         await _send(send, rejected.status, _encode(error=rejected.message), close)
         return
     if isinstance(parsed, ValidationError):
-        status, answer_body, extra = _unreadable(edge.router, event, delivery_id, body, parsed)
+        await _send(send, *_unreadable(edge.router, event, delivery_id, body, parsed))
     else:
-        status, answer_body, extra = await _route_and_enqueue(edge, event, delivery_id, parsed)
-    await _send(send, status, answer_body, extra)
+        await _route_and_enqueue(edge, send, event, delivery_id, parsed)
 
 
 Answer = tuple[int, bytes, Headers | None]
@@ -150,32 +149,33 @@ def _lacking(where: tuple[str, ...], exc: ValidationError) -> Answer:
     return 202, LACKING, None
 
 
-async def _route_and_enqueue(edge: Edge, event: str, delivery_id: str, parsed: Envelope) -> Answer:
+async def _route_and_enqueue(edge: Edge, send: Send, event: str, delivery_id: str, parsed: Envelope) -> None:
     action = parsed.action
     where = (event, action or "-", delivery_id, parsed.repository.full_name if parsed.repository else "-")
     try:
         jobs = edge.router.dispatch(Delivery(event, delivery_id, parsed))
     except ValidationError as exc:
-        return _lacking(where, exc)
+        return await _send(send, *_lacking(where, exc))
     except Exception:
         log.exception("ignored " + WHERE + ": routing failed", *where)
-        return 202, ROUTING_FAILED, None
+        return await _send(send, 202, ROUTING_FAILED)
     if not jobs:
         log.info("ignored " + WHERE + ": nothing to do", *where)
-        return 202, IGNORED, None
+        return await _send(send, 202, IGNORED)
     try:
         fresh = await edge.queue.enqueue(delivery_id, jobs)
     except QueueUnavailable as exc:
         log.error(
             "redis unreachable (%s): " + WHERE + " was not enqueued; GitHub should redeliver it", exc, *where
         )
-        return 503, UNAVAILABLE, UNAVAILABLE_HEADERS
+        return await _send(send, 503, UNAVAILABLE, UNAVAILABLE_HEADERS)
     except Exception:
         log.exception("not enqueued " + WHERE + ": unexpected error", *where)
-        return 202, ENQUEUE_FAILED, None
+        return await _send(send, 202, ENQUEUE_FAILED)
     if not fresh:
         log.info("duplicate " + WHERE + ": already enqueued", *where)
-        return 202, DUPLICATE, None
+        return await _send(send, 202, DUPLICATE)
     ids = [job.job_id for job in jobs]
+    await _send(send, 202, b'{"queued":[' + ",".join(map(encode_basestring, ids)).encode() + b"]}")
+    # Logged once answered: neither GitHub nor the deliveries queued behind this one wait for the log write.
     log.info("queued " + WHERE + " jobs=%s", *where, ",".join(ids))
-    return 202, b'{"queued":[' + ",".join(map(encode_basestring, ids)).encode() + b"]}", None
