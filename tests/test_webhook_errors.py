@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -208,3 +209,23 @@ def test_a_crashing_handler_still_gets_a_2xx(
     assert response.json()["ignored"] is True
     assert queued_job_ids(redis_url) == []
     assert any("delivery=d-bug" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+def test_a_client_gone_mid_body_is_logged_and_nothing_is_enqueued(
+    settings: Settings, comment: bytes, redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    headers = github_headers(comment, "issue_comment", "d-gone") | {"Content-Length": str(len(comment))}
+    request = "POST /webhooks HTTP/1.1\r\nHost: 127.0.0.1\r\n" + "".join(
+        f"{k}: {v}\r\n" for k, v in headers.items()
+    )
+    with caplog.at_level(logging.INFO, logger="steward.web"), live_server(create_app(settings)) as url:
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(request.encode() + b"\r\n" + comment[:100])  # then hang up mid-body
+        deadline = time.monotonic() + 10
+        while not any("d-gone" in r.getMessage() for r in caplog.records) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    [record] = [r for r in caplog.records if "d-gone" in r.getMessage()]
+    assert "client went away" in record.getMessage()
+    assert record.exc_info is None
+    assert queued_job_ids(redis_url) == []
