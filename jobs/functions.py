@@ -6,11 +6,10 @@ from typing import Any
 
 from arq import func
 
-from jobs.duplicates.jobs import backfill_index, index_event
+from jobs.duplicates.jobs import TRIAGE_JOB, backfill_index, index_event, triage_item
 from jobs.handlers.comment import handle_comment
 from jobs.handlers.installation import sync_installation
 from jobs.handlers.review import review_submitted
-from jobs.handlers.triage import triage_duplicates
 from jobs.runs.gate import pull_closed, pull_synchronized
 from jobs.runs.planning import plan_run
 from jobs.runs.working import work_run
@@ -20,7 +19,7 @@ QUICK_JOB_TIMEOUT = 300
 
 FUNCTIONS: list[Any] = [
     func(handle_comment, timeout=QUICK_JOB_TIMEOUT),
-    triage_duplicates,
+    func(triage_item, name=TRIAGE_JOB, timeout=QUICK_JOB_TIMEOUT),
     func(sync_installation, timeout=QUICK_JOB_TIMEOUT),
     func(review_submitted, timeout=QUICK_JOB_TIMEOUT),
     func(plan_run, timeout=QUICK_JOB_TIMEOUT),

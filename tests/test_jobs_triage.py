@@ -1,4 +1,4 @@
-"""triage_duplicates (placeholder for the triage engine) and review_submitted, through a real worker."""
+"""triage_duplicates (the duplicates engine's triage_item) and review_submitted, through a real worker."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import respx
 from app.events import PullRequestReviewEvent
 from app.settings import Settings
 from jobs.db import make_engine, sessions
-from jobs.handlers.triage import triage_duplicates
+from jobs.duplicates import store
+from jobs.duplicates.jobs import triage_item
 from jobs.ledger import Ledger, RunState
 from tests.conftest import load_payload
 from tests.github_mock import API, FakeGitHub, server_error
@@ -49,6 +50,23 @@ async def runs(settings: Settings, repo: str, number: int) -> list[Any]:
         await engine.dispose()
 
 
+async def reasons(settings: Settings, run_id: str) -> list[str]:
+    engine = make_engine(settings.db_url)
+    try:
+        trace = await Ledger(sessions(engine)).trace(run_id)
+        return [t.reason for t in trace.transitions if t.to_state == RunState.CLOSED]
+    finally:
+        await engine.dispose()
+
+
+async def indexed(settings: Settings, repo: str, number: int) -> bool:
+    engine = make_engine(settings.db_url)
+    try:
+        return await store.get_item(sessions(engine), repo, number) is not None
+    finally:
+        await engine.dispose()
+
+
 async def triage(settings: Settings, kind: str, delivery: str = "d-1") -> dict[str, Any]:
     event = opened(kind)
     await enqueue(
@@ -59,14 +77,17 @@ async def triage(settings: Settings, kind: str, delivery: str = "d-1") -> dict[s
     return event
 
 
-async def test_an_opened_issue_records_one_closed_duplicates_run(
+async def test_an_opened_issue_is_indexed_and_records_one_closed_duplicates_run(
     settings: Settings, github: FakeGitHub, api: respx.MockRouter
 ) -> None:
     event = await triage(settings, "issue")
-    [run] = await runs(settings, event["repository"]["full_name"], event["issue"]["number"])
+    repo, number = event["repository"]["full_name"], event["issue"]["number"]
+    [run] = await runs(settings, repo, number)
     assert run.workflow == "duplicates" and run.state == RunState.CLOSED
+    assert await reasons(settings, run.id) == ["no candidate passed (0 ranked)"]  # the outcome, said once
+    assert await indexed(settings, repo, number)
     assert github.token_bodies[0]["permissions"] == {"contents": "read", "issues": "write"}
-    assert github.bot_comments(event["issue"]["number"]) == []  # the placeholder says nothing on the issue
+    assert github.bot_comments(number) == []  # an empty index has nothing to suggest: silence
 
 
 @pytest.mark.parametrize(
@@ -85,6 +106,7 @@ async def test_configuration_can_turn_triage_off(
     event = await triage(settings, kind)
     number = event["issue"]["number"] if kind == "issue" else event["pull_request"]["number"]
     assert await runs(settings, event["repository"]["full_name"], number) == []
+    assert await indexed(settings, event["repository"]["full_name"], number)  # indexed all the same
     assert api["contents"].called
 
 
@@ -106,7 +128,7 @@ async def test_a_retried_triage_does_not_record_twice(
     engine = make_engine(settings.db_url)
     try:  # the same delivery run again by hand (e.g. after a crash between recording and finishing)
         ctx = {"settings": settings, "sessions": sessions(engine), "job_try": 1}
-        assert (await triage_duplicates(ctx, "d-1", ctx_event, "issue")).startswith("recorded run")
+        assert (await triage_item(ctx, "d-1", ctx_event, "issue")).startswith("no candidate passed")
     finally:
         await engine.dispose()
     assert len(await runs(settings, event["repository"]["full_name"], event["issue"]["number"])) == 1

@@ -14,6 +14,7 @@ from jobs.duplicates import backfill as backfill_mod
 from jobs.duplicates import store
 from jobs.duplicates.events import apply_event
 from jobs.duplicates.live import IndexCache
+from jobs.duplicates.record import record_triage
 from jobs.duplicates.store import Sessions
 from jobs.duplicates.triage import triage
 from jobs.failures import guarded
@@ -22,6 +23,8 @@ from policies.loader import token_permissions
 log = logging.getLogger(__name__)
 
 WORKFLOW = "duplicates"
+TRIAGE_JOB = "triage_duplicates"
+"""The name the receiver enqueues triage under (app/handlers/duplicates.py)."""
 BACKFILL_JOB = "backfill_index"
 _caches: dict[int, tuple[Sessions, IndexCache]] = {}
 
@@ -102,6 +105,9 @@ async def triage_item(
             config,
             bot_login=settings_of(ctx).bot_login,
             prefix=loaded.config.prefix,
+        )
+        await record_triage(
+            sessions, repo.full_name, item.number, delivery_id, installation_id, result.summary
         )
         return result.summary
 

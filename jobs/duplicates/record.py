@@ -1,0 +1,33 @@
+"""A ledger run per triaged delivery, closed at once with what triage did, so `/steward status` shows it."""
+
+from __future__ import annotations
+
+from jobs.duplicates.store import Sessions
+from jobs.ledger import Ledger, RunState
+
+WORKFLOW = "duplicates"
+ACTOR = "steward"
+IDEMPOTENCY_PREFIX = "triage"
+_PATH = (RunState.QUEUED, RunState.PLANNING, RunState.RUNNING, RunState.CLOSED)
+"""The legal way from queued to closed (jobs/ledger/states.py); triage has no approval step."""
+
+
+async def record_triage(
+    sessions: Sessions, repo: str, number: int, delivery_id: str, installation_id: int, outcome: str
+) -> str:
+    """Create (or find again, on a retried delivery) the run and close it with the outcome as the reason."""
+    ledger = Ledger(sessions)
+    run = await ledger.create_run(
+        repo,
+        number,
+        WORKFLOW,
+        actor=ACTOR,
+        event="opened",
+        delivery_id=delivery_id,
+        idempotency_key=f"{IDEMPOTENCY_PREFIX}:{delivery_id}",
+        installation_id=installation_id,
+    )
+    done = _PATH.index(run.state) if run.state in _PATH else len(_PATH) - 1  # a retried job resumes
+    for state in _PATH[done + 1 :]:
+        run = await ledger.transition(run.id, state, actor=ACTOR, reason=outcome)
+    return run.id
