@@ -85,6 +85,8 @@ async def test_docs_plan_approve_sandbox_push_pr_and_review_gate(
     trace = await trace_of(settings, run.id)
     (approval,) = trace.approvals
     assert approval.decision == ApprovalDecision.ACCEPTED and len(approval.steps_dropped) == 1
+    assert [step.name for step in trace.steps if step.name != "exec"] == ["plan", "clone", "commit"]
+    assert all(step.exit_code == 0 and step.duration is not None for step in trace.steps)
     execs = [step for step in trace.steps if step.name == "exec"]
     assert [step.command for step in execs] == ["python3 -m sample --help"]
     assert execs[0].exit_code == 0 and execs[0].output_digest

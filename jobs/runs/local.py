@@ -23,11 +23,11 @@ from jobs.ledger import ApprovalDecision, Ledger, RunState
 from jobs.plan import Plan, render_plan
 from jobs.runs import proposal
 from jobs.runs.localitem import LocalRunError, issue_from_commit, read_issue
-from jobs.runs.work import config_digest, diff_stat, image_digest, work, workspace_root
+from jobs.runs.work import config_digest, diff_stat, image_digest, recorded_clone, work, workspace_root
 from policies.loader import effective_policy, load_policy
 from policies.model import Policy
 from sandbox.base import SandboxError
-from sandbox.git import DiffRefusedError, GitError, Identity, branch_name, clone, remove
+from sandbox.git import DiffRefusedError, GitError, Identity, branch_name, remove
 
 WORKFLOW = "docs"
 LOCAL_IDENTITY = Identity("Steward", "steward@localhost")
@@ -118,7 +118,7 @@ async def run_local(options: LocalOptions, echo: Echo, confirm: Confirm) -> str:
         raise LocalRunError(
             f"branch {branch} already exists; delete it (`git branch -D {branch}`) to run again"
         )
-    await image_digest(options.image)  # Docker up and image built, before anything is recorded
+    await image_digest(config.setup.image or options.image)  # Docker up, image built: before any record
     ledger = await Ledger.connect(options.db_url)
     try:
         return await _lifecycle(ledger, options, top, head, issue, config, policy, branch, echo, confirm)
@@ -179,11 +179,11 @@ async def _lifecycle(
     root = workspace_root(options.data_dir, run.id)
     remove(root)
     try:
-        ws = await clone(str(top), head, root=root, branch=branch)
+        ws = await recorded_clone(ledger, run.id, str(top), head, root=root, branch=branch)
         result = await work(
             ws, plan, issue, config.workflows.docs, policy, ledger=ledger, run_id=run.id,
-            image=options.image, identity=LOCAL_IDENTITY, message=proposal.commit_message(issue),
-            date=f"@{int(run.created_at.timestamp())} +0000",
+            image=config.setup.image or options.image, identity=LOCAL_IDENTITY,
+            message=proposal.commit_message(issue), date=f"@{int(run.created_at.timestamp())} +0000",
         )  # fmt: skip
     except DiffRefusedError as exc:
         await ledger.transition(run.id, RunState.FAILED, actor="steward", reason=str(exc))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from policies.model import Policy
 from sandbox.base import CommandResult, ImageMissingError, SandboxError
 from sandbox.diffcheck import FileChange, PathPolicy
 from sandbox.docker_sandbox import DockerSandbox
-from sandbox.git import Identity, Workspace, changes, commit_and_push
+from sandbox.git import GitError, Identity, Workspace, changes, clone, commit_and_push
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,29 @@ async def work(
         run_id, "commit", f"commit and push {ws.branch}", 0, (commit or "nothing to commit").encode()
     )
     return WorkResult(outcome=outcome, commit=commit, changes=found)
+
+
+async def recorded_clone(
+    ledger: Ledger,
+    run_id: str,
+    url: str,
+    commit: str,
+    *,
+    root: Path,
+    branch: str,
+    token: str | None = None,
+    ref: str | None = None,
+) -> Workspace:
+    """Host-side clone at the planned commit, recorded as a step (the URL never carries the token)."""
+    started = time.monotonic()
+    command = f"git fetch {commit} (host side)"
+    try:
+        ws = await clone(url, commit, root=root, branch=branch, token=token, ref=ref)
+    except GitError as exc:
+        await ledger.record_step(run_id, "clone", command, 1, str(exc), time.monotonic() - started)
+        raise
+    await ledger.record_step(run_id, "clone", command, 0, f"{branch} at {commit}", time.monotonic() - started)
+    return ws
 
 
 def workspace_root(data_dir: Path, run_id: str) -> Path:

@@ -18,10 +18,10 @@ from jobs.runs.guard import run_job
 from jobs.runs.outcome import end_run
 from jobs.runs.plancomment import show_plan
 from jobs.runs.scoped import scoped_client
-from jobs.runs.work import WorkResult, diff_stat, work, workspace_root
+from jobs.runs.work import WorkResult, diff_stat, recorded_clone, work, workspace_root
 from policies.loader import effective_policy, load_policy
 from sandbox.base import SandboxError
-from sandbox.git import DiffRefusedError, Identity, branch_name, clone, remove
+from sandbox.git import DiffRefusedError, Identity, branch_name, remove
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +63,10 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
     root = workspace_root(settings.data_dir, run.id)
     remove(root)
     try:
-        ws = await clone(
-            info.clone_url, plan.base_sha, root=root, branch=branch, token=token, ref=info.default_branch
-        )
+        ws = await recorded_clone(
+            ledger, run.id, info.clone_url, plan.base_sha, root=root, branch=branch, token=token,
+            ref=info.default_branch,
+        )  # fmt: skip
         result = await work(
             ws, plan, issue, config.workflows.docs, policy, ledger=ledger, run_id=run.id,
             image=config.setup.image or settings.sandbox_image, identity=bot_identity(settings.bot_login),
