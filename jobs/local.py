@@ -37,7 +37,14 @@ def docs(
             data_dir=settings.data_dir,
         )
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        asyncio.run(run_local(options, typer.echo, lambda text: typer.confirm(text, default=False)))
+        asyncio.run(
+            run_local(
+                options,
+                typer.echo,
+                lambda text: typer.confirm(text, default=False),
+                lambda text: typer.echo(text, err=True),
+            )
+        )
     except (LocalRunError, SettingsError) as exc:
         typer.echo(f"steward run: {exc}", err=True)
         raise typer.Exit(1) from None

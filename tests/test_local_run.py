@@ -104,3 +104,20 @@ def test_clear_errors_before_anything_runs(tmp_path: Path) -> None:
     (repo / "README.md").write_text("changed\n")
     dirty = steward(tmp_path, "run", "docs", "--repo", str(repo), "--issue-json", str(ISSUE_JSON), "--yes")
     assert dirty.returncode == 1 and "uncommitted changes" in dirty.stderr
+
+
+@pytest.mark.docker
+def test_a_diff_outside_the_docs_paths_is_refused_and_no_branch_is_made(tmp_path: Path) -> None:
+    repo = tmp_path / "sample"
+    shutil.copytree(SAMPLE, repo)
+    code = "import os; os.makedirs('src', exist_ok=True); open('src/x.py', 'w').write('x'); print('ok')"
+    (repo / "docs" / "evil.md").write_text(
+        f'<!-- steward:exec python3 -c "{code}" -->\n```\n```\n<!-- /steward:exec -->\n'
+    )
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "sample")
+    done = steward(tmp_path, "run", "docs", "--repo", str(repo), "--issue-json", str(ISSUE_JSON), "--yes")
+    assert done.returncode == 1
+    assert "refused as a whole; nothing was pushed" in done.stderr and "src/x.py" in done.stderr
+    assert git(repo, "branch", "--list", "steward/*") == ""

@@ -17,8 +17,8 @@ from app.github.protocol import RepoId, permission_rank
 from jobs.context import db_sessions, settings_of
 from jobs.failures import ReportTo, guarded
 from jobs.ledger import Ledger, LedgerError, RunState, RunView
+from jobs.runs.github_forge import PENDING_TEXT
 from jobs.runs.scoped import scoped_client
-from jobs.runs.working import PENDING_TEXT
 
 log = logging.getLogger(__name__)
 

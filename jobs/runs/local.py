@@ -7,7 +7,6 @@ clone pushes to it as its only remote), and the diff and the pull-request body a
 from __future__ import annotations
 
 import getpass
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,21 +19,19 @@ from app.constants import CONFIG_PATH
 from app.github.protocol import IssueRecord
 from jobs.docs.engine import plan_docs
 from jobs.ledger import ApprovalDecision, Ledger, RunState
-from jobs.plan import Plan, render_plan
 from jobs.runs import proposal
+from jobs.runs.finish import WorkSetup, end_run, finish
+from jobs.runs.local_forge import Echo, LocalForge, git_out
 from jobs.runs.localitem import LocalRunError, issue_from_commit, read_issue
-from jobs.runs.work import config_digest, diff_stat, image_digest, recorded_clone, work, workspace_root
+from jobs.runs.work import config_digest, image_digest, recorded_clone, workspace_root
 from policies.loader import effective_policy, load_policy
 from policies.model import Policy
-from sandbox.base import SandboxError
-from sandbox.git import DiffRefusedError, GitError, Identity, branch_name, remove
+from sandbox.git import GitError, Identity, branch_name, remove
 
 WORKFLOW = "docs"
 LOCAL_IDENTITY = Identity("Steward", "steward@localhost")
-_HIDDEN = re.compile(r"<!--.*?-->")
 
 Confirm = Callable[[str], bool]
-Echo = Callable[[str], None]
 
 
 @dataclass
@@ -45,15 +42,6 @@ class LocalOptions:
     db_url: str
     image: str
     data_dir: Path
-
-
-async def _git(repo: Path, *args: str) -> str:
-    result = await anyio.run_process(["git", "-C", str(repo), *args], check=False)
-    if result.returncode != 0:
-        raise LocalRunError(
-            f"git {args[0]} in {repo} failed: {result.stderr.decode(errors='replace').strip()}"
-        )
-    return result.stdout.decode(errors="replace")
 
 
 async def check_checkout(repo: Path) -> tuple[Path, str]:
@@ -69,7 +57,7 @@ async def check_checkout(repo: Path) -> tuple[Path, str]:
     )
     if head.returncode != 0:
         raise LocalRunError(f"{top} has no commit yet; commit your files first")
-    dirty = (await _git(top, "status", "--porcelain", "--untracked-files=no")).strip()
+    dirty = (await git_out(top, "status", "--porcelain", "--untracked-files=no")).strip()
     if dirty:
         raise LocalRunError(
             f"{top} has uncommitted changes; commit or stash them first (Steward works from HEAD):\n{dirty}"
@@ -88,20 +76,13 @@ def read_config(top: Path) -> RepoConfig:
     return result.config
 
 
-def terminal_plan(plan: Plan, run_id: str, state: str) -> str:
-    """The plan comment as a terminal shows it: the same text without the hidden markers."""
-    text = _HIDDEN.sub("", render_plan(plan, run_id=run_id, state=state))
-    text = re.sub(r"To run it: .*", "Locally, the plan is approved on the terminal (or with --yes).", text)
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in text.splitlines())).strip()
-
-
 async def _issue(options: LocalOptions, top: Path) -> IssueRecord:
     if options.issue_json is not None:
         return read_issue(options.issue_json)
-    return issue_from_commit((await _git(top, "log", "-1", "--format=%s")).strip())
+    return issue_from_commit((await git_out(top, "log", "-1", "--format=%s")).strip())
 
 
-async def run_local(options: LocalOptions, echo: Echo, confirm: Confirm) -> str:
+async def run_local(options: LocalOptions, echo: Echo, confirm: Confirm, err: Echo | None = None) -> str:
     """Plan, approve (on the terminal), work in the sandbox, commit on the local branch; the run id."""
     top, head = await check_checkout(options.repo)
     issue = await _issue(options, top)
@@ -121,7 +102,9 @@ async def run_local(options: LocalOptions, echo: Echo, confirm: Confirm) -> str:
     await image_digest(config.setup.image or options.image)  # Docker up, image built: before any record
     ledger = await Ledger.connect(options.db_url)
     try:
-        return await _lifecycle(ledger, options, top, head, issue, config, policy, branch, echo, confirm)
+        return await _lifecycle(
+            ledger, options, top, head, issue, config, policy, branch, echo, confirm, err or echo
+        )
     finally:
         await ledger.close()
 
@@ -137,6 +120,7 @@ async def _lifecycle(
     branch: str,
     echo: Echo,
     confirm: Confirm,
+    err: Echo,
 ) -> str:
     actor = getpass.getuser()
     run = await ledger.create_run(
@@ -158,7 +142,8 @@ async def _lifecycle(
     await ledger.record_step(
         run.id, "plan", f"plan at {head[:12]}", 0, ", ".join(s.id for s in plan.steps).encode()
     )
-    echo(terminal_plan(plan, run.id, "planning"))
+    forge = LocalForge(top, head, echo, err)
+    await forge.show_plan(await ledger.require_run(run.id), plan)
     if plan.approval_required:
         await ledger.transition(run.id, RunState.AWAITING_APPROVAL, actor=actor, reason="the plan waits")
         if not (options.yes or confirm("Run this plan?")):
@@ -179,32 +164,16 @@ async def _lifecycle(
     root = workspace_root(options.data_dir, run.id)
     remove(root)
     try:
-        ws = await recorded_clone(ledger, run.id, str(top), head, root=root, branch=branch)
-        result = await work(
-            ws, plan, issue, config.workflows.docs, policy, ledger=ledger, run_id=run.id,
-            image=config.setup.image or options.image, identity=LOCAL_IDENTITY,
-            message=proposal.commit_message(issue), date=f"@{int(run.created_at.timestamp())} +0000",
-        )  # fmt: skip
-    except DiffRefusedError as exc:
-        await ledger.transition(run.id, RunState.FAILED, actor="steward", reason=str(exc))
-        raise LocalRunError(f"run {run.id} failed: {exc}") from None
-    except (SandboxError, GitError) as exc:
-        await ledger.transition(run.id, RunState.FAILED, actor="steward", reason=str(exc))
-        raise LocalRunError(f"run {run.id} failed: {exc}") from None
+        try:
+            ws = await recorded_clone(ledger, run.id, str(top), head, root=root, branch=branch)
+        except GitError as exc:
+            await end_run(ledger, forge, run, RunState.FAILED, "the clone failed", str(exc))
+            raise LocalRunError(f"run {run.id} failed: {exc}") from None
+        setup = WorkSetup(config.setup.image or options.image, LOCAL_IDENTITY, proposal.commit_message(issue))
+        await finish(ledger, forge, run, plan, issue, ws, config.workflows.docs, policy, setup)
     finally:
         remove(root)
-    stat = diff_stat(result.changes)
-    if result.commit is None:
-        await ledger.transition(run.id, RunState.CLOSED, actor="steward", reason="nothing changed")
-        echo(f"\nNothing changed, so there is nothing to propose (run {run.id}).")
-        return run.id
-    await ledger.record_proposal(
-        run.id, branch, result.commit, diff_stat=stat, files=[c.path for c in result.changes]
-    )
-    await ledger.transition(run.id, RunState.PROPOSED, actor="steward", reason=f"committed on {branch}")
-    diff = await _git(top, "diff", "--no-color", head, branch)
-    echo(f"\n=== diff ({branch}, commit {result.commit[:12]}) ===\n{diff.rstrip()}")
-    pr_body = proposal.body(plan, issue, result.outcome, stat, run.id)
-    echo(f"\n=== pull request it would open ===\n{proposal.title(issue)}\n\n{pr_body}")
-    echo(f"\nCommitted on local branch {branch}; nothing was pushed. Trace: steward runs show {run.id}")
+    final = await ledger.require_run(run.id)
+    if final.state == RunState.FAILED:
+        raise LocalRunError(f"run {run.id} failed (see above); trace: steward runs show {run.id}")
     return run.id

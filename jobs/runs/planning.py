@@ -13,8 +13,9 @@ from app.github.protocol import RepoId
 from jobs.context import settings_of
 from jobs.docs.engine import plan_docs
 from jobs.ledger import Ledger, RunState, RunView, TransitionConflict
+from jobs.runs.finish import end_run
+from jobs.runs.github_forge import GitHubForge
 from jobs.runs.guard import run_job
-from jobs.runs.outcome import end_run
 from jobs.runs.plancomment import show_plan
 from jobs.runs.queue import enqueue_work
 from jobs.runs.scoped import PLAN_PERMISSIONS, scoped_client
@@ -48,10 +49,9 @@ async def _plan(ctx: dict[str, Any], ledger: Ledger, run: RunView) -> str:
     result = await load_repo_config(gh, repo, ctx.get("redis"))
     if result.errors:
         await end_run(
-            ledger, gh, run, RunState.FAILED, "the repository's configuration has errors",
-            bot=settings.bot_login,
-            message=f"Run `{run.id}` did not start"
-            f": `.github/steward.yml` has errors; fix them, then ask again.",
+            ledger, GitHubForge(gh, repo, settings.bot_login), run, RunState.FAILED,
+            "the repository's configuration has errors",
+            f"Run `{run.id}` did not start: `.github/steward.yml` has errors; fix them, then ask again.",
         )  # fmt: skip
         return "failed: configuration errors"
     docs = result.config.workflows.docs

@@ -1,0 +1,109 @@
+"""The lifecycle from an approved plan to a proposal, the same for GitHub and local runs."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from app.config.model import DocsConfig
+from app.github.protocol import IssueRecord
+from jobs.ledger import Ledger, LedgerError, RunState, RunView
+from jobs.plan import Plan
+from jobs.runs.forge import Forge, Proposed
+from jobs.runs.work import diff_stat, work
+from policies.model import Policy
+from sandbox.base import SandboxError
+from sandbox.git import DiffRefusedError, Identity, Workspace
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkSetup:
+    """How the work phase runs: the sandbox image, who commits, and the token for the push (None: local)."""
+
+    image: str
+    identity: Identity
+    message: str
+    token: str | None = None
+
+
+def commit_date(run: RunView) -> str:
+    """The run's own time: a resumed run makes the same commit, so its push changes nothing."""
+    return f"@{int(run.created_at.timestamp())} +0000"
+
+
+async def end_run(
+    ledger: Ledger, forge: Forge, run: RunView, to: RunState, reason: str, message: str = ""
+) -> RunView:
+    """Move the run to a final state (unless it is there already), show it, and say why once."""
+    try:
+        run = await ledger.transition(run.id, to, actor="steward", reason=reason[:2000])
+    except LedgerError as exc:
+        log.info("run %s not moved to %s: %s", run.id, to, exc)
+        run = await ledger.require_run(run.id)
+    if run.plan is not None:
+        await forge.show_plan(run, run.plan, reason[:200])
+    if message:
+        await forge.tell(run, message)
+    return run
+
+
+async def _stopped(ledger: Ledger, run_id: str) -> bool:
+    return (await ledger.require_run(run_id)).state != RunState.RUNNING
+
+
+async def finish(
+    ledger: Ledger,
+    forge: Forge,
+    run: RunView,
+    plan: Plan,
+    issue: IssueRecord,
+    ws: Workspace,
+    config: DocsConfig,
+    policy: Policy,
+    setup: WorkSetup,
+) -> Proposed | None:
+    """Work in the sandbox, check and push the diff, propose it; None when the run ended otherwise."""
+    try:
+        result = await work(
+            ws, plan, issue, config, policy, ledger=ledger, run_id=run.id, image=setup.image,
+            identity=setup.identity, message=setup.message, date=commit_date(run), token=setup.token,
+        )  # fmt: skip
+    except DiffRefusedError as exc:
+        if not await _stopped(ledger, run.id):
+            await end_run(
+                ledger, forge, run, RunState.FAILED, "the diff left the docs paths",
+                f"Run `{run.id}` was stopped: {exc}\n\nTrace: `steward runs show {run.id}`.",
+            )  # fmt: skip
+        return None
+    except SandboxError as exc:  # image missing, Docker down, git refused: said as it is
+        if not await _stopped(ledger, run.id):  # (a cancel removes the container under the command)
+            await end_run(
+                ledger, forge, run, RunState.FAILED, "the sandbox or git failed",
+                f"Run `{run.id}` failed: {exc}\n\nOnce that is fixed, {forge.retry_hint}.",
+            )  # fmt: skip
+        return None
+    if await _stopped(ledger, run.id):  # cancelled while the sandbox ran: propose nothing
+        return None
+    if result.commit is None:
+        problems = "".join(f"\n- {problem}" for problem in result.outcome.problems)
+        await end_run(
+            ledger, forge, run, RunState.CLOSED, "nothing changed",
+            f"Run `{run.id}` changed nothing, so there is nothing to propose.{problems}",
+        )  # fmt: skip
+        return None
+    proposed = await forge.propose(run, plan, issue, result)
+    await ledger.record_proposal(
+        run.id, ws.branch, result.commit, diff_stat=diff_stat(result.changes),
+        files=[change.path for change in result.changes], pr_number=proposed.number, pr_url=proposed.url,
+    )  # fmt: skip
+    try:
+        run = await ledger.transition(
+            run.id, RunState.PROPOSED, actor="steward", reason=f"proposed in {proposed.where}",
+            expected=RunState.RUNNING,
+        )  # fmt: skip
+    except LedgerError:
+        run = await ledger.require_run(run.id)
+    await forge.show_plan(run, plan, f"proposed in {proposed.where}")
+    return proposed

@@ -1,0 +1,53 @@
+"""The GitHub side of the seam: the plan comment, the result comment, the pull request and its status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.constants import REVIEW_STATUS_CONTEXT
+from app.github.protocol import IssueRecord, RepoId, RunGitHubClient
+from jobs.ledger import RunView
+from jobs.plan import Plan
+from jobs.runs import proposal
+from jobs.runs.forge import Proposed
+from jobs.runs.outcome import tell
+from jobs.runs.plancomment import show_plan
+from jobs.runs.work import WorkResult, diff_stat
+from sandbox.git import branch_name
+
+PENDING_TEXT = "Waiting for an approving review by a person with write access"
+
+
+@dataclass
+class GitHubForge:
+    """Each effect looks before it acts: comments by marker, the PR by head branch, the status by commit."""
+
+    gh: RunGitHubClient
+    repo: RepoId
+    bot: str
+    base: str = "main"
+    """The branch pull requests go to (the default branch)."""
+    retry_hint: str = "`/steward retry` runs it again"
+
+    async def show_plan(self, run: RunView, plan: Plan, status: str = "") -> None:
+        await show_plan(
+            self.gh, self.repo, run.number, run.id, plan, run.state.value, bot=self.bot, status=status
+        )
+
+    async def tell(self, run: RunView, text: str) -> None:
+        await tell(self.gh, self.repo, run.number, run.id, text, bot=self.bot)
+
+    async def propose(self, run: RunView, plan: Plan, issue: IssueRecord, result: WorkResult) -> Proposed:
+        assert result.commit is not None
+        branch = branch_name(run.workflow, run.number)
+        pull = await self.gh.find_open_pull(self.repo, branch)
+        if pull is None:
+            body = proposal.body(plan, issue, result.outcome, diff_stat(result.changes), run.id)
+            pull = await self.gh.create_pull(
+                self.repo, title=proposal.title(issue), body=body, head=branch, base=self.base
+            )
+        if await self.gh.status_of(self.repo, result.commit, REVIEW_STATUS_CONTEXT) is None:
+            await self.gh.set_status(
+                self.repo, result.commit, "pending", context=REVIEW_STATUS_CONTEXT, description=PENDING_TEXT
+            )
+        return Proposed(where=f"#{pull.number}", number=pull.number, url=pull.html_url)
