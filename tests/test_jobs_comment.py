@@ -107,11 +107,15 @@ async def test_duplicates_needs_triage(
 ) -> None:
     if role is not None:
         github.permissions["octocat"] = role
+    issue = api.get(f"{API}/repos/Codertocat/Hello-World/issues/{ISSUE}", name="issue").mock(
+        return_value=httpx.Response(200, json=load_payload("issues", "opened")["issue"])
+    )  # not indexed yet: the command reads the item and indexes it first
     await answer(settings, "/steward duplicates")
     [reply] = github.bot_comments(ISSUE)
     assert api["permission"].call_count == 1
+    assert issue.called == allowed
     if allowed:
-        assert "not yet available" in reply
+        assert "found no likely duplicates" in reply  # asked, so it answers even with an empty index
     else:
         assert "needs triage access" in reply and "@octocat" in reply
 

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import re
+from typing import Protocol, runtime_checkable
 
 from app.commands.registry import CommandContext, handler
+from app.github.protocol import IssueRecord, RepoId
 from jobs.duplicates import store
 from jobs.duplicates.jobs import index_cache
 from jobs.duplicates.triage import triage
 
 _NUMBER = re.compile(r"^#?(\d+)\b")
+NOT_INDEXED = "This item is not in Steward's duplicate index yet (its backfill may be running); retry later."
+
+
+@runtime_checkable
+class ReadsIssue(Protocol):
+    """A client that can read one issue (the worker's real client can; narrow test fakes may not)."""
+
+    async def get_issue(self, repo: RepoId, number: int) -> IssueRecord: ...
 
 
 @handler("duplicates")
@@ -18,7 +28,12 @@ async def duplicates_command(ctx: CommandContext) -> str | None:
     if ctx.sessions is None:
         return "Duplicate triage needs Steward's database, which this worker does not have."
     if await store.get_item(ctx.sessions, ctx.repo.full_name, ctx.number) is None:
-        return "This item is not in Steward's duplicate index yet (its backfill may be running); retry later."
+        if not isinstance(ctx.gh, ReadsIssue):
+            return NOT_INDEXED
+        # not indexed yet (e.g. its backfill is still running): read it from GitHub and index it first
+        await store.upsert_item(
+            ctx.sessions, ctx.repo.full_name, await ctx.gh.get_issue(ctx.repo, ctx.number)
+        )
     await triage(
         ctx.gh,
         ctx.sessions,
