@@ -121,6 +121,8 @@ class IssueCommentEvent(Envelope):
 
 class IssuesEvent(Envelope):
     issue: Issue
+    changes: dict[str, Any] | None = None
+    """As sent: `transferred` names the new repository and issue here (the duplicate index follows it)."""
 
 
 class PullRequestEvent(Envelope):

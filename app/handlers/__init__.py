@@ -15,6 +15,8 @@ The worker must register job functions with exactly these names and keyword argu
 - `pull_synchronized` / `pull_closed` (pull requests from `steward/...` branches only), job id
   `pr-sync:<repository id>:<number>:<head sha>` / `pr-closed:...`, kwargs `delivery_id`, `event`
   (a PullRequestEvent).
+- `index_event` (duplicate index upkeep), job id `index:<delivery id>`, kwargs `delivery_id`, `event_name`
+  ("issues", "pull_request" or "issue_comment") and `event`.
 
 `event` is the lenient model from `app.events` dumped with `model_dump(mode="json")`; rebuild it with e.g.
 `IssueCommentEvent.model_validate(event)`. A repository-level job's event always has `installation` and
@@ -24,7 +26,7 @@ jobs. Whether a repository enables duplicate triage is the worker's decision (it
 
 from __future__ import annotations
 
-from app.handlers import commands, duplicates, installations, pulls, reviews
+from app.handlers import commands, duplicates, index, installations, pulls, reviews
 from app.router import Router
 from app.settings import Settings
 
@@ -37,4 +39,5 @@ def build_router(settings: Settings) -> Router:
         installations.router,
         reviews.router,
         pulls.router,
+        index.router,
     )

@@ -1,0 +1,102 @@
+"""Real payloads through the real router reach the duplicate index: one index_event job per delivery."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from app.events import IssuesEvent
+from app.handlers import build_router
+from app.router import Delivery, JobSpec
+from app.settings import Settings
+from tests.conftest import load_payload
+
+INSTALLATION = {"id": 4242, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg=="}
+
+
+def route(settings: Settings, event: str, payload: dict[str, Any], delivery: str = "d-7") -> list[JobSpec]:
+    router = build_router(settings)
+    parsed = router.model_for(event).model_validate_json(json.dumps(payload))  # as the edge parses a body
+    return router.dispatch(Delivery(event, delivery, parsed))
+
+
+def installed(event: str, name: str) -> dict[str, Any]:
+    return {**copy.deepcopy(load_payload(event, name)), "installation": INSTALLATION}
+
+
+def index_jobs(jobs: list[JobSpec]) -> list[JobSpec]:
+    return [job for job in jobs if job.function == "index_event"]
+
+
+@pytest.mark.parametrize(
+    ("event", "name", "kind"),
+    [
+        ("issues", "edited", "issue"),
+        ("issues", "deleted", "issue"),
+        ("issues", "transferred", "issue"),
+        ("issues", "reopened", "issue"),
+        ("issues", "labeled", "issue"),
+        ("issues", "unlabeled", "issue"),
+        ("pull_request", "closed", "pull_request"),
+        ("pull_request", "reopened", "pull_request"),
+    ],
+)
+def test_item_changes_become_one_index_job(settings: Settings, event: str, name: str, kind: str) -> None:
+    payload = installed(event, name)
+    [job] = index_jobs(route(settings, event, payload))
+    assert job.job_id == "index:d-7"
+    assert set(job.kwargs) == {"delivery_id", "event_name", "event"}
+    assert job.kwargs["event_name"] == event and job.kwargs["delivery_id"] == "d-7"
+    sent = job.kwargs["event"]
+    assert sent["action"] == payload["action"]
+    assert sent[kind]["number"] == payload[kind]["number"]
+    assert sent["repository"]["full_name"] == payload["repository"]["full_name"]
+    assert json.loads(json.dumps(sent)) == sent  # JSON-ready, as arq's queue needs
+
+
+def test_a_transfer_keeps_where_the_issue_went(settings: Settings) -> None:
+    payload = installed("issues", "transferred")
+    [job] = index_jobs(route(settings, "issues", payload))
+    changes = IssuesEvent.model_validate(job.kwargs["event"]).changes or {}
+    assert changes["new_repository"]["full_name"] == payload["changes"]["new_repository"]["full_name"]
+    assert changes["new_issue"]["number"] == payload["changes"]["new_issue"]["number"]
+
+
+def test_opened_goes_to_triage_only(settings: Settings) -> None:
+    jobs = route(settings, "issues", installed("issues", "opened"))
+    assert [job.function for job in jobs] == ["triage_duplicates"]  # triage indexes the new item itself
+
+
+def test_a_closed_pull_request_also_reaches_the_run_gate_when_it_is_stewards(settings: Settings) -> None:
+    payload = installed("pull_request", "closed")
+    payload["pull_request"]["head"]["ref"] = "steward/run-1"
+    functions = sorted(job.function for job in route(settings, "pull_request", payload))
+    assert functions == ["index_event", "pull_closed"]
+
+
+@pytest.mark.parametrize(
+    ("body", "bot", "indexed"),
+    [
+        ("Duplicate of #3", False, True),
+        ("Thanks!\n\nduplicate OF #12", False, True),
+        ("Thanks, fixed in #3", False, False),
+        ("Duplicate of #3", True, False),  # bot comments never become jobs
+    ],
+)
+def test_only_duplicate_of_comments_reach_the_index(
+    settings: Settings, body: str, bot: bool, indexed: bool
+) -> None:
+    payload = copy.deepcopy(load_payload("issue_comment", "created.with-installation"))
+    payload["comment"]["body"] = body
+    payload["comment"]["user"].update({"login": "ci[bot]", "type": "Bot"} if bot else {})
+    jobs = index_jobs(route(settings, "issue_comment", payload))
+    assert len(jobs) == (1 if indexed else 0)
+    if indexed:
+        assert jobs[0].kwargs["event"]["comment"]["body"] == body
+
+
+def test_a_delivery_without_installation_is_not_indexed(settings: Settings) -> None:
+    assert route(settings, "issues", load_payload("issues", "edited")) == []
