@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
+import respx
 from sqlalchemy import select
 
 from app.events import InstallationEvent, InstallationRepositoriesEvent
@@ -13,9 +16,21 @@ from jobs.db import make_engine, migrate, sessions
 from jobs.handlers.installation import sync_installation
 from jobs.models import InstallationRow, RepositoryRow
 from tests.conftest import load_payload
+from tests.github_mock import API, FakeGitHub
 from tests.worker_support import enqueue, run_burst
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(autouse=True)
+def github() -> Iterator[respx.MockRouter]:
+    """Added repositories queue an index backfill, which the same burst runs: their histories are empty."""
+    with respx.mock(base_url=API, assert_all_called=False) as router:
+        FakeGitHub().install(router)
+        router.get(path__regex=r"^/repos/[^/]+/[^/]+/issues$", name="issues").mock(
+            return_value=httpx.Response(200, json=[])
+        )
+        yield router
 
 
 async def deliver(settings: Settings, event_name: str, name: str, delivery: str) -> None:

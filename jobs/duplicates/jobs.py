@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from app.config.loader import load_repo_config
 from app.config.model import DuplicatesConfig
+from app.constants import JOB_BACKFILL
 from app.github.client import issue_record
 from app.github.protocol import IssueRecord, RepoId
 from jobs.context import db_sessions, github_for, settings_of
@@ -126,8 +127,9 @@ async def backfill_index(ctx: dict[str, Any], installation_id: int, repo: str, r
     async def work() -> str:
         gh = await github_for(ctx, installation_id, repo_id, token_permissions(WORKFLOW))
         progress = await backfill_mod.backfill(gh, sessions, repo_id)
-        if not progress.done and ctx.get("redis") is not None:
-            await ctx["redis"].enqueue_job(BACKFILL_JOB, installation_id, repo)
+        if not progress.done and ctx.get("redis") is not None:  # the next pages, under their own job id
+            job_id = f"{backfill_job_id(repo)}:{progress.next_page}"
+            await ctx["redis"].enqueue_job(BACKFILL_JOB, installation_id, repo, _job_id=job_id)
         return f"{progress.items} items, next page {progress.next_page}, done={progress.done}"
 
     outcome = await guarded(
@@ -135,3 +137,26 @@ async def backfill_index(ctx: dict[str, Any], installation_id: int, repo: str, r
     )  # RateLimited becomes arq Retry(defer=reset) with the cursor kept
     log.info("backfill_index %s: %s", repo, outcome)
     return outcome or "failed"
+
+
+def backfill_job_id(repo: str) -> str:
+    """One first backfill job per repository: a redelivered installation event does not start a second."""
+    return f"{JOB_BACKFILL}:{repo}"
+
+
+async def enqueue_backfills(ctx: dict[str, Any], installation_id: int, repos: list[str]) -> int:
+    """Queue the backfill of each newly added repository; returns how many were not already queued."""
+    redis = ctx.get("redis")
+    if redis is None or not installation_id:
+        return 0
+    queued = 0
+    for repo in repos:
+        job = await redis.enqueue_job(
+            BACKFILL_JOB,
+            installation_id=installation_id,
+            repo=repo,
+            restart=False,
+            _job_id=backfill_job_id(repo),
+        )
+        queued += job is not None
+    return queued

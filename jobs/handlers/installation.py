@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.events import InstallationEvent, InstallationRepositoriesEvent, RepositoryRef
 from jobs.context import db_sessions
+from jobs.duplicates.jobs import enqueue_backfills
 from jobs.failures import guarded
 from jobs.models import InstallationRow, RepositoryRow
 
@@ -39,6 +40,9 @@ async def sync_installation(
             return f"ignored event {event_name}"
 
     summary = await guarded(ctx, None, work())  # a locked or unreachable database is retried with backoff
+    if summary is not None:  # the duplicate index of each added repository is filled from its history
+        backfills = await enqueue_backfills(ctx, *_added(event_name, event))
+        summary += f"; {backfills} index backfills queued" if backfills else ""
     log.info("sync_installation delivery=%s: %s", delivery_id, summary)
     return summary or "failed"
 
@@ -100,3 +104,14 @@ async def _deactivate_all(session: AsyncSession, installation_id: int) -> None:
     await session.execute(
         update(RepositoryRow).where(RepositoryRow.installation_id == installation_id).values(active=False)
     )
+
+
+def _added(event_name: str, event: dict[str, Any]) -> tuple[int, list[str]]:
+    """The installation and the repositories this event adds (installation.created, repositories added)."""
+    if event_name == "installation" and event.get("action") == "created":
+        added = InstallationEvent.model_validate(event).repositories
+    elif event_name == "installation_repositories":
+        added = InstallationRepositoriesEvent.model_validate(event).repositories_added
+    else:
+        return 0, []
+    return int((event.get("installation") or {}).get("id", 0)), [repo.full_name for repo in added]
