@@ -41,7 +41,7 @@ async def pool(settings: Settings) -> AsyncIterator[ArqRedis]:
 @pytest.fixture
 def history() -> Iterator[respx.MockRouter]:
     """Codertocat/Space has three issues, served two per page as GitHub paginates."""
-    items = [
+    items: list[dict[str, Any]] = [
         {"number": n, "title": f"Issue {n}", "body": "text", "state": "open", "user": {"login": "octocat"},
          "labels": [], "html_url": f"https://github.com/Codertocat/Space/issues/{n}",
          "created_at": f"2024-01-0{n}T00:00:00Z"}
