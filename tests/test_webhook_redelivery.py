@@ -130,3 +130,23 @@ async def test_a_flushed_script_cache_loses_no_delivery_and_doubles_none(redis_u
         await queue.close()
     assert list(fresh) == [False, True]
     assert sorted(queued_job_ids(redis_url)) == ["comment:1:1", "comment:1:2"]
+
+
+def test_a_write_that_fails_leaves_the_delivery_unmarked_so_a_redelivery_is_retried(
+    client: TestClient, redis_url: str
+) -> None:
+    """Redis does not roll a script back: the delivery is marked only after its jobs are written."""
+    body = encode(load_payload("issue_comment", "created.with-installation"))
+    headers = github_headers(body, "issue_comment", delivery="d-wrongtype")
+    admin = redis.Redis.from_url(redis_url)
+    try:
+        admin.set("arq:queue", "not a sorted set")  # ZADD fails with WRONGTYPE inside the script
+        assert client.post("/webhooks", content=body, headers=headers).status_code == 503
+        assert not admin.exists(DELIVERY_KEY_PREFIX + "d-wrongtype")
+        admin.delete("arq:queue")
+        again = client.post("/webhooks", content=body, headers=headers)
+        assert admin.exists(DELIVERY_KEY_PREFIX + "d-wrongtype")
+    finally:
+        admin.close()
+    assert again.status_code == 202
+    assert "queued" in again.json()  # retried, not answered as a duplicate

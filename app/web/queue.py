@@ -24,8 +24,8 @@ REDIS_TIMEOUT_SECONDS = 2.0
 """Longest a delivery waits on Redis before it is answered 503 (GitHub gives up after 10 s)."""
 CONNECT_TIMEOUT_SECONDS = 1
 
-# One atomic round trip for a whole batch of deliveries: skip a delivery already marked, else mark it and
-# write each of its jobs exactly as arq's enqueue_job does (skipped while its job or result record exists).
+# One atomic round trip for a whole batch of deliveries: skip a delivery already marked, else write each of
+# its jobs exactly as arq's enqueue_job does (skipped while its job or result record exists), then mark it.
 # arq's own enqueue_job costs four round trips per job, which halved the receiver's throughput.
 # KEYS: the queue, then per delivery: its key and (job key, result key) per job.
 # ARGV: delivery ttl, job expiry in ms, then per delivery: job count, score, (job id, serialized job) per job.
@@ -35,7 +35,9 @@ local results = {}
 local k, a = 2, 3
 while a <= #ARGV do
   local jobs = tonumber(ARGV[a])
-  if redis.call('SET', KEYS[k], '1', 'NX', 'EX', ARGV[1]) then
+  if redis.call('EXISTS', KEYS[k]) == 1 then
+    results[#results + 1] = -1
+  else
     local queued = 0
     for j = 1, jobs do
       if redis.call('EXISTS', KEYS[k + 2 * j - 1], KEYS[k + 2 * j]) == 0 then
@@ -44,9 +46,9 @@ while a <= #ARGV do
         queued = queued + 1
       end
     end
+    -- Marked last: if a write above fails (Redis does not roll scripts back), a redelivery retries it.
+    redis.call('SET', KEYS[k], '1', 'EX', ARGV[1])
     results[#results + 1] = queued
-  else
-    results[#results + 1] = -1
   end
   k = k + 1 + 2 * jobs
   a = a + 2 + 2 * jobs
