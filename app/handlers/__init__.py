@@ -1,8 +1,10 @@
 """Webhook routing: one module per behaviour, each with its own Router, composed here once.
 
-Handlers are pure: they read a `Delivery` and return `JobSpec`s. The web edge (app/web/queue.py) writes each
-one as `pool.enqueue_job(spec.function, _job_id=spec.job_id, **spec.kwargs)` would: queue `arq:queue`, arq's
-default pickle serializer, no deferral, and no new job while `arq:job:<id>` or `arq:result:<id>` exists.
+Handlers are pure: they read a `Delivery` and return `JobSpec`s. `delivery.payload` is already the event's
+lenient model, parsed once by the edge (see app/router.py: `register(..., model=...)`); never re-parse it.
+The web edge (app/web/queue.py) writes each one as `pool.enqueue_job(spec.function, _job_id=spec.job_id,
+**spec.kwargs)` would: queue `arq:queue`, arq's default pickle serializer, no deferral, and no new job while
+`arq:job:<id>` or `arq:result:<id>` exists.
 The worker must register job functions with exactly these names and keyword arguments:
 
 - `handle_comment`, job id `comment:<repository id>:<comment id>`, kwargs `delivery_id: str`,
