@@ -39,3 +39,15 @@ REVIEW_STATUS_CONTEXT = "steward/review"
 BRANCH_PREFIX = "steward"
 CONFIG_PATH = ".github/steward.yml"
 DEFAULT_COMMAND_PREFIX = "/steward"
+
+# Worker liveness and recovery of jobs orphaned by a dead worker (jobs/recovery.py)
+WORKER_HEARTBEAT_PREFIX = "steward:worker:"
+"""steward:worker:<worker id> exists while that worker process is alive (renewed, short TTL)."""
+WORKER_HEARTBEAT_TTL_SECONDS = 20.0
+"""A worker silent this long is dead: its jobs are freed for another worker."""
+WORKER_HEARTBEAT_EVERY_SECONDS = 5.0
+"""How often a worker renews its heartbeat (well inside the TTL)."""
+RECOVERY_INTERVAL_SECONDS = 10.0
+"""How often each worker looks for jobs whose worker died."""
+RUNNING_JOBS_KEY = "steward:running"
+"""Hash: arq job id -> id of the worker running it."""

@@ -13,6 +13,7 @@ from arq.connections import RedisSettings
 
 from app.github.redact import install_redaction
 from app.settings import Settings
+from jobs import recovery
 from jobs.context import JOB_MAX_TRIES
 from jobs.db import make_engine, migrate, sessions
 
@@ -41,10 +42,12 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["engine"] = engine
     ctx["sessions"] = sessions(engine)
     await reap_sandboxes()
+    await recovery.start(ctx)
     log.info("worker ready: redis=%s database=%s", safe_url(settings.redis_url), safe_url(settings.db_url))
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    await recovery.stop(ctx)
     engine = ctx.pop("engine", None)
     if engine is not None:
         await engine.dispose()
@@ -96,6 +99,8 @@ def worker_settings(
         "redis_settings": redis_settings(settings),
         "on_startup": startup,
         "on_shutdown": shutdown,
+        "on_job_start": recovery.job_started,
+        "on_job_end": recovery.job_ended,
         "ctx": base_ctx,
         "job_timeout": JOB_TIMEOUT_SECONDS,
         "keep_result": KEEP_RESULT_SECONDS,
