@@ -10,9 +10,11 @@ from jobs.duplicates.jobs import TRIAGE_JOB, backfill_index, index_event, triage
 from jobs.handlers.comment import handle_comment
 from jobs.handlers.installation import sync_installation
 from jobs.handlers.review import review_submitted
+from jobs.runs.deadline import within
 from jobs.runs.gate import pull_closed, pull_synchronized
 from jobs.runs.planning import plan_run
 from jobs.runs.working import work_run
+from jobs.worker import JOB_TIMEOUT_SECONDS
 
 QUICK_JOB_TIMEOUT = 300
 """Jobs that only talk to GitHub and the database; the worker's default (jobs.worker) covers long runs."""
@@ -22,8 +24,8 @@ FUNCTIONS: list[Any] = [
     func(triage_item, name=TRIAGE_JOB, timeout=QUICK_JOB_TIMEOUT),
     func(sync_installation, timeout=QUICK_JOB_TIMEOUT),
     func(review_submitted, timeout=QUICK_JOB_TIMEOUT),
-    func(plan_run, timeout=QUICK_JOB_TIMEOUT),
-    work_run,  # the worker's long default timeout; the run's own limits are tighter
+    func(within(plan_run, QUICK_JOB_TIMEOUT, "the planning"), name="plan_run", timeout=QUICK_JOB_TIMEOUT),
+    func(within(work_run, JOB_TIMEOUT_SECONDS, "the work"), name="work_run", timeout=JOB_TIMEOUT_SECONDS),
     func(pull_synchronized, timeout=QUICK_JOB_TIMEOUT),
     func(pull_closed, timeout=QUICK_JOB_TIMEOUT),
     func(index_event, timeout=QUICK_JOB_TIMEOUT),
