@@ -9,6 +9,10 @@ the in-progress key of each job whose worker's heartbeat is gone, so arq starts 
 Safety: one Lua script per job checks, atomically, that the heartbeat is missing, that the record still
 names that worker, and that the in-progress key still holds that worker's id; a live worker's job, or a job
 already restarted by another worker, is never touched, and concurrent passes cannot both act.
+
+The repository lock (jobs.locks) is owned by the run (`run:<run id>`), not by the worker: the restarted job
+takes the dead worker's lock back at once, so recovery need not release locks. Limit: a worker killed in the
+milliseconds between arq's start of a job and on_job_start leaves no record; that job waits for arq's TTL.
 """
 
 from __future__ import annotations
