@@ -123,3 +123,18 @@ def test_eval_names_the_bad_line(tmp_path: Path) -> None:
     assert "bad.jsonl:2: not JSON" in result.stderr
     result = CliRunner().invoke(app, ["eval", "duplicates", str(TINY), "--k", "0,x"])
     assert result.exit_code != 0
+
+
+def test_calibration_features_do_not_depend_on_the_repository_size() -> None:
+    """The same near neighbours give the same score in a small and a large repository."""
+    from jobs.duplicates.calibration import HYBRID_COEF, features, probabilities
+
+    near = np.asarray([0.9, 0.5, 0.45, 0.3], dtype=np.float32)
+    small = np.concatenate([near, np.full(20, 0.05, dtype=np.float32)])
+    large = np.concatenate([near, np.random.default_rng(1).uniform(0, 0.2, 20_000).astype(np.float32)])
+    top = np.arange(4, dtype=np.int64)
+    assert np.allclose(features(small, top), features(large, top))
+    rows = features(small, top)
+    assert rows[0].tolist() == pytest.approx([0.9, 0.4, 0.6, 1.0])  # fused, margin, spread, bias
+    probs = probabilities(rows, HYBRID_COEF)
+    assert list(probs) == sorted(probs, reverse=True)  # the score keeps the ranking's order

@@ -179,8 +179,8 @@ class DuplicatesConfig(WorkflowConfig):
     """Triage every newly opened issue."""
     on_pull_requests: bool = False
     """Also triage newly opened pull requests."""
-    threshold: float = Field(default=0.7, ge=0.0, le=1.0)
-    """Calibrated score (0..1) a candidate needs before Steward comments."""
+    threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    """Calibrated score (0..1) the best candidate needs before Steward comments: about the share right."""
     max_suggestions: int = Field(default=3, ge=1, le=10)
     """Most candidates listed in one comment."""
     label: str | None = None
