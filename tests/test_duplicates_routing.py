@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,9 @@ from app.events import IssuesEvent
 from app.handlers import build_router
 from app.router import Delivery, JobSpec
 from app.settings import Settings
+from jobs.db import make_engine, migrate, sessions
+from jobs.duplicates import semantic, store
+from jobs.duplicates.jobs import index_event
 from tests.conftest import load_payload
 
 INSTALLATION = {"id": 4242, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg=="}
@@ -100,3 +104,30 @@ def test_only_duplicate_of_comments_reach_the_index(
 
 def test_a_delivery_without_installation_is_not_indexed(settings: Settings) -> None:
     assert route(settings, "issues", load_payload("issues", "edited")) == []
+
+
+@pytest.mark.anyio
+async def test_what_the_router_sends_is_enough_to_follow_an_edit_and_a_transfer(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(semantic.FORCE_LEXICAL_ENV, "1")  # no model load: the test is about the payload
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'index.db'}")
+    await migrate(engine)
+    db = sessions(engine)
+    ctx: dict[str, Any] = {"settings": settings, "sessions": db, "job_try": 1}
+    try:
+        moved = installed("issues", "transferred")
+        old_repo, new_repo = moved["repository"]["full_name"], moved["changes"]["new_repository"]["full_name"]
+        opened = installed("issues", "opened")
+        opened["repository"] = moved["repository"]
+        [job] = index_jobs(route(settings, "issues", {**opened, "action": "edited"}, "d-1"))
+        assert await index_event(ctx, **job.kwargs) == "indexed #1 (edited)"
+        assert await store.get_item(db, old_repo, 1) is not None
+
+        [job] = index_jobs(route(settings, "issues", moved, "d-2"))
+        assert await index_event(ctx, **job.kwargs) == f"transferred #1 to {new_repo}"
+        assert await store.get_item(db, old_repo, 1) is None
+        row = await store.get_item(db, new_repo, moved["changes"]["new_issue"]["number"])
+        assert row is not None and row.title == moved["changes"]["new_issue"]["title"]
+    finally:
+        await engine.dispose()
