@@ -10,9 +10,10 @@ import pytest
 import respx
 
 from app.events import PullRequestReviewEvent
+from app.github.protocol import IssueRecord
 from app.settings import Settings
-from jobs.db import make_engine, sessions
-from jobs.duplicates import store
+from jobs.db import make_engine, migrate, sessions
+from jobs.duplicates import semantic, store
 from jobs.duplicates.jobs import triage_item
 from jobs.ledger import Ledger, RunState
 from tests.conftest import load_payload
@@ -88,6 +89,35 @@ async def test_an_opened_issue_is_indexed_and_records_one_closed_duplicates_run(
     assert await indexed(settings, repo, number)
     assert github.token_bodies[0]["permissions"] == {"contents": "read", "issues": "write"}
     assert github.bot_comments(number) == []  # an empty index has nothing to suggest: silence
+
+
+async def test_an_opened_repeat_of_an_earlier_issue_gets_one_comment_and_the_run_says_so(
+    settings: Settings, github: FakeGitHub, api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(semantic.FORCE_LEXICAL_ENV, "1")
+    event = opened("issue")
+    repo, issue = event["repository"]["full_name"], event["issue"]
+    earlier = [
+        IssueRecord(n, title, body, "open", False, "octocat", html_url=f"https://github.com/{repo}/issues/{n}",
+                    created_at="2019-01-01T00:00:00Z")
+        for n, title, body in [
+            (7, issue["title"], issue["body"]),  # the same report, filed earlier
+            (8, "Dark mode colours", "The sidebar ignores the dark theme."),
+            (9, "CSV export drops rows", "Exporting 10k rows gives 9,998."),
+        ]
+    ]  # fmt: skip
+    engine = make_engine(settings.db_url)
+    try:
+        await migrate(engine)
+        await store.upsert_items(sessions(engine), repo, earlier)
+    finally:
+        await engine.dispose()
+    await triage(settings, "issue")
+    [comment] = github.bot_comments(issue["number"])
+    assert "#7 |" in comment and "#8 |" not in comment
+    [run] = await runs(settings, repo, issue["number"])
+    [reason] = await reasons(settings, run.id)
+    assert reason.startswith("suggested #7 (")
 
 
 @pytest.mark.parametrize(
