@@ -121,9 +121,7 @@ async def test_a_new_worker_runs_the_job_a_dead_worker_left_at_once(settings: Se
     assert len(await redis.lrange(SEEN, 0, -1)) == 1
 
 
-async def test_a_live_workers_job_is_not_started_by_another_worker(
-    settings: Settings, redis: Any
-) -> None:
+async def test_a_live_workers_job_is_not_started_by_another_worker(settings: Settings, redis: Any) -> None:
     """The same situation with a live owner: the other worker polls and recovers, and leaves it alone."""
     await enqueue(settings, "remember", "remember:3")
     await recovery.beat(redis, ALIVE)
