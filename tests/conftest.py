@@ -18,6 +18,8 @@ from pydantic import SecretStr
 
 from app.settings import Settings
 
+pytest_plugins = ("tests.run_fixtures",)
+
 FIXTURES = Path(__file__).parent / "fixtures"
 WEBHOOK_EXAMPLES = FIXTURES / "webhooks" / "examples"
 WEBHOOK_SECRET = "test-webhook-secret-not-real"

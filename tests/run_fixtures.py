@@ -8,11 +8,13 @@ import json
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import respx
 
 from app.settings import Settings
@@ -313,3 +315,27 @@ async def trace_of(settings: Settings, run_id: str) -> RunTrace:
 def replies(github: FakeRunGitHub, number: int = ISSUE) -> list[str]:
     """Steward's answers to commands (not its plan comment)."""
     return [body for body in github.bot_comments(number) if body.startswith("<!-- steward:reply")]
+
+
+# Fixtures shared by the run tests (registered through `pytest_plugins` in tests/conftest.py); a test module
+# may override `remote` or `github` with its own seeded variant.
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Remote:
+    """A bare git remote seeded with the sample repository, and a developer clone of it."""
+    return make_remote(tmp_path)
+
+
+@pytest.fixture
+def github(remote: Remote) -> FakeRunGitHub:
+    """The stateful GitHub fake, its repository backed by `remote`."""
+    return fake_github(remote)
+
+
+@pytest.fixture
+def api(github: FakeRunGitHub) -> Iterator[respx.MockRouter]:
+    """GitHub's HTTP, served by the fake through respx."""
+    with respx.mock(base_url=API, assert_all_called=False) as router:
+        github.install(router)
+        yield router

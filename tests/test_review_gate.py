@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ from app.router import Delivery
 from app.settings import Settings
 from jobs.ledger import Ledger, RunState
 from tests.conftest import load_payload
-from tests.github_mock import API
 from tests.run_fixtures import (
     BRANCH,
     INSTALLATION_ID,
@@ -52,13 +50,6 @@ def github(remote: Remote) -> FakeRunGitHub:
     fake = fake_github(remote)
     fake.pulls.append(fake._pull_json(PR, BRANCH, "docs: update documentation for #7", "", "main"))
     return fake
-
-
-@pytest.fixture
-def api(github: FakeRunGitHub) -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=API, assert_all_called=False) as router:
-        github.install(router)
-        yield router
 
 
 async def proposed_run(settings: Settings, remote: Remote) -> str:

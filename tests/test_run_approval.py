@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 import respx
 
 from app.settings import Settings
 from jobs.ledger import ApprovalDecision, RunState
-from tests.github_mock import API
 from tests.run_fixtures import (
     BRANCH,
     MAINTAINER,
     WRITER,
     FakeRunGitHub,
     Remote,
-    fake_github,
-    make_remote,
     replies,
     runs,
     say,
@@ -26,23 +20,6 @@ from tests.run_fixtures import (
 )
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def remote(tmp_path: Path) -> Remote:
-    return make_remote(tmp_path)
-
-
-@pytest.fixture
-def github(remote: Remote) -> FakeRunGitHub:
-    return fake_github(remote)
-
-
-@pytest.fixture
-def api(github: FakeRunGitHub) -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=API, assert_all_called=False) as router:
-        github.install(router)
-        yield router
 
 
 async def test_approval_below_the_level_is_refused_recorded_and_runs_nothing(

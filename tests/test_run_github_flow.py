@@ -4,24 +4,18 @@ real git with a local bare repository as the remote; GitHub's HTTP mocked with r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 import respx
 
 from app.settings import Settings
 from jobs.ledger import ApprovalDecision, RunState
-from tests.github_mock import API
 from tests.run_fixtures import (
     BRANCH,
     MAINTAINER,
     REVIEWER,
     FakeRunGitHub,
     Remote,
-    fake_github,
     git,
-    make_remote,
     review_event,
     runs,
     say,
@@ -31,23 +25,6 @@ from tests.run_fixtures import (
 from tests.worker_support import enqueue, run_burst
 
 pytestmark = [pytest.mark.anyio, pytest.mark.docker]
-
-
-@pytest.fixture
-def remote(tmp_path: Path) -> Remote:
-    return make_remote(tmp_path)
-
-
-@pytest.fixture
-def github(remote: Remote) -> FakeRunGitHub:
-    return fake_github(remote)
-
-
-@pytest.fixture
-def api(github: FakeRunGitHub) -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=API, assert_all_called=False) as router:
-        github.install(router)
-        yield router
 
 
 async def test_docs_plan_approve_sandbox_push_pr_and_review_gate(
