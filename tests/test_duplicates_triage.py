@@ -282,3 +282,41 @@ async def test_opened_webhook_job_indexes_and_comments(
     row = await store.get_item(db, REPO.full_name, 60)
     assert row is not None and row.kind == "issue" and row.title.startswith("Memory leak")
     assert len(github.bot_comments(60)) == 1
+
+
+async def test_an_edit_updates_the_comment_in_place_and_starts_none(
+    db: Sessions, settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    from app.events import IssuesEvent
+    from jobs.duplicates.jobs import index_event
+    from tests.conftest import load_payload
+
+    await seed(db)
+    github.files[".github/steward.yml"] = "workflows:\n  duplicates:\n    threshold: 0.05\n"
+    api.get(f"/repos/{REPO.full_name}", name="repo").mock(
+        return_value=httpx.Response(200, json={"full_name": REPO.full_name, "default_branch": "main"})
+    )
+    ctx: dict[str, Any] = {"settings": settings, "sessions": db, "job_try": 1}
+    payload = load_payload("issues", "edited")
+    payload["installation"] = {"id": 42}
+    query = await store.get_item(db, REPO.full_name, QUERY)
+    assert query is not None
+    payload["issue"].update(
+        number=QUERY, title=query.title, body=query.body, created_at="2024-01-25T00:00:00Z"
+    )
+
+    def edited() -> dict[str, Any]:
+        return IssuesEvent.model_validate(payload).model_dump(mode="json")  # as app/handlers enqueues it
+
+    outcome = await index_event(ctx, "d-1", "issues", edited())
+    assert outcome.endswith("no duplicates comment to update")  # an edit never starts a comment
+    assert github.bot_comments(QUERY) == []
+
+    assert ORIGINAL in await run(await client(settings), db, IndexCache(db), DuplicatesConfig(threshold=0.05))
+    payload["issue"].update(
+        title="Icelandic translation missing", body="The settings page shows English strings."
+    )
+    outcome = await index_event(ctx, "d-2", "issues", edited())
+    assert "comment updated: no candidate passed" in outcome, outcome
+    (body,) = github.bot_comments(QUERY)
+    assert "no longer finds likely duplicates" in body and github.created == 1 and github.updated == 1

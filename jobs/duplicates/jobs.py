@@ -16,6 +16,7 @@ from jobs.duplicates import store
 from jobs.duplicates.events import apply_event
 from jobs.duplicates.live import IndexCache
 from jobs.duplicates.record import record_triage
+from jobs.duplicates.rerun import retriage_on_edit
 from jobs.duplicates.store import Sessions
 from jobs.duplicates.triage import triage
 from jobs.failures import guarded
@@ -59,15 +60,31 @@ def skip_reason(config: DuplicatesConfig, item: IssueRecord, author_is_bot: bool
 
 
 async def index_event(ctx: dict[str, Any], delivery_id: str, event_name: str, event: dict[str, Any]) -> str:
-    """issues.*, pull_request.* and issue_comment.created deliveries update the index (no comment is made)."""
+    """Item and "Duplicate of #N" deliveries update the index; an edit also updates our comment, if any."""
     repo = RepoId.parse(str((event.get("repository") or {}).get("full_name", "/")) or "/")
     installation_id = int((event.get("installation") or {}).get("id", 0))
 
+    action = event.get("action")
+    item = event.get("pull_request" if event_name == "pull_request" else "issue") or {}
+
     async def work() -> str:
         gh = None
-        if installation_id and event.get("action") == "closed":
+        if installation_id and event_name != "issue_comment" and action in ("closed", "edited"):
             gh = await github_for(ctx, installation_id, repo, token_permissions(WORKFLOW))
-        return await apply_event(db_sessions(ctx), gh, event_name, event)
+        sessions = db_sessions(ctx)
+        outcome = await apply_event(sessions, gh, event_name, event)
+        if gh is not None and action == "edited" and outcome.startswith("indexed"):
+            updated = await retriage_on_edit(
+                gh,
+                sessions,
+                index_cache(sessions),
+                repo,
+                int(item["number"]),
+                bot_login=settings_of(ctx).bot_login,
+                redis=ctx.get("redis"),
+            )
+            outcome = f"{outcome}; {updated}"
+        return outcome
 
     outcome = await guarded(ctx, None, work())
     log.info("index_event delivery=%s %s: %s", delivery_id, repo.full_name, outcome)
