@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import respx
 
 from app.events import IssuesEvent
 from app.handlers import build_router
@@ -17,6 +18,7 @@ from jobs.db import make_engine, migrate, sessions
 from jobs.duplicates import semantic, store
 from jobs.duplicates.jobs import index_event
 from tests.conftest import load_payload
+from tests.github_mock import API, FakeGitHub
 
 INSTALLATION = {"id": 4242, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg=="}
 
@@ -121,7 +123,10 @@ async def test_what_the_router_sends_is_enough_to_follow_an_edit_and_a_transfer(
         opened = installed("issues", "opened")
         opened["repository"] = moved["repository"]
         [job] = index_jobs(route(settings, "issues", {**opened, "action": "edited"}, "d-1"))
-        assert await index_event(ctx, **job.kwargs) == "indexed #1 (edited)"
+        with respx.mock(base_url=API, assert_all_called=False) as router:  # an edit looks for our comment
+            FakeGitHub(owner="octo-org", repo="octo-repo").install(router)
+            outcome = await index_event(ctx, **job.kwargs)
+        assert outcome == "indexed #1 (edited); no duplicates comment to update"
         assert await store.get_item(db, old_repo, 1) is not None
 
         [job] = index_jobs(route(settings, "issues", moved, "d-2"))
