@@ -11,6 +11,7 @@ from app.github.client import GitHubKitClient, installation_client
 from app.github.protocol import RepoId
 from app.github.retrying import DEFAULT_POLICY, RetryPolicy
 from app.settings import Settings
+from jobs.comment_count import counting
 
 JOB_MAX_TRIES = 5
 """Attempts per job (arq's max_tries); the last one reports a final failure instead of retrying."""
@@ -48,6 +49,7 @@ async def github_for(
     """A client with a token scoped to this repository and these permissions (tests inject the transport)."""
     transport: httpx.AsyncBaseTransport | None = ctx.get("github_transport")
     policy: RetryPolicy = ctx.get("github_retry", DEFAULT_POLICY)
-    return await installation_client(
+    client = await installation_client(
         settings_of(ctx), installation_id, repo, permissions, transport=transport, policy=policy
     )
+    return counting(client, ctx.get("redis"))  # every new comment counts toward the hourly noise limit

@@ -320,3 +320,51 @@ async def test_an_edit_updates_the_comment_in_place_and_starts_none(
     assert "comment updated: no candidate passed" in outcome, outcome
     (body,) = github.bot_comments(QUERY)
     assert "no longer finds likely duplicates" in body and github.created == 1 and github.updated == 1
+
+
+async def test_at_the_hourly_comment_limit_triage_posts_nothing_new_and_says_why_in_the_ledger(
+    db: Sessions, settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    from redis.asyncio import Redis
+
+    from app.events import IssuesEvent
+    from jobs.comment_count import comments_this_hour
+    from jobs.duplicates.jobs import triage_item
+    from jobs.ledger import Ledger
+    from tests.conftest import load_payload
+
+    await seed(db)
+    github.files[".github/steward.yml"] = (
+        "noise:\n  comments_per_hour: 1\nworkflows:\n  duplicates:\n    threshold: 0.25\n"
+    )
+    api.get(f"/repos/{REPO.full_name}", name="repo").mock(
+        return_value=httpx.Response(200, json={"full_name": REPO.full_name, "default_branch": "main"})
+    )
+    original = await store.get_item(db, REPO.full_name, ORIGINAL)
+    assert original is not None
+
+    def opened(number: int) -> dict[str, Any]:
+        payload = load_payload("issues", "opened")
+        payload["installation"] = {"id": 42}
+        payload["issue"].update(
+            number=number, title=original.title, body=original.body, created_at="2024-03-01T00:00:00Z"
+        )
+        return IssuesEvent.model_validate(payload).model_dump(mode="json")
+
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        ctx: dict[str, Any] = {"settings": settings, "sessions": db, "job_try": 1, "redis": redis}
+        first = await triage_item(ctx, "d-60", opened(60), "issue")
+        assert first.startswith("suggested #40"), first
+        assert len(github.bot_comments(60)) == 1
+        assert await comments_this_hour(redis, REPO.full_name) == 1  # triage's comment counts
+        held = await triage_item(ctx, "d-61", opened(61), "issue")
+        assert await comments_this_hour(redis, REPO.full_name) == 1
+    finally:
+        await redis.aclose()
+    assert held.startswith("held #40"), held
+    assert "noise limit of comments an hour (1 of 1); it resets at" in held
+    assert github.bot_comments(61) == [] and github.created == 1
+    (run,) = await Ledger(db).runs_for(REPO.full_name, 61)
+    trace = await Ledger(db).trace(run.id)
+    assert trace.transitions[-1].reason == held

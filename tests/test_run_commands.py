@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 import respx
+from redis.asyncio import Redis
 
 from app.constants import MARKER_LIMIT
 from app.settings import Settings
+from jobs.comment_count import comments_this_hour
 from jobs.ledger import RunState
 from tests.run_fixtures import (
     MAINTAINER,
@@ -46,6 +48,34 @@ async def test_noise_limit_is_said_once_with_when_it_resets(
     await say(settings, "/steward docs", MAINTAINER, 5104)
     (limit,) = limits(github)
     assert "noise limit of runs a day (1 of 1); it resets at 20" in limit and "UTC" in limit
+    assert len(await runs(settings)) == 1
+
+
+async def counted(settings: Settings) -> int:
+    """Steward's new comments on the repository this hour, as the noise limit reads them from Redis."""
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        return await comments_this_hour(redis, "Codertocat/Hello-World")
+    finally:
+        await redis.aclose()
+
+
+async def test_every_new_comment_counts_and_the_hourly_limit_refuses_a_run(
+    settings: Settings, github: FakeRunGitHub, api: respx.MockRouter
+) -> None:
+    github.files[".github/steward.yml"] = "noise:\n  comments_per_hour: 2\n"
+    await say(settings, "/steward docs", MAINTAINER, 5401)
+    assert len(github.plan_comments()) == 1 and await counted(settings) == 1  # the plan, counted once
+    await say(settings, "/steward docs again", WRITER, 5402)
+    assert len(replies(github)) == 1 and await counted(settings) == 2  # a command reply counts
+    await say(settings, "/steward cancel", MAINTAINER, 5403)
+    assert len(replies(github)) == 2 and await counted(settings) == 3  # answers a person even past it
+    await say(settings, "/steward docs", MAINTAINER, 5404)
+    (limit,) = limits(github)
+    assert "noise limit of comments an hour (3 of 2); it resets at 20" in limit and ":00 UTC" in limit
+    await say(settings, "/steward docs", MAINTAINER, 5405)
+    (limit,) = limits(github)  # said once per issue: the same comment, brought up to date
+    assert "comments an hour (4 of 2)" in limit and await counted(settings) == 4
     assert len(await runs(settings)) == 1
 
 

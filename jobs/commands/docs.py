@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.commands.registry import CommandContext, handler
 from jobs.commands.common import NOT_CONNECTED, bot_of, ready
-from jobs.commands.noise import count_comments, limit_hit, say_limit
+from jobs.commands.noise import limit_hit, say_limit
 from jobs.runs.queue import enqueue_plan
 
 WORKFLOW = "docs"
@@ -42,6 +42,5 @@ async def docs(ctx: CommandContext) -> str | None:
         instructions=ctx.args.strip(),
         installation_id=ctx.installation_id,
     )
-    await count_comments(redis, ctx.repo.full_name)
     await enqueue_plan(redis, run.id)
     return None

@@ -2,38 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from app.commands.registry import CommandContext
-from app.constants import MARKER_LIMIT, RATE_PREFIX
+from app.constants import MARKER_LIMIT
 from app.github.comments import upsert_comment
+from jobs.comment_count import at_utc, comments_limit, count_comments
 from jobs.ledger import Ledger
 from jobs.runs.plancomment import run_marker
-
-HOUR = 3600
-
-
-def _hour_key(repo: str, now: float) -> str:
-    return f"{RATE_PREFIX}comments:{repo}:{int(now // HOUR)}"
-
-
-async def count_comments(redis: Any, repo: str, n: int = 1) -> int:
-    """Count comments a run will post this hour (its plan comment); the key expires with the hour."""
-    key = _hour_key(repo, time.time())
-    total = int(await redis.incrby(key, n))
-    await redis.expire(key, 2 * HOUR)
-    return total
-
-
-async def comments_this_hour(redis: Any, repo: str) -> int:
-    value = await redis.get(_hour_key(repo, time.time()))
-    return int(value or 0)
-
-
-def _at(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 async def limit_hit(ctx: CommandContext, ledger: Ledger) -> str | None:
@@ -47,12 +23,8 @@ async def limit_hit(ctx: CommandContext, ledger: Ledger) -> str | None:
         )
     if counts.runs_in_window >= noise.runs_per_day:
         resets = counts.window_resets_at or datetime.now(UTC) + timedelta(days=1)
-        return f"runs a day ({counts.runs_in_window} of {noise.runs_per_day}); it resets at {_at(resets)}"
-    used = await comments_this_hour(ctx.redis, ctx.repo.full_name)
-    if used >= noise.comments_per_hour:
-        resets = datetime.fromtimestamp((int(time.time() // HOUR) + 1) * HOUR, UTC)
-        return f"comments an hour ({used} of {noise.comments_per_hour}); it resets at {_at(resets)}"
-    return None
+        return f"runs a day ({counts.runs_in_window} of {noise.runs_per_day}); it resets at {at_utc(resets)}"
+    return await comments_limit(ctx.redis, ctx.repo.full_name, noise.comments_per_hour)
 
 
 async def say_limit(ctx: CommandContext, limit: str, bot: str) -> None:

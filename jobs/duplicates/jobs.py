@@ -10,6 +10,7 @@ from app.config.model import DuplicatesConfig
 from app.constants import JOB_BACKFILL
 from app.github.client import issue_record
 from app.github.protocol import IssueRecord, RepoId
+from jobs.comment_count import comments_limit
 from jobs.context import db_sessions, github_for, settings_of
 from jobs.duplicates import backfill as backfill_mod
 from jobs.duplicates import store
@@ -114,6 +115,9 @@ async def triage_item(
         reason = skip_reason(config, item, is_bot, asked=False)
         if reason is not None:
             return f"indexed; skipped: {reason}"
+        redis = ctx.get("redis")
+        per_hour = loaded.config.noise.comments_per_hour
+        full = None if redis is None else await comments_limit(redis, repo.full_name, per_hour)
         result = await triage(
             gh,
             sessions,
@@ -123,6 +127,7 @@ async def triage_item(
             config,
             bot_login=settings_of(ctx).bot_login,
             prefix=loaded.config.prefix,
+            hold_new=full,
         )
         await record_triage(
             sessions, repo.full_name, item.number, delivery_id, installation_id, result.summary

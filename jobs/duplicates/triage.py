@@ -23,9 +23,14 @@ class TriageResult:
     shown: list[Suggestion] = field(default_factory=list)
     comment_id: int | None = None
     labelled: bool = False
+    held: str | None = None
+    """Why a suggestion was not posted (a noise limit), if it was held back."""
 
     @property
     def summary(self) -> str:
+        if self.held is not None:
+            found = ", ".join(f"#{s.number} ({s.score:.2f})" for s in self.shown)
+            return f"held {found}: no new comment past the noise limit of {self.held}"
         if not self.shown:
             return f"no candidate passed ({len(self.candidates)} ranked)"
         return "suggested " + ", ".join(f"#{s.number} ({s.score:.2f})" for s in self.shown)
@@ -42,10 +47,17 @@ async def triage(
     bot_login: str,
     asked: bool = False,
     prefix: str = DEFAULT_COMMAND_PREFIX,
+    hold_new: str | None = None,
 ) -> TriageResult:
-    """Comment when a candidate passes the threshold, update that comment on reruns, else stay quiet."""
+    """Comment when a candidate passes the threshold, update that comment on reruns, else stay quiet.
+
+    `hold_new` names a noise limit that is hit: then no new comment (or label); an existing one is updated.
+    """
     candidates = await find_candidates(sessions, index, repo.full_name, number, config)
     shown = suggestions(candidates, config.threshold, config.max_suggestions)
+    held = shown and hold_new is not None
+    if held and await find_marked(gh, repo, number, MARKER_DUPLICATES, bot_login) is None:
+        return TriageResult(candidates, shown, held=hold_new)
     if shown:
         comment = await upsert_comment(
             gh, repo, number, MARKER_DUPLICATES, render(shown, prefix), author=bot_login

@@ -11,6 +11,7 @@ from githubkit.cache import MemCacheStrategy
 from app.github.client import GITHUB_TIMEOUT_SECONDS, GitHubKitClient, mint_installation_token
 from app.github.protocol import RepoId
 from app.github.retrying import DEFAULT_POLICY, RetryPolicy
+from jobs.comment_count import counting
 from jobs.context import settings_of
 
 PLAN_PERMISSIONS = {"contents": "read", "issues": "write"}
@@ -36,4 +37,4 @@ async def scoped_client(
         async_transport=transport,
         timeout=GITHUB_TIMEOUT_SECONDS,
     )
-    return GitHubKitClient(gh, policy), token
+    return counting(GitHubKitClient(gh, policy), ctx.get("redis")), token  # new comments count (noise)
