@@ -21,7 +21,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "deps: installing ${missing[*]} from Debian's packages"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # With recommends, as MACHINE.md measured: docker.io recommends cgroupfs-mount, which mounts the cgroup
+  # hierarchies on machines without systemd; without it dockerd has no cgroups to enforce limits with.
+  apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 if ! command -v uv >/dev/null 2>&1; then
