@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from app.settings import Settings
 
-pytest_plugins = ("tests.run_fixtures",)
+pytest_plugins = ("tests.run_fixtures", "tests.duplicates_fixtures")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WEBHOOK_EXAMPLES = FIXTURES / "webhooks" / "examples"

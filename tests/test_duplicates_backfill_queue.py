@@ -15,18 +15,13 @@ from arq.jobs import Job, JobStatus
 from app.events import InstallationEvent, InstallationRepositoriesEvent
 from app.settings import Settings
 from jobs.db import make_engine, migrate, sessions
-from jobs.duplicates import semantic, store
+from jobs.duplicates import store
 from jobs.handlers.installation import sync_installation
 from tests.conftest import load_payload
 from tests.github_mock import API, FakeGitHub
 from tests.worker_support import run_burst
 
-pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(autouse=True)
-def lexical_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(semantic.FORCE_LEXICAL_ENV, "1")
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("lexical_only")]
 
 
 @pytest.fixture

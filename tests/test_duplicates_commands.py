@@ -13,22 +13,17 @@ from app.constants import MARKER_DUPLICATES
 from app.github.protocol import IssueRecord
 from app.settings import Settings
 from jobs.db import make_engine, migrate, sessions
-from jobs.duplicates import semantic, store
+from jobs.duplicates import store
 from tests.conftest import load_payload
 from tests.github_mock import API, FakeGitHub
 from tests.worker_support import enqueue, run_burst
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("lexical_only")]
 
 REPO = "Codertocat/Hello-World"
 ISSUE = 1  # the issue the real issue_comment example is on
 ORIGINAL = 7
 TOPICS = ("dark mode", "csv export", "email notifications", "password reset", "file upload", "avatar")
-
-
-@pytest.fixture(autouse=True)
-def lexical_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(semantic.FORCE_LEXICAL_ENV, "1")
 
 
 @pytest.fixture

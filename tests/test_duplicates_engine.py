@@ -14,13 +14,9 @@ from jobs.duplicates import semantic
 from jobs.duplicates.engine import Candidate, Corpus, suggestions
 from jobs.duplicates.text import embed_text, tokenize, words
 
+pytestmark = pytest.mark.usefixtures("lexical_only")
+
 TINY = Path(__file__).parent / "fixtures" / "duplicates" / "tiny.jsonl"
-
-
-@pytest.fixture(autouse=True)
-def lexical_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The embeddings extra may be installed here; these tests pin lexical mode."""
-    monkeypatch.setenv(semantic.FORCE_LEXICAL_ENV, "1")
 
 
 @pytest.mark.parametrize(

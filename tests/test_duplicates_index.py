@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,35 +16,18 @@ from app.github.errors import RateLimited
 from app.github.protocol import IssueRecord, RepoId
 from app.github.retrying import RetryPolicy
 from app.settings import Settings
-from jobs.db import make_engine, migrate
-from jobs.db import sessions as make_sessions
 from jobs.duplicates import backfill as backfill_mod
-from jobs.duplicates import semantic, store
+from jobs.duplicates import store
 from jobs.duplicates.events import apply_event, duplicate_target
 from jobs.duplicates.live import IndexCache
 from jobs.duplicates.store import Sessions
 from tests.conftest import load_payload
 from tests.github_mock import API, FakeGitHub
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("lexical_only")]
 
 REPO = RepoId("Codertocat", "Hello-World")
 FAST = RetryPolicy(max_tries=2, backoff=0.01, max_rate_wait=0.5)
-
-
-@pytest.fixture(autouse=True)
-def lexical_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(semantic.FORCE_LEXICAL_ENV, "1")
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Sessions]:
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'steward.db'}")
-    await migrate(engine)
-    try:
-        yield make_sessions(engine)
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture

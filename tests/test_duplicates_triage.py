@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,15 +17,13 @@ from app.github.client import GitHubKitClient, installation_client
 from app.github.protocol import IssueRecord, RepoId
 from app.github.retrying import RetryPolicy
 from app.settings import Settings
-from jobs.db import make_engine, migrate
-from jobs.db import sessions as make_sessions
 from jobs.duplicates import semantic, store
 from jobs.duplicates.live import IndexCache
 from jobs.duplicates.store import Sessions
 from jobs.duplicates.triage import triage
 from tests.github_mock import API, BOT_LOGIN, FakeGitHub
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("lexical_only")]
 
 REPO = RepoId("Codertocat", "Hello-World")
 FAST = RetryPolicy(max_tries=2, backoff=0.01, max_rate_wait=0.5)
@@ -38,21 +35,6 @@ TOPICS = (
 ORIGINAL = 40
 SECOND = 42
 QUERY = 50
-
-
-@pytest.fixture(autouse=True)
-def lexical_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(semantic.FORCE_LEXICAL_ENV, "1")
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Sessions]:
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'steward.db'}")
-    await migrate(engine)
-    try:
-        yield make_sessions(engine)
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture
