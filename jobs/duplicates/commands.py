@@ -22,6 +22,22 @@ class ReadsIssue(Protocol):
     async def get_issue(self, repo: RepoId, number: int) -> IssueRecord: ...
 
 
+async def _triage_here(ctx: CommandContext, *, asked: bool) -> None:
+    """Rank this item now and converge its one duplicates comment (`asked`: say so when none passes)."""
+    assert ctx.sessions is not None
+    await triage(
+        ctx.gh,
+        ctx.sessions,
+        index_cache(ctx.sessions),
+        ctx.repo,
+        ctx.number,
+        ctx.config.workflows.duplicates,
+        bot_login=ctx.settings.bot_login if ctx.settings else "steward[bot]",
+        asked=asked,
+        prefix=ctx.config.prefix,
+    )
+
+
 @handler("duplicates")
 async def duplicates_command(ctx: CommandContext) -> str | None:
     """Triage this item now; the answer is the duplicates comment itself (or 'none found')."""
@@ -34,17 +50,7 @@ async def duplicates_command(ctx: CommandContext) -> str | None:
         await store.upsert_item(
             ctx.sessions, ctx.repo.full_name, await ctx.gh.get_issue(ctx.repo, ctx.number)
         )
-    await triage(
-        ctx.gh,
-        ctx.sessions,
-        index_cache(ctx.sessions),
-        ctx.repo,
-        ctx.number,
-        ctx.config.workflows.duplicates,
-        bot_login=ctx.settings.bot_login if ctx.settings else "steward[bot]",
-        asked=True,
-        prefix=ctx.config.prefix,
-    )
+    await _triage_here(ctx, asked=True)
     return None
 
 
@@ -69,14 +75,5 @@ async def not_duplicate_command(ctx: CommandContext) -> str | None:
         actor=ctx.actor,
     )
     if await store.get_item(ctx.sessions, ctx.repo.full_name, ctx.number) is not None:
-        await triage(
-            ctx.gh,
-            ctx.sessions,
-            index_cache(ctx.sessions),
-            ctx.repo,
-            ctx.number,
-            ctx.config.workflows.duplicates,
-            bot_login=ctx.settings.bot_login if ctx.settings else "steward[bot]",
-            prefix=ctx.config.prefix,
-        )
+        await _triage_here(ctx, asked=False)
     return f"Noted: #{other} is not a duplicate of this one. Steward will not suggest it here again."
