@@ -89,8 +89,13 @@ def serve(port: int) -> None:
 
 
 def deliveries(count: int, start: int) -> list[tuple[bytes, dict[str, str]]]:
-    """Unique, signed issue_comment.created deliveries (each a distinct comment, so each is a new job)."""
+    """Unique, signed issue_comment.created deliveries (each a distinct comment, so each is a new job).
+
+    Each comment holds a command: the receiver drops comments that cannot (no line starts with "/"), and the
+    path measured here is the one that verifies, parses, routes and enqueues.
+    """
     payload: dict[str, Any] = json.loads(PAYLOAD.read_text())
+    payload["comment"]["body"] = "Thanks!\n/steward help"
     out = []
     for i in range(start, start + count):
         payload["comment"]["id"] = 10_000_000 + i

@@ -37,6 +37,13 @@ def load_payload(event: str, name: str) -> dict[str, Any]:
     return data
 
 
+def command_comment(body: str = "/steward help", name: str = "created.with-installation") -> dict[str, Any]:
+    """The real issue_comment example with a comment that holds a command (the edge drops other comments)."""
+    payload = load_payload("issue_comment", name)
+    payload["comment"]["body"] = body
+    return payload
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,10 +17,9 @@ from typer.testing import CliRunner
 from app.settings import Settings
 from app.web.app import create_app
 from app.web.cli import register
-from tests.conftest import WEBHOOK_EXAMPLES, WEBHOOK_SECRET, free_port
+from tests.conftest import WEBHOOK_SECRET, command_comment, free_port
 from tests.test_webhook_support import live_server, queued_job_ids
 
-COMMENT = WEBHOOK_EXAMPLES / "issue_comment" / "created.with-installation.payload.json"
 STEWARD = Path(sys.executable).parent / "steward"
 
 
@@ -29,19 +29,29 @@ def cli() -> typer.Typer:
     return app
 
 
-def deliver(url: str, secret: str | None, *extra: str) -> tuple[int, str]:
+@pytest.fixture(scope="module")
+def comment_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A saved issue_comment delivery whose comment holds a command, as an operator would replay one."""
+    path = tmp_path_factory.mktemp("payloads") / "comment.json"
+    path.write_text(json.dumps(command_comment()))
+    return path
+
+
+def deliver(file: Path, url: str, secret: str | None, *extra: str) -> tuple[int, str]:
     env = {"STEWARD_WEBHOOK_SECRET": secret} if secret is not None else {}
-    args = ["deliver", str(COMMENT), "--event", "issue_comment", "--url", url, *extra]
+    args = ["deliver", str(file), "--event", "issue_comment", "--url", url, *extra]
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("STEWARD_WEBHOOK_SECRET", raising=False)
         result = CliRunner().invoke(cli(), args, env=env)
     return result.exit_code, result.output
 
 
-def test_deliver_posts_a_signed_payload(settings: Settings, redis_url: str) -> None:
+def test_deliver_posts_a_signed_payload(settings: Settings, redis_url: str, comment_file: Path) -> None:
     with live_server(create_app(settings)) as base:
-        code, output = deliver(f"{base}/webhooks", WEBHOOK_SECRET, "--delivery", "replayed-1")
-        again_code, again = deliver(f"{base}/webhooks", WEBHOOK_SECRET, "--delivery", "replayed-1")
+        code, output = deliver(comment_file, f"{base}/webhooks", WEBHOOK_SECRET, "--delivery", "replayed-1")
+        again_code, again = deliver(
+            comment_file, f"{base}/webhooks", WEBHOOK_SECRET, "--delivery", "replayed-1"
+        )
     assert code == 0, output
     assert output.startswith("202 ")
     assert len(queued_job_ids(redis_url)) == 1
@@ -49,27 +59,29 @@ def test_deliver_posts_a_signed_payload(settings: Settings, redis_url: str) -> N
     assert '"duplicate":true' in again
 
 
-def test_deliver_with_the_wrong_secret_shows_the_401(settings: Settings, redis_url: str) -> None:
+def test_deliver_with_the_wrong_secret_shows_the_401(
+    settings: Settings, redis_url: str, comment_file: Path
+) -> None:
     with live_server(create_app(settings)) as base:
-        code, output = deliver(f"{base}/webhooks", "not-the-secret")
+        code, output = deliver(comment_file, f"{base}/webhooks", "not-the-secret")
     assert code == 1
     assert output.startswith("401 ")
     assert queued_job_ids(redis_url) == []
 
 
-def test_deliver_without_a_secret_exits_2() -> None:
-    code, output = deliver("http://127.0.0.1:9/webhooks", None)
+def test_deliver_without_a_secret_exits_2(comment_file: Path) -> None:
+    code, output = deliver(comment_file, "http://127.0.0.1:9/webhooks", None)
     assert code == 2
     assert "STEWARD_WEBHOOK_SECRET" in output
 
 
-def test_deliver_to_nothing_says_so() -> None:
-    code, output = deliver(f"http://127.0.0.1:{free_port()}/webhooks", WEBHOOK_SECRET)
+def test_deliver_to_nothing_says_so(comment_file: Path) -> None:
+    code, output = deliver(comment_file, f"http://127.0.0.1:{free_port()}/webhooks", WEBHOOK_SECRET)
     assert code == 1
     assert "cannot deliver to" in output
 
 
-def test_serve_then_deliver_end_to_end(redis_url: str, tmp_path: Path) -> None:
+def test_serve_then_deliver_end_to_end(redis_url: str, tmp_path: Path, comment_file: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STEWARD_")}
     env |= {"STEWARD_WEBHOOK_SECRET": WEBHOOK_SECRET, "STEWARD_REDIS_URL": redis_url}
@@ -89,7 +101,7 @@ def test_serve_then_deliver_end_to_end(redis_url: str, tmp_path: Path) -> None:
             time.sleep(0.1)
         url = f"http://127.0.0.1:{port}/webhooks"
         sent = subprocess.run(
-            [STEWARD, "deliver", str(COMMENT), "--event", "issue_comment", "--url", url],
+            [STEWARD, "deliver", str(comment_file), "--event", "issue_comment", "--url", url],
             env=env,
             capture_output=True,
             text=True,

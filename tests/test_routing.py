@@ -20,7 +20,7 @@ from app.events import (
 from app.handlers import build_router
 from app.router import Delivery, JobSpec
 from app.settings import Settings
-from tests.conftest import WEBHOOK_EXAMPLES, load_payload
+from tests.conftest import WEBHOOK_EXAMPLES, command_comment, load_payload
 
 INSTALLATION = {"id": 4242, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg=="}
 
@@ -61,7 +61,7 @@ def test_routes_are_the_ones_steward_handles(settings: Settings) -> None:
 
 
 def test_new_comment_becomes_one_comment_job(settings: Settings) -> None:
-    payload = load_payload("issue_comment", "created.with-installation")
+    payload = command_comment("Thanks, checking.\n/steward status")
     [job] = route(settings, "issue_comment", payload)
     assert job.function == "handle_comment"
     assert job.job_id == f"comment:{payload['repository']['id']}:{payload['comment']['id']}"
@@ -105,9 +105,19 @@ def test_bot_comment_holding_a_command_reaches_the_worker(
     assert len(route(custom, "issue_comment", payload)) == jobs
 
 
+@pytest.mark.parametrize(
+    "body",
+    ["You are totally right! I'll get this fixed right away.", "Try `/steward help` next time.", "", "a / b"],
+    ids=["conversation", "command-mid-line", "empty", "slash-mid-line"],
+)
+def test_comment_that_cannot_hold_a_command_makes_no_job(settings: Settings, body: str) -> None:
+    """No line starts with "/", so no prefix can match: the worker would only mint a token to find nothing."""
+    assert route(settings, "issue_comment", command_comment(body)) == []
+
+
 def test_comment_without_installation_is_ignored(settings: Settings) -> None:
-    assert route(settings, "issue_comment", load_payload("issue_comment", "created")) == []
-    assert len(route(settings, "issue_comment", installed(load_payload("issue_comment", "created")))) == 1
+    assert route(settings, "issue_comment", command_comment(name="created")) == []
+    assert len(route(settings, "issue_comment", installed(command_comment(name="created")))) == 1
 
 
 @pytest.mark.parametrize("name", ["edited", "deleted"])

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from app.router import Delivery, JobSpec, Router
 from app.settings import Settings
 from app.web.app import create_app
-from tests.conftest import WEBHOOK_SECRET, load_payload
+from tests.conftest import WEBHOOK_SECRET, command_comment
 from tests.test_webhook_support import encode, github_headers, live_server, queued_job_ids, signature
 
 GITHUB_CAP = 25 * 1024 * 1024
@@ -26,7 +26,7 @@ MB = 1024 * 1024
 @pytest.fixture
 def comment() -> bytes:
     """A delivery that would be enqueued if it were accepted."""
-    return encode(load_payload("issue_comment", "created.with-installation"))
+    return encode(command_comment())
 
 
 @pytest.fixture
@@ -179,7 +179,7 @@ def test_chunked_body_over_25mb_is_cut_off_without_reading_it_all(settings: Sett
 def test_routed_event_missing_fields_is_acknowledged_and_ignored(
     client: TestClient, redis_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    payload = load_payload("issue_comment", "created.with-installation")
+    payload = command_comment()
     payload["comment"] = "not an object"
     body = encode(payload)
     response = client.post("/webhooks", content=body, headers=github_headers(body, "issue_comment", "d-odd"))
@@ -200,7 +200,7 @@ def test_a_crashing_handler_still_gets_a_2xx(
         raise RuntimeError("a bug in a handler")
 
     monkeypatch.setattr("app.web.app.build_router", lambda _settings: broken)
-    body = encode(load_payload("issue_comment", "created.with-installation"))
+    body = encode(command_comment())
     with TestClient(create_app(settings)) as client:
         response = client.post(
             "/webhooks", content=body, headers=github_headers(body, "issue_comment", "d-bug")

@@ -16,7 +16,7 @@ from app.router import JobSpec
 from app.settings import Settings
 from app.web.app import create_app
 from app.web.queue import ENQUEUE_ONCE_SHA, Queue
-from tests.conftest import load_payload
+from tests.conftest import command_comment, load_payload
 from tests.test_webhook_support import encode, github_headers, live_server, queued_job_ids
 
 
@@ -27,7 +27,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 
 def test_redelivery_is_acknowledged_and_not_enqueued_again(client: TestClient, redis_url: str) -> None:
-    body = encode(load_payload("issue_comment", "created.with-installation"))
+    body = encode(command_comment())
     headers = github_headers(body, "issue_comment", delivery="d-1")
     first = client.post("/webhooks", content=body, headers=headers)
     again = client.post("/webhooks", content=body, headers=headers)
@@ -41,7 +41,7 @@ def test_redelivery_is_acknowledged_and_not_enqueued_again(client: TestClient, r
 
 
 def test_same_comment_in_two_deliveries_makes_one_job(client: TestClient, redis_url: str) -> None:
-    body = encode(load_payload("issue_comment", "created.with-installation"))
+    body = encode(command_comment())
     for delivery in ("d-1", "d-2"):
         response = client.post(
             "/webhooks", content=body, headers=github_headers(body, "issue_comment", delivery)
@@ -75,7 +75,7 @@ def test_ignored_events_touch_nothing(client: TestClient, redis_url: str) -> Non
 async def test_concurrent_deliveries_and_redeliveries_each_count_once(
     settings: Settings, redis_url: str
 ) -> None:
-    payload = load_payload("issue_comment", "created.with-installation")
+    payload = command_comment()
     requests = []
     for n in range(30):
         payload["comment"]["id"] = 1_000 + n
@@ -136,7 +136,7 @@ def test_a_write_that_fails_leaves_the_delivery_unmarked_so_a_redelivery_is_retr
     client: TestClient, redis_url: str
 ) -> None:
     """Redis does not roll a script back: the delivery is marked only after its jobs are written."""
-    body = encode(load_payload("issue_comment", "created.with-installation"))
+    body = encode(command_comment())
     headers = github_headers(body, "issue_comment", delivery="d-wrongtype")
     admin = redis.Redis.from_url(redis_url)
     try:

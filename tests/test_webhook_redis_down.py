@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 
 from app.settings import Settings
 from app.web.app import create_app
-from tests.conftest import WEBHOOK_EXAMPLES, RedisServer, load_payload
+from tests.conftest import WEBHOOK_EXAMPLES, RedisServer, command_comment
 from tests.test_webhook_support import encode, github_headers, queued_job_ids
 
-BODY = encode(load_payload("issue_comment", "created.with-installation"))
+BODY = encode(command_comment())
 
 
 @pytest.fixture

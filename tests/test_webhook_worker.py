@@ -12,14 +12,14 @@ from fastapi.testclient import TestClient
 from app.events import IssueCommentEvent, PullRequestEvent
 from app.settings import Settings
 from app.web.app import create_app
-from tests.conftest import load_payload
+from tests.conftest import command_comment, load_payload
 from tests.test_webhook_support import encode, github_headers
 
 pytestmark = pytest.mark.anyio
 
 
 async def test_arq_worker_runs_what_the_receiver_enqueued(settings: Settings, redis_url: str) -> None:
-    comment = load_payload("issue_comment", "created.with-installation")
+    comment = command_comment()
     opened = load_payload("pull_request", "opened")
     with TestClient(create_app(settings)) as client:
         for event, payload in (("issue_comment", comment), ("pull_request", opened)):

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
 from app.constants import JOB_COMMENT
 from app.events import IssueCommentEvent
 from app.handlers.scope import in_repository
 from app.router import Delivery, JobSpec, Router
-
-log = logging.getLogger("steward.handlers")
 
 HANDLE_COMMENT = "handle_comment"
 
@@ -32,10 +28,10 @@ def make_router(bot_login: str) -> Router:
         author = event.comment.user
         if author.login.lower() == bot_login.lower():
             return []  # Steward's own comment
-        if author.is_bot and not might_hold_command(event.comment.body or ""):
-            # Other bots may be allowed by a repository's `allowed_bots`, which only the worker can read;
-            # the edge drops just the bot comments that cannot hold a command under any prefix.
-            log.info("ignored comment by bot %s delivery=%s", author.login, delivery.delivery_id)
+        if not might_hold_command(event.comment.body or ""):
+            # Most comments are conversation: without a line starting with "/" no prefix can match, so the
+            # worker would mint a token and read the config only to find no command. Bots' comments that
+            # may hold one still go to the worker, where a repository's `allowed_bots` is read.
             return []
         job_id = f"{JOB_COMMENT}:{event.repository.id}:{event.comment.id}"
         kwargs = {"delivery_id": delivery.delivery_id, "event": event.model_dump(mode="json")}
