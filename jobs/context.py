@@ -19,6 +19,10 @@ RETRY_BASE_SECONDS = 5.0
 """First re-queue delay for a transient failure; doubled per try."""
 RETRY_CAP_SECONDS = 600.0
 """The longest delay between two tries of a job (rate limits excepted: they wait for their reset)."""
+QUICK_JOB_TIMEOUT = 300
+"""arq's timeout for jobs that only talk to GitHub and the database (long runs use the worker's default)."""
+QUICK_JOB_MARGIN = 30.0
+"""Time kept back from that timeout so a job that runs out of time can still say so (jobs.failures)."""
 
 
 def settings_of(ctx: dict[str, Any]) -> Settings:
@@ -34,6 +38,11 @@ def db_sessions(ctx: dict[str, Any]) -> async_sessionmaker[AsyncSession]:
 
 def max_tries(ctx: dict[str, Any]) -> int:
     return int(ctx.get("max_tries", JOB_MAX_TRIES))
+
+
+def quick_job_budget(ctx: dict[str, Any]) -> float:
+    """How long a quick job's body may take before it is stopped and reported (a ctx value may lower it)."""
+    return float(ctx.get("quick_job_budget", QUICK_JOB_TIMEOUT - QUICK_JOB_MARGIN))
 
 
 def retry_delay(ctx: dict[str, Any]) -> float:

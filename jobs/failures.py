@@ -1,7 +1,12 @@
-"""Two kinds of failure: transient ones re-queue the job with backoff, final ones are told to the issue."""
+"""Two kinds of failure: transient ones re-queue the job with backoff, final ones are told to the issue.
+
+A third is time: arq's own timeout cancels a job without a word to anyone, so `guarded` stops the job's body
+a little earlier (`quick_job_budget`) and reports that it ran out of time, like any other final failure.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -15,7 +20,7 @@ from app.constants import MARKER_FAILURE
 from app.github.comments import upsert_comment
 from app.github.errors import GitHubUnavailable, RateLimited
 from app.github.protocol import RepoId
-from jobs.context import github_for, max_tries, retry_delay, settings_of
+from jobs.context import github_for, max_tries, quick_job_budget, retry_delay, settings_of
 from jobs.locks import LockHeld
 
 log = logging.getLogger(__name__)
@@ -44,8 +49,30 @@ class ReportTo:
     """What was asked, e.g. "`/steward help`"."""
 
 
-async def guarded(ctx: dict[str, Any], where: ReportTo | None, work: Awaitable[T]) -> T | None:
-    """Run a job's body: transient failures raise arq Retry with backoff, final ones are reported once."""
+async def guarded(
+    ctx: dict[str, Any], where: ReportTo | None, work: Awaitable[T], *, timed: bool = True
+) -> T | None:
+    """Run a job's body: transient failures raise arq Retry with backoff, final ones are reported once.
+
+    `timed`: stop the body after `quick_job_budget(ctx)` seconds and report it; run jobs pass False, since
+    jobs.runs.deadline gives them their own, longer deadline that also ends the run in the ledger.
+    """
+    if not timed:
+        return await _classified(ctx, where, work)
+    budget = quick_job_budget(ctx)
+    deadline = asyncio.timeout(budget)
+    try:
+        async with deadline:
+            return await _classified(ctx, where, work)
+    except TimeoutError:
+        if not deadline.expired():
+            raise  # the body's own timeout, already classified and reported as a final failure
+    log.error("job %s ran out of time after %s and was stopped", ctx.get("job_id"), duration_words(budget))
+    await report_failure(ctx, where, _timeout_advice(budget, ctx))
+    return None
+
+
+async def _classified(ctx: dict[str, Any], where: ReportTo | None, work: Awaitable[T]) -> T | None:
     try:
         return await work
     except Retry:
@@ -93,6 +120,22 @@ def _transient_advice(exc: BaseException) -> str:
     return (
         "a service Steward needs (Redis or its database) was unreachable.\n\n"
         "**What to do next:** ask again later; the operator can run `steward doctor` to see what is down."
+    )
+
+
+def duration_words(seconds: float) -> str:
+    """A time limit as people say it: "45 seconds", "4.5 minutes"."""
+    if seconds >= 120:
+        return f"{round(seconds / 60, 1):g} minutes"
+    return f"{round(seconds, 1):g} seconds"
+
+
+def _timeout_advice(budget: float, ctx: dict[str, Any]) -> str:
+    return (
+        f"it took longer than {duration_words(budget)} and was stopped (GitHub or the database answered too "
+        "slowly).\n\n"
+        "**What to do next:** ask again; if it keeps happening, the operator can find job "
+        f"`{ctx.get('job_id')}` in the worker log and run `steward doctor`."
     )
 
 

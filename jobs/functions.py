@@ -6,6 +6,7 @@ from typing import Any
 
 from arq import func
 
+from jobs.context import QUICK_JOB_TIMEOUT
 from jobs.duplicates.jobs import TRIAGE_JOB, backfill_index, index_event, triage_item
 from jobs.handlers.comment import handle_comment
 from jobs.handlers.installation import sync_installation
@@ -15,9 +16,6 @@ from jobs.runs.gate import pull_closed, pull_synchronized
 from jobs.runs.planning import plan_run
 from jobs.runs.working import work_run
 from jobs.worker import JOB_TIMEOUT_SECONDS
-
-QUICK_JOB_TIMEOUT = 300
-"""Jobs that only talk to GitHub and the database; the worker's default (jobs.worker) covers long runs."""
 
 FUNCTIONS: list[Any] = [
     func(handle_comment, timeout=QUICK_JOB_TIMEOUT),

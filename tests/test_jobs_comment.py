@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 import time
@@ -254,3 +255,31 @@ async def test_a_whole_job_logs_no_token(
     assert len(github.bot_comments(ISSUE)) == 2
     assert any("handle_comment" in r.getMessage() for r in caplog.records)
     assert all(TOKEN not in r.getMessage() and TOKEN not in str(r.__dict__) for r in caplog.records)
+
+
+async def test_a_job_that_runs_out_of_time_is_stopped_and_told(
+    settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    """arq's own timeout would cancel the job silently; its budget ends it first and says so on the issue."""
+    answered = api["permission"].side_effect
+
+    async def hanging(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(30)  # GitHub never answers within the budget below
+        return answered(request)  # type: ignore[no-any-return]
+
+    api["permission"].side_effect = hanging
+    await enqueue(
+        settings,
+        "handle_comment",
+        "comment:186853002:7",
+        delivery_id="d-7",
+        event=comment_event("/steward duplicates", comment_id=7),
+    )
+    started = time.monotonic()
+    worker = await run_burst(settings, ctx={"quick_job_budget": 0.5})
+    assert time.monotonic() - started < 10
+    [report] = github.bot_comments(ISSUE)
+    assert report.startswith(MARKER_FAILURE)
+    assert "it took longer than 0.5 seconds and was stopped" in report
+    assert "`comment:186853002:7`" in report and "**What to do next:**" in report
+    assert (worker.jobs_complete, worker.jobs_failed) == (1, 0)  # ended by its budget, not by arq's timeout

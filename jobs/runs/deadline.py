@@ -16,6 +16,7 @@ from arq.typing import WorkerCoroutine
 
 from app.github.protocol import RepoId
 from jobs.context import db_sessions, settings_of
+from jobs.failures import duration_words
 from jobs.ledger import TERMINAL, Ledger, RunState
 from jobs.runs.finish import end_run
 from jobs.runs.github_forge import GitHubForge
@@ -56,8 +57,7 @@ async def timed_out(ctx: dict[str, Any], run_id: str, what: str, budget: float) 
     run = await ledger.get_run(run_id)
     if run is None or run.state in TERMINAL or run.installation_id is None:
         return
-    minutes = f"{budget / 60:.0f} minutes" if budget >= 120 else f"{budget:.0f} seconds"
-    reason = f"{what} took longer than {minutes}"
+    reason = f"{what} took longer than {duration_words(budget)}"
     message = (
         f"Run `{run.id}` failed: {reason} and was stopped; nothing more was pushed.\n\n"
         "**What to do next:** untick slow steps of the plan or ask the operator about the worker's job "

@@ -37,7 +37,8 @@ async def run_job(
             await _fail(ledger, run_id, f"{what} failed: {type(exc).__name__}")
             raise
 
-    return await guarded(ctx, where, work()) or "failed (reported on the issue)"
+    # timed=False: jobs.runs.deadline already stops a run job before arq's timeout and fails the run.
+    return await guarded(ctx, where, work(), timed=False) or "failed (reported on the issue)"
 
 
 async def _fail(ledger: Ledger, run_id: str, reason: str) -> None:
