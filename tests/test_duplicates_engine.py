@@ -134,3 +134,44 @@ def test_calibration_features_do_not_depend_on_the_repository_size() -> None:
     assert rows[0].tolist() == pytest.approx([0.9, 0.4, 0.6, 1.0])  # fused, margin, spread, bias
     probs = probabilities(rows, HYBRID_COEF)
     assert list(probs) == sorted(probs, reverse=True)  # the score keeps the ranking's order
+
+
+def test_reliability_bins_the_best_score_per_project_against_what_came_true() -> None:
+    from jobs.duplicates.dataset import Report
+    from jobs.duplicates.evaluate import Outcome, reliability
+
+    def outcome(project: str, score: float, linked: bool, marked: bool = False) -> Outcome:
+        report = Report("q", "t", "b", "2024", project, None, marked_duplicate=marked)
+        best = Candidate(0, 1.0, score)
+        return Outcome(
+            report,
+            [best, Candidate(1, 0.5, score / 2)],
+            ["c", "d"],
+            linked=frozenset({"c"} if linked else ()),
+        )
+
+    outcomes = [
+        outcome("a", 0.005, False),
+        outcome("a", 0.007, True),
+        outcome("a", 0.3, True),
+        outcome("a", 0.4, False),
+        outcome("a", 1.0, True),  # the top edge belongs to the last bin
+        outcome("a", 0.3, True, marked=True),  # closed as a duplicate of a report outside the file: left out
+        outcome("b", 0.15, False),
+    ]
+    table = reliability(outcomes)
+    assert [(b.low, b.high, b.n, b.right) for b in table["a"]] == [
+        (0.0, 0.01, 2, 1),
+        (0.2, 0.5, 2, 1),
+        (0.5, 1.0, 1, 1),
+    ]
+    assert table["a"][0].mean_score == pytest.approx(0.006)
+    assert table["a"][1].observed == 0.5
+    assert [(b.low, b.n, b.right) for b in table["b"]] == [(0.1, 1, 0)]
+
+
+def test_eval_text_output_has_the_reliability_table() -> None:
+    result = CliRunner().invoke(app, ["eval", "duplicates", str(TINY), "--threshold", "0"])
+    assert result.exit_code == 0, result.output
+    assert "calibration: the best candidate's score" in result.stdout
+    assert "  a: expected " in result.stdout and "observed" in result.stdout

@@ -69,6 +69,16 @@ def duplicates(
         f"decision at threshold {threshold:g}: {metrics.comments} comments, "
         f"precision {metrics.precision:.3f}, recall {metrics.decision_recall:.3f}"
     )
+    typer.echo("calibration: the best candidate's score against how often it was the labelled duplicate")
+    for project, bins in evaluate.reliability(outcomes).items():
+        expected = sum(b.mean_score * b.n for b in bins)
+        right = sum(b.right for b in bins)
+        typer.echo(f"  {project}: expected {expected:.1f} right, observed {right}")
+        for b in bins:
+            typer.echo(
+                f"    score {b.low:g}-{b.high:g}: {b.n:5d} reports, mean score {b.mean_score:.3f}, "
+                f"observed {b.observed:.3f} ({b.right})"
+            )
 
 
 def register(app: typer.Typer) -> None:

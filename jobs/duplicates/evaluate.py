@@ -6,6 +6,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
@@ -144,6 +145,50 @@ def measure(
     precision = correct / comments if comments else 0.0
     decision_recall = found / n if n else 0.0
     return Metrics(n, recall, mrr, threshold, precision, decision_recall, comments)
+
+
+RELIABILITY_EDGES = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+"""Bins of the best candidate's calibrated score for the reliability table."""
+
+
+@dataclass(frozen=True)
+class Bin:
+    """Reports whose best candidate scored in [low, high): how many, their mean score, how many were right."""
+
+    low: float
+    high: float
+    n: int
+    mean_score: float
+    right: int
+
+    @property
+    def observed(self) -> float:
+        return self.right / self.n if self.n else 0.0
+
+
+def reliability(
+    outcomes: Sequence[Outcome], edges: Sequence[float] = RELIABILITY_EDGES
+) -> dict[str, list[Bin]]:
+    """Per project: does a best-candidate score of p come true about p of the time (calibration)?
+
+    Over reports whose truth is known; "right" = the best candidate is linked to the report as a duplicate.
+    A calibrated score has `observed` close to `mean_score` in every bin, and in every project alike.
+    """
+    scored: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+    for outcome in outcomes:
+        if outcome.truth_known and outcome.candidates:
+            best = outcome.candidates[0]
+            scored[outcome.report.project].append((best.score, outcome.is_linked(best)))
+    table: dict[str, list[Bin]] = {}
+    for project, pairs in sorted(scored.items()):
+        rows = []
+        for low, high in pairwise(edges):
+            inside = [(s, r) for s, r in pairs if low <= s < high or (high == edges[-1] and s == high)]
+            if inside:
+                mean = sum(s for s, _ in inside) / len(inside)
+                rows.append(Bin(low, high, len(inside), mean, sum(r for _, r in inside)))
+        table[project] = rows
+    return table
 
 
 def stderr_progress(message: str) -> None:
