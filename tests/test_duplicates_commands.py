@@ -14,6 +14,7 @@ from app.github.protocol import IssueRecord
 from app.settings import Settings
 from jobs.db import make_engine, migrate, sessions
 from jobs.duplicates import store
+from jobs.ledger import Ledger
 from tests.conftest import load_payload
 from tests.github_mock import API, FakeGitHub
 from tests.worker_support import enqueue, run_burst
@@ -100,6 +101,16 @@ async def feedback(settings: Settings) -> dict[int, bool]:
         await engine.dispose()
 
 
+async def triage_runs(settings: Settings) -> list[tuple[str, str, str]]:
+    """The ledger's duplicates runs on the issue: (event, actor, state), oldest first."""
+    engine = make_engine(settings.db_url)
+    try:
+        runs = await Ledger(sessions(engine)).runs_for(REPO, ISSUE)
+    finally:
+        await engine.dispose()
+    return [(r.event, r.actor, r.state.value) for r in reversed(runs) if r.workflow == "duplicates"]
+
+
 async def test_duplicates_command_suggests_then_not_duplicate_removes_it(
     settings: Settings, github: FakeGitHub, api: respx.MockRouter
 ) -> None:
@@ -110,6 +121,8 @@ async def test_duplicates_command_suggests_then_not_duplicate_removes_it(
     assert "not-duplicate" in comment
     await say(settings, "/steward duplicates", 102)  # a rerun updates the same comment
     assert marked(github) == [comment] and github.created == 1
+    # Each request is in the ledger (so `/steward status` shows it and an edit knows a comment may exist).
+    assert await triage_runs(settings) == [("command", "Codertocat", "closed")] * 2
 
     await say(settings, f"/steward not-duplicate #{ORIGINAL}", 103)
     [updated] = marked(github)

@@ -123,10 +123,12 @@ async def test_what_the_router_sends_is_enough_to_follow_an_edit_and_a_transfer(
         opened = installed("issues", "opened")
         opened["repository"] = moved["repository"]
         [job] = index_jobs(route(settings, "issues", {**opened, "action": "edited"}, "d-1"))
-        with respx.mock(base_url=API, assert_all_called=False) as router:  # an edit looks for our comment
-            FakeGitHub(owner="octo-org", repo="octo-repo").install(router)
+        with respx.mock(base_url=API, assert_all_called=False) as router:
+            fake = FakeGitHub(owner="octo-org", repo="octo-repo")
+            fake.install(router)
             outcome = await index_event(ctx, **job.kwargs)
-        assert outcome == "indexed #1 (edited); no duplicates comment to update"
+        assert outcome == "indexed #1 (edited); never triaged, so no comment to update"
+        assert fake.token_bodies == []  # an item triage never ran on cannot hold its comment: no token
         assert await store.get_item(db, old_repo, 1) is not None
 
         [job] = index_jobs(route(settings, "issues", moved, "d-2"))

@@ -271,6 +271,7 @@ async def test_an_edit_updates_the_comment_in_place_and_starts_none(
 ) -> None:
     from app.events import IssuesEvent
     from jobs.duplicates.jobs import index_event
+    from jobs.duplicates.record import record_triage
     from tests.conftest import load_payload
 
     await seed(db)
@@ -291,9 +292,13 @@ async def test_an_edit_updates_the_comment_in_place_and_starts_none(
         return IssuesEvent.model_validate(payload).model_dump(mode="json")  # as app/handlers enqueues it
 
     outcome = await index_event(ctx, "d-1", "issues", edited())
-    assert outcome.endswith("no duplicates comment to update")  # an edit never starts a comment
-    assert github.bot_comments(QUERY) == []
+    assert outcome.endswith("never triaged, so no comment to update")  # an edit never starts a comment
+    assert github.bot_comments(QUERY) == [] and github.token_bodies == []  # nor mints a token for nothing
 
+    # Triaged (as the job on open does: comment, then the ledger record), an edit finds no comment yet...
+    await record_triage(db, REPO.full_name, QUERY, "d-0", 42, "no candidate passed")
+    outcome = await index_event(ctx, "d-1b", "issues", edited())
+    assert outcome.endswith("no duplicates comment to update") and github.bot_comments(QUERY) == []
     assert ORIGINAL in await run(await client(settings), db, IndexCache(db), DuplicatesConfig(threshold=0.05))
     payload["issue"].update(
         title="Icelandic translation missing", body="The settings page shows English strings."

@@ -9,6 +9,7 @@ from app.commands.registry import CommandContext, handler
 from app.github.protocol import IssueRecord, RepoId
 from jobs.duplicates import store
 from jobs.duplicates.jobs import index_cache
+from jobs.duplicates.record import record_triage
 from jobs.duplicates.triage import triage
 
 _NUMBER = re.compile(r"^#?(\d+)\b")
@@ -25,7 +26,7 @@ class ReadsIssue(Protocol):
 async def _triage_here(ctx: CommandContext, *, asked: bool) -> None:
     """Rank this item now and converge its one duplicates comment (`asked`: say so when none passes)."""
     assert ctx.sessions is not None
-    await triage(
+    result = await triage(
         ctx.gh,
         ctx.sessions,
         index_cache(ctx.sessions),
@@ -35,6 +36,17 @@ async def _triage_here(ctx: CommandContext, *, asked: bool) -> None:
         bot_login=ctx.settings.bot_login if ctx.settings else "steward[bot]",
         asked=asked,
         prefix=ctx.config.prefix,
+    )
+    # Recorded like triage on open: `/steward status` shows it, and an edit knows there may be a comment.
+    await record_triage(
+        ctx.sessions,
+        ctx.repo.full_name,
+        ctx.number,
+        ctx.delivery_id or f"comment-{ctx.comment_id}",
+        ctx.installation_id,
+        result.summary,
+        event="command",
+        actor=ctx.actor,
     )
 
 

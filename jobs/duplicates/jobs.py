@@ -16,7 +16,7 @@ from jobs.duplicates import backfill as backfill_mod
 from jobs.duplicates import store
 from jobs.duplicates.events import apply_event
 from jobs.duplicates.live import IndexCache
-from jobs.duplicates.record import record_triage
+from jobs.duplicates.record import record_triage, triaged_before
 from jobs.duplicates.rerun import retriage_on_edit
 from jobs.duplicates.store import Sessions
 from jobs.duplicates.triage import triage
@@ -60,6 +60,16 @@ def skip_reason(config: DuplicatesConfig, item: IssueRecord, author_is_bot: bool
     return None
 
 
+async def _needs_github(sessions: Sessions, repo: RepoId, action: object, item: dict[str, Any]) -> bool:
+    """Only two upkeep cases read GitHub: a close as duplicate (to find the original named in a comment),
+    and an edit of an item triage ran on (its comment may need updating). Others mint no token."""
+    if action == "closed":
+        return item.get("state_reason") == "duplicate"
+    if action == "edited" and "number" in item:
+        return await triaged_before(sessions, repo.full_name, int(item["number"]))
+    return False
+
+
 async def index_event(ctx: dict[str, Any], delivery_id: str, event_name: str, event: dict[str, Any]) -> str:
     """Item and "Duplicate of #N" deliveries update the index; an edit also updates our comment, if any."""
     repo = RepoId.parse(str((event.get("repository") or {}).get("full_name", "/")) or "/")
@@ -69,12 +79,18 @@ async def index_event(ctx: dict[str, Any], delivery_id: str, event_name: str, ev
     item = event.get("pull_request" if event_name == "pull_request" else "issue") or {}
 
     async def work() -> str:
-        gh = None
-        if installation_id and event_name != "issue_comment" and action in ("closed", "edited"):
-            gh = await github_for(ctx, installation_id, repo, token_permissions(WORKFLOW))
         sessions = db_sessions(ctx)
+        gh = None
+        if (
+            installation_id
+            and event_name != "issue_comment"
+            and await _needs_github(sessions, repo, action, item)
+        ):
+            gh = await github_for(ctx, installation_id, repo, token_permissions(WORKFLOW))
         outcome = await apply_event(sessions, gh, event_name, event)
-        if gh is not None and action == "edited" and outcome.startswith("indexed"):
+        if gh is None and action == "edited" and outcome.startswith("indexed"):
+            outcome = f"{outcome}; never triaged, so no comment to update"
+        elif gh is not None and action == "edited" and outcome.startswith("indexed"):
             updated = await retriage_on_edit(
                 gh,
                 sessions,

@@ -13,16 +13,27 @@ _PATH = (RunState.QUEUED, RunState.PLANNING, RunState.RUNNING, RunState.CLOSED)
 
 
 async def record_triage(
-    sessions: Sessions, repo: str, number: int, delivery_id: str, installation_id: int, outcome: str
+    sessions: Sessions,
+    repo: str,
+    number: int,
+    delivery_id: str,
+    installation_id: int | None,
+    outcome: str,
+    *,
+    event: str = "opened",
+    actor: str = ACTOR,
 ) -> str:
-    """Create (or find again, on a retried delivery) the run and close it with the outcome as the reason."""
+    """Create (or find again, on a retried delivery) the run and close it with the outcome as the reason.
+
+    `event`: "opened" for triage on a new item, "command" for `/steward duplicates` (`actor`: who asked).
+    """
     ledger = Ledger(sessions)
     run = await ledger.create_run(
         repo,
         number,
         WORKFLOW,
-        actor=ACTOR,
-        event="opened",
+        actor=actor,
+        event=event,
         delivery_id=delivery_id,
         idempotency_key=f"{IDEMPOTENCY_PREFIX}:{delivery_id}",
         installation_id=installation_id,
@@ -31,3 +42,8 @@ async def record_triage(
     for state in _PATH[done + 1 :]:
         run = await ledger.transition(run.id, state, actor=ACTOR, reason=outcome)
     return run.id
+
+
+async def triaged_before(sessions: Sessions, repo: str, number: int) -> bool:
+    """Whether triage ever ran on this item: if not, Steward cannot have a duplicates comment there."""
+    return await Ledger(sessions).has_run(repo, number, WORKFLOW)

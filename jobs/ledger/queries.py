@@ -90,6 +90,16 @@ class QueriesMixin(LedgerBase):
         async with self._sessions() as session:
             return [RunView.of(row) for row in await session.scalars(query)]
 
+    async def has_run(self, repo: str, number: int, workflow: str) -> bool:
+        """Whether this workflow ever ran here (e.g. triage: only then can a duplicates comment exist)."""
+        query = (
+            select(RunRow.id)
+            .where(RunRow.repo == repo, RunRow.number == number, RunRow.workflow == workflow)
+            .limit(1)
+        )
+        async with self._sessions() as session:
+            return await session.scalar(query) is not None
+
     async def active_run(
         self, repo: str, number: int, workflow: str, states: Iterable[RunState] = OPEN
     ) -> RunView | None:
