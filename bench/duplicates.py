@@ -122,12 +122,16 @@ async def main(args: argparse.Namespace) -> None:
         progress = await backfill(PagedGitHub(backlog), db, REPO, max_pages=10**6)  # type: ignore[arg-type]
         took = time.perf_counter() - started
         print(f"backfill: {progress.items} issues in {took:.1f} s = {progress.items / took:.0f} issues/s")
+        after_backfill = rss_peak_mb()
 
         cache = IndexCache(db)
         started = time.perf_counter()
         snap = await cache.snapshot(REPO.full_name, hybrid)
         build = time.perf_counter() - started
-        print(f"index build: {build * 1000:.0f} ms, {snap.base.corpus.nbytes() / 2**20:.1f} MiB of arrays")
+        print(
+            f"index build: {build * 1000:.0f} ms, {snap.base.corpus.nbytes() / 2**20:.1f} MiB of arrays; "
+            f"peak RSS {after_backfill:.0f} MiB after the backfill, {rss_peak_mb():.0f} MiB after the build"
+        )
 
         config = DuplicatesConfig()
         rank_ms: list[float] = []

@@ -235,3 +235,68 @@ async def test_index_event_job_applies_a_delivery(db: Sessions, settings: Settin
     assert await store.get_item(db, REPO.full_name, 1) is not None
     assert await index_event(ctx, "d-2", "issues", load_payload("issues", "deleted")) == "deleted #1"
     assert await store.get_item(db, REPO.full_name, 1) is None
+
+
+async def test_a_snapshot_streamed_in_small_batches_equals_one_built_at_once(
+    db: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The base snapshot reads the table in batches (memory stays flat for a large repository)."""
+    import numpy as np
+
+    from jobs.duplicates.live import build_segment
+    from jobs.duplicates.text import tokenize
+
+    repo = REPO.full_name
+    titles = [
+        "crash on upload",
+        "upload fails with big files",
+        "docs typo",
+        "crash when saving",
+        "slow upload",
+    ]
+    records = [IssueRecord(n, titles[n % 5], f"body {n} upload", "open", False, "a") for n in range(1, 12)]
+    await store.upsert_items(db, repo, records)
+    monkeypatch.setattr("jobs.duplicates.live.BUILD_BATCH", 3)  # 11 rows: four batches
+    streamed = (await IndexCache(db).snapshot(repo, hybrid=False)).base
+    async with db() as session:
+        from sqlalchemy import select
+
+        from jobs.duplicates.live import _COLUMNS
+        from jobs.models.issue_index import IssueIndexRow
+
+        query = select(*_COLUMNS).where(IssueIndexRow.repo == repo).order_by(IssueIndexRow.id)
+        at_once = build_segment([tuple(r) for r in await session.execute(query)], hybrid=False)
+    assert streamed.numbers.tolist() == at_once.numbers.tolist() == list(range(1, 12))
+    assert streamed.corpus.size == 11 and streamed.revisions == at_once.revisions
+    pool = np.ones(11, dtype=np.bool_)
+    query_tokens = tokenize("upload crash", "big files")
+    assert np.array_equal(
+        streamed.corpus.fused_scores(query_tokens, None, pool),
+        at_once.corpus.fused_scores(query_tokens, None, pool),
+    )
+    assert streamed.corpus.fused_scores(query_tokens, None, pool).max() > 0
+
+
+def test_a_hybrid_segment_keeps_each_rows_vector_and_zeroes_missing_ones() -> None:
+    """Vectors are stored as float16 blobs; a row without one (or with a bad one) counts as orthogonal."""
+    from datetime import UTC, datetime
+
+    import numpy as np
+
+    from jobs.duplicates import semantic
+    from jobs.duplicates.live import SegmentBuilder
+
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((4, semantic.EMBEDDING_DIM)).astype(np.float32)
+    blobs: list[bytes | None] = [semantic.to_blob(v) for v in vectors]
+    blobs[1], blobs[3] = None, b"short"
+    when = datetime(2024, 1, 1, tzinfo=UTC)
+    builder = SegmentBuilder(hybrid=True)
+    builder.add([(i, 10 + i, when, "crash upload", blobs[i], None, 1) for i in range(2)])
+    builder.add([(i, 10 + i, when, "crash upload", blobs[i], 3 if i == 2 else None, 1) for i in range(2, 4)])
+    segment = builder.finish()
+    held = segment.corpus.vectors
+    assert held is not None and held.shape == (4, semantic.EMBEDDING_DIM) and held.dtype == np.float32
+    assert np.allclose(held[0], vectors[0], atol=1e-2) and np.allclose(held[2], vectors[2], atol=1e-2)
+    assert not held[1].any() and not held[3].any()
+    assert segment.numbers.tolist() == [10, 11, 12, 13] and segment.duplicate_of.tolist() == [0, 0, 3, 0]

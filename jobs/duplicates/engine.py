@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -47,10 +47,18 @@ class Ranking:
 class Corpus:
     """One repository's documents as matrices: built from stored tokens and vectors, queried many times."""
 
-    def __init__(self, tokens: Sequence[Sequence[str]], vectors: npt.NDArray[np.float32] | None) -> None:
+    def __init__(self, tokens: Iterable[Sequence[str]], vectors: npt.NDArray[np.float32] | None) -> None:
+        """`tokens` may be a generator: documents are counted as they come (see LexicalMatrix)."""
         self.lexical = LexicalMatrix(tokens)
         self.vectors = vectors
-        self.size = len(tokens)
+        self.size = self.lexical.n_docs
+
+    @classmethod
+    def of(cls, lexical: LexicalMatrix, vectors: npt.NDArray[np.float32] | None) -> Corpus:
+        """A corpus from a term matrix already built (e.g. while streaming rows from the database)."""
+        corpus = cls.__new__(cls)
+        corpus.lexical, corpus.vectors, corpus.size = lexical, vectors, lexical.n_docs
+        return corpus
 
     @property
     def hybrid(self) -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from array import array
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -12,6 +14,7 @@ from sqlalchemy import func, select
 
 from jobs.duplicates import semantic
 from jobs.duplicates.engine import Corpus
+from jobs.duplicates.lexical import LexicalBuilder, LexicalMatrix
 from jobs.duplicates.store import Sessions, now_revision
 from jobs.models.issue_index import IssueIndexRow
 
@@ -19,6 +22,8 @@ REVISION_SLACK_US = 5_000_000
 """Rows stamped this long before a snapshot began are fetched again: a write may commit after its stamp."""
 MAX_DELTA = 256
 """Items changed since the snapshot that are kept in a side matrix before the snapshot is rebuilt."""
+BUILD_BATCH = 2_000
+"""Rows read from the database per batch while a snapshot is built."""
 CACHED_REPOS = 8
 """Repositories whose snapshots stay in memory (least recently used leaves first): bounds the worker's RSS."""
 
@@ -56,22 +61,51 @@ def _epoch(value: datetime) -> float:
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
 
 
-def build_segment(rows: list[Row], hybrid: bool) -> Segment:
-    """Matrices for some index rows; vectors missing from old rows count as orthogonal."""
-    tokens = [row[3].split() for row in rows]
-    vectors = None
-    if hybrid:
-        vectors = np.zeros((len(rows), semantic.EMBEDDING_DIM), dtype=np.float32)
-        for i, row in enumerate(rows):
-            if row[4] is not None and len(row[4]) == semantic.EMBEDDING_DIM * 2:
-                vectors[i] = semantic.from_blob(row[4])
-    return Segment(
-        Corpus(tokens, vectors),
-        np.asarray([row[1] for row in rows], dtype=np.int64),
-        np.asarray([_epoch(row[2]) for row in rows], dtype=np.float64),
-        np.asarray([row[5] or 0 for row in rows], dtype=np.int64),
-        {row[1]: row[6] for row in rows},
-    )
+class SegmentBuilder:
+    """Index rows in, a Segment out: rows may come in batches from a database stream, and only compact
+    buffers grow with the repository (numbers, times, float16 vectors as bytes, the term matrix's arrays)."""
+
+    def __init__(self, hybrid: bool) -> None:
+        self.hybrid = hybrid
+        self.lexical = LexicalBuilder()
+        self.numbers, self.created, self.duplicate_of = array("q"), array("d"), array("q")
+        self.revisions: dict[int, int] = {}
+        self.blobs = bytearray()
+
+    def add(self, rows: Iterable[Row]) -> None:
+        width = semantic.EMBEDDING_DIM * 2  # float16; a missing or odd vector counts as orthogonal
+        for row in rows:
+            self.numbers.append(row[1])
+            self.created.append(_epoch(row[2]))
+            self.duplicate_of.append(row[5] or 0)
+            self.revisions[row[1]] = row[6]
+            if self.hybrid:
+                self.blobs += row[4] if row[4] is not None and len(row[4]) == width else bytes(width)
+            self.lexical.add(row[3].split())
+
+    def finish(self) -> Segment:
+        lexical = LexicalMatrix(())
+        self.lexical.finish(lexical)
+        vectors = None
+        if self.hybrid:
+            half = np.frombuffer(self.blobs, dtype=np.float16)  # a view: no copy of the float16 bytes
+            vectors = half.astype(np.float32).reshape(lexical.n_docs, semantic.EMBEDDING_DIM)
+            del half
+            self.blobs = bytearray()
+        return Segment(
+            Corpus.of(lexical, vectors),
+            np.asarray(self.numbers, dtype=np.int64),
+            np.asarray(self.created, dtype=np.float64),
+            np.asarray(self.duplicate_of, dtype=np.int64),
+            self.revisions,
+        )
+
+
+def build_segment(rows: Iterable[Row], hybrid: bool) -> Segment:
+    """Matrices for some index rows (the small delta segment; the base streams through SegmentBuilder)."""
+    builder = SegmentBuilder(hybrid)
+    builder.add(rows)
+    return builder.finish()
 
 
 @dataclass
@@ -156,9 +190,16 @@ class IndexCache:
             return [tuple(row) for row in await session.execute(query)]  # type: ignore[misc]
 
     async def _build(self, repo: str, hybrid: bool) -> RepoSnapshot:
+        """Read the repository's rows in batches straight into the matrices (never all rows at once)."""
         started = now_revision()
-        rows = await self._rows(repo)
-        return RepoSnapshot(repo, hybrid, build_segment(rows, hybrid), started, started, known=len(rows))
+        query = select(*_COLUMNS).where(IssueIndexRow.repo == repo).order_by(IssueIndexRow.id)
+        builder = SegmentBuilder(hybrid)
+        async with self.sessions() as session:
+            stream = await session.stream(query.execution_options(yield_per=BUILD_BATCH))
+            async for batch in stream.partitions(BUILD_BATCH):
+                builder.add(tuple(row) for row in batch)  # type: ignore[misc]
+        segment = builder.finish()
+        return RepoSnapshot(repo, hybrid, segment, started, started, known=segment.corpus.size)
 
     async def _mark_alive(self, snap: RepoSnapshot) -> None:
         """Deleted rows leave both segments; base rows superseded by a delta row drop out of the pool."""
