@@ -63,7 +63,8 @@ def serve(port: int) -> None:
 
     settings = load_settings()
     configure_logging(settings.log_level)  # INFO by default, exactly as `steward serve`
-    app: FastAPI = create_app(settings)
+    edge = create_app(settings)
+    app: FastAPI = edge.api  # the references are FastAPI routes; POST /webhooks goes to the receiver first
 
     async def bare() -> Response:
         return Response(status_code=202)
@@ -75,7 +76,7 @@ def serve(port: int) -> None:
     app.add_api_route("/fastapi", fastapi_json, methods=["POST"], status_code=202)  # an idiomatic route
     profile = os.environ.get("BENCH_PROFILE")  # a path: write the server's cProfile stats there
     if not profile:
-        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, workers=1)
+        uvicorn.run(edge, host="127.0.0.1", port=port, log_level="warning", access_log=False, workers=1)
         return
     import cProfile
     import signal
@@ -83,7 +84,7 @@ def serve(port: int) -> None:
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     with cProfile.Profile() as profiler:
         try:
-            uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, workers=1)
+            uvicorn.run(edge, host="127.0.0.1", port=port, log_level="warning", access_log=False, workers=1)
         finally:
             profiler.dump_stats(profile)
 

@@ -229,3 +229,19 @@ def test_a_client_gone_mid_body_is_logged_and_nothing_is_enqueued(
     assert "client went away" in record.getMessage()
     assert record.exc_info is None
     assert queued_job_ids(redis_url) == []
+
+
+def test_only_post_reaches_the_receiver_and_other_paths_are_fastapis(
+    client: TestClient, comment: bytes, redis_url: str
+) -> None:
+    """WebhookEdge serves POST /webhooks ahead of FastAPI; every other request still gets FastAPI's answer."""
+    headers = github_headers(comment, "issue_comment", "d-method")
+    assert client.get("/webhooks").status_code == 405
+    assert client.put("/webhooks", content=comment, headers=headers).status_code == 405
+    assert client.post("/elsewhere", content=comment, headers=headers).status_code == 404
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert queued_job_ids(redis_url) == []
+    moved = client.post("/webhooks/", content=comment, headers=headers, follow_redirects=False)
+    assert moved.status_code == 307 and moved.headers["location"].endswith("/webhooks")
+    assert client.post("/webhooks", content=comment, headers=headers).status_code == 202
+    assert len(queued_job_ids(redis_url)) == 1

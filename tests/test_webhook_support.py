@@ -14,7 +14,7 @@ from typing import Any, cast
 
 import redis
 import uvicorn
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from tests.conftest import WEBHOOK_SECRET, free_port
 
@@ -56,7 +56,7 @@ def queued_job_ids(redis_url: str) -> list[str]:
 
 
 @contextmanager
-def live_server(app: FastAPI) -> Iterator[str]:
+def live_server(app: ASGIApp) -> Iterator[str]:
     """Serve `app` with uvicorn on a free loopback port in a thread; yields the base URL."""
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
