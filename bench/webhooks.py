@@ -3,7 +3,9 @@
 Run: `uv run python bench/webhooks.py` (loopback only; starts and stops its own redis-server and server).
 Targets (issue 2): at least 70% of the bare endpoint's throughput; p99 under 50 ms at 200 deliveries/s.
 Two bare references run on the same server: an empty `Response(202)` (the strictest) and an idiomatic
-FastAPI route returning a small JSON body; the verdict line uses the strictest.
+FastAPI route returning a small JSON body; the verdict line uses the strictest. The server is what
+`steward serve` runs: WebhookEdge, which hands POST /webhooks to the receiver and everything else (the two
+references included, after one path comparison) to the FastAPI app. Logging is at INFO, the default.
 """
 
 from __future__ import annotations

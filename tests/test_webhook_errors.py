@@ -17,7 +17,14 @@ from app.router import Delivery, JobSpec, Router
 from app.settings import Settings
 from app.web.app import create_app
 from tests.conftest import WEBHOOK_SECRET, command_comment
-from tests.test_webhook_support import encode, github_headers, live_server, queued_job_ids, signature
+from tests.test_webhook_support import (
+    accepted,
+    encode,
+    github_headers,
+    live_server,
+    queued_job_ids,
+    signature,
+)
 
 GITHUB_CAP = 25 * 1024 * 1024
 MB = 1024 * 1024
@@ -43,7 +50,7 @@ def test_a_good_delivery_is_enqueued_and_logged_without_secrets(
             "/webhooks", content=comment, headers=github_headers(comment, "issue_comment", "d-ok")
         )
     assert response.status_code == 202
-    assert queued_job_ids(redis_url) == response.json()["queued"]
+    assert queued_job_ids(redis_url) == accepted(response)["jobs"]
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "queued issue_comment.created delivery=d-ok repo=Codertocat/Hello-World" in logged
     assert WEBHOOK_SECRET not in logged
@@ -183,8 +190,8 @@ def test_routed_event_missing_fields_is_acknowledged_and_ignored(
     payload["comment"] = "not an object"
     body = encode(payload)
     response = client.post("/webhooks", content=body, headers=github_headers(body, "issue_comment", "d-odd"))
-    assert response.status_code == 202
-    assert response.json()["ignored"] is True
+    said = accepted(response)
+    assert said == {"outcome": "ignored", "reason": "payload does not have the fields Steward reads"}
     assert queued_job_ids(redis_url) == []
     [record] = [r for r in caplog.records if "delivery=d-odd" in r.getMessage()]
     assert "payload lacks fields Steward reads (comment)" in record.getMessage()
@@ -205,8 +212,10 @@ def test_a_crashing_handler_still_gets_a_2xx(
         response = client.post(
             "/webhooks", content=body, headers=github_headers(body, "issue_comment", "d-bug")
         )
-    assert response.status_code == 202
-    assert response.json()["ignored"] is True
+    assert accepted(response) == {
+        "outcome": "ignored",
+        "reason": "internal error while routing; see the service log",
+    }
     assert queued_job_ids(redis_url) == []
     assert any("delivery=d-bug" in r.getMessage() and r.exc_info for r in caplog.records)
 
@@ -245,3 +254,16 @@ def test_only_post_reaches_the_receiver_and_other_paths_are_fastapis(
     assert moved.status_code == 307 and moved.headers["location"].endswith("/webhooks")
     assert client.post("/webhooks", content=comment, headers=headers).status_code == 202
     assert len(queued_job_ids(redis_url)) == 1
+
+
+def test_at_info_the_receiver_logs_what_went_otherwise_not_each_queued_delivery(
+    client: TestClient, comment: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The worker logs every job with its delivery id; the receiver's INFO log is for the exceptions."""
+    headers = github_headers(comment, "issue_comment", "d-info")
+    with caplog.at_level(logging.INFO, logger="steward.web"):
+        assert accepted(client.post("/webhooks", content=comment, headers=headers))["outcome"] == "queued"
+        assert [r for r in caplog.records if "d-info" in r.getMessage()] == []
+        assert accepted(client.post("/webhooks", content=comment, headers=headers))["outcome"] == "duplicate"
+    [line] = [r.getMessage() for r in caplog.records if "d-info" in r.getMessage()]
+    assert line.startswith("duplicate issue_comment.created delivery=d-info")

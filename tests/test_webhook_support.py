@@ -73,3 +73,15 @@ def live_server(app: ASGIApp) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def accepted(response: Any) -> dict[str, Any]:
+    """What a 202 says in its X-Steward-* headers (it has no body): outcome, then jobs or reason."""
+    assert response.status_code == 202, (response.status_code, response.text)
+    assert response.content == b"", response.content
+    said: dict[str, Any] = {"outcome": response.headers["x-steward-outcome"]}
+    if "x-steward-jobs" in response.headers:
+        said["jobs"] = response.headers["x-steward-jobs"].split(",")
+    if "x-steward-reason" in response.headers:
+        said["reason"] = response.headers["x-steward-reason"]
+    return said

@@ -79,9 +79,21 @@ def deliver(
     except httpx.HTTPError as exc:
         typer.echo(f"steward: cannot deliver to {url}: {exc}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"{response.status_code} {response.text}")
+    typer.echo(f"{response.status_code} {describe(response)}")
     if not response.is_success:
         raise typer.Exit(1)
+
+
+def describe(response: httpx.Response) -> str:
+    """The receiver's answer in one line: a refusal's JSON error, or what a 202's X-Steward-* headers say."""
+    if response.content or "x-steward-outcome" not in response.headers:
+        return response.text
+    said = [response.headers["x-steward-outcome"]]
+    if "x-steward-jobs" in response.headers:
+        said.append(f"jobs={response.headers['x-steward-jobs']}")
+    if "x-steward-reason" in response.headers:
+        said.append(f"({response.headers['x-steward-reason']})")
+    return " ".join(said)
 
 
 def register(app: typer.Typer) -> None:
