@@ -267,3 +267,46 @@ def test_at_info_the_receiver_logs_what_went_otherwise_not_each_queued_delivery(
         assert accepted(client.post("/webhooks", content=comment, headers=headers))["outcome"] == "duplicate"
     [line] = [r.getMessage() for r in caplog.records if "d-info" in r.getMessage()]
     assert line.startswith("duplicate issue_comment.created delivery=d-info")
+
+
+@pytest.mark.parametrize(
+    "delivery",
+    ["d ok", "trailing ", " leading", 'quote"d', "caf\u00e9", "x" * 101, "-starts-with-dash", "a/b"],
+    ids=["space", "trailing-space", "leading-space", "quote", "non-ascii", "too-long", "dash", "slash"],
+)
+def test_a_delivery_id_that_is_not_one_is_400_even_when_signed(
+    client: TestClient, comment: bytes, redis_url: str, delivery: str
+) -> None:
+    """The header is not signed, and the id goes into Redis keys, job ids, logs and an answer header."""
+    headers = {k.encode(): v.encode() for k, v in github_headers(comment, "issue_comment").items()}
+    headers[b"X-GitHub-Delivery"] = delivery.encode("latin-1")
+    response = client.post("/webhooks", content=comment, headers=headers)
+    assert response.status_code == 400
+    assert response.json() == {"error": "X-GitHub-Delivery is not a delivery id"}
+    assert queued_job_ids(redis_url) == []
+
+
+def test_a_github_uuid_and_a_tool_chosen_id_are_delivery_ids(
+    client: TestClient, comment: bytes, redis_url: str
+) -> None:
+    for delivery in ("72d3162e-cc78-11e3-81ab-4c9367dc0958", "replayed-1.retry:2"):
+        headers = github_headers(comment, "issue_comment", delivery)
+        assert accepted(client.post("/webhooks", content=comment, headers=headers))["outcome"] in {
+            "queued",
+            "duplicate",
+        }
+    assert len(queued_job_ids(redis_url)) == 1  # one comment: the second delivery is the same job
+
+
+def test_payload_text_in_a_job_id_cannot_break_the_answer(client: TestClient, redis_url: str) -> None:
+    """A pull request's head sha is payload text that ends up in a job id, hence in X-Steward-Jobs."""
+    from tests.conftest import load_payload
+
+    payload = load_payload("pull_request", "synchronize")
+    payload["installation"] = {"id": 1}
+    payload["pull_request"]["head"].update(ref="steward/docs/7", sha="abc def\u00e9")  # one of Steward's PRs
+    body = encode(payload)
+    response = client.post("/webhooks", content=body, headers=github_headers(body, "pull_request", "d-sha"))
+    said = accepted(response)
+    assert said["outcome"] == "queued" and all(" " not in job for job in said["jobs"])
+    assert any(job.endswith("abc?def?") for job in said["jobs"]), said
