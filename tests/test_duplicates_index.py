@@ -199,6 +199,9 @@ async def test_backfill_pages_through_and_resumes_after_an_interruption(
     await backfill_mod.restart(db, REPO.full_name)
     bounded = await backfill_mod.backfill(await client(settings), db, REPO, max_pages=1)
     assert not bounded.done and bounded.next_page == 2 and pages_asked[-1] == 1
+    # Out of time after a page (embedding makes pages slow): it stops there, to be re-queued, never mid-page.
+    timed = await backfill_mod.backfill(await client(settings), db, REPO, max_seconds=0)
+    assert not timed.done and timed.next_page == 3 and pages_asked[-1] == 2
 
 
 async def test_snapshots_follow_additions_edits_and_deletions(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -12,6 +13,9 @@ from jobs.models.issue_index import IndexBackfillRow
 PER_PAGE = 100
 PAGES_PER_JOB = 50
 """Pages one job fetches before it re-queues itself: keeps jobs short and lets other repositories in."""
+SECONDS_PER_JOB = 120.0
+"""Nor does a job start a new page after this long: with embeddings a page of 100 takes about 5 s on 2 cores,
+so 50 pages would overrun the job's budget (jobs.context.quick_job_budget) and stop before re-queuing."""
 
 
 @dataclass(frozen=True)
@@ -46,15 +50,18 @@ async def backfill(
     *,
     per_page: int = PER_PAGE,
     max_pages: int = PAGES_PER_JOB,
+    max_seconds: float = SECONDS_PER_JOB,
 ) -> BackfillProgress:
-    """Index up to max_pages more pages; each page commits with its cursor, so a crash loses one page at most.
+    """Index up to max_pages more pages, starting none after max_seconds; each page commits with its cursor,
+    so a crash loses one page at most.
 
     GitHub's RateLimited (and other transient errors) propagate with the cursor saved: the job re-queues.
     """
     cursor = await _cursor(sessions, repo.full_name)
     page, items, done = cursor.next_page, cursor.items, cursor.done
     fetched = 0
-    while not done and fetched < max_pages:
+    stop_at = time.monotonic() + max_seconds
+    while not done and fetched < max_pages and (fetched == 0 or time.monotonic() < stop_at):
         result = await gh.list_issues(repo, page, per_page)
         await upsert_items(sessions, repo.full_name, result.items)
         fetched += 1
