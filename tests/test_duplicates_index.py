@@ -1,28 +1,34 @@
-"""The live duplicate index on a real SQLite file, GitHub mocked with respx: webhooks, backfill, feedback."""
+"""The live duplicate index on real databases, GitHub mocked with respx: webhooks, backfill, feedback."""
 
 from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 import respx
+from sqlalchemy import select
 
 from app.github.client import GitHubKitClient, installation_client
 from app.github.errors import RateLimited
 from app.github.protocol import IssueRecord, RepoId
 from app.github.retrying import RetryPolicy
 from app.settings import Settings
+from jobs.db import make_engine, migrate, sessions
 from jobs.duplicates import backfill as backfill_mod
 from jobs.duplicates import store
 from jobs.duplicates.events import apply_event, duplicate_target
-from jobs.duplicates.live import IndexCache
+from jobs.duplicates.live import _COLUMNS, IndexCache, build_segment
 from jobs.duplicates.store import Sessions
+from jobs.duplicates.text import tokenize
+from jobs.models.issue_index import IssueIndexRow
 from tests.conftest import load_payload
 from tests.github_mock import API, FakeGitHub
+from tests.postgres import db_url  # noqa: F401  (the fixture, parametrized over SQLite and PostgreSQL)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("lexical_only")]
 
@@ -240,15 +246,21 @@ async def test_index_event_job_applies_a_delivery(db: Sessions, settings: Settin
     assert await store.get_item(db, REPO.full_name, 1) is None
 
 
+@pytest.fixture
+async def any_db(db_url: str) -> AsyncIterator[Sessions]:  # noqa: F811
+    """A migrated index database: SQLite, then PostgreSQL (it streams through a server-side cursor)."""
+    engine = make_engine(db_url)
+    await migrate(engine)
+    try:
+        yield sessions(engine)
+    finally:
+        await engine.dispose()
+
+
 async def test_a_snapshot_streamed_in_small_batches_equals_one_built_at_once(
-    db: Sessions, monkeypatch: pytest.MonkeyPatch
+    any_db: Sessions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The base snapshot reads the table in batches (memory stays flat for a large repository)."""
-    import numpy as np
-
-    from jobs.duplicates.live import build_segment
-    from jobs.duplicates.text import tokenize
-
+    """The base snapshot reads the table in batches, so memory stays flat for a large repository."""
     repo = REPO.full_name
     titles = [
         "crash on upload",
@@ -258,26 +270,18 @@ async def test_a_snapshot_streamed_in_small_batches_equals_one_built_at_once(
         "slow upload",
     ]
     records = [IssueRecord(n, titles[n % 5], f"body {n} upload", "open", False, "a") for n in range(1, 12)]
-    await store.upsert_items(db, repo, records)
+    await store.upsert_items(any_db, repo, records)
     monkeypatch.setattr("jobs.duplicates.live.BUILD_BATCH", 3)  # 11 rows: four batches
-    streamed = (await IndexCache(db).snapshot(repo, hybrid=False)).base
-    async with db() as session:
-        from sqlalchemy import select
-
-        from jobs.duplicates.live import _COLUMNS
-        from jobs.models.issue_index import IssueIndexRow
-
+    streamed = (await IndexCache(any_db).snapshot(repo, hybrid=False)).base
+    async with any_db() as session:
         query = select(*_COLUMNS).where(IssueIndexRow.repo == repo).order_by(IssueIndexRow.id)
         at_once = build_segment([tuple(r) for r in await session.execute(query)], hybrid=False)
     assert streamed.numbers.tolist() == at_once.numbers.tolist() == list(range(1, 12))
     assert streamed.corpus.size == 11 and streamed.revisions == at_once.revisions
     pool = np.ones(11, dtype=np.bool_)
-    query_tokens = tokenize("upload crash", "big files")
-    assert np.array_equal(
-        streamed.corpus.fused_scores(query_tokens, None, pool),
-        at_once.corpus.fused_scores(query_tokens, None, pool),
-    )
-    assert streamed.corpus.fused_scores(query_tokens, None, pool).max() > 0
+    words = tokenize("upload crash", "big files")
+    scores = streamed.corpus.fused_scores(words, None, pool)
+    assert np.array_equal(scores, at_once.corpus.fused_scores(words, None, pool)) and scores.max() > 0
 
 
 def test_a_hybrid_segment_keeps_each_rows_vector_and_zeroes_missing_ones() -> None:
