@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -18,7 +19,10 @@ from tests.test_webhook_support import encode, github_headers
 pytestmark = pytest.mark.anyio
 
 
-async def test_arq_worker_runs_what_the_receiver_enqueued(settings: Settings, redis_url: str) -> None:
+async def test_arq_worker_runs_what_the_receiver_enqueued(
+    settings: Settings, redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
     comment = command_comment()
     opened = load_payload("pull_request", "opened")
     with TestClient(create_app(settings)) as client:
@@ -51,6 +55,11 @@ async def test_arq_worker_runs_what_the_receiver_enqueued(settings: Settings, re
     finally:
         await worker.close()
 
+    # The receiver logs a queued delivery at DEBUG only: at INFO the worker names each job's delivery id as it
+    # starts it (arq's own line, its kwargs sorted, so delivery_id comes first and survives arq's truncation).
+    started = [r.getMessage() for r in caplog.records if r.name == "arq.worker" and "→" in r.getMessage()]
+    for delivery in ("d-issue_comment", "d-pull_request"):
+        assert any(f"delivery_id='{delivery}'" in line for line in started), started
     by_function = {name: (job_id, kwargs) for name, job_id, kwargs in ran}
     job_id, kwargs = by_function["handle_comment"]
     assert job_id == f"comment:{comment['repository']['id']}:{comment['comment']['id']}"

@@ -77,7 +77,7 @@ async def gate_review(ctx: dict[str, Any], event: PullRequestReviewEvent) -> str
 async def pull_synchronized(ctx: dict[str, Any], delivery_id: str, event: dict[str, Any]) -> str:
     """arq job: a new push to a Steward branch sets the gate back to pending."""
     parsed = PullRequestEvent.model_validate(event)
-    return await _guarded_pull(ctx, parsed, _pending(ctx, parsed))
+    return await _guarded_pull(ctx, "pull_synchronized", delivery_id, parsed, _pending(ctx, parsed))
 
 
 async def _pending(ctx: dict[str, Any], event: PullRequestEvent) -> str:
@@ -97,7 +97,7 @@ async def _pending(ctx: dict[str, Any], event: PullRequestEvent) -> str:
 async def pull_closed(ctx: dict[str, Any], delivery_id: str, event: dict[str, Any]) -> str:
     """arq job: the run ends as merged or closed with its pull request."""
     parsed = PullRequestEvent.model_validate(event)
-    return await _guarded_pull(ctx, parsed, _close(ctx, parsed))
+    return await _guarded_pull(ctx, "pull_closed", delivery_id, parsed, _close(ctx, parsed))
 
 
 async def _close(ctx: dict[str, Any], event: PullRequestEvent) -> str:
@@ -116,10 +116,15 @@ async def _close(ctx: dict[str, Any], event: PullRequestEvent) -> str:
     return f"run {run.id} {to.value}"
 
 
-async def _guarded_pull(ctx: dict[str, Any], event: PullRequestEvent, work: Coroutine[Any, Any, str]) -> str:
+async def _guarded_pull(
+    ctx: dict[str, Any], name: str, delivery_id: str, event: PullRequestEvent, work: Coroutine[Any, Any, str]
+) -> str:
     if event.installation is None or event.repository is None:
         work.close()
         return "ignored: no installation or repository"
     repo = RepoId.parse(event.repository.full_name)
-    where = ReportTo(event.installation.id, repo, event.pull_request.number, "the review gate")
-    return await guarded(ctx, where, work) or "failed"
+    number = event.pull_request.number
+    where = ReportTo(event.installation.id, repo, number, "the review gate")
+    outcome = await guarded(ctx, where, work) or "failed"
+    log.info("%s delivery=%s %s#%s: %s", name, delivery_id, repo.full_name, number, outcome)
+    return outcome
