@@ -119,7 +119,16 @@ async def main(args: argparse.Namespace) -> None:
         await migrate(engine)
         db = sessions(engine)
         started = time.perf_counter()
-        progress = await backfill(PagedGitHub(backlog), db, REPO, max_pages=10**6)  # type: ignore[arg-type]
+        # One call for the whole history (a job stops after PAGES_PER_JOB or SECONDS_PER_JOB and re-queues).
+        progress = await backfill(
+            PagedGitHub(backlog),  # type: ignore[arg-type]
+            db,
+            REPO,
+            max_pages=10**6,
+            max_seconds=float("inf"),
+        )
+        if not progress.done or progress.items != len(backlog):
+            raise SystemExit(f"backfill stopped at {progress.items} of {len(backlog)} issues")
         took = time.perf_counter() - started
         print(f"backfill: {progress.items} issues in {took:.1f} s = {progress.items / took:.0f} issues/s")
         after_backfill = rss_peak_mb()
