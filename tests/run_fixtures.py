@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import docker
 import httpx
 import pytest
 import respx
@@ -20,6 +21,7 @@ import respx
 from app.settings import Settings
 from jobs.db import make_engine, sessions
 from jobs.ledger import Ledger, RunTrace, RunView
+from sandbox.labels import RUN_LABEL
 from tests.conftest import load_payload
 from tests.github_mock import API, FakeGitHub, user
 from tests.worker_support import enqueue, run_burst
@@ -339,3 +341,12 @@ def api(github: FakeRunGitHub) -> Iterator[respx.MockRouter]:
     with respx.mock(base_url=API, assert_all_called=False) as router:
         github.install(router)
         yield router
+
+
+def containers(run_id: str) -> int:
+    """Containers the real Docker daemon still holds for a run (0 once its sandbox is destroyed)."""
+    client = docker.from_env()
+    try:
+        return len(client.containers.list(all=True, filters={"label": f"{RUN_LABEL}={run_id}"}))
+    finally:
+        client.close()

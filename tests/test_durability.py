@@ -14,7 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-import docker
 import pytest
 from arq.constants import in_progress_key_prefix
 from redis.asyncio import Redis
@@ -23,9 +22,17 @@ from app.constants import RECOVERY_INTERVAL_SECONDS, RUNNING_JOBS_KEY, WORKER_HE
 from app.settings import Settings
 from jobs.ledger import RunState
 from jobs.runs.queue import work_job_id
-from sandbox.labels import RUN_LABEL
 from tests.fake_github_server import serve
-from tests.run_fixtures import BRANCH, MAINTAINER, REPO_ID, comment_event, fake_github, make_remote, runs
+from tests.run_fixtures import (
+    BRANCH,
+    MAINTAINER,
+    REPO_ID,
+    comment_event,
+    containers,
+    fake_github,
+    make_remote,
+    runs,
+)
 from tests.worker_support import enqueue
 
 pytestmark = [pytest.mark.anyio, pytest.mark.docker]
@@ -61,14 +68,6 @@ def start_worker(settings: Settings, api_url: str, log: Path) -> subprocess.Pope
         return subprocess.Popen(
             [sys.executable, "-c", WORKER], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err
         )
-
-
-def containers(run_id: str) -> int:
-    client = docker.from_env()
-    try:
-        return len(client.containers.list(all=True, filters={"label": f"{RUN_LABEL}={run_id}"}))
-    finally:
-        client.close()
 
 
 async def wait_for(check, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import docker
 import pytest
 import respx
 from arq import func
@@ -17,13 +16,13 @@ from jobs.functions import FUNCTIONS
 from jobs.ledger import RunState
 from jobs.runs.deadline import within
 from jobs.runs.working import work_run
-from sandbox.labels import RUN_LABEL
 from tests.github_mock import API
 from tests.run_fixtures import (
     BRANCH,
     MAINTAINER,
     REPO_ID,
     comment_event,
+    containers,
     fake_github,
     make_remote,
     runs,
@@ -43,14 +42,6 @@ def short_work() -> list[Any]:
     """The production functions, with the work job's deadline shortened."""
     kept = [f for f in FUNCTIONS if getattr(f, "name", "") != "work_run"]
     return [*kept, func(within(work_run, BUDGET, "the work", margin=0), name="work_run", timeout=BUDGET + 30)]
-
-
-def containers(run_id: str) -> int:
-    client = docker.from_env()
-    try:
-        return len(client.containers.list(all=True, filters={"label": f"{RUN_LABEL}={run_id}"}))
-    finally:
-        client.close()
 
 
 async def test_a_work_job_out_of_time_fails_the_run_and_says_so(settings: Settings, tmp_path: Path) -> None:
