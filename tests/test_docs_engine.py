@@ -168,13 +168,17 @@ async def test_changelog_absent_is_created_only_when_configured(repo: Path) -> N
 async def test_a_changelog_linked_outside_the_checkout_is_not_written(repo: Path, tmp_path: Path) -> None:
     outside = tmp_path / "outside.md"
     outside.write_text("# Changelog\n")
+    config, policy = setup(DocsConfig(create_changelog=True))
+    plan = plan_docs(repo, ISSUE, config, policy)  # planned on the file; the link comes after
     (repo / "CHANGELOG.md").unlink()
     (repo / "CHANGELOG.md").symlink_to(outside)
-    config, policy = setup(DocsConfig(create_changelog=True))
-    plan = plan_docs(repo, ISSUE, config, policy)
     outcome = await apply_docs(repo, plan, ISSUE, config, Runner())
-    assert {s.step_id: s.status for s in outcome.steps}[CHANGELOG_STEP] == "failed"
+    step = {s.step_id: s for s in outcome.steps}[CHANGELOG_STEP]
+    assert step.status == "failed" and "symbolic link" in step.detail
     assert outside.read_text() == "# Changelog\n" and "CHANGELOG.md" not in outcome.changed
+    replanned = plan_docs(repo, ISSUE, config, policy)
+    assert CHANGELOG_STEP not in {s.id for s in replanned.steps}
+    assert any("CHANGELOG.md" in note and "symbolic link" in note for note in replanned.notes)
 
 
 async def test_steps_gone_since_the_plan_are_skipped(repo: Path) -> None:

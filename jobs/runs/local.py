@@ -132,8 +132,9 @@ async def _lifecycle(
         policy=policy.model_dump(mode="json"),
     )
     await ledger.transition(run.id, RunState.PLANNING, actor=actor, reason="planning against HEAD")
+    git_dir = Path((await git_out(top, "rev-parse", "--absolute-git-dir")).strip())
     plan = await anyio.to_thread.run_sync(
-        lambda: plan_docs(top, issue, config.workflows.docs, policy, base_sha=head)
+        lambda: plan_docs(top, issue, config.workflows.docs, policy, base_sha=head, git_dir=git_dir)
     )
     await ledger.set_plan(run.id, plan)
     await ledger.update_run(

@@ -116,7 +116,12 @@ async def work(
             return await sb.run(argv)
 
         outcome = await apply_docs(
-            ws.work_tree, plan, issue, config, recorded(in_sandbox, ledger, run_id, "exec")
+            ws.work_tree,
+            plan,
+            issue,
+            config,
+            recorded(in_sandbox, ledger, run_id, "exec"),
+            git_dir=ws.git_dir,
         )
     found = await changes(ws)
     commit = await commit_and_push(
