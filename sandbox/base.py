@@ -58,7 +58,7 @@ class Sandbox(Protocol):
         """Cut the network for good (after setup); a no-op when there was none."""
 
     async def read_file(self, relative: str) -> bytes:
-        """A file of the workspace as the sandbox left it."""
+        """A file of the workspace as the sandbox left it, never read through a link."""
 
     async def destroy(self) -> None:
         """Remove everything the sandbox made, whatever state it is in (idempotent)."""
