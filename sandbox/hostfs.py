@@ -43,13 +43,6 @@ def parts_of(relative: str) -> list[str]:
     return parts
 
 
-def _refusal(relative: str, name: str, dir_fd: int, exc: OSError) -> UnsafePath:
-    with contextlib.suppress(OSError):
-        if stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode):
-            return UnsafePath(f"{relative}: `{name}` is a symbolic link; the host never follows one")
-    return UnsafePath(f"{relative}: `{name}` is not a directory ({exc.strerror})")
-
-
 @contextlib.contextmanager
 def _parent(root: Path, relative: str, *, create: bool = False) -> Iterator[tuple[int, str]]:
     """The descriptor of the path's parent directory and the final name; makes parents when asked."""
@@ -66,8 +59,9 @@ def _parent(root: Path, relative: str, *, create: bool = False) -> Iterator[tupl
                 _own_like_parent(fd, name)
                 child = os.open(name, _DIR_FLAGS, dir_fd=fd)
             except OSError as exc:
-                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                    raise _refusal(relative, name, fd, exc) from None
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):  # O_NOFOLLOW|O_DIRECTORY on a link: ENOTDIR
+                    why = f"`{name}` is a symbolic link or not a directory; the host never follows one"
+                    raise UnsafePath(f"{relative}: {why}") from None
                 raise
             os.close(fd)
             fd = child

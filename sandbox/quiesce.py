@@ -31,7 +31,8 @@ while [ $i -lt 20 ]; do
   left=0
   for s in /proc/[0-9]*/status; do
     [ "$s" = /proc/$$/status ] && continue
-    grep -qs '^Uid:[[:space:]]*1000[[:space:]]' "$s" && ! grep -qs '^State:[[:space:]]*[ZX]' "$s" && left=1
+    [ -e "$s" ] || continue
+    grep -qs '^Uid:[[:space:]]*65534[[:space:]]' "$s" || grep -qs '^State:[[:space:]]*[ZX]' "$s" || left=1
   done
   [ $left = 0 ] && exit 0
   i=$((i + 1))
@@ -133,7 +134,7 @@ def kill_strays_on_host(cgroup: HostCgroup, container_id: str) -> bool:
 
 
 def kill_strays_by_exec(client: docker.DockerClient, container_id: str) -> bool:
-    """For a remote daemon: the sandbox user kills every process it owns, and says whether any is left."""
+    """For a remote daemon: the sandbox user kills all it may; exit 0 only when just the keeper is left."""
     api = client.api
     exec_id = api.exec_create(container_id, ["sh", "-c", _KILL_ALL], user=SANDBOX_USER)["Id"]
     api.exec_start(exec_id)
