@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import docker
+from docker.errors import APIError
 
 from sandbox import container
 from sandbox.base import SandboxError
@@ -82,6 +83,16 @@ def _status(pid: int) -> dict[str, str]:
     return {}
 
 
+def _inside_uid(pid: int, host_uid: int) -> int:
+    """The uid as the container sees it (Docker's userns-remap shifts what the host sees)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path(f"/proc/{pid}/uid_map").read_text().splitlines():
+            inside, outside, count = map(int, line.split())
+            if outside <= host_uid < outside + count:
+                return inside + host_uid - outside
+    return host_uid
+
+
 def strays(cgroup: HostCgroup) -> list[int]:
     """Host pids in the container that are not the keeper and can still run (zombies cannot)."""
     found = []
@@ -89,7 +100,7 @@ def strays(cgroup: HostCgroup) -> list[int]:
         status = _status(pid)
         if not status or status.get("State", "Z")[:1] in ("Z", "X"):
             continue
-        if int(status.get("Uid", "0").split()[0]) != KEEPER_UID:
+        if _inside_uid(pid, int(status.get("Uid", "0").split()[0])) != KEEPER_UID:
             found.append(pid)
     return found
 
@@ -136,17 +147,23 @@ def kill_strays_on_host(cgroup: HostCgroup, container_id: str) -> bool:
 def kill_strays_by_exec(client: docker.DockerClient, container_id: str) -> bool:
     """For a remote daemon: the sandbox user kills all it may; exit 0 only when just the keeper is left."""
     api = client.api
-    exec_id = api.exec_create(container_id, ["sh", "-c", _KILL_ALL], user=SANDBOX_USER)["Id"]
-    api.exec_start(exec_id)
-    return bool(api.exec_inspect(exec_id).get("ExitCode") == 0)
+    try:
+        exec_id = api.exec_create(container_id, ["sh", "-c", _KILL_ALL], user=SANDBOX_USER)["Id"]
+        api.exec_start(exec_id)
+        return bool(api.exec_inspect(exec_id).get("ExitCode") == 0)
+    except APIError:
+        return False  # e.g. every pid is taken: the restart settles it
 
 
 def kill_strays(client: docker.DockerClient, container_id: str) -> bool:
     """True when no process but the keeper can run in the container."""
     cgroup = host_cgroup(container_id)
-    if cgroup is not None:
+    if cgroup is None:
+        return kill_strays_by_exec(client, container_id)
+    try:
         return kill_strays_on_host(cgroup, container_id)
-    return kill_strays_by_exec(client, container_id)
+    except OSError:
+        return False  # the cgroup went away under us (the container stopped): the restart settles it
 
 
 def quiet(client: docker.DockerClient, container_id: str, *, reset_first: bool = False) -> None:
