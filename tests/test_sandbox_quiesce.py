@@ -117,3 +117,23 @@ async def test_a_survivor_the_sandbox_user_cannot_kill_is_seen_and_the_restart_e
     quiesce.quiet(docker_client, cid, reset_first=True)
     assert quiesce.strays(_cgroup(shared)) == []
     assert (await shared.run(["true"])).exit_code == 0
+
+
+async def test_with_a_remote_daemon_a_survivor_leads_to_a_restart(
+    shared: DockerSandbox,
+    docker_client: docker.DockerClient,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No cgroup files here (a remote DOCKER_HOST): the exec finds the survivor, the restart ends it."""
+    api, cid = docker_client.api, shared.container_id
+    assert cid is not None
+    host = _cgroup(shared)
+    monkeypatch.setattr(quiesce, "host_cgroup", lambda container_id: None)
+    exec_id = api.exec_create(cid, ["sleep", "300"], user="0:0")["Id"]
+    api.exec_start(exec_id, detach=True)
+    time.sleep(0.3)
+    before = api.inspect_container(cid)["State"]["StartedAt"]
+    result = await shared.run(["true"])  # the kill after it cannot reach a root process: restart
+    assert result.exit_code == 0
+    assert api.inspect_container(cid)["State"]["StartedAt"] != before
+    assert quiesce.strays(host) == []
