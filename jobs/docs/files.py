@@ -11,7 +11,15 @@ from sandbox import hostfs
 from sandbox.git import host_git
 from sandbox.hostfs import TooLarge, UnsafePath
 
-__all__ = ["MAX_FILES", "MAX_FILE_BYTES", "UnsafePath", "read_text", "tracked_files", "write_text"]
+__all__ = [
+    "MAX_FILES",
+    "MAX_FILE_BYTES",
+    "UnsafePath",
+    "read_text",
+    "tracked_files",
+    "writable_files",
+    "write_text",
+]
 
 MAX_FILE_BYTES = 1024 * 1024
 """Larger files are not documentation the engine edits."""
