@@ -20,7 +20,7 @@ from app.config.checks import semantic_problems
 from app.config.loader import parse_config
 from app.config.model import RepoConfig
 from app.config.reference import config_schema
-from app.config.types import Duration, Glob, Size
+from app.config.types import PATTERN_WORDS, Duration, Glob, Size
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = Draft202012Validator(json.loads((ROOT / "schema" / "steward.schema.json").read_text()))
@@ -177,3 +177,30 @@ def test_schema_and_validator_agree(data: Any, valid: bool) -> None:
     # The schema checks shapes; only the policy (which no schema can hold) may still object, and says so.
     policy = {field for field, _ in semantic_problems(result.config)}
     assert {e.field for e in result.errors} <= policy, (text, result.errors)
+
+
+def _patterns(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if isinstance(node.get("pattern"), str):
+            yield node["pattern"]
+        for value in node.values():
+            yield from _patterns(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _patterns(value)
+
+
+def test_every_pattern_of_the_schema_has_words_for_its_errors() -> None:
+    found = set(_patterns(config_schema()))
+    assert found and found <= set(PATTERN_WORDS), found - set(PATTERN_WORDS)
+
+
+@pytest.mark.parametrize(
+    ("data", "valid"),
+    [d[1:] for d in DOCUMENTS if not d[2]],
+    ids=[d[0] for d in DOCUMENTS if not d[2]],
+)
+def test_no_error_shows_a_regex_or_a_raw_size(data: Any, valid: bool) -> None:
+    messages = " ".join(e.message for e in parse_config(yaml.safe_dump(data)).errors)
+    assert not any(part in messages for part in ("(?", "[A-Z", "[0-9]", "$")), messages
+    assert "1073741824" not in messages and "1048576" not in messages, messages
