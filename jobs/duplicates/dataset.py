@@ -112,7 +112,8 @@ def _summary(path: Path, problems: list[str]) -> str:
     shown = problems[:MAX_PROBLEMS_SHOWN]
     more = len(problems) - len(shown)
     tail = [f"... and {more} more bad lines"] if more else []
-    return "\n".join([*shown, *tail, f"{path}: {len(problems)} bad lines; nothing was measured"])
+    count = f"{len(problems)} bad line" + ("s" if len(problems) > 1 else "")
+    return "\n".join([*shown, *tail, f"{path}: {count}; nothing was measured"])
 
 
 def load_reports(path: Path) -> list[Report]:
