@@ -71,7 +71,7 @@ def read_config(top: Path) -> RepoConfig:
         return RepoConfig()
     result = parse_config(path.read_text(encoding="utf-8"))
     if result.errors:
-        problems = "\n".join(f"  {issue.field}: {issue.message}" for issue in result.errors)
+        problems = "\n".join(f"  {issue.located(CONFIG_PATH)}" for issue in result.errors)
         raise LocalRunError(f"{CONFIG_PATH} has errors; writing work waits until it is fixed:\n{problems}")
     return result.config
 
