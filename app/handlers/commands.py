@@ -27,12 +27,12 @@ def make_router(bot_login: str) -> Router:
         assert event.repository is not None
         author = event.comment.user
         if author.login.lower() == bot_login.lower():
-            return []  # Steward's own comment
+            return delivery.ignore("Steward's own comment")
         if not might_hold_command(event.comment.body or ""):
             # Most comments are conversation: without a line starting with "/" no prefix can match, so the
             # worker would mint a token and read the config only to find no command. Bots' comments that
             # may hold one still go to the worker, where a repository's `allowed_bots` is read.
-            return []
+            return delivery.ignore('no line of the comment starts with "/"')
         job_id = f"{JOB_COMMENT}:{event.repository.id}:{event.comment.id}"
         kwargs = {"delivery_id": delivery.delivery_id, "event": event.model_dump(mode="json")}
         return [JobSpec(HANDLE_COMMENT, job_id, kwargs)]

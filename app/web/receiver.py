@@ -6,7 +6,7 @@ Starlette's Request and Response objects cost a busy receiver more than they giv
 Answers. A refused delivery (4xx) or one that cannot be enqueued now (503) gets a JSON body `{"error": ...}`.
 An accepted one gets 202 with no body (one write instead of two) and says what happened in headers, which
 GitHub's "Recent Deliveries" page shows: `X-Steward-Outcome` (`queued`, `duplicate` or `ignored`), then
-`X-Steward-Jobs` (the job ids queued) or `X-Steward-Reason` (why it was ignored, when it is not plain).
+`X-Steward-Jobs` (the job ids queued) or `X-Steward-Reason` (why it was ignored: every ignored answer says).
 
 Logs. At INFO the receiver logs what it refuses, ignores, finds duplicated or cannot enqueue; a queued
 delivery is logged at DEBUG here, and at INFO by the worker when its job runs (`delivery=...`).
@@ -36,6 +36,8 @@ MAX_DELIVERY_ID_LENGTH = 100
 DELIVERY_ID = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._:-]{{0,{MAX_DELIVERY_ID_LENGTH - 1}}}")
 """GitHub sends a UUID. The header is not covered by the signature, and the id ends up in Redis keys, job ids,
 log lines and the X-Steward-Jobs answer header, so anything else (spaces, quotes, non-ASCII) is refused."""
+MAX_NAME_CHARS = 80
+"""Characters of an event or action name repeated in an answer header."""
 RETRY_AFTER_SECONDS = 30
 HTTP_TOO_LARGE = 413
 WHERE = "%s.%s delivery=%s repo=%s"
@@ -165,8 +167,23 @@ def _unreadable(router: Router, event: str, delivery_id: str, body: bytes, exc: 
     where = (event, action or "-", delivery_id, name if isinstance(name, str) else "-")
     if not router.handlers_for(event, action):
         log.info("ignored " + WHERE + ": nothing to do", *where)
-        return IGNORED
+        return _ignored(_not_acted_on(event, action))
     return _lacking(where, exc)
+
+
+def _not_acted_on(event: str, action: str | None) -> str:
+    """The reason for an event no handler is registered for; the names are cut and made header-safe."""
+    name = event if action is None else f"{event}.{action}"
+    return f"Steward does not act on {_UNSAFE.sub('?', name[:MAX_NAME_CHARS])}"
+
+
+def _passed_by(router: Router, delivery: Delivery[Any]) -> str:
+    """Why no job came of a routed delivery: its handlers' reasons, or that none is registered."""
+    if delivery.reasons:
+        return "; ".join(dict.fromkeys(delivery.reasons))
+    if not router.handlers_for(delivery.event, delivery.payload.action):
+        return _not_acted_on(delivery.event, delivery.payload.action)
+    return "no handler asked for a job"
 
 
 def _lacking(where: tuple[str, ...], exc: ValidationError) -> Headers:
@@ -178,16 +195,18 @@ def _lacking(where: tuple[str, ...], exc: ValidationError) -> Headers:
 async def _route_and_enqueue(edge: Edge, send: Send, event: str, delivery_id: str, parsed: Envelope) -> None:
     action = parsed.action
     where = (event, action or "-", delivery_id, parsed.repository.full_name if parsed.repository else "-")
+    delivery = Delivery(event, delivery_id, parsed)
     try:
-        jobs = edge.router.dispatch(Delivery(event, delivery_id, parsed))
+        jobs = edge.router.dispatch(delivery)
     except ValidationError as exc:
         return await _accept(send, _lacking(where, exc))
     except Exception:
         log.exception("ignored " + WHERE + ": routing failed", *where)
         return await _accept(send, ROUTING_FAILED)
     if not jobs:
-        log.info("ignored " + WHERE + ": nothing to do", *where)
-        return await _accept(send, IGNORED)
+        reason = _passed_by(edge.router, delivery)
+        log.info("ignored " + WHERE + ": %s", *where, reason)
+        return await _accept(send, _ignored(reason))
     try:
         fresh = await edge.queue.enqueue(delivery_id, jobs)
     except QueueUnavailable as exc:
