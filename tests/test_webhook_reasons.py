@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app.handlers.commands import might_hold_command
 from app.settings import Settings
 from app.web.app import create_app
 from tests.conftest import WEBHOOK_EXAMPLES, command_comment, load_payload
@@ -97,3 +98,25 @@ def test_an_event_name_is_made_safe_in_the_reason(client: TestClient) -> None:
     reason = accepted(response)["reason"]
     assert re.fullmatch(r"Steward does not act on odd\?event\?+\.x+", reason), reason
     assert len(reason) < 120
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "/x",
+        "  /x",
+        "a\n /x",
+        "a\r/x",
+        "a\u2028/x",
+        "a /x",
+        "",
+        " ",
+        "a\n\n\t/x",
+        "x/y",
+        "a\x0c/b",
+        "a\x85 /b",
+    ],
+)
+def test_the_slash_check_reads_lines_as_splitlines_does(body: str) -> None:
+    """The receiver's "could this hold a command" check finds no list of lines, yet agrees with one."""
+    assert might_hold_command(body) == any(line.lstrip().startswith("/") for line in body.splitlines())

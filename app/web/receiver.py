@@ -20,14 +20,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-from pydantic_core import from_json
+from pydantic import BaseModel, ValidationError
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from app.events import Envelope
 from app.router import Delivery, Router
-from app.web.body import Disconnected, Rejected, read_signed_body
+from app.web.body import BodyBudget, Disconnected, Held, Rejected, read_signed_body
 from app.web.queue import Queue, QueueUnavailable
 
 log = logging.getLogger("steward.web")
@@ -40,6 +39,7 @@ MAX_NAME_CHARS = 80
 """Characters of an event or action name repeated in an answer header."""
 RETRY_AFTER_SECONDS = 30
 HTTP_TOO_LARGE = 413
+HTTP_UNAVAILABLE = 503
 WHERE = "%s.%s delivery=%s repo=%s"
 """How a delivery is named in the log: event.action, delivery id and repository."""
 
@@ -52,6 +52,7 @@ class Edge:
     max_body_bytes: int
     router: Router
     queue: Queue
+    budget: BodyBudget
 
 
 def answer(status_code: int, /, **body: Any) -> JSONResponse:
@@ -107,7 +108,7 @@ def _check_headers(event: str | None, delivery_id: str | None) -> None:
         raise Rejected(400, "X-GitHub-Delivery is not a delivery id")
 
 
-def _parse(router: Router, event: str, body: bytes) -> Envelope | ValidationError:
+def _parse(router: Router, event: str, body: bytearray) -> Envelope | ValidationError:
     """The body as its event's model, parsed once (jiter skips unread fields), or why it lacks fields."""
     try:
         return router.model_for(event).model_validate_json(body)
@@ -130,12 +131,17 @@ class Receiver:
 
 async def _receive(scope: Scope, receive: Receive, send: Send) -> None:
     edge: Edge = scope["app"].state.edge
+    with edge.budget.hold() as held:  # the body's bytes count against the budget until it is answered
+        await _handle(edge, scope, receive, send, held)
+
+
+async def _handle(edge: Edge, scope: Scope, receive: Receive, send: Send, held: Held) -> None:
     headers: dict[bytes, bytes] = dict(reversed(scope["headers"]))  # the first of repeated headers wins
     raw_event, raw_id = headers.get(b"x-github-event"), headers.get(b"x-github-delivery")
     event = raw_event.decode("latin-1") if raw_event is not None else None
     delivery_id = raw_id.decode("latin-1") if raw_id is not None else None
     try:
-        body = await read_signed_body(receive, headers, edge.secret, edge.max_body_bytes)
+        body = await read_signed_body(receive, headers, edge.secret, edge.max_body_bytes, held)
         _check_headers(event, delivery_id)
         assert event is not None and delivery_id is not None
         parsed = _parse(edge.router, event, body)
@@ -144,9 +150,7 @@ async def _receive(scope: Scope, receive: Receive, send: Send) -> None:
         return
     except Rejected as rejected:
         log.warning("rejected delivery=%.100r event=%.60r: %s", delivery_id, event, rejected.message)
-        close = CLOSE_HEADERS if rejected.status == HTTP_TOO_LARGE else None
-        # Or uvicorn would read (and discard) the rest of a too-large body to reuse the connection.
-        await _send(send, rejected.status, _encode(error=rejected.message), close)
+        await _send(send, rejected.status, _encode(error=rejected.message), _refusal_headers(rejected.status))
         return
     if isinstance(parsed, ValidationError):
         await _accept(send, _unreadable(edge.router, event, delivery_id, body, parsed))
@@ -154,15 +158,36 @@ async def _receive(scope: Scope, receive: Receive, send: Send) -> None:
         await _route_and_enqueue(edge, send, event, delivery_id, parsed)
 
 
-def _unreadable(router: Router, event: str, delivery_id: str, body: bytes, exc: ValidationError) -> Headers:
+class _Where(BaseModel):
+    """The fields a log line names a delivery by, read from a body its event's model could not read."""
+
+    action: object = None
+    repository: object = None
+
+
+def _refusal_headers(status: int) -> Headers | None:
+    """A too-large body closes the connection, or uvicorn would read (and discard) the rest of it.
+
+    One refused for the budget does not: closing while the client still sends would reset the connection and
+    lose the 503, while uvicorn discards what follows without holding it (and the body deadline bounds it).
+    """
+    if status == HTTP_TOO_LARGE:
+        return CLOSE_HEADERS
+    if status == HTTP_UNAVAILABLE:
+        return UNAVAILABLE_HEADERS
+    return None
+
+
+def _unreadable(
+    router: Router, event: str, delivery_id: str, body: bytearray, exc: ValidationError
+) -> Headers:
     """A JSON object its event's model cannot read: ignored, and logged as a gap only if it was routed."""
-    try:
-        payload = from_json(body)  # valid JSON: the model's parser got past the syntax
-    except ValueError:
-        payload = {}
-    action = payload.get("action")
-    action = action if isinstance(action, str) else None
-    repo = payload.get("repository")
+    try:  # valid JSON, since the model's parser got past the syntax; only these two fields are built
+        payload = _Where.model_validate_json(body)
+    except ValidationError:
+        payload = _Where()
+    action = payload.action if isinstance(payload.action, str) else None
+    repo = payload.repository
     name = repo.get("full_name") if isinstance(repo, dict) else None
     where = (event, action or "-", delivery_id, name if isinstance(name, str) else "-")
     if not router.handlers_for(event, action):
