@@ -13,7 +13,7 @@ import anyio
 import docker
 from docker.errors import DockerException
 
-from sandbox import container
+from sandbox import cgroup, container
 from sandbox.base import CommandResult, Network, SandboxError
 from sandbox.execution import OnOutput, run_exec
 from sandbox.explain import explain
@@ -181,17 +181,18 @@ class DockerSandbox:
             on_output=on_output,
         )
         after = await anyio.to_thread.run_sync(container.read_counters, client, cid)
+        cpu = cgroup.cpu_used(before, after)  # the run's cost, recorded per step
         if raw.timed_out or raw.cut or raw.start_error:
             # The only sure way to end every process the command left behind.
             await anyio.to_thread.run_sync(container.reset, client, cid)
         verdict = judge(raw, before, after)
         if verdict is None:
             code = raw.exit_code if raw.exit_code is not None else 1
-            return CommandResult(code, raw.output + (raw.start_error or ""), raw.duration)
+            return CommandResult(code, raw.output + (raw.start_error or ""), raw.duration, cpu_seconds=cpu)
         limits = self.limits.model_copy(update={"output_bytes": output_bytes or self.limits.output_bytes})
         text = explain(verdict, limits, timeout=budget, run_budget=verdict == "time" and budget < wanted)
         code = raw.exit_code if raw.exit_code is not None else 137
-        return CommandResult(code, raw.output, raw.duration, verdict, text)
+        return CommandResult(code, raw.output, raw.duration, verdict, text, cpu)
 
     async def enter_work_phase(self) -> None:
         """From here on the sandbox has loopback only."""
