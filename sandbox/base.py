@@ -29,6 +29,8 @@ class CommandResult:
     duration: float
     killed_by: KillReason | None = None
     explanation: str = ""
+    cpu_seconds: float | None = None
+    """CPU time the container's processes used meanwhile, from its cgroup (None: not measured)."""
 
     @property
     def ok(self) -> bool:

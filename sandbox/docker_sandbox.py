@@ -13,7 +13,7 @@ import anyio
 import docker
 from docker.errors import DockerException
 
-from sandbox import container, hostfs, quiesce
+from sandbox import cgroup, container, hostfs, quiesce
 from sandbox.base import CommandResult, Network, SandboxError
 from sandbox.execution import OnOutput, RawOutcome, run_exec
 from sandbox.explain import explain
@@ -183,6 +183,7 @@ class DockerSandbox:
                 on_output=on_output,
             )
             after = await anyio.to_thread.run_sync(container.read_counters, client, cid)
+            cpu = cgroup.cpu_used(before, after)  # the run's cost, recorded per step
         finally:
             # The caller reads and writes the workspace next: nothing the command started may still run.
             # A command that was stopped still runs, so the container restarts (kills its pid namespace).
@@ -192,11 +193,11 @@ class DockerSandbox:
         verdict = judge(raw, before, after)
         if verdict is None:
             code = raw.exit_code if raw.exit_code is not None else 1
-            return CommandResult(code, raw.output + (raw.start_error or ""), raw.duration)
+            return CommandResult(code, raw.output + (raw.start_error or ""), raw.duration, cpu_seconds=cpu)
         limits = self.limits.model_copy(update={"output_bytes": output_bytes or self.limits.output_bytes})
         text = explain(verdict, limits, timeout=budget, run_budget=verdict == "time" and budget < wanted)
         code = raw.exit_code if raw.exit_code is not None else 137
-        return CommandResult(code, raw.output, raw.duration, verdict, text)
+        return CommandResult(code, raw.output, raw.duration, verdict, text, cpu)
 
     async def enter_work_phase(self) -> None:
         """From here on the sandbox has loopback only."""

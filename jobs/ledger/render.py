@@ -19,9 +19,14 @@ def format_age(age: timedelta) -> str:
     return f"{seconds}s"
 
 
+def format_seconds(seconds: float) -> str:
+    """'0.04s', '3.21s', '12.3s': enough digits that a short sandbox step does not read as zero."""
+    return f"{seconds:.2f}s" if seconds < 10 else f"{seconds:.1f}s"
+
+
 def format_cost(run: RunView) -> str:
-    """The run's spend in one short phrase."""
-    parts = [f"{run.wall_seconds:.1f}s wall", f"{run.cpu_seconds:.1f}s cpu"]
+    """The run's spend in one short phrase: sandbox wall and CPU time, then tool calls, tokens, money."""
+    parts = [f"{format_seconds(run.wall_seconds)} wall", f"{format_seconds(run.cpu_seconds)} cpu"]
     if run.tool_calls:
         parts.append(f"{run.tool_calls} tool calls")
     if run.model_tokens:
@@ -92,6 +97,8 @@ def _steps(trace: RunTrace) -> list[str]:
     for step in trace.steps:
         code = "running" if step.ended_at is None else f"exit {step.exit_code}"
         took = f"{step.duration:.2f}s" if step.duration is not None else "-"
+        if step.cpu_seconds is not None:
+            took += f", cpu {step.cpu_seconds:.2f}s"
         killed = f"  KILLED: {step.kill_reason}" if step.kill_reason else ""
         lines.append(f"  {step.seq}. {step.name}  [{code}, {took}]{killed}")
         if step.command:
