@@ -93,19 +93,19 @@ def _cores(value: object) -> str:
 
 
 _LIMIT_WORDS: dict[str, tuple[str, Callable[[object], str]]] = {
-    "memory": ("memory", format_size),
-    "cpus": ("CPU", _cores),
-    "pids": ("processes", str),
-    "command_timeout": ("per command", format_duration),
-    "run_timeout": ("per run", format_duration),
-    "output_bytes": ("output per command", format_size),
-    "tmpfs_bytes": ("tmp and home each", format_size),
+    "memory": ("memory {}", format_size),
+    "cpus": ("{} CPU", _cores),
+    "pids": ("{} processes", str),
+    "command_timeout": ("{} per command", format_duration),
+    "run_timeout": ("{} per run", format_duration),
+    "output_bytes": ("output {} per command", format_size),
+    "tmpfs_bytes": ("tmp and home {} each", format_size),
 }
 
 
 def format_limits(limits: dict[str, object]) -> str:
     """The recorded limits in units (memory 512 MiB, 10 min per command); unknown keys as key=value."""
-    known = [f"{words} {show(limits[key])}" for key, (words, show) in _LIMIT_WORDS.items() if key in limits]
+    known = [words.format(show(limits[key])) for key, (words, show) in _LIMIT_WORDS.items() if key in limits]
     others = [f"{key}={value}" for key, value in sorted(limits.items()) if key not in _LIMIT_WORDS]
     return ", ".join(known + others)
 

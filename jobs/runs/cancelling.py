@@ -39,6 +39,7 @@ def refusal(run: RunView) -> str | None:
 async def _abort_queued(redis_url: str, run: RunView) -> str:
     """Abort the run's arq jobs, as `/steward cancel` does; a note on what happened."""
     from arq.connections import RedisSettings, create_pool
+    from redis.exceptions import RedisError
 
     from jobs.runs.queue import abort_jobs
 
@@ -48,7 +49,7 @@ async def _abort_queued(redis_url: str, run: RunView) -> str:
                 RedisSettings.from_dsn(redis_url), conn_retries=0, conn_timeout=REDIS_TIMEOUT_SECONDS
             )
             redis = await create_pool(where)
-    except (OSError, TimeoutError, ConnectionError) as exc:
+    except (OSError, TimeoutError, RedisError) as exc:
         return (
             f"could not reach Redis ({type(exc).__name__}), so its queued job was not aborted; "
             "the worker drops it when it finds the run cancelled"
