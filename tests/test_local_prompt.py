@@ -13,6 +13,7 @@ import pytest
 
 from jobs.ledger import ApprovalDecision, Ledger, RunState, RunTrace
 from jobs.plan import Plan, PlanStep
+from jobs.runs.local import cancelled_on_interrupt
 from jobs.runs.localprompt import PROMPT, SkipError, ask, parse_skip
 from tests.run_fixtures import GIT_ENV
 from tests.test_local_run import ISSUE_JSON, STEWARD, checkout, steward
@@ -150,3 +151,21 @@ def test_a_bad_skip_option_is_refused_and_the_run_cancelled(tmp_path: Path) -> N
         pytest.skip("needs Docker and the sandbox image")
     assert done.returncode == 2 and "'42' is not a step" in done.stderr
     assert trace(tmp_path).run.state == RunState.CANCELLED
+
+
+def test_ctrl_c_while_working_cancels_the_open_run(tmp_path: Path) -> None:
+    async def go() -> tuple[RunState, str]:
+        ledger = await Ledger.connect(f"sqlite+aiosqlite:///{tmp_path / 'l.db'}")
+        try:
+            run = await ledger.create_run("local:/x", 7, "docs", actor="me")
+            await ledger.transition(run.id, RunState.PLANNING, actor="me")
+            await ledger.transition(run.id, RunState.RUNNING, actor="me")
+            with pytest.raises(asyncio.CancelledError):
+                async with cancelled_on_interrupt(ledger, run.id, "me"):
+                    raise asyncio.CancelledError  # what asyncio.run does to the task on SIGINT
+            story = await ledger.trace(run.id)
+            return story.run.state, story.transitions[-1].reason
+        finally:
+            await ledger.close()
+
+    assert asyncio.run(go()) == (RunState.CANCELLED, "interrupted (Ctrl-C) on the terminal")

@@ -45,11 +45,14 @@ def list_cmd(
     repo: str | None = typer.Option(
         None,
         "--repo",
+        metavar="OWNER/NAME|DIR",
         help="Only this repository: owner/name, or a local checkout's directory (as `steward run` "
         "recorded it; `local:/path` also works).",
     ),
-    state: RunState | None = typer.Option(None, "--state", help="Only runs in this state."),
-    limit: int = typer.Option(50, "--limit", min=1, help="At most this many, newest first."),
+    state: RunState | None = typer.Option(
+        None, "--state", metavar="STATE", help="Only runs in this state (queued, running, proposed...)."
+    ),
+    limit: int = typer.Option(50, "--limit", min=1, metavar="N", help="At most this many, newest first."),
 ) -> None:
     """List runs, newest first, one per line under a header."""
     from jobs.ledger.render import list_header, run_line
@@ -83,7 +86,9 @@ def show_cmd(run_id: str = typer.Argument(..., help="The run id (r-...).")) -> N
 @runs.command("cancel")
 def cancel_cmd(
     run_id: str = typer.Argument(..., help="The run id (r-...)."),
-    reason: str = typer.Option("", "--reason", help="Why, recorded in the ledger with your user name."),
+    reason: str = typer.Option(
+        "", "--reason", metavar="TEXT", help="Why, recorded in the ledger with your user name."
+    ),
 ) -> None:
     """Cancel a queued, planning, waiting or running run (what `/steward cancel` does to one run)."""
     from app.settings import load_settings
