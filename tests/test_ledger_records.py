@@ -136,7 +136,7 @@ async def test_timeline_reads_as_the_story_of_the_run(ledger: Ledger) -> None:
         "CHANGELOG.md | 2 ++",
         "8.00s wall",
         "steward-sandbox:0.1.0 sha256:beef",
-        "instructions: 'be brief'",
+        "instructions:   'be brief'",  # labels padded to one width
     ]:
         assert expected in text, expected
 

@@ -133,8 +133,9 @@ async def work(
         token=token,
         date=date,
     )
+    what = "commit and push" if token is not None else "commit"  # a local run (no token) pushes nothing
     await ledger.record_step(
-        run_id, "commit", f"commit and push {ws.branch}", 0, (commit or "nothing to commit").encode()
+        run_id, "commit", f"{what} {ws.branch}", 0, (commit or "nothing to commit").encode()
     )
     return WorkResult(outcome=outcome, commit=commit, changes=found)
 
