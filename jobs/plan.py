@@ -11,6 +11,7 @@ import re
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.constants import MARKER_PLAN
+from app.github.untrusted import code_span, fenced, inline, message
 from sandbox.limits import Limits
 
 STEP_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
@@ -82,17 +83,13 @@ class Plan(BaseModel):
 
 
 def _text(value: str) -> str:
-    """One line of outside text, unable to open an HTML comment or a tag in the comment."""
-    return " ".join(value.split()).replace("<", "&lt;").replace(">", "&gt;")
+    """One line of outside text (a path, a note), unable to link, ping, or open a comment or a tag."""
+    return inline(value)
 
 
 def code(value: str) -> str:
-    """Inline code that survives backticks in the value (CommonMark: a longer fence, padded)."""
-    flat = " ".join(value.split())
-    longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if flat.startswith("`") or flat.endswith("`") or longest else ""
-    return f"{fence}{pad}{flat}{pad}{fence}"
+    """Inline code that survives backticks in the value."""
+    return code_span(value)
 
 
 def _size(value: int) -> str:
@@ -109,11 +106,6 @@ def limits_line(limits: Limits) -> str:
         f"{limits.command_timeout:g} s per command · {limits.run_timeout:g} s per run · "
         f"output {_size(limits.output_bytes)} per command · no network while working"
     )
-
-
-def _quote(text: str) -> list[str]:
-    fence = "`" * max(3, max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
-    return [f"{fence}text", text.replace("<!--", "<!-\u200b-").rstrip(), fence]
 
 
 def _step_lines(plan: Plan) -> list[str]:
@@ -137,7 +129,7 @@ def render_plan(plan: Plan, *, run_id: str, state: str, status: str = "") -> str
     )
     lines += ["", "Steps (untick a step before approving to drop it):", "", *_step_lines(plan), ""]
     if plan.notes:
-        lines += ["Not planned:", *[f"- {_text(note)}" for note in plan.notes], ""]
+        lines += ["Not planned:", *[f"- {message(note)}" for note in plan.notes], ""]
     lines.append("**May change:** " + (", ".join(code(p) for p in plan.paths) or "nothing"))
     if plan.denied_paths:
         lines.append("**Never changes:** " + ", ".join(code(p) for p in plan.denied_paths))
@@ -147,7 +139,7 @@ def render_plan(plan: Plan, *, run_id: str, state: str, status: str = "") -> str
     if plan.base_sha:
         lines.append(f"**Based on:** `{plan.base_sha[:12]}` (the default branch when the plan was made)")
     if plan.instructions:
-        lines += ["", "**Instructions given:**", *_quote(plan.instructions)]
+        lines += ["", "**Instructions given:**", *fenced(plan.instructions)]
         if plan.instructions_note:
             lines.append(f"_{plan.instructions_note}_")
     if plan.approval_required:

@@ -33,7 +33,7 @@ async def test_docs_plan_approve_sandbox_push_pr_and_review_gate(
     base = remote.sha()
     await say(settings, "/steward docs mention the --shout flag", MAINTAINER, 1001)
     (plan,) = github.plan_comments()
-    assert "- [x] Update CHANGELOG.md: add #7 under Unreleased → Added" in plan["body"]
+    assert "- [x] Update CHANGELOG.md: add `#7` under Unreleased → Added" in plan["body"]
     assert "state **awaiting approval**" in plan["body"]
     assert "contents: write, issues: write, pull_requests: write, statuses: write" in plan["body"]
     assert "mention the --shout flag" in plan["body"]  # recorded, not acted on

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from app.config.model import DocsConfig
 from app.github.protocol import IssueRecord
+from app.github.untrusted import message
 from jobs.ledger import Ledger, LedgerError, RunState, RunView
 from jobs.plan import Plan
 from jobs.runs.forge import Forge, Proposed
@@ -16,6 +17,8 @@ from sandbox.base import SandboxError
 from sandbox.git import DiffRefusedError, Identity, Workspace
 
 log = logging.getLogger(__name__)
+QUOTED_CHARS = 4000
+"""The most of an error's text (which may quote paths the sandbox made) repeated in a result comment."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,11 @@ class WorkSetup:
     identity: Identity
     message: str
     token: str | None = None
+
+
+def _quoted(exc: Exception) -> str:
+    """An error's text as inert Markdown: it may name paths and output the sandbox made."""
+    return message(str(exc), QUOTED_CHARS)
 
 
 def commit_date(run: RunView) -> str:
@@ -74,20 +82,20 @@ async def finish(
         if not await _stopped(ledger, run.id):
             await end_run(
                 ledger, forge, run, RunState.FAILED, "the diff left the docs paths",
-                f"Run `{run.id}` was stopped: {exc}\n\nTrace: `steward runs show {run.id}`.",
+                f"Run `{run.id}` was stopped: {_quoted(exc)}\n\nTrace: `steward runs show {run.id}`.",
             )  # fmt: skip
         return None
     except SandboxError as exc:  # image missing, Docker down, git refused: said as it is
         if not await _stopped(ledger, run.id):  # (a cancel removes the container under the command)
             await end_run(
                 ledger, forge, run, RunState.FAILED, "the sandbox or git failed",
-                f"Run `{run.id}` failed: {exc}\n\nOnce that is fixed, {forge.retry_hint}.",
+                f"Run `{run.id}` failed: {_quoted(exc)}\n\nOnce that is fixed, {forge.retry_hint}.",
             )  # fmt: skip
         return None
     if await _stopped(ledger, run.id):  # cancelled while the sandbox ran: propose nothing
         return None
     if result.commit is None:
-        problems = "".join(f"\n- {problem}" for problem in result.outcome.problems)
+        problems = "".join(f"\n- {message(problem, QUOTED_CHARS)}" for problem in result.outcome.problems)
         await end_run(
             ledger, forge, run, RunState.CLOSED, "nothing changed",
             f"Run `{run.id}` changed nothing, so there is nothing to propose.{problems}",
