@@ -58,6 +58,10 @@ class Plan(BaseModel):
     approval_required: bool = True
     approval_level: str = "write"
     """The least role whose `/steward approve` counts."""
+    approval_allow_self: bool = False
+    """Whether the person who asked for the run may approve it (the configuration's `allow_self`)."""
+    requested_by: str = ""
+    """The login that asked for the run (empty for local runs, approved on the terminal)."""
     instructions: str = ""
     """Free text after the command, recorded as data."""
     instructions_note: str = ""
@@ -120,6 +124,17 @@ def _step_lines(plan: Plan) -> list[str]:
     return lines
 
 
+def approver(plan: Plan) -> str:
+    """Who may approve, in words: the level, and whether the requester counts."""
+    who = f"someone with at least `{plan.approval_level}` access"
+    login = re.sub(r"[^A-Za-z0-9\[\]-]", "", plan.requested_by)
+    if not login:
+        return who
+    if plan.approval_allow_self:
+        return f"{who} (@{login}, who asked for it, may approve too)"
+    return f"{who} other than @{login}, who asked for it (`approval.allow_self` lets the requester approve)"
+
+
 def render_plan(plan: Plan, *, run_id: str, state: str, status: str = "") -> str:
     """The plan comment; the same plan, run and state always render the same text (safe to re-post)."""
     head = f"### Steward plan: `{plan.workflow}` for #{plan.number}"
@@ -143,10 +158,7 @@ def render_plan(plan: Plan, *, run_id: str, state: str, status: str = "") -> str
         if plan.instructions_note:
             lines.append(f"_{plan.instructions_note}_")
     if plan.approval_required:
-        lines += [
-            "",
-            f"To run it: `/steward approve` from someone with at least `{plan.approval_level}` access.",
-        ]
+        lines += ["", f"To run it: `/steward approve` from {approver(plan)}."]
     return "\n".join(lines) + "\n"
 
 
