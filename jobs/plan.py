@@ -40,6 +40,10 @@ class PlanStep(BaseModel):
     """Where it acts or what it runs (file paths, the command)."""
     ticked: bool = True
     """Whether the step will run; unticking it before approval drops it."""
+    result: str = ""
+    """What became of the step once the work ran (`done`, `unchanged`, `failed`, ...); empty before."""
+    result_detail: str = ""
+    """Why, in a few words (a failure's message)."""
 
 
 class Plan(BaseModel):
@@ -80,6 +84,20 @@ class Plan(BaseModel):
         """Steps unticked, which will not run."""
         return [step for step in self.steps if not step.ticked]
 
+    def failed(self) -> list[PlanStep]:
+        """Steps that ran and failed."""
+        return [step for step in self.steps if step.result == "failed"]
+
+    def with_results(self, results: dict[str, tuple[str, str]]) -> Plan:
+        """The plan with each step's outcome (status, detail) by id, as the work left it."""
+        steps = [
+            step.model_copy(update={"result": results[step.id][0], "result_detail": results[step.id][1]})
+            if step.id in results
+            else step
+            for step in self.steps
+        ]
+        return self.model_copy(update={"steps": steps})
+
     def with_ticked(self, ticked: set[str]) -> Plan:
         """The plan with exactly these step ids ticked (as read from the comment at approval time)."""
         steps = [step.model_copy(update={"ticked": step.id in ticked}) for step in self.steps]
@@ -115,7 +133,8 @@ def limits_line(limits: Limits) -> str:
 def _step_lines(plan: Plan) -> list[str]:
     lines = [STEPS_BEGIN]
     for step in plan.steps:
-        lines.append(f"- [{'x' if step.ticked else ' '}] {_text(step.title)} <!-- steward:step {step.id} -->")
+        box = "x" if step.ticked else " "
+        lines.append(f"- [{box}] {_text(step.title)}{_result(step)} <!-- steward:step {step.id} -->")
         if step.detail:
             lines.append(f"  {code(step.detail)}")
     if not plan.steps:
@@ -133,6 +152,26 @@ def approver(plan: Plan) -> str:
     if plan.approval_allow_self:
         return f"{who} (@{login}, who asked for it, may approve too)"
     return f"{who} other than @{login}, who asked for it (`approval.allow_self` lets the requester approve)"
+
+
+RESULT_CHARS = 300
+"""The most of a step's result detail (a failure may quote a command's output) shown beside it."""
+
+
+def _result(step: PlanStep) -> str:
+    """What became of a step, beside its title: a failure in bold with its reason."""
+    if not step.result:
+        return ""
+    if step.result == "failed":
+        return f" · **failed**: {message(step.result_detail, RESULT_CHARS)}"
+    return f" · {step.result}"
+
+
+def step_label(step: PlanStep) -> str:
+    """A step's state in one word, for lists without boxes: its result once the work ran."""
+    if step.result:
+        return "FAILED" if step.result == "failed" else step.result
+    return "planned" if step.ticked else "dropped at approval"
 
 
 def render_plan(plan: Plan, *, run_id: str, state: str, status: str = "") -> str:
@@ -162,11 +201,13 @@ def render_plan(plan: Plan, *, run_id: str, state: str, status: str = "") -> str
     return "\n".join(lines) + "\n"
 
 
+def _why(step: PlanStep) -> str:
+    return f" ({message(step.result_detail, RESULT_CHARS)})" if step.result == "failed" else ""
+
+
 def render_plan_summary(plan: Plan) -> list[str]:
     """The plan as plain Markdown lines for a pull-request body: no boxes to tick, no hidden markers."""
-    lines = [
-        f"- {'done' if step.ticked else 'dropped at approval'}: {_text(step.title)}" for step in plan.steps
-    ]
+    lines = [f"- {step_label(step)}: {_text(step.title)}{_why(step)}" for step in plan.steps]
     lines.append("- may change: " + (", ".join(code(p) for p in plan.paths) or "nothing"))
     lines.append(f"- limits: {limits_line(plan.limits)}")
     perms = ", ".join(f"{name}: {level}" for name, level in sorted(plan.permissions.items()))

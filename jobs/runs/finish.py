@@ -94,8 +94,18 @@ async def finish(
         return None
     if await _stopped(ledger, run.id):  # cancelled while the sandbox ran: propose nothing
         return None
+    plan = plan.with_results({s.step_id: (s.status, s.detail) for s in result.outcome.steps})
+    await ledger.set_plan(run.id, plan)
+    failed = plan.failed()
     if result.commit is None:
         problems = "".join(f"\n- {message(problem, QUOTED_CHARS)}" for problem in result.outcome.problems)
+        if failed:  # a failure that left nothing to propose is the run's failure
+            await end_run(
+                ledger, forge, run, RunState.FAILED, f"{len(failed)} step(s) failed and nothing changed",
+                f"Run `{run.id}` failed: {len(failed)} step(s) failed, and nothing changed.{problems}\n\n"
+                f"Trace: `steward runs show {run.id}`.",
+            )  # fmt: skip
+            return None
         await end_run(
             ledger, forge, run, RunState.CLOSED, "nothing changed",
             f"Run `{run.id}` changed nothing, so there is nothing to propose.{problems}",
@@ -106,12 +116,19 @@ async def finish(
         run.id, ws.branch, result.commit, diff_stat=diff_stat(result.changes),
         files=[change.path for change in result.changes], pr_number=proposed.number, pr_url=proposed.url,
     )  # fmt: skip
+    reason = f"proposed in {proposed.where}{_failures(plan)}"
     try:
         run = await ledger.transition(
-            run.id, RunState.PROPOSED, actor="steward", reason=f"proposed in {proposed.where}",
+            run.id, RunState.PROPOSED, actor="steward", reason=reason,
             expected=RunState.RUNNING,
         )  # fmt: skip
     except LedgerError:
         run = await ledger.require_run(run.id)
-    await forge.show_plan(run, plan, f"proposed in {proposed.where}")
+    await forge.show_plan(run, plan, reason)
     return proposed
+
+
+def _failures(plan: Plan) -> str:
+    """The status line's warning when a proposal holds only part of the plan."""
+    failed = plan.failed()
+    return f"; {len(failed)} step(s) FAILED, see below" if failed else ""

@@ -31,10 +31,24 @@ def _summary(outcome: DocsOutcome) -> list[str]:
     return lines or ["- nothing to do"]
 
 
+def _failed_first(plan: Plan) -> list[str]:
+    """A proposal that holds only part of the plan says so before anything else."""
+    failed = plan.failed()
+    if not failed:
+        return []
+    names = ", ".join(inline(step.title) for step in failed)
+    return [
+        f"> [!WARNING]\n> **{len(failed)} step(s) of the plan failed**, so this pull request holds only the "
+        f"others: {names}. The summary below says why.",
+        "",
+    ]
+
+
 def body(plan: Plan, issue: IssueRecord, outcome: DocsOutcome, stat: str, run_id: str) -> str:
     """The pull request's body: the plan, a summary, the diff stat, the limits, the run and its trace."""
     return "\n".join(
         [
+            *_failed_first(plan),
             f"Steward's documentation update for #{issue.number} ({inline(issue.title, TITLE_CHARS)}).",
             "",
             "### Plan",
