@@ -169,9 +169,11 @@ def _result(step: PlanStep) -> str:
 
 def step_label(step: PlanStep) -> str:
     """A step's state in one word, for lists without boxes: its result once the work ran."""
+    if not step.ticked:
+        return "dropped at approval"
     if step.result:
         return "FAILED" if step.result == "failed" else step.result
-    return "planned" if step.ticked else "dropped at approval"
+    return "planned"
 
 
 def render_plan(plan: Plan, *, run_id: str, state: str, status: str = "") -> str:
