@@ -11,10 +11,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+import respx
 
+from app.settings import Settings
 from jobs.ledger import RunState
 from jobs.plan import Plan, PlanStep, render_plan, render_plan_summary
-from tests.run_fixtures import SAMPLE, git
+from tests.run_fixtures import MAINTAINER, SAMPLE, FakeRunGitHub, Remote, git, runs, say, trace_of
 from tests.test_local_run import ISSUE_JSON, steward
 
 BROKEN = '<!-- steward:exec python3 -c "import sys; sys.exit(3)" -->\n```\nold\n```\n<!-- /steward:exec -->\n'
@@ -64,3 +66,25 @@ def test_a_local_run_with_a_failed_step_says_so_everywhere_and_exits_non_zero(tm
     assert shown.returncode == 0
     (step,) = [line for line in shown.stdout.splitlines() if "docs/broken.md" in line and "[x]" in line]
     assert "-> FAILED" in step
+
+
+@pytest.mark.docker
+@pytest.mark.anyio
+async def test_on_github_the_plan_comment_and_pull_request_mark_the_failed_step(
+    settings: Settings, github: FakeRunGitHub, remote: Remote, api: respx.MockRouter
+) -> None:
+    remote.push_change("docs/broken.md", "# Broken\n\n" + BROKEN)
+    github.files[".github/steward.yml"] = "workflows:\n  docs:\n    approval:\n      required: false\n"
+    await say(settings, "/steward docs", MAINTAINER, 7001)
+    (run,) = await runs(settings)
+    assert run.state == RunState.PROPOSED and run.plan is not None
+    assert [step.title for step in run.plan.failed()] == ["Refresh the generated block in docs/broken.md"]
+    (plan,) = github.plan_comments()
+    assert "1 step(s) FAILED, see below" in plan["body"]
+    (line,) = [line for line in plan["body"].splitlines() if "docs/broken.md" in line and "- [x]" in line]
+    assert "**failed**" in line
+    (pull,) = github.pulls
+    assert pull["body"].startswith("> [!WARNING]\n> **1 step(s) of the plan failed**")
+    assert "- FAILED: Refresh the generated block in docs/broken.md" in pull["body"]
+    trace = await trace_of(settings, run.id)
+    assert trace.transitions[-1].reason == f"proposed in #{pull['number']}; 1 step(s) FAILED, see below"
