@@ -16,6 +16,7 @@ from app.config.result import ConfigIssue, ConfigResult
 from app.config.yamlnodes import TooLarge, duplicate_keys, expanded_size, line_of
 from app.constants import CONFIG_PATH, MARKER_CONFIG_ERROR
 from app.github.protocol import GitHubClient, RepoId
+from app.github.untrusted import code_span, message
 
 __all__ = ["ConfigIssue", "ConfigResult", "load_repo_config", "parse_config", "render_config_errors"]
 
@@ -116,8 +117,8 @@ def render_config_errors(result: ConfigResult) -> str:
     """The comment Steward posts about an invalid configuration (with its hidden marker)."""
     where = f"`{CONFIG_PATH}`" + (f" (blob `{result.source_sha[:7]}`)" if result.source_sha else "")
     rows = [
-        f"| `{issue.field}` | {issue.line if issue.line is not None else '-'} | {_cell(issue.message)} |"
-        for issue in result.errors
+        f"| {_code_cell(e.field)} | {'-' if e.line is None else e.line} | {message(e.message)} |"
+        for e in result.errors
     ]
     return "\n".join(
         [
@@ -135,8 +136,9 @@ def render_config_errors(result: ConfigResult) -> str:
     )
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def _code_cell(text: str) -> str:
+    """A key path as code inside a table cell (GFM splits cells at a pipe even inside code)."""
+    return code_span(text).replace("|", "\\|")
 
 
 async def load_repo_config(

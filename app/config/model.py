@@ -118,6 +118,9 @@ class ApprovalConfig(_Strict):
     """Wait for an approval before running; a policy that always requires approval wins."""
     level: Role = "maintain"
     """The least role whose `/steward approve` counts; never below the policy's minimum."""
+    allow_self: bool = False
+    """Whether the person who asked for the run may approve its plan themselves (off: someone else must,
+    as for the review gate). Local runs (`steward run`) are approved on the terminal and ignore it."""
 
 
 class SetupConfig(_Strict):

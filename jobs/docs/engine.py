@@ -155,6 +155,7 @@ def plan_docs(
         permissions=dict(policy.permissions),
         approval_required=policy.approval.required or config.approval.required,
         approval_level=level,
+        approval_allow_self=config.approval.allow_self,
         instructions=instructions,
         instructions_note=NOT_ACTED_ON if instructions.strip() else "",
         notes=notes,

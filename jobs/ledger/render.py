@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from jobs.ledger.views import RunTrace, RunView, utcnow
+from jobs.plan import step_label
 
 _STEP_OUTPUT_LINES = 6
 """Lines of each step's output excerpt shown in the timeline (the full excerpt is in the ledger)."""
@@ -155,7 +156,12 @@ def _plan(trace: RunTrace) -> list[str]:
     if plan is None:
         return []
     lines = ["", "plan:"]
-    lines += [f"  [{'x' if s.ticked else ' '}] {s.id}: {s.title}" for s in plan.steps]
+    lines += [
+        f"  [{'x' if s.ticked else ' '}] {s.id}: {s.title}"
+        + (f"  -> {step_label(s)}" if s.result else "")
+        + (f": {s.result_detail}" if s.result == "failed" else "")
+        for s in plan.steps
+    ]
     if plan.paths:
         lines.append("  may change: " + ", ".join(plan.paths))
     if plan.permissions:

@@ -235,6 +235,7 @@ async def _work(ledger: Ledger, options: LocalOptions, local: LocalRun, forge: L
     finally:
         remove(root)
     final = await ledger.require_run(run.id)
-    if final.state == RunState.FAILED:
-        raise LocalRunError(f"run {run.id} failed (see above); trace: steward runs show {run.id}")
+    if final.state == RunState.FAILED or (final.plan is not None and final.plan.failed()):
+        what = "failed" if final.state == RunState.FAILED else f"is {final.state.value}, but a step failed"
+        raise LocalRunError(f"run {run.id} {what} (see above); trace: steward runs show {run.id}")
     return run.id

@@ -79,6 +79,7 @@ async def _plan(ctx: dict[str, Any], ledger: Ledger, run: RunView) -> str:
         )
     finally:
         remove(root)
+    plan = plan.model_copy(update={"requested_by": run.actor})
     await ledger.set_plan(run.id, plan)
     await ledger.update_run(
         run.id,

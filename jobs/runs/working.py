@@ -7,6 +7,7 @@ from typing import Any
 
 from app.config.loader import load_repo_config
 from app.github.protocol import RepoId
+from app.github.untrusted import message
 from jobs.context import settings_of
 from jobs.ledger import Ledger, RunState, RunView
 from jobs.locks import repo_lock
@@ -64,7 +65,12 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
             )  # fmt: skip
         except GitError as exc:
             await end_run(
-                ledger, forge, run, RunState.FAILED, "the clone failed", f"Run `{run.id}` failed: {exc}"
+                ledger,
+                forge,
+                run,
+                RunState.FAILED,
+                "the clone failed",
+                f"Run `{run.id}` failed: {message(str(exc))}",
             )
             return f"failed: {exc}"
         setup = WorkSetup(
