@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from sandbox.limits import parse_size
+from sandbox.limits import MIN_DISK, parse_size
 
 Role = Literal["none", "read", "triage", "write", "maintain", "admin"]
 """GitHub's repository roles, weakest first; `none` means anyone."""
@@ -84,8 +84,10 @@ class LimitsOverride(_Strict):
     """Wall seconds for the whole run."""
     output_bytes: int | None = Field(default=None, gt=0)
     """Output kept per command; accepts 64k, 1m."""
+    disk: int | None = Field(default=None, ge=MIN_DISK)
+    """Bytes the work tree may hold, checkout included; accepts 512m, 2g (at least 16m)."""
 
-    @field_validator("memory", "output_bytes", mode="before")
+    @field_validator("memory", "output_bytes", "disk", mode="before")
     @classmethod
     def _sizes(cls, value: object) -> object:
         return parse_size(value) if isinstance(value, str) else value

@@ -165,7 +165,9 @@ async def _lifecycle(
     remove(root)
     try:
         try:
-            ws = await recorded_clone(ledger, run.id, str(top), head, root=root, branch=branch)
+            ws = await recorded_clone(
+                ledger, run.id, str(top), head, root=root, branch=branch, disk=plan.limits.disk
+            )
         except GitError as exc:
             await end_run(ledger, forge, run, RunState.FAILED, "the clone failed", str(exc))
             raise LocalRunError(f"run {run.id} failed: {exc}") from None

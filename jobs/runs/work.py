@@ -144,12 +144,13 @@ async def recorded_clone(
     branch: str,
     token: str | None = None,
     ref: str | None = None,
+    disk: int | None = None,
 ) -> Workspace:
     """Host-side clone at the planned commit, recorded as a step (the URL never carries the token)."""
     started = time.monotonic()
     command = f"git fetch {commit} (host side)"
     try:
-        ws = await clone(url, commit, root=root, branch=branch, token=token, ref=ref)
+        ws = await clone(url, commit, root=root, branch=branch, token=token, ref=ref, disk=disk)
     except GitError as exc:
         await ledger.record_step(run_id, "clone", command, 1, str(exc), time.monotonic() - started)
         raise

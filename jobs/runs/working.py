@@ -61,6 +61,7 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
             ws = await recorded_clone(
                 ledger, run.id, info.clone_url, plan.base_sha, root=root,
                 branch=branch_name("docs", run.number), token=token, ref=info.default_branch,
+                disk=plan.limits.disk,
             )  # fmt: skip
         except GitError as exc:
             await end_run(
