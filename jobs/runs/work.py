@@ -158,6 +158,11 @@ async def recorded_clone(
     return ws
 
 
+def workspaces_dir(data_dir: Path) -> Path:
+    """Where every run's clone lives; the reaper clears what a crashed worker left there."""
+    return data_dir / "workspaces"
+
+
 def workspace_root(data_dir: Path, run_id: str) -> Path:
     """Where a run's clone lives on the host (removed when the run's work ends)."""
-    return data_dir / "workspaces" / run_id
+    return workspaces_dir(data_dir) / run_id
