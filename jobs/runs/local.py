@@ -7,8 +7,8 @@ clone pushes to it as its only remote), and the diff and the pull-request body a
 from __future__ import annotations
 
 import getpass
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import anyio
@@ -26,6 +26,7 @@ from jobs.runs.localitem import LocalRunError, issue_from_commit, read_issue
 from jobs.runs.work import config_digest, image_digest, recorded_clone, workspace_root
 from policies.loader import effective_policy, load_policy
 from policies.model import Policy
+from sandbox import images
 from sandbox.git import GitError, Identity, branch_name, remove
 
 WORKFLOW = "docs"
@@ -42,6 +43,8 @@ class LocalOptions:
     db_url: str
     image: str
     data_dir: Path
+    allowed_images: Sequence[str] = ()
+    """Images the checkout's `setup.image` may pick besides `image` (STEWARD_SANDBOX_IMAGES)."""
 
 
 async def check_checkout(repo: Path) -> tuple[Path, str]:
@@ -99,7 +102,12 @@ async def run_local(options: LocalOptions, echo: Echo, confirm: Confirm, err: Ec
         raise LocalRunError(
             f"branch {branch} already exists; delete it (`git branch -D {branch}`) to run again"
         )
-    await image_digest(config.setup.image or options.image)  # Docker up, image built: before any record
+    try:
+        image = images.choose(config.setup.image, options.image, [options.image, *options.allowed_images])
+    except images.ImageRefusedError as exc:
+        raise LocalRunError(f"nothing was run: {exc}") from None
+    await image_digest(image)  # Docker up, image built: before any record
+    options = replace(options, image=image)
     ledger = await Ledger.connect(options.db_url)
     try:
         return await _lifecycle(
@@ -171,7 +179,7 @@ async def _lifecycle(
         except GitError as exc:
             await end_run(ledger, forge, run, RunState.FAILED, "the clone failed", str(exc))
             raise LocalRunError(f"run {run.id} failed: {exc}") from None
-        setup = WorkSetup(config.setup.image or options.image, LOCAL_IDENTITY, proposal.commit_message(issue))
+        setup = WorkSetup(options.image, LOCAL_IDENTITY, proposal.commit_message(issue))
         await finish(ledger, forge, run, plan, issue, ws, config.workflows.docs, policy, setup)
     finally:
         remove(root)

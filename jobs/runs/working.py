@@ -18,6 +18,7 @@ from jobs.runs.guard import run_job
 from jobs.runs.scoped import scoped_client
 from jobs.runs.work import recorded_clone, workspace_root
 from policies.loader import effective_policy, load_policy
+from sandbox import images
 from sandbox.git import GitError, Identity, branch_name, remove
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,12 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
     issue = await gh.get_issue(repo, run.number)
     info = await gh.repository_info(repo)
     forge = GitHubForge(gh, repo, settings.bot_login, info.default_branch)
+    try:
+        image = images.choose(config.setup.image, settings.sandbox_image, settings.allowed_images)
+    except images.ImageRefusedError as exc:
+        text = f"Run `{run.id}` failed before any sandbox started: {exc}"
+        await end_run(ledger, forge, run, RunState.FAILED, "the sandbox image is not allowed", text)
+        return f"failed: {exc}"
     root = workspace_root(settings.data_dir, run.id)
     remove(root)
     try:
@@ -69,7 +76,7 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
             )
             return f"failed: {exc}"
         setup = WorkSetup(
-            image=config.setup.image or settings.sandbox_image,
+            image=image,
             identity=bot_identity(settings.bot_login),
             message=proposal.commit_message(issue),
             token=token,
