@@ -6,6 +6,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import anyio
 
@@ -13,6 +14,7 @@ MIN_INTERVAL = 0.25
 """Seconds between two measurements at least (more when a walk takes long: never above a third of the CPU)."""
 BLOCK = 4096
 """What even an empty file costs: an inode and, on most filesystems, a block."""
+T = TypeVar("T")
 
 
 def usage(root: Path, budget: int) -> int:
@@ -45,3 +47,28 @@ async def watch(root: Path, budget: int, on_full: Callable[[], Awaitable[None]])
             await on_full()
             return
         await anyio.sleep(max(MIN_INTERVAL, 2 * (time.monotonic() - started)))
+
+
+async def guard(
+    root: Path, budget: int, body: Callable[[], Awaitable[T]], stop: Callable[[], Awaitable[None]]
+) -> tuple[T, bool]:
+    """Await `body` watching `root`, calling `stop` at the budget; its result and whether that happened."""
+    struck = False
+
+    async def on_full() -> None:
+        nonlocal struck
+        struck = True
+        await stop()
+
+    outcome: list[T] = []
+    failure: Exception | None = None
+    async with anyio.create_task_group() as watchers:
+        watchers.start_soon(watch, root, budget, on_full)
+        try:
+            outcome.append(await body())
+        except Exception as exc:  # raised below as itself, not inside an ExceptionGroup
+            failure = exc
+        watchers.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
+    return outcome[0], struck

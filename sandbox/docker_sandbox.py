@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -31,6 +32,7 @@ BASE_ENV = {
     "PIP_DISABLE_PIP_VERSION_CHECK": "1",
 }
 """The whole environment of a command: nothing is inherited from the host."""
+log = logging.getLogger(__name__)
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
@@ -173,18 +175,21 @@ class DockerSandbox:
         """`_run` under `limits.disk`: the quota mount refuses writes past it; else a watchdog kills."""
         client, cid = self._client, self._container_id
         assert client is not None and cid is not None
-        stopped = False
+
+        def body() -> Awaitable[CommandResult]:
+            return self._run(argv, wanted, budget, output_bytes, on_output)
 
         async def stop() -> None:
-            nonlocal stopped
-            stopped = True
-            await anyio.to_thread.run_sync(container.reset, client, cid)
+            try:
+                await anyio.to_thread.run_sync(container.reset, client, cid)
+            except DockerException as exc:  # the next command says the sandbox stopped working
+                log.warning("could not stop a command at the disk budget: %s", exc)
 
-        async with anyio.create_task_group() as watchers:
-            if not self._quota:
-                watchers.start_soon(diskwatch.watch, self.workspace, self.limits.disk, stop)
-            result = await self._run(argv, wanted, budget, output_bytes, on_output)
-            watchers.cancel_scope.cancel()
+        stopped = False
+        if self._quota:
+            result = await body()
+        else:
+            result, stopped = await diskwatch.guard(self.workspace, self.limits.disk, body, stop)
         if stopped or out_of_disk(result, quota_full=self._quota and quota.full(self.workspace)):
             text = explain("disk", self.limits, timeout=budget)
             return replace(result, killed_by="disk", explanation=text)

@@ -146,7 +146,11 @@ async def clone(
             raise
         log.info("the remote refused a fetch by commit; fetching %s instead", ref)
         await _git(root, git_dir, None, "fetch", "-q", "--no-tags", "origin", ref, token=secret)
-    await _git(root, git_dir, work_tree, "checkout", "-q", "-b", branch, commit)
+    try:
+        await _git(root, git_dir, work_tree, "checkout", "-q", "-b", branch, commit)
+    finally:  # git can exit 0 having cut a large file short at ENOSPC: a full quota is a failed checkout
+        if disk is not None and quota.mounted(work_tree) and quota.full(work_tree):
+            raise GitError(quota.checkout_too_big(disk)) from None
     give_to_sandbox(work_tree)
     log.info("cloned %s at %s onto %s", url, commit[:12], branch)
     return Workspace(root=root, git_dir=git_dir, work_tree=work_tree, branch=branch, url=url, commit=commit)

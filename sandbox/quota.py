@@ -98,3 +98,11 @@ def full(work_tree: Path) -> bool:
     except OSError:
         return False
     return stat.f_bavail * stat.f_frsize < FULL_MARGIN or stat.f_favail == 0
+
+
+def checkout_too_big(size: int) -> str:
+    """What to do when the repository alone fills the quota."""
+    return (
+        f"the checkout does not fit in the workspace's disk quota ({size // 1024**2} MiB): raise "
+        "`limits.disk` in .github/steward.yml within the workflow's policy"
+    )

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import time
 import uuid
 from pathlib import Path
 
+import anyio
 import docker
 import pytest
 
+from sandbox import diskwatch, quota
 from sandbox import git as hostgit
-from sandbox import quota
-from sandbox.base import CommandResult
+from sandbox.base import CommandResult, SandboxError
 from sandbox.docker_sandbox import DockerSandbox
 from sandbox.explain import explain
 from sandbox.judge import out_of_disk
@@ -136,3 +139,62 @@ def test_disk_limit_reads_sizes_and_refuses_a_useless_quota() -> None:
     assert Limits(disk="512m").disk == 512 * 1024**2
     with pytest.raises(ValueError, match="greater than or equal"):
         Limits(disk="1k")
+
+
+async def test_the_watchdog_stops_at_the_budget_and_lets_a_failure_through_as_itself(tmp_path: Path) -> None:
+    stops: list[float] = []
+
+    async def stop() -> None:
+        stops.append(time.monotonic())
+
+    async def writer() -> str:
+        for i in range(200):  # 200 x 1 MiB over at most 10 s: the budget (8 MiB) comes first
+            (tmp_path / f"f{i}").write_bytes(b"x" * 1024**2)
+            if stops:
+                return "stopped"
+            await anyio.sleep(0.05)
+        return "finished"
+
+    result, struck = await diskwatch.guard(tmp_path, 8 * 1024**2, writer, stop)
+    assert (result, struck) == ("stopped", True) and len(stops) == 1
+    assert diskwatch.usage(tmp_path, 10**12) < 100 * 1024**2
+
+    async def broken() -> str:
+        raise SandboxError("the sandbox stopped working")
+
+    with pytest.raises(SandboxError, match="stopped working"):  # not an ExceptionGroup
+        await diskwatch.guard(tmp_path / "empty", 8 * 1024**2, broken, stop)
+
+
+def test_usage_counts_every_file_and_never_follows_links(tmp_path: Path) -> None:
+    (tmp_path / "big").write_bytes(b"x" * 100_000)
+    for i in range(10):
+        (tmp_path / f"empty{i}").touch()
+    (tmp_path / "link").symlink_to("/usr")
+    used = diskwatch.usage(tmp_path, 10**12)
+    assert 100_000 + 10 * diskwatch.BLOCK <= used < 100_000 + 12 * diskwatch.BLOCK + 8192
+
+
+@needs_mount
+async def test_a_checkout_bigger_than_the_quota_fails_the_clone_naming_the_limit(tmp_path: Path) -> None:
+    seed, bare = tmp_path / "seed", tmp_path / "big.git"
+    seed.mkdir()
+    (seed / "blob.bin").write_bytes(os.urandom(24 * 1024**2))  # incompressible: 24 MiB in a 16 MiB quota
+    sh = ("-c", "user.name=t", "-c", "user.email=t@e")
+    for argv in (
+        ["git", "init", "-q", "-b", "main", str(seed)],
+        ["git", "-C", str(seed), "add", "-A"],
+        ["git", "-C", str(seed), *sh, "commit", "-q", "-m", "big"],
+        ["git", "clone", "-q", "--bare", str(seed), str(bare)],
+    ):
+        subprocess.run(argv, check=True, capture_output=True)
+    commit = subprocess.run(
+        ["git", "-C", str(seed), "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    root = tmp_path / "ws" / "r-big"
+    try:
+        with pytest.raises(hostgit.GitError, match=r"does not fit .* \(16 MiB\).*limits\.disk"):
+            await hostgit.clone(bare.as_uri(), commit, root=root, branch="b", disk=16 * 1024**2)
+    finally:
+        hostgit.remove(root)
+    assert not root.exists()
