@@ -194,3 +194,23 @@ async def test_an_image_the_operator_did_not_allow_fails_the_run_before_any_sand
     assert not [step for step in trace.steps if step.name in ("clone", "exec")]
     (told,) = [body for body in github.bot_comments(7) if "steward:run-result" in body]
     assert f"`{leaky}`" in told and f"`{settings.sandbox_image}`" in told and "STEWARD_SANDBOX_IMAGES" in told
+
+
+async def test_an_exec_block_filling_the_disk_is_stopped_by_the_repositorys_disk_limit(
+    settings: Settings, tmp_path: Path
+) -> None:
+    fill = "python3 -c \"open('fill.bin', 'wb').write(bytes(100 * 1024 * 1024))\""
+    remote = make_remote(tmp_path, {"docs/generated.md": block(fill)})
+    github = fake_github(remote)
+    github.files[".github/steward.yml"] += "    limits:\n      disk: 32m\n"  # under workflows.docs
+    with install(github):
+        await say(settings, "/steward docs", MAINTAINER, 3401)
+        await say(settings, "/steward approve", MAINTAINER, 3402)
+    (run,) = await runs(settings)
+    assert run.limits["disk"] == 32 * 1024**2
+    trace = await trace_of(settings, run.id)
+    (filled,) = [step for step in trace.steps if "fill.bin" in step.command]
+    assert filled.kill_reason is not None and filled.kill_reason.startswith("disk:")
+    assert "32 MiB" in filled.kill_reason and "limits.disk" in filled.kill_reason
+    pushed = remote.sha(BRANCH)
+    assert pushed is None or "fill.bin" not in remote.files_changed("main", BRANCH)
