@@ -13,6 +13,7 @@ import anyio
 import typer
 
 from app.settings import Settings, SettingsError, load_settings
+from sandbox import quota
 from sandbox.base import CommandResult, SandboxError
 from sandbox.docker_sandbox import DockerSandbox
 from sandbox.git import give_to_sandbox
@@ -63,6 +64,7 @@ def run(
     pids: Annotated[int, typer.Option(help="Most processes and threads at once.")] = 128,
     timeout: Annotated[float, typer.Option(help="Wall seconds for the command.")] = 60.0,
     output: Annotated[str, typer.Option(help="Output kept before the command is cut.")] = "1m",
+    disk: Annotated[str, typer.Option(help="What the workspace (the copy included) may hold.")] = "1g",
     network: Annotated[str, typer.Option(help="none, or setup (allowlisted hosts, via the proxy).")] = "none",
     image: Annotated[str | None, typer.Option(help="Image (default: STEWARD_SANDBOX_IMAGE).")] = None,
     ca_bundle: Annotated[
@@ -77,7 +79,9 @@ def run(
         typer.echo(f"error: {repo} is not a directory", err=True)
         raise typer.Exit(2)
     try:
-        limits = Limits(memory=memory, cpus=cpus, pids=pids, command_timeout=timeout, output_bytes=output)
+        limits = Limits(
+            memory=memory, cpus=cpus, pids=pids, command_timeout=timeout, output_bytes=output, disk=disk
+        )
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -102,25 +106,49 @@ async def _run_copy(
     allow: list[str],
     ca_bundle: Path | None,
 ) -> CommandResult:
+    with tempfile.TemporaryDirectory(prefix="steward-sandbox-") as tmp:
+        copy = Path(tmp) / "workspace"
+        copy.mkdir()
+        try:
+            await anyio.to_thread.run_sync(
+                quota.mount, copy, limits.disk
+            )  # as for a run: a quota, and no host path in mountinfo
+            try:
+                shutil.copytree(repo, copy, symlinks=True, dirs_exist_ok=True)
+            except (OSError, shutil.Error) as exc:
+                raise SandboxError(
+                    f"{repo} does not fit in the workspace (--disk {limits.disk}): {exc}"
+                ) from None
+            give_to_sandbox(copy)
+            return await _run_in(copy, cmd, limits, image, network, allow, ca_bundle)
+        finally:
+            quota.unmount(copy)
+
+
+async def _run_in(
+    copy: Path,
+    cmd: list[str],
+    limits: Limits,
+    image: str,
+    network: str,
+    allow: list[str],
+    ca_bundle: Path | None,
+) -> CommandResult:
     def write(chunk: bytes) -> None:
         sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
 
-    with tempfile.TemporaryDirectory(prefix="steward-sandbox-") as tmp:
-        copy = Path(tmp) / "workspace"
-        shutil.copytree(repo, copy, symlinks=True)
-        give_to_sandbox(copy)
-        sandbox = DockerSandbox(
-            copy,
-            limits,
-            run_id=f"cli-{uuid.uuid4().hex[:12]}",
-            image=image,
-            network="setup" if network == "setup" else "none",
-            allowlist=allow,
-            ca_bundle=ca_bundle,
-        )
-        async with sandbox:
-            return await sandbox.run(cmd, on_output=write)
+    sandbox = DockerSandbox(
+        copy,
+        limits,
+        run_id=f"cli-{uuid.uuid4().hex[:12]}",
+        image=image,
+        network="setup" if network == "setup" else "none",
+        allowlist=allow,
+        ca_bundle=ca_bundle,
+    )
+    async with sandbox:
+        return await sandbox.run(cmd, on_output=write)
 
 
 def register(app: typer.Typer) -> None:
