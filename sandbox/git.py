@@ -219,3 +219,9 @@ async def commit_and_push(
 def remove(ws: Workspace | Path) -> None:
     """Delete the workspace (git directory and work tree, unmounted first) whatever the sandbox left in it."""
     workspaces.discard(ws.root if isinstance(ws, Workspace) else ws)
+
+
+async def release(ws: Workspace | Path) -> None:
+    """`remove` off the event loop (an unmount flushes the quota), finished even when cancelled."""
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(remove, ws)

@@ -27,7 +27,7 @@ from jobs.runs.work import config_digest, image_digest, recorded_clone, workspac
 from policies.loader import effective_policy, load_policy
 from policies.model import Policy
 from sandbox import images
-from sandbox.git import GitError, Identity, branch_name, remove
+from sandbox.git import GitError, Identity, branch_name, release
 
 WORKFLOW = "docs"
 LOCAL_IDENTITY = Identity("Steward", "steward@localhost")
@@ -170,7 +170,7 @@ async def _lifecycle(
         )  # fmt: skip
     await ledger.transition(run.id, RunState.RUNNING, actor=actor, reason="approved")
     root = workspace_root(options.data_dir, run.id)
-    remove(root)
+    await release(root)
     try:
         try:
             ws = await recorded_clone(
@@ -182,7 +182,7 @@ async def _lifecycle(
         setup = WorkSetup(options.image, LOCAL_IDENTITY, proposal.commit_message(issue))
         await finish(ledger, forge, run, plan, issue, ws, config.workflows.docs, policy, setup)
     finally:
-        remove(root)
+        await release(root)
     final = await ledger.require_run(run.id)
     if final.state == RunState.FAILED:
         raise LocalRunError(f"run {run.id} failed (see above); trace: steward runs show {run.id}")

@@ -19,7 +19,7 @@ from jobs.runs.scoped import scoped_client
 from jobs.runs.work import recorded_clone, workspace_root
 from policies.loader import effective_policy, load_policy
 from sandbox import images
-from sandbox.git import GitError, Identity, branch_name, remove
+from sandbox.git import GitError, Identity, branch_name, release
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
         await end_run(ledger, forge, run, RunState.FAILED, "the sandbox image is not allowed", text)
         return f"failed: {exc}"
     root = workspace_root(settings.data_dir, run.id)
-    remove(root)
+    await release(root)
     try:
         try:
             ws = await recorded_clone(
@@ -83,7 +83,7 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
         )
         proposed = await finish(ledger, forge, run, plan, issue, ws, config.workflows.docs, policy, setup)
     finally:
-        remove(root)
+        await release(root)
     now = await ledger.require_run(run.id)
     return f"run {run.id} {now.state.value}" + (f" in {proposed.where}" if proposed else "")
 
