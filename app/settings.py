@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     """Where the SQLite ledger and workspaces live by default."""
     sandbox_image: str = f"steward-sandbox:{__version__}"
     """The default sandbox image (build it with `steward sandbox build`)."""
+    sandbox_images: list[str] = Field(default_factory=list)
+    """More images a repository's `setup.image` may pick (JSON list); the default image is always allowed,
+    any other is refused before a sandbox starts."""
     egress_allowlist: list[str] = Field(default_factory=lambda: list(DEFAULT_EGRESS_ALLOWLIST))
     """Hosts a sandbox may reach during its setup phase (JSON list)."""
     max_body_bytes: int = 25 * 1024 * 1024
@@ -81,6 +84,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.data_dir / 'steward.db'}"
+
+    @property
+    def allowed_images(self) -> list[str]:
+        """The sandbox images a run may use: the default one first, then the allowlisted ones."""
+        return [self.sandbox_image, *(name for name in self.sandbox_images if name != self.sandbox_image)]
 
     def private_key_pem(self) -> str:
         """The App's private key text, from either variable."""

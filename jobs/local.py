@@ -52,6 +52,7 @@ def docs(
             yes=yes,
             db_url=settings.db_url,
             image=settings.sandbox_image,
+            allowed_images=settings.allowed_images,
             data_dir=settings.data_dir,
         )
         settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -126,7 +126,8 @@ def limits_line(limits: Limits) -> str:
     return (
         f"memory {_size(limits.memory)} · {limits.cpus:g} CPU · {limits.pids} processes · "
         f"{limits.command_timeout:g} s per command · {limits.run_timeout:g} s per run · "
-        f"output {_size(limits.output_bytes)} per command · no network while working"
+        f"output {_size(limits.output_bytes)} per command · disk {_size(limits.disk)} · "
+        "no network while working"
     )
 
 

@@ -7,6 +7,7 @@ import importlib
 import inspect
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from arq.connections import RedisSettings
@@ -16,6 +17,8 @@ from app.settings import Settings
 from jobs import recovery
 from jobs.context import JOB_MAX_TRIES
 from jobs.db import make_engine, migrate, sessions
+from jobs.runs.work import workspaces_dir
+from sandbox.reaper import reap_workspaces as reap
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["engine"] = engine
     ctx["sessions"] = sessions(engine)
     await reap_sandboxes()
+    await reap_workspaces(settings.data_dir)
     await recovery.start(ctx)
     log.info("worker ready: redis=%s database=%s", safe_url(settings.redis_url), safe_url(settings.db_url))
 
@@ -72,6 +76,15 @@ async def reap_sandboxes() -> int:
         log.info("reaped %d orphaned sandboxes", count)
         return count
     return 0
+
+
+async def reap_workspaces(data_dir: Path) -> int:
+    """Remove the workspaces a crashed worker left (only a retry of that very run would otherwise)."""
+    try:
+        return len(await asyncio.to_thread(reap, workspaces_dir(data_dir)))
+    except OSError as exc:  # an unreadable data dir must not keep the worker from serving comments
+        log.warning("could not reap leftover workspaces: %s", exc)
+        return 0
 
 
 def safe_url(url: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal, Protocol, Self
 
-KillReason = Literal["memory", "processes", "time", "output"]
+KillReason = Literal["memory", "processes", "time", "output", "disk"]
 Network = Literal["none", "setup"]
 
 

@@ -66,6 +66,7 @@ def run(
     pids: Annotated[int, typer.Option(help="Most processes and threads at once.")] = 128,
     timeout: Annotated[float, typer.Option(help="Wall seconds for the command.")] = 60.0,
     output: Annotated[str, typer.Option(help="Output kept before the command is cut.")] = "1m",
+    disk: Annotated[str, typer.Option(help="What the workspace (the copy included) may hold.")] = "1g",
     network: Annotated[str, typer.Option(help="none, or setup (allowlisted hosts, via the proxy).")] = "none",
     image: Annotated[str | None, typer.Option(help="Image (default: STEWARD_SANDBOX_IMAGE).")] = None,
     ca_bundle: Annotated[
@@ -90,7 +91,9 @@ def run(
         typer.echo(f"error: {repo} is not a directory", err=True)
         raise typer.Exit(2)
     try:
-        limits = Limits(memory=memory, cpus=cpus, pids=pids, command_timeout=timeout, output_bytes=output)
+        limits = Limits(
+            memory=memory, cpus=cpus, pids=pids, command_timeout=timeout, output_bytes=output, disk=disk
+        )
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -115,6 +118,10 @@ async def _run_copy(
     allow: list[str],
     ca_bundle: Path | None,
 ) -> CommandResult:
+    import anyio
+
+    from sandbox import quota
+    from sandbox.base import SandboxError
     from sandbox.copy import copy_repo
     from sandbox.docker_sandbox import DockerSandbox
     from sandbox.git import give_to_sandbox
@@ -125,19 +132,31 @@ async def _run_copy(
 
     with tempfile.TemporaryDirectory(prefix="steward-sandbox-") as tmp:
         copy = Path(tmp) / "workspace"
-        copy_repo(repo, copy, lambda line: typer.echo(f"steward: {line}", err=True))
-        give_to_sandbox(copy)
-        sandbox = DockerSandbox(
-            copy,
-            limits,
-            run_id=f"cli-{uuid.uuid4().hex[:12]}",
-            image=image,
-            network="setup" if network == "setup" else "none",
-            allowlist=allow,
-            ca_bundle=ca_bundle,
-        )
-        async with sandbox:
-            return await sandbox.run(cmd, on_output=write)
+        copy.mkdir()
+        await anyio.to_thread.run_sync(
+            quota.mount, copy, limits.disk
+        )  # a quota, and no host path in mountinfo
+        try:
+            try:
+                copy_repo(repo, copy, lambda line: typer.echo(f"steward: {line}", err=True))
+            except OSError as exc:
+                raise SandboxError(
+                    f"{repo} does not fit in the workspace (--disk {limits.disk}): {exc}"
+                ) from None
+            give_to_sandbox(copy)
+            sandbox = DockerSandbox(
+                copy,
+                limits,
+                run_id=f"cli-{uuid.uuid4().hex[:12]}",
+                image=image,
+                network="setup" if network == "setup" else "none",
+                allowlist=allow,
+                ca_bundle=ca_bundle,
+            )
+            async with sandbox:
+                return await sandbox.run(cmd, on_output=write)
+        finally:
+            await anyio.to_thread.run_sync(quota.unmount, copy)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -13,12 +15,12 @@ import anyio
 import docker
 from docker.errors import DockerException
 
-from sandbox import cgroup, container, hostfs, quiesce
+from sandbox import cgroup, container, diskwatch, hostfs, quiesce, quota
 from sandbox.base import CommandResult, Network, SandboxError
 from sandbox.execution import OnOutput, RawOutcome, run_exec
 from sandbox.explain import explain
 from sandbox.image import SANDBOX_HOME, ensure_image
-from sandbox.judge import judge
+from sandbox.judge import judge, out_of_disk
 from sandbox.labels import run_labels
 from sandbox.limits import Limits
 from sandbox.network import SetupGateway
@@ -30,6 +32,7 @@ BASE_ENV = {
     "PIP_DISABLE_PIP_VERSION_CHECK": "1",
 }
 """The whole environment of a command: nothing is inherited from the host."""
+log = logging.getLogger(__name__)
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
@@ -74,6 +77,7 @@ class DockerSandbox:
         self._gateway: SetupGateway | None = None
         self._refused: list[str] = []
         self._deadline = 0.0
+        self._quota = False  # the work tree is a size-limited filesystem of its own (see sandbox/quota.py)
         self._one_at_a_time = anyio.Lock()  # a kill resets the whole container, so commands never overlap
 
     @property
@@ -135,6 +139,7 @@ class DockerSandbox:
             await self.destroy()
             raise
         self._deadline = time.monotonic() + self.limits.run_timeout
+        self._quota = quota.mounted(self.workspace)
 
     async def run(
         self,
@@ -155,9 +160,40 @@ class DockerSandbox:
         wanted = min(timeout or self.limits.command_timeout, self.limits.command_timeout)
         try:
             async with self._one_at_a_time:
-                return await self._run(argv, wanted, min(wanted, remaining), output_bytes, on_output)
+                return await self._within_disk(argv, wanted, min(wanted, remaining), output_bytes, on_output)
         except DockerException as exc:
             raise SandboxError(f"the sandbox stopped working: {exc}") from None
+
+    async def _within_disk(
+        self,
+        argv: list[str],
+        wanted: float,
+        budget: float,
+        output_bytes: int | None,
+        on_output: OnOutput | None,
+    ) -> CommandResult:
+        """`_run` under `limits.disk`: the quota mount refuses writes past it; else a watchdog kills."""
+        client, cid = self._client, self._container_id
+        assert client is not None and cid is not None
+
+        def body() -> Awaitable[CommandResult]:
+            return self._run(argv, wanted, budget, output_bytes, on_output)
+
+        async def stop() -> None:
+            try:
+                await anyio.to_thread.run_sync(container.reset, client, cid)
+            except DockerException as exc:  # the next command says the sandbox stopped working
+                log.warning("could not stop a command at the disk budget: %s", exc)
+
+        stopped = False
+        if self._quota:
+            result = await body()
+        else:
+            result, stopped = await diskwatch.guard(self.workspace, self.limits.disk, body, stop)
+        if stopped or out_of_disk(result, quota_full=self._quota and quota.full(self.workspace)):
+            text = explain("disk", self.limits, timeout=budget)
+            return replace(result, killed_by="disk", explanation=text)
+        return result
 
     async def _run(
         self,

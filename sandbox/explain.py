@@ -26,6 +26,13 @@ def explain(reason: KillReason, limits: Limits, *, timeout: float, run_budget: b
             f"Stopped: the command tried to run more than {limits.pids} processes and threads at once (a "
             "fork bomb or runaway parallelism); new processes were refused and the command was ended."
         )
+    if reason == "disk":
+        return (
+            f"Stopped: the command ran out of disk space: the workspace may hold {_size(limits.disk)} "
+            f"(checkout included) and /tmp and HOME {_size(limits.tmpfs_bytes)} each; writes past that "
+            "failed. Write less (clean build artefacts and caches), or raise `limits.disk` in "
+            ".github/steward.yml within the workflow's policy."
+        )
     if reason == "output":
         return (
             f"Stopped: the command printed more than {_size(limits.output_bytes)} of output; the rest was "

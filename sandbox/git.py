@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import logging
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -13,6 +12,7 @@ from urllib.parse import urlsplit
 import anyio
 from pydantic import SecretStr
 
+from sandbox import quota, workspaces
 from sandbox.base import SandboxError
 from sandbox.diffcheck import FileChange, PathPolicy, check_diff
 from sandbox.image import SANDBOX_UID
@@ -116,8 +116,13 @@ async def clone(
     branch: str,
     token: SecretStr | str | None = None,
     ref: str | None = None,
+    disk: int | None = None,
 ) -> Workspace:
-    """Fetch `commit` (shallow; else all of `ref`) into root/git, check it out into root/work on `branch`."""
+    """Fetch `commit` (shallow; else all of `ref`) into root/git, check it out into root/work on `branch`.
+
+    With `disk`, root/work is a filesystem of that size (where the host can mount one): the quota holds the
+    checkout and whatever the sandbox writes.
+    """
     parts = urlsplit(url)
     if parts.username or parts.password:
         raise GitError("the remote URL must not carry credentials; pass the token separately")
@@ -125,6 +130,9 @@ async def clone(
     git_dir, work_tree = root / "git", root / "work"
     work_tree.mkdir(parents=True)
     os.chmod(root, 0o700)
+    workspaces.claim(root)
+    if disk is not None:
+        await anyio.to_thread.run_sync(quota.mount, work_tree, disk)
     await _git(root, git_dir, None, "init", "--bare", "-q", str(git_dir))
     await _git(root, git_dir, None, "config", "core.bare", "false")
     await _git(root, git_dir, None, "remote", "add", "origin", url)
@@ -138,7 +146,11 @@ async def clone(
             raise
         log.info("the remote refused a fetch by commit; fetching %s instead", ref)
         await _git(root, git_dir, None, "fetch", "-q", "--no-tags", "origin", ref, token=secret)
-    await _git(root, git_dir, work_tree, "checkout", "-q", "-b", branch, commit)
+    try:
+        await _git(root, git_dir, work_tree, "checkout", "-q", "-b", branch, commit)
+    finally:  # git can exit 0 having cut a large file short at ENOSPC: a full quota is a failed checkout
+        if disk is not None and quota.mounted(work_tree) and quota.full(work_tree):
+            raise GitError(quota.checkout_too_big(disk)) from None
     give_to_sandbox(work_tree)
     log.info("cloned %s at %s onto %s", url, commit[:12], branch)
     return Workspace(root=root, git_dir=git_dir, work_tree=work_tree, branch=branch, url=url, commit=commit)
@@ -205,8 +217,14 @@ async def commit_and_push(
 
 
 def remove(ws: Workspace | Path) -> None:
-    """Delete the workspace (git directory and work tree) whatever the sandbox left in it."""
-    shutil.rmtree(ws.root if isinstance(ws, Workspace) else ws, ignore_errors=True)
+    """Delete the workspace (git directory and work tree, unmounted first) whatever the sandbox left in it."""
+    workspaces.discard(ws.root if isinstance(ws, Workspace) else ws)
+
+
+async def release(ws: Workspace | Path) -> None:
+    """`remove` off the event loop (an unmount flushes the quota), finished even when cancelled."""
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(remove, ws)
 
 
 def host_git(git_dir: Path, work_tree: Path, *args: str) -> tuple[list[str], dict[str, str]]:

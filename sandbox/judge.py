@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from sandbox.base import KillReason
+from sandbox.base import CommandResult, KillReason
 from sandbox.cgroup import Counters
 from sandbox.execution import RawOutcome
 
 _PIDS_ERROR = "resource temporarily unavailable"
+_DISK_ERROR = "no space left on device"  # strerror(ENOSPC), as shells, coreutils and Python print it
+_CAUSES: tuple[KillReason | None, ...] = ("memory", "processes")
+"""What the kernel counted is the cause even when the disk filled too; anything else is a symptom of it."""
 
 
 def judge(raw: RawOutcome, before: Counters | None, after: Counters | None) -> KillReason | None:
@@ -26,3 +29,12 @@ def judge(raw: RawOutcome, before: Counters | None, after: Counters | None) -> K
     if raw.timed_out:
         return "time"
     return None
+
+
+def out_of_disk(result: CommandResult, *, quota_full: bool) -> bool:
+    """The workspace quota is full (even if a pipe hid the failed write), or a failed command saw ENOSPC."""
+    if result.killed_by in _CAUSES:
+        return False
+    if quota_full:
+        return True
+    return not result.ok and _DISK_ERROR in result.output[-64 * 1024 :].lower()

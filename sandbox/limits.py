@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 _SIZE = re.compile(r"^(\d+)([kmg]?)b?$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+MIN_DISK = 16 * 1024**2
+"""The smallest workspace quota: room for a small checkout and the filesystem's own bookkeeping."""
 
 
 def parse_size(value: str | int) -> int:
@@ -39,8 +41,10 @@ class Limits(BaseModel):
     """Output kept per command; the rest is cut."""
     tmpfs_bytes: int = Field(default=256 * 1024**2, gt=0)
     """Size of each of /tmp and HOME (in memory)."""
+    disk: int = Field(default=1024**3, ge=MIN_DISK)
+    """Bytes the work tree (/workspace) may hold, checkout included; accepts 512m, 2g."""
 
-    @field_validator("memory", "output_bytes", "tmpfs_bytes", mode="before")
+    @field_validator("memory", "output_bytes", "tmpfs_bytes", "disk", mode="before")
     @classmethod
     def _sizes(cls, value: object) -> object:
         return parse_size(value) if isinstance(value, str) else value

@@ -1,15 +1,17 @@
-"""At worker start: remove containers and networks whose maker died (a crash, a kill -9, a lost host)."""
+"""At worker start: remove the containers, networks and workspaces whose maker died (a crash, a kill -9)."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
+from pathlib import Path
 
 import docker
 from docker.errors import APIError, NotFound
 
-from sandbox import hostguard
+from sandbox import hostguard, workspaces
 from sandbox.labels import APP_LABEL, APP_VALUE, CREATED_LABEL, WORKER_LABEL, owner_alive
 
 log = logging.getLogger(__name__)
@@ -62,3 +64,24 @@ def abandoned(labels: dict[str, str], worker_id: str | None, max_age: float, now
         return now - float(labels.get(CREATED_LABEL, "0")) > max_age
     except ValueError:
         return True
+
+
+def reap_workspaces(base: Path, *, max_age: float = DEFAULT_MAX_AGE, now: float | None = None) -> list[str]:
+    """Remove the workspaces under `base` whose owner died (or, with no readable owner, past max_age)."""
+    now = time.time() if now is None else now
+    removed: list[str] = []
+    try:
+        entries = list(os.scandir(base))
+    except FileNotFoundError:
+        return removed
+    for entry in entries:
+        if entry.is_symlink() or not entry.is_dir(follow_symlinks=False):
+            continue  # not a workspace Steward made; never follow a link out of the data dir
+        root = Path(entry.path)
+        labels = workspaces.owner(root) or {CREATED_LABEL: str(entry.stat(follow_symlinks=False).st_mtime)}
+        if abandoned(labels, None, max_age, now):
+            workspaces.discard(root)
+            removed.append(f"workspace {root.name}")
+    if removed:
+        log.warning("reaped %d abandoned workspaces: %s", len(removed), ", ".join(removed))
+    return removed

@@ -121,3 +121,19 @@ def test_a_diff_outside_the_docs_paths_is_refused_and_no_branch_is_made(tmp_path
     assert done.returncode == 1
     assert "refused as a whole; nothing was pushed" in done.stderr and "src/x.py" in done.stderr
     assert git(repo, "branch", "--list", "steward/*") == ""
+
+
+def test_an_image_the_operator_did_not_allow_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    repo = checkout(tmp_path)
+    (repo / ".github" / "steward.yml").write_text(
+        (repo / ".github" / "steward.yml").read_text() + "setup:\n  image: leaky:1\n"
+    )
+    git(repo, "commit", "-qam", "pick an image")
+    args = ("run", "docs", "--repo", str(repo), "--issue-json", str(ISSUE_JSON), "--yes")
+    refused = steward(tmp_path, *args)
+    assert refused.returncode == 1
+    assert "`leaky:1`" in refused.stderr and "STEWARD_SANDBOX_IMAGES" in refused.stderr
+    assert "steward-sandbox:" in refused.stderr  # what is allowed instead
+    assert not (tmp_path / "data" / "steward.db").exists()  # no run was even recorded
+    allowed = steward(tmp_path, *args, STEWARD_SANDBOX_IMAGES='["leaky:1"]')
+    assert allowed.returncode == 1 and "leaky:1 is not on this Docker host" in allowed.stderr  # past the gate

@@ -224,3 +224,15 @@ def test_unset_paths_keep_the_policy_and_read_only_workflows_are_untouched() -> 
 def test_always_denied_paths_cannot_be_dropped_by_a_policy_file() -> None:
     policy = load_policy("docs").model_validate({"workflow": "x", "permissions": {}, "denied": []})
     assert set(ALWAYS_DENIED) <= set(policy.denied)
+
+
+def test_disk_quota_comes_from_the_policy_and_only_narrows() -> None:
+    docs = load_policy("docs")
+    assert docs.limits.disk == 1024**3 and load_policy("tests").limits.disk == 2 * 1024**3
+    assert effective_policy(docs, DocsConfig(limits={"disk": "512m"})).limits.disk == 512 * 1024**2
+    wide = DocsConfig(limits={"disk": "10g"})
+    assert effective_policy(docs, wide).limits.disk == docs.limits.disk
+    problems = {p.field: p.message for p in narrowing_problems(docs, wide, "workflows.docs")}
+    assert set(problems) == {"workflows.docs.limits.disk"}
+    with pytest.raises(ValueError, match="disk"):
+        DocsConfig(limits={"disk": "1k"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from pathlib import Path
 
 import docker
@@ -29,6 +30,7 @@ from tests.run_fixtures import (
     say,
     trace_of,
 )
+from tests.sandbox_fixtures import docker_client, sandbox_image  # noqa: F401
 from tests.worker_support import FAST_CTX, enqueue
 
 pytestmark = [pytest.mark.anyio, pytest.mark.docker]
@@ -157,6 +159,7 @@ async def test_a_missing_sandbox_image_fails_the_run_and_says_how_to_fix_it(
     remote = make_remote(tmp_path)
     github = fake_github(remote)
     github.files[".github/steward.yml"] += "setup:\n  image: steward-sandbox:not-built\n"
+    settings = settings.model_copy(update={"sandbox_images": ["steward-sandbox:not-built"]})  # allowed
     with install(github):
         await say(settings, "/steward docs", MAINTAINER, 3201)
         await say(settings, "/steward approve", APPROVER, 3202)
@@ -166,3 +169,49 @@ async def test_a_missing_sandbox_image_fails_the_run_and_says_how_to_fix_it(
     assert (
         "steward-sandbox:not-built" in told and "steward sandbox build" in told and "/steward retry" in told
     )
+
+
+async def test_an_image_the_operator_did_not_allow_fails_the_run_before_any_sandbox(
+    settings: Settings,
+    tmp_path: Path,
+    docker_client: docker.DockerClient,  # noqa: F811
+    sandbox_image: str,  # noqa: F811
+) -> None:
+    leaky = f"steward-test-leaky:{uuid.uuid4().hex[:8]}"  # on the Docker host, like the image with a secret
+    docker_client.images.get(sandbox_image).tag(leaky)
+    try:
+        remote = make_remote(tmp_path)
+        github = fake_github(remote)
+        github.files[".github/steward.yml"] += f"setup:\n  image: {leaky}\n"
+        with install(github):
+            await say(settings, "/steward docs", MAINTAINER, 3301)
+            await say(settings, "/steward approve", MAINTAINER, 3302)
+    finally:
+        docker_client.api.remove_image(leaky, noprune=True)  # the tag only; the image stays
+    (run,) = await runs(settings)
+    assert run.state == RunState.FAILED and remote.sha(BRANCH) is None and not github.pulls
+    assert run.sandbox_image is None  # no sandbox was made
+    trace = await trace_of(settings, run.id)
+    assert not [step for step in trace.steps if step.name in ("clone", "exec")]
+    (told,) = [body for body in github.bot_comments(7) if "steward:run-result" in body]
+    assert f"`{leaky}`" in told and f"`{settings.sandbox_image}`" in told and "STEWARD_SANDBOX_IMAGES" in told
+
+
+async def test_an_exec_block_filling_the_disk_is_stopped_by_the_repositorys_disk_limit(
+    settings: Settings, tmp_path: Path
+) -> None:
+    fill = "python3 -c \"open('fill.bin', 'wb').write(bytes(100 * 1024 * 1024))\""
+    remote = make_remote(tmp_path, {"docs/generated.md": block(fill)})
+    github = fake_github(remote)
+    github.files[".github/steward.yml"] += "    limits:\n      disk: 32m\n"  # under workflows.docs
+    with install(github):
+        await say(settings, "/steward docs", MAINTAINER, 3401)
+        await say(settings, "/steward approve", MAINTAINER, 3402)
+    (run,) = await runs(settings)
+    assert run.limits["disk"] == 32 * 1024**2
+    trace = await trace_of(settings, run.id)
+    (filled,) = [step for step in trace.steps if "fill.bin" in step.command]
+    assert filled.kill_reason is not None and filled.kill_reason.startswith("disk:")
+    assert "32 MiB" in filled.kill_reason and "limits.disk" in filled.kill_reason
+    pushed = remote.sha(BRANCH)
+    assert pushed is None or "fill.bin" not in remote.files_changed("main", BRANCH)

@@ -47,3 +47,16 @@ def test_run_rejects_a_bad_limit_clearly(sandbox_image: str, tmp_path: Path) -> 
     )
     assert done.returncode == 2
     assert "not a size" in done.stderr
+
+
+WRITE_500M = "dd if=/dev/zero of=big bs=1M count=500 2>/dev/null"
+
+
+def test_run_stops_a_writer_at_the_disk_quota(sandbox_image: str, tmp_path: Path) -> None:  # noqa: F811
+    done = steward(
+        "sandbox", "run", "--repo", str(tmp_path), "--disk", "32m", "--timeout", "30",
+        "--", "sh", "-c", f"{WRITE_500M}; grep ' /workspace ' /proc/self/mountinfo",
+        image=sandbox_image,
+    )  # fmt: skip
+    assert "ran out of disk space" in done.stderr and "32 MiB" in done.stderr
+    assert str(tmp_path) not in done.stdout and "steward-sandbox-" not in done.stdout

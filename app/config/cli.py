@@ -8,7 +8,10 @@ from typing import Annotated
 import typer
 
 from app.config.loader import MAX_CONFIG_BYTES, parse_config
+from app.config.model import RepoConfig
 from app.config.reference import render_reference, render_schema
+from app.settings import SettingsError, load_settings
+from sandbox import images
 
 
 def validate(path: Annotated[Path, typer.Argument(help="A .github/steward.yml to check.")]) -> None:
@@ -23,12 +26,25 @@ def validate(path: Annotated[Path, typer.Argument(help="A .github/steward.yml to
         typer.echo(f"{path}: not UTF-8 text", err=True)
         raise typer.Exit(1) from None
     result = parse_config(text)
-    if result.errors:
-        for issue in result.errors:
-            typer.echo(issue.located(str(path)), err=True)
-        typer.echo(f"{len(result.errors)} error(s)", err=True)
+    problems = [issue.located(str(path)) for issue in result.errors]
+    if not result.errors:
+        problems += [f"{path}: {field}: {message}" for field, message in _image_problems(result.config)]
+    if problems:
+        for problem in problems:
+            typer.echo(problem, err=True)
+        typer.echo(f"{len(problems)} error(s)", err=True)
         raise typer.Exit(1)
     typer.echo(f"{path}: valid")
+
+
+def _image_problems(config: RepoConfig) -> list[tuple[str, str]]:
+    """Images the file names that the settings here do not allow (the worker checks again with its own)."""
+    try:
+        allowed = load_settings().allowed_images
+    except SettingsError:
+        return []  # nothing to compare against; the worker checks again before any sandbox starts
+    found = ((field, images.refusal(image, allowed, field)) for field, image in config.images().items())
+    return [(field, problem) for field, problem in found if problem is not None]
 
 
 def schema() -> None:

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from app.config.types import PREFIX_PATTERN, Duration, Glob, Size
+from sandbox.limits import MIN_DISK
 
 Role = Literal["none", "read", "triage", "write", "maintain", "admin"]
 """GitHub's repository roles, weakest first; `none` means anyone."""
@@ -109,6 +110,8 @@ class LimitsOverride(_Strict):
     """Wall seconds for the whole run; accepts 30m, 1h."""
     output_bytes: Size | None = None
     """Output kept per command; accepts 64k, 1m."""
+    disk: Size | None = Field(default=None, ge=MIN_DISK)
+    """Bytes the work tree may hold, checkout included; accepts 512m, 2g (at least 16m)."""
 
 
 class ApprovalConfig(_Strict):
@@ -129,7 +132,8 @@ class SetupConfig(_Strict):
     install: str | None = None
     """Shell command that installs the project's dependencies, e.g. `pip install -e .[test]`."""
     image: str | None = None
-    """Sandbox image to use instead of Steward's default (it must exist on the Docker host)."""
+    """Sandbox image to use instead of Steward's default: one the operator allows (STEWARD_SANDBOX_IMAGES) and
+    has on the Docker host; any other fails the run before a sandbox starts."""
 
 
 class WorkflowConfig(_Strict):
@@ -177,7 +181,7 @@ class TestsConfig(WritingWorkflowConfig):
     install: str | None = None
     """Setup command for this workflow; unset uses `setup.install`."""
     image: str | None = None
-    """Sandbox image for this workflow; unset uses `setup.image`."""
+    """Sandbox image for this workflow; unset uses `setup.image`. Only images the operator allows."""
 
 
 class DuplicatesConfig(WorkflowConfig):
@@ -240,3 +244,8 @@ class RepoConfig(_Strict):
     """Per-workflow settings."""
     noise: NoiseLimits = Field(default_factory=NoiseLimits)
     """Repository-wide budgets: open pull requests, comments an hour, runs a day."""
+
+    def images(self) -> dict[str, str]:
+        """Every sandbox image this configuration names, by field (each must be on the allowlist)."""
+        named = {"setup.image": self.setup.image, "workflows.tests.image": self.workflows.tests.image}
+        return {field: image for field, image in named.items() if image is not None}

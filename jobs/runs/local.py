@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +30,8 @@ from jobs.runs.localprompt import Answer
 from jobs.runs.work import config_digest, image_digest, recorded_clone, workspace_root
 from policies.loader import effective_policy, load_policy
 from policies.model import Policy
-from sandbox.git import GitError, Identity, branch_name, remove
+from sandbox import images
+from sandbox.git import GitError, Identity, branch_name, release
 
 WORKFLOW = "docs"
 LOCAL_IDENTITY = Identity("Steward", "steward@localhost")
@@ -44,6 +45,8 @@ class LocalOptions:
     db_url: str
     image: str
     data_dir: Path
+    allowed_images: Sequence[str] = ()
+    """Images the checkout's `setup.image` may pick besides `image` (STEWARD_SANDBOX_IMAGES)."""
 
 
 async def check_checkout(repo: Path) -> tuple[Path, str]:
@@ -131,7 +134,11 @@ async def plan_local(options: LocalOptions, echo: Echo, err: Echo | None = None)
         raise LocalRunError(
             f"branch {branch} already exists; delete it (`git branch -D {branch}`) to run again"
         )
-    await image_digest(config.setup.image or options.image)  # Docker up, image built: before any record
+    try:
+        image = images.choose(config.setup.image, options.image, [options.image, *options.allowed_images])
+    except images.ImageRefusedError as exc:
+        raise LocalRunError(f"nothing was run: {exc}") from None
+    await image_digest(image)  # Docker up, image built: before any record
     actor = getpass.getuser()
     ledger = await Ledger.connect(options.db_url)
     try:
@@ -221,19 +228,26 @@ async def _work(ledger: Ledger, options: LocalOptions, local: LocalRun, forge: L
     run, plan, issue, config, policy = local.run, local.plan, local.issue, local.config, local.policy
     forge.shown.add(run.id)
     root = workspace_root(options.data_dir, run.id)
-    remove(root)
+    await release(root)
     try:
         try:
             ws = await recorded_clone(
-                ledger, run.id, str(local.top), local.head, root=root, branch=local.branch
+                ledger,
+                run.id,
+                str(local.top),
+                local.head,
+                root=root,
+                branch=local.branch,
+                disk=plan.limits.disk,
             )
         except GitError as exc:
             await end_run(ledger, forge, run, RunState.FAILED, "the clone failed", str(exc))
             raise LocalRunError(f"run {run.id} failed: {exc}") from None
-        setup = WorkSetup(config.setup.image or options.image, LOCAL_IDENTITY, proposal.commit_message(issue))
+        image = images.choose(config.setup.image, options.image, [options.image, *options.allowed_images])
+        setup = WorkSetup(image, LOCAL_IDENTITY, proposal.commit_message(issue))
         await finish(ledger, forge, run, plan, issue, ws, config.workflows.docs, policy, setup)
     finally:
-        remove(root)
+        await release(root)
     final = await ledger.require_run(run.id)
     if final.state == RunState.FAILED or (final.plan is not None and final.plan.failed()):
         what = "failed" if final.state == RunState.FAILED else f"is {final.state.value}, but a step failed"

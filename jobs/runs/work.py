@@ -150,12 +150,13 @@ async def recorded_clone(
     branch: str,
     token: str | None = None,
     ref: str | None = None,
+    disk: int | None = None,
 ) -> Workspace:
     """Host-side clone at the planned commit, recorded as a step (the URL never carries the token)."""
     started = time.monotonic()
     command = f"git fetch {commit} (host side)"
     try:
-        ws = await clone(url, commit, root=root, branch=branch, token=token, ref=ref)
+        ws = await clone(url, commit, root=root, branch=branch, token=token, ref=ref, disk=disk)
     except GitError as exc:
         await ledger.record_step(run_id, "clone", command, 1, str(exc), time.monotonic() - started)
         raise
@@ -163,6 +164,11 @@ async def recorded_clone(
     return ws
 
 
+def workspaces_dir(data_dir: Path) -> Path:
+    """Where every run's clone lives; the reaper clears what a crashed worker left there."""
+    return data_dir / "workspaces"
+
+
 def workspace_root(data_dir: Path, run_id: str) -> Path:
     """Where a run's clone lives on the host (removed when the run's work ends)."""
-    return data_dir / "workspaces" / run_id
+    return workspaces_dir(data_dir) / run_id

@@ -19,7 +19,8 @@ from jobs.runs.guard import run_job
 from jobs.runs.scoped import scoped_client
 from jobs.runs.work import recorded_clone, workspace_root
 from policies.loader import effective_policy, load_policy
-from sandbox.git import GitError, Identity, branch_name, remove
+from sandbox import images
+from sandbox.git import GitError, Identity, branch_name, release
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +56,20 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
     issue = await gh.get_issue(repo, run.number)
     info = await gh.repository_info(repo)
     forge = GitHubForge(gh, repo, settings.bot_login, info.default_branch)
+    try:
+        image = images.choose(config.setup.image, settings.sandbox_image, settings.allowed_images)
+    except images.ImageRefusedError as exc:
+        text = f"Run `{run.id}` failed before any sandbox started: {exc}"
+        await end_run(ledger, forge, run, RunState.FAILED, "the sandbox image is not allowed", text)
+        return f"failed: {exc}"
     root = workspace_root(settings.data_dir, run.id)
-    remove(root)
+    await release(root)
     try:
         try:
             ws = await recorded_clone(
                 ledger, run.id, info.clone_url, plan.base_sha, root=root,
                 branch=branch_name("docs", run.number), token=token, ref=info.default_branch,
+                disk=plan.limits.disk,
             )  # fmt: skip
         except GitError as exc:
             await end_run(
@@ -74,14 +82,14 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
             )
             return f"failed: {exc}"
         setup = WorkSetup(
-            image=config.setup.image or settings.sandbox_image,
+            image=image,
             identity=bot_identity(settings.bot_login),
             message=proposal.commit_message(issue),
             token=token,
         )
         proposed = await finish(ledger, forge, run, plan, issue, ws, config.workflows.docs, policy, setup)
     finally:
-        remove(root)
+        await release(root)
     now = await ledger.require_run(run.id)
     return f"run {run.id} {now.state.value}" + (f" in {proposed.where}" if proposed else "")
 
