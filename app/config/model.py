@@ -128,6 +128,21 @@ class WritingWorkflowConfig(WorkflowConfig):
     """The approval rule of this workflow's plans."""
     limits: LimitsOverride = Field(default_factory=LimitsOverride)
     """Tighter sandbox limits than the policy's."""
+    max_files: int | None = Field(default=None, gt=0)
+    """Most files one proposal may touch; unset keeps the policy's, and it may only be lower."""
+    max_lines: int | None = Field(default=None, gt=0)
+    """Most changed lines in one proposal; unset keeps the policy's, and it may only be lower."""
+    max_file_bytes: int | None = Field(default=None, gt=0)
+    """Largest file one proposal may write (accepts 512k, 1m); unset keeps the policy's, and it may only be
+    lower."""
+    max_bytes: int | None = Field(default=None, gt=0)
+    """Most bytes one proposal may write over all its files (accepts 2m); unset keeps the policy's, and it
+    may only be lower."""
+
+    @field_validator("max_file_bytes", "max_bytes", mode="before")
+    @classmethod
+    def _sizes(cls, value: object) -> object:
+        return parse_size(value) if isinstance(value, str) else value
 
     @field_validator("paths", "deny")
     @classmethod
