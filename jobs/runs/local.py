@@ -166,9 +166,10 @@ async def _lifecycle(
     try:
         try:
             ws = await recorded_clone(ledger, run.id, str(top), head, root=root, branch=branch)
-        except GitError as exc:
-            await end_run(ledger, forge, run, RunState.FAILED, "the clone failed", str(exc))
-            raise LocalRunError(f"run {run.id} failed: {exc}") from None
+        except Exception as exc:  # GitError, or the data directory refusing the clone (OSError)
+            why = str(exc) if isinstance(exc, GitError) else f"{type(exc).__name__}: {exc}"
+            await end_run(ledger, forge, run, RunState.FAILED, f"the clone failed: {why}"[:500], why)
+            raise LocalRunError(f"run {run.id} failed: {why}") from None
         setup = WorkSetup(config.setup.image or options.image, LOCAL_IDENTITY, proposal.commit_message(issue))
         await finish(ledger, forge, run, plan, issue, ws, config.workflows.docs, policy, setup)
     finally:
