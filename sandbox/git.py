@@ -198,12 +198,15 @@ async def commit_and_push(
     identity: Identity,
     token: SecretStr | str | None = None,
     date: str | None = None,
+    found: list[FileChange] | None = None,
 ) -> str | None:
     """Check the whole diff, then commit with a `Steward-Run` trailer and push; None when nothing changed.
 
     A fixed `date` (author and committer) makes a repeated run produce the same commit: its push is a no-op.
+    `found`: what changes(ws) just returned, if the caller has it (the tree is walked and measured once).
     """
-    found = await changes(ws)
+    if found is None:
+        found = await changes(ws)
     if not found:
         return None
     verdict = check_diff(found, policy)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
@@ -65,15 +64,15 @@ class _Walk:
 
     def entry(self, entry: os.DirEntry[str], path: str) -> bool:
         """Record what is refused; True for a directory to walk into."""
-        mode = entry.stat(follow_symlinks=False).st_mode
+        # The DirEntry tests read the type the directory listing gave (no stat call), never following a link.
         if _is_git_name(entry.name):
             self.scan.repositories.append(path)
-        elif stat.S_ISLNK(mode):
+        elif entry.is_symlink():
             if path not in self.known_links:
                 self.scan.links.append(path)
-        elif stat.S_ISDIR(mode):
+        elif entry.is_dir(follow_symlinks=False):
             return True
-        elif not stat.S_ISREG(mode):
+        elif not entry.is_file(follow_symlinks=False):
             self.scan.special.append(path)
         return False
 

@@ -210,3 +210,26 @@ async def test_a_refusal_of_thousands_of_links_stays_short(ws: hostgit.Workspace
         (ws.work_tree / "docs" / f"l{n}.md").symlink_to("/etc/passwd")
     message = await refused(ws)
     assert len(message) < 3_000 and "and 2980 more" in message
+
+
+async def test_a_pipe_or_socket_in_the_work_tree_is_refused(ws: hostgit.Workspace) -> None:
+    os.mkfifo(ws.work_tree / "docs" / "pipe.md")
+    assert "special files (devices, pipes, sockets): docs/pipe.md." in await refused(ws)
+
+
+async def test_a_link_the_commit_itself_holds_is_no_reason_to_refuse(tmp_path: Path) -> None:
+    bare, _ = make_remote(tmp_path)
+    seed = tmp_path / "seed"
+    (seed / "docs" / "latest.md").symlink_to("guide.md")
+    sh("git", "-C", str(seed), "add", "-A")
+    sh("git", "-C", str(seed), "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "-m", "link")
+    sh("git", "-C", str(seed), "push", "-q", str(bare), "main")
+    commit = sh("git", "-C", str(seed), "rev-parse", "HEAD").strip()
+    ws = await hostgit.clone(
+        bare.as_uri(), commit, root=tmp_path / "run", branch="steward/docs/7", ref="main"
+    )
+    (ws.work_tree / "docs" / "guide.md").write_text("Guide\nMore.\n")
+    assert [c.path for c in await hostgit.changes(ws)] == ["docs/guide.md"]
+    (ws.work_tree / "docs" / "latest.md").unlink()
+    (ws.work_tree / "docs" / "latest.md").symlink_to("/etc/passwd")  # re-pointed: the diff shows it
+    assert "docs/latest.md (symbolic link)" in await refused(ws)

@@ -129,6 +129,7 @@ async def work(
         identity=identity,
         token=token,
         date=date,
+        found=found,
     )
     await ledger.record_step(
         run_id, "commit", f"commit and push {ws.branch}", 0, (commit or "nothing to commit").encode()
