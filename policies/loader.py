@@ -12,6 +12,7 @@ from app.config.model import Role, WorkflowConfig, WritingWorkflowConfig
 from app.github.protocol import permission_rank
 from policies.globs import any_match, glob_within_any, normalize_path
 from policies.model import ApprovalRule, Policy
+from sandbox.diffcheck import size_text
 from sandbox.limits import Limits
 
 POLICY_DIR = Path(__file__).parent
@@ -67,6 +68,10 @@ def _diff_limits(policy: Policy, config: WritingWorkflowConfig) -> dict[str, int
         if asked is not None:
             narrowed[name] = min(asked, ceiling) if ceiling else asked
     return narrowed
+
+
+def _shown(name: str, value: int) -> str:
+    return size_text(value) if name.endswith("_bytes") else str(value)
 
 
 def _higher(a: Role, b: Role) -> Role:
@@ -130,7 +135,8 @@ def narrowing_problems(policy: Policy, config: WorkflowConfig, where: str) -> li
             problems.append(
                 NarrowingProblem(
                     f"{where}.{name}",
-                    f"{asked} is above the {policy.workflow} policy's {ceiling}; it may only be lowered",
+                    f"{_shown(name, asked)} is above the {policy.workflow} policy's {_shown(name, ceiling)}; "
+                    "it may only be lowered",
                 )
             )
     for name, value in config.limits.model_dump(exclude_none=True).items():
