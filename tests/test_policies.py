@@ -256,9 +256,10 @@ def test_a_repository_cannot_raise_a_diff_limit_and_is_told_which() -> None:
     narrowed = effective_policy(docs, config)
     assert (narrowed.max_bytes, narrowed.max_file_bytes) == (docs.max_bytes, docs.max_file_bytes)
     assert (narrowed.max_files, narrowed.max_lines) == (10, docs.max_lines)
-    problems = {p.field for p in narrowing_problems(docs, config, "workflows.docs")}
-    assert problems == {
+    problems = {p.field: p.message for p in narrowing_problems(docs, config, "workflows.docs")}
+    assert set(problems) == {
         "workflows.docs.max_bytes",
         "workflows.docs.max_file_bytes",
         "workflows.docs.max_lines",
     }
+    assert problems["workflows.docs.max_bytes"].startswith("1 GiB is above the docs policy's 5 MiB")
