@@ -263,3 +263,12 @@ def test_a_repository_cannot_raise_a_diff_limit_and_is_told_which() -> None:
         "workflows.docs.max_lines",
     }
     assert problems["workflows.docs.max_bytes"].startswith("1 GiB is above the docs policy's 5 MiB")
+
+
+def test_the_diff_check_gets_the_narrowed_byte_limits() -> None:
+    from jobs.runs.work import path_policy
+
+    checked = path_policy(
+        effective_policy(load_policy("docs"), DocsConfig.model_validate({"max_bytes": "2m"}))
+    )
+    assert (checked.max_bytes, checked.max_file_bytes, checked.max_lines) == (2 * 1024**2, 1024**2, 2000)
