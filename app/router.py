@@ -52,6 +52,13 @@ class Delivery(Generic[E]):
     event: str
     delivery_id: str
     payload: E
+    reasons: list[str] = field(default_factory=list, compare=False)
+    """Why handlers passed the delivery by: the receiver's X-Steward-Reason when no job is queued."""
+
+    def ignore(self, reason: str) -> list[JobSpec]:
+        """No job for this delivery, and why (a short constant phrase: it goes into an answer header)."""
+        self.reasons.append(reason)
+        return []
 
     @property
     def envelope(self) -> Envelope:

@@ -51,8 +51,23 @@ class Settings(BaseSettings):
     """Hosts a sandbox may reach during its setup phase (JSON list)."""
     max_body_bytes: int = 25 * 1024 * 1024
     """The largest webhook body accepted (GitHub caps payloads at 25 MB)."""
+    max_bodies_in_flight_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    """Bytes of webhook bodies the receiver holds at once, across requests; past it a delivery gets 503."""
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    """Seconds a client has to send a request's headers; then 408 and the connection closes."""
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    """Seconds a client has to send a request's whole body once its headers are in; then 408."""
     log_level: str = "INFO"
     """Logging level for all processes."""
+
+    @model_validator(mode="after")
+    def _bodies_fit(self) -> Settings:
+        if self.max_bodies_in_flight_bytes < self.max_body_bytes:
+            raise ValueError(
+                "STEWARD_MAX_BODIES_IN_FLIGHT_BYTES must be at least STEWARD_MAX_BODY_BYTES "
+                f"({self.max_body_bytes}), or the largest deliveries could never be received"
+            )
+        return self
 
     @model_validator(mode="after")
     def _one_private_key(self) -> Settings:

@@ -1,6 +1,7 @@
-"""Sandbox overhead: create -> first command's exit for `true` vs raw `docker run --rm`, and a clone/run/diff cycle.
+"""Sandbox overhead: create -> first command's exit for `true` vs raw `docker run --rm`, a clone/run/diff
+cycle, and what the kill after each command adds (none left behind, and one background process left).
 
-Run from the repository root: uv run python bench/sandbox.py [--rounds 7] [--files 1000]
+Run from the repository root: uv run python bench/sandbox.py [--rounds 7] [--files 1000] [--commands 50]
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import docker  # noqa: E402
 
 from app import __version__  # noqa: E402
 from sandbox import git as hostgit  # noqa: E402
+from sandbox import quiesce  # noqa: E402
 from sandbox.docker_sandbox import DockerSandbox  # noqa: E402
 from sandbox.git import give_to_sandbox  # noqa: E402
 from sandbox.limits import Limits  # noqa: E402
@@ -89,7 +91,49 @@ async def cycle(client: docker.DockerClient, bare: Path, commit: str, root: Path
     return marks
 
 
-async def main(rounds: int, files: int) -> None:
+async def per_command(client: docker.DockerClient, workspace: Path, commands: int) -> None:
+    """Median ms of one command with and without the kill after it, and of the kill itself."""
+    real_quiet = quiesce.quiet
+    timings: dict[str, list[float]] = {}
+
+    def timed_quiet(*args: object, **kwargs: bool) -> None:
+        t = time.perf_counter()
+        real_quiet(*args, **kwargs)  # type: ignore[arg-type]
+        timings.setdefault(label, []).append((time.perf_counter() - t) * 1000)
+
+    label = ""
+    sandbox = DockerSandbox(
+        workspace, LIMITS, run_id=f"bench-cmd-{uuid.uuid4().hex[:8]}", image=IMAGE, client=client
+    )
+    async with sandbox:
+        for name, cmd, kill in (
+            ("run(true), no kill", ["true"], False),
+            ("run(true), kill", ["true"], True),
+            ("run(background sleep), kill", ["sh", "-c", "nohup sleep 60 >/dev/null 2>&1 &"], True),
+        ):
+            label = name
+            quiesce.quiet = timed_quiet if kill else (lambda *a, **k: None)  # type: ignore[assignment]
+            runs = []
+            for _ in range(commands):
+                t = time.perf_counter()
+                await sandbox.run(cmd)
+                runs.append((time.perf_counter() - t) * 1000)
+            kills = timings.get(name, [0.0])
+            print(f"  {name}: command median {statistics.median(runs):.1f} ms, "
+                  f"kill median {statistics.median(kills):.2f} ms (max {max(kills):.2f})")  # fmt: skip
+        assert sandbox.container_id is not None
+        remote = []
+        for _ in range(commands):
+            t = time.perf_counter()
+            assert quiesce.kill_strays_by_exec(client, sandbox.container_id)
+            remote.append((time.perf_counter() - t) * 1000)
+        print(
+            f"  the remote-daemon way (an exec that kills -1 and looks): median {statistics.median(remote):.1f} ms"
+        )
+    quiesce.quiet = real_quiet  # type: ignore[assignment]
+
+
+async def main(rounds: int, files: int, commands: int) -> None:
     client = docker.from_env(timeout=60)
     with tempfile.TemporaryDirectory() as tmp:
         workspace = Path(tmp) / "ws"
@@ -110,6 +154,8 @@ async def main(rounds: int, files: int) -> None:
         print(
             f"DockerSandbox create -> exit -> destroy: median {m_full:.3f} s  (ratio {m_full / m_raw:.2f}x)"
         )
+        print(f"per command ({commands} commands each, one container):")
+        await per_command(client, workspace, commands)
         bare, commit = make_repo(Path(tmp), files)
         marks = await cycle(client, bare, commit, Path(tmp) / "run")
         print(f"clone/run/diff cycle on {files} files:")
@@ -123,5 +169,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--commands", type=int, default=50)
     args = parser.parse_args()
-    anyio.run(main, args.rounds, args.files)
+    anyio.run(main, args.rounds, args.files, args.commands)

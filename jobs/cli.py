@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from app.settings import Settings, SettingsError, load_settings
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 WORKER_NEEDS = ("app_id", "private_key", "redis_url")
@@ -16,6 +17,8 @@ WORKER_NEEDS = ("app_id", "private_key", "redis_url")
 
 
 def _settings_or_exit(*names: str) -> Settings:
+    from app.settings import SettingsError, load_settings
+
     try:
         settings = load_settings().require(*names)
         if "private_key" in names:
@@ -51,6 +54,7 @@ def worker(
 
 def doctor() -> None:
     """Check Redis, the database, Docker, the sandbox image and the GitHub App credentials."""
+    from app.settings import SettingsError, load_settings
     from jobs.doctor import run_checks
 
     try:

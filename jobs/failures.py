@@ -12,13 +12,14 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import httpx
 import redis.exceptions
 import sqlalchemy.exc
 from arq import Retry
 
 from app.constants import MARKER_FAILURE
 from app.github.comments import upsert_comment
-from app.github.errors import GitHubUnavailable, RateLimited
+from app.github.errors import GitHubRefused, GitHubUnavailable, RateLimited
 from app.github.protocol import RepoId
 from jobs.context import github_for, max_tries, quick_job_budget, retry_delay, settings_of
 from jobs.locks import LockHeld
@@ -30,11 +31,14 @@ T = TypeVar("T")
 TRANSIENT: tuple[type[BaseException], ...] = (
     GitHubUnavailable,
     LockHeld,
+    httpx.TransportError,
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
     sqlalchemy.exc.OperationalError,
 )
 """Failures that may pass by themselves: the job is re-queued rather than reported."""
+ORDINARY: tuple[type[BaseException], ...] = (*TRANSIENT, GitHubRefused)
+"""Failures to report whose message says it all (GitHub down, unreachable or refusing): one log line."""
 REPORT_PERMISSIONS = {"issues": "write", "pull_requests": "write"}
 
 
@@ -49,6 +53,23 @@ class ReportTo:
     """What was asked, e.g. "`/steward help`"."""
 
 
+@dataclass(frozen=True)
+class Failed:
+    """A job that ended in a final failure, and whether the person who asked was told (the log says it)."""
+
+    where: ReportTo | None
+    reported: bool
+    why_not: str = ""
+
+    def __str__(self) -> str:
+        if self.where is None:
+            return "failed (not reported: this job has no issue to report on)"
+        place = f"{self.where.repo.full_name}#{self.where.number}"
+        if self.reported:
+            return f"failed (reported on {place})"
+        return f"failed (could not be reported on {place}: {self.why_not})"
+
+
 async def guarded(
     ctx: dict[str, Any], where: ReportTo | None, work: Awaitable[T], *, timed: bool = True
 ) -> T | None:
@@ -57,6 +78,21 @@ async def guarded(
     `timed`: stop the body after `quick_job_budget(ctx)` seconds and report it; run jobs pass False, since
     jobs.runs.deadline gives them their own, longer deadline that also ends the run in the ledger.
     """
+    done = await _outcome(ctx, where, work, timed=timed)
+    return None if isinstance(done, Failed) else done
+
+
+async def guarded_text(
+    ctx: dict[str, Any], where: ReportTo | None, work: Awaitable[str], *, timed: bool = True
+) -> str:
+    """`guarded` for jobs whose result is a summary: a final failure says truly whether it was reported."""
+    return str(await _outcome(ctx, where, work, timed=timed))
+
+
+async def _outcome(
+    ctx: dict[str, Any], where: ReportTo | None, work: Awaitable[T], *, timed: bool = True
+) -> T | Failed:
+    """`guarded`, returning the final failure (and whether it was told) instead of None."""
     if not timed:
         return await _classified(ctx, where, work)
     budget = quick_job_budget(ctx)
@@ -68,11 +104,10 @@ async def guarded(
         if not deadline.expired():
             raise  # the body's own timeout, already classified and reported as a final failure
     log.error("job %s ran out of time after %s and was stopped", ctx.get("job_id"), duration_words(budget))
-    await report_failure(ctx, where, _timeout_advice(budget, ctx))
-    return None
+    return await report_failure(ctx, where, _timeout_advice(budget, ctx))
 
 
-async def _classified(ctx: dict[str, Any], where: ReportTo | None, work: Awaitable[T]) -> T | None:
+async def _classified(ctx: dict[str, Any], where: ReportTo | None, work: Awaitable[T]) -> T | Failed:
     try:
         return await work
     except Retry:
@@ -85,12 +120,12 @@ async def _classified(ctx: dict[str, Any], where: ReportTo | None, work: Awaitab
                 "job %s try %d: %s; re-queued in %.1fs", ctx.get("job_id"), job_try, _name(exc), defer
             )
             raise Retry(defer=defer) from None
-        log.error("job %s gave up after %d tries: %s", ctx.get("job_id"), job_try, exc)
-        await report_failure(ctx, where, _transient_advice(exc))
-        return None
+        log.error("job %s gave up after %d tries: %s", ctx.get("job_id"), job_try, _name(exc))
+        return await report_failure(ctx, where, _transient_advice(exc))
     except Exception as exc:
-        log.exception("job %s failed", ctx.get("job_id"))
-        await report_failure(ctx, where, _final_advice(exc, ctx))
+        log.exception("job %s failed", ctx.get("job_id"))  # not transient: a bug, so the traceback
+        failed = await report_failure(ctx, where, _final_advice(exc, ctx))
+        log.error("job %s %s", ctx.get("job_id"), failed)
         raise
 
 
@@ -116,6 +151,12 @@ def _transient_advice(exc: BaseException) -> str:
             f"{cause} ({exc}), even after several tries.\n\n"
             "**What to do next:** ask again in a few minutes; if it keeps happening, check "
             "https://www.githubstatus.com and the Steward operator's `steward doctor`."
+        )
+    if isinstance(exc, httpx.TransportError):
+        return (
+            f"a service Steward needs could not be reached ({type(exc).__name__}), even after several "
+            "tries.\n\n"
+            "**What to do next:** ask again later; the operator can run `steward doctor` to see what is down."
         )
     return (
         "a service Steward needs (Redis or its database) was unreachable.\n\n"
@@ -148,15 +189,21 @@ def _final_advice(exc: BaseException, ctx: dict[str, Any]) -> str:
     )
 
 
-async def report_failure(ctx: dict[str, Any], where: ReportTo | None, reason: str) -> None:
+async def report_failure(ctx: dict[str, Any], where: ReportTo | None, reason: str) -> Failed:
     """Post or update the one failure comment on the issue; a failure to report is only logged."""
     if where is None:
-        return
+        return Failed(None, reported=False)
     body = f"Steward could not finish {where.what}: {reason}"
     try:
         gh = await github_for(ctx, where.installation_id, where.repo, REPORT_PERMISSIONS)
         await upsert_comment(
             gh, where.repo, where.number, MARKER_FAILURE, body, author=settings_of(ctx).bot_login
         )
-    except Exception:
-        log.exception("could not report the failure of job %s to %s", ctx.get("job_id"), where.repo.full_name)
+    except Exception as exc:
+        what = ("could not report the failure of job %s to %s: %s", ctx.get("job_id"), where.repo.full_name)
+        if isinstance(exc, ORDINARY):  # GitHub down or unreachable: the message says it all
+            log.error(*what, _name(exc))
+        else:
+            log.exception(*what, type(exc).__name__)
+        return Failed(where, reported=False, why_not=_name(exc))
+    return Failed(where, reported=True)

@@ -7,25 +7,43 @@ from pathlib import Path
 
 import typer
 
-from app.settings import SettingsError, load_settings
-from jobs.runs.local import LocalOptions, run_local
-from jobs.runs.localitem import LocalRunError
-
+# The run's modules (ledger, sandbox, engines) are imported inside the command: `--help` stays fast.
 run = typer.Typer(help="Run a workflow against a local checkout (nothing is pushed).", no_args_is_help=True)
+
+INTERRUPTED = 130
+"""Exit code after Ctrl-C, as a shell reports a process ended by SIGINT."""
+
+
+def _err(text: str) -> None:
+    typer.echo(text, err=True)
 
 
 @run.command("docs")
 def docs(
-    repo: Path = typer.Option(..., "--repo", help="The local git checkout to work on (its HEAD, clean)."),
+    repo: Path = typer.Option(
+        ..., "--repo", metavar="DIR", help="The local git checkout to work on (its HEAD, clean)."
+    ),
     issue_json: Path | None = typer.Option(
         None,
         "--issue-json",
+        metavar="FILE",
         help="Output of `gh issue view N --json number,title,body,labels,state,url`; "
         "without it, the issue or PR the last commit names (#N).",
     ),
     yes: bool = typer.Option(False, "--yes", "-y", help="Approve the plan without asking."),
+    skip: str = typer.Option(
+        "",
+        "--skip",
+        metavar="STEPS",
+        help="Steps to drop, by number or id (e.g. 2,3), as unticking them on GitHub does. "
+        "Without --yes, `e` at the prompt chooses them too.",
+    ),
 ) -> None:
     """Plan, approve, work in the sandbox, commit on `steward/docs/<number>`; print the diff and PR text."""
+    from app.settings import SettingsError, load_settings
+    from jobs.runs.local import LocalOptions
+    from jobs.runs.localitem import LocalRunError
+
     try:
         settings = load_settings()
         options = LocalOptions(
@@ -37,17 +55,45 @@ def docs(
             data_dir=settings.data_dir,
         )
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        asyncio.run(
-            run_local(
-                options,
-                typer.echo,
-                lambda text: typer.confirm(text, default=False),
-                lambda text: typer.echo(text, err=True),
-            )
-        )
+        _run(options, skip)
     except (LocalRunError, SettingsError) as exc:
         typer.echo(f"steward run: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+def _run(options: object, skip: str) -> None:
+    """Plan (in the event loop), ask (outside it, so Ctrl-C and end of input end the prompt), then work."""
+    from jobs.runs.local import LocalOptions, decide_local, plan_local, work_local
+    from jobs.runs.localprompt import Answer, SkipError, ask, parse_skip
+
+    assert isinstance(options, LocalOptions)
+    try:
+        local = asyncio.run(plan_local(options, typer.echo, _err))
+    except KeyboardInterrupt:
+        _err("\nInterrupted while planning; the run is cancelled.")
+        raise typer.Exit(INTERRUPTED) from None
+    try:
+        skipped = parse_skip(local.plan, skip)
+    except SkipError as exc:
+        asyncio.run(decide_local(options, local, Answer(False, f"--skip {skip!r}: {exc}")))
+        _err(f"steward run: --skip: {exc}; run {local.run.id} is cancelled.")
+        raise typer.Exit(2) from None
+    if options.yes or not local.plan.approval_required:
+        answer = Answer(True, "--yes" if options.yes else "no approval required", skipped)
+    else:
+        answer = ask(local.plan, input, typer.echo, skipped)
+    if not asyncio.run(decide_local(options, local, answer)):
+        typer.echo(f"\nNothing was run ({answer.reason}). Run {local.run.id} is cancelled.")
+        if answer.interrupted:
+            raise typer.Exit(INTERRUPTED)
+        if answer.reason.startswith("end of input"):
+            raise typer.Exit(1)
+        return
+    try:
+        asyncio.run(work_local(options, local, typer.echo, _err))
+    except KeyboardInterrupt:
+        _err(f"\nInterrupted; run {local.run.id} is cancelled and its sandbox removed.")
+        raise typer.Exit(INTERRUPTED) from None
 
 
 def register(app: typer.Typer) -> None:

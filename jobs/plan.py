@@ -11,6 +11,7 @@ import re
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.constants import MARKER_PLAN
+from app.github.untrusted import code_span, fenced, inline, message
 from sandbox.limits import Limits
 
 STEP_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
@@ -39,6 +40,10 @@ class PlanStep(BaseModel):
     """Where it acts or what it runs (file paths, the command)."""
     ticked: bool = True
     """Whether the step will run; unticking it before approval drops it."""
+    result: str = ""
+    """What became of the step once the work ran (`done`, `unchanged`, `failed`, ...); empty before."""
+    result_detail: str = ""
+    """Why, in a few words (a failure's message)."""
 
 
 class Plan(BaseModel):
@@ -57,6 +62,10 @@ class Plan(BaseModel):
     approval_required: bool = True
     approval_level: str = "write"
     """The least role whose `/steward approve` counts."""
+    approval_allow_self: bool = False
+    """Whether the person who asked for the run may approve it (the configuration's `allow_self`)."""
+    requested_by: str = ""
+    """The login that asked for the run (empty for local runs, approved on the terminal)."""
     instructions: str = ""
     """Free text after the command, recorded as data."""
     instructions_note: str = ""
@@ -75,6 +84,20 @@ class Plan(BaseModel):
         """Steps unticked, which will not run."""
         return [step for step in self.steps if not step.ticked]
 
+    def failed(self) -> list[PlanStep]:
+        """Steps that ran and failed."""
+        return [step for step in self.steps if step.result == "failed"]
+
+    def with_results(self, results: dict[str, tuple[str, str]]) -> Plan:
+        """The plan with each step's outcome (status, detail) by id, as the work left it."""
+        steps = [
+            step.model_copy(update={"result": results[step.id][0], "result_detail": results[step.id][1]})
+            if step.id in results
+            else step
+            for step in self.steps
+        ]
+        return self.model_copy(update={"steps": steps})
+
     def with_ticked(self, ticked: set[str]) -> Plan:
         """The plan with exactly these step ids ticked (as read from the comment at approval time)."""
         steps = [step.model_copy(update={"ticked": step.id in ticked}) for step in self.steps]
@@ -82,17 +105,13 @@ class Plan(BaseModel):
 
 
 def _text(value: str) -> str:
-    """One line of outside text, unable to open an HTML comment or a tag in the comment."""
-    return " ".join(value.split()).replace("<", "&lt;").replace(">", "&gt;")
+    """One line of outside text (a path, a note), unable to link, ping, or open a comment or a tag."""
+    return inline(value)
 
 
 def code(value: str) -> str:
-    """Inline code that survives backticks in the value (CommonMark: a longer fence, padded)."""
-    flat = " ".join(value.split())
-    longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if flat.startswith("`") or flat.endswith("`") or longest else ""
-    return f"{fence}{pad}{flat}{pad}{fence}"
+    """Inline code that survives backticks in the value."""
+    return code_span(value)
 
 
 def _size(value: int) -> str:
@@ -111,21 +130,50 @@ def limits_line(limits: Limits) -> str:
     )
 
 
-def _quote(text: str) -> list[str]:
-    fence = "`" * max(3, max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
-    return [f"{fence}text", text.replace("<!--", "<!-\u200b-").rstrip(), fence]
-
-
 def _step_lines(plan: Plan) -> list[str]:
     lines = [STEPS_BEGIN]
     for step in plan.steps:
-        lines.append(f"- [{'x' if step.ticked else ' '}] {_text(step.title)} <!-- steward:step {step.id} -->")
+        box = "x" if step.ticked else " "
+        lines.append(f"- [{box}] {_text(step.title)}{_result(step)} <!-- steward:step {step.id} -->")
         if step.detail:
             lines.append(f"  {code(step.detail)}")
     if not plan.steps:
         lines.append("_Nothing to do: every step the engine looked for is already done._")
     lines.append(STEPS_END)
     return lines
+
+
+def approver(plan: Plan) -> str:
+    """Who may approve, in words: the level, and whether the requester counts."""
+    who = f"someone with at least `{plan.approval_level}` access"
+    login = re.sub(r"[^A-Za-z0-9\[\]-]", "", plan.requested_by)
+    if not login:
+        return who
+    if plan.approval_allow_self:
+        return f"{who} (@{login}, who asked for it, may approve too)"
+    return f"{who} other than @{login}, who asked for it (`approval.allow_self` lets the requester approve)"
+
+
+RESULT_CHARS = 300
+"""The most of a step's result detail (a failure may quote a command's output) shown beside it."""
+
+
+def _result(step: PlanStep) -> str:
+    """What became of a step, beside its title: a failure in bold with its reason."""
+    if not step.result:
+        return ""
+    if step.result == "failed":
+        return f" · **failed**: {message(step.result_detail, RESULT_CHARS)}"
+    return f" · {step.result}"
+
+
+def step_label(step: PlanStep) -> str:
+    """A step's state in one word, for lists without boxes: its result once the work ran."""
+    if not step.ticked:
+        return "dropped at approval"
+    if step.result:
+        return "FAILED" if step.result == "failed" else step.result
+    return "planned"
 
 
 def render_plan(plan: Plan, *, run_id: str, state: str, status: str = "") -> str:
@@ -137,7 +185,7 @@ def render_plan(plan: Plan, *, run_id: str, state: str, status: str = "") -> str
     )
     lines += ["", "Steps (untick a step before approving to drop it):", "", *_step_lines(plan), ""]
     if plan.notes:
-        lines += ["Not planned:", *[f"- {_text(note)}" for note in plan.notes], ""]
+        lines += ["Not planned:", *[f"- {message(note)}" for note in plan.notes], ""]
     lines.append("**May change:** " + (", ".join(code(p) for p in plan.paths) or "nothing"))
     if plan.denied_paths:
         lines.append("**Never changes:** " + ", ".join(code(p) for p in plan.denied_paths))
@@ -147,22 +195,21 @@ def render_plan(plan: Plan, *, run_id: str, state: str, status: str = "") -> str
     if plan.base_sha:
         lines.append(f"**Based on:** `{plan.base_sha[:12]}` (the default branch when the plan was made)")
     if plan.instructions:
-        lines += ["", "**Instructions given:**", *_quote(plan.instructions)]
+        lines += ["", "**Instructions given:**", *fenced(plan.instructions)]
         if plan.instructions_note:
             lines.append(f"_{plan.instructions_note}_")
     if plan.approval_required:
-        lines += [
-            "",
-            f"To run it: `/steward approve` from someone with at least `{plan.approval_level}` access.",
-        ]
+        lines += ["", f"To run it: `/steward approve` from {approver(plan)}."]
     return "\n".join(lines) + "\n"
+
+
+def _why(step: PlanStep) -> str:
+    return f" ({message(step.result_detail, RESULT_CHARS)})" if step.result == "failed" else ""
 
 
 def render_plan_summary(plan: Plan) -> list[str]:
     """The plan as plain Markdown lines for a pull-request body: no boxes to tick, no hidden markers."""
-    lines = [
-        f"- {'done' if step.ticked else 'dropped at approval'}: {_text(step.title)}" for step in plan.steps
-    ]
+    lines = [f"- {step_label(step)}: {_text(step.title)}{_why(step)}" for step in plan.steps]
     lines.append("- may change: " + (", ".join(code(p) for p in plan.paths) or "nothing"))
     lines.append(f"- limits: {limits_line(plan.limits)}")
     perms = ", ".join(f"{name}: {level}" for name, level in sorted(plan.permissions.items()))

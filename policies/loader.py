@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from app.config.model import Role, WorkflowConfig, WritingWorkflowConfig
+from app.config.units import show_limit
 from app.github.protocol import permission_rank
 from policies.globs import any_match, glob_within_any, normalize_path
 from policies.model import ApprovalRule, Policy
@@ -145,7 +146,8 @@ def narrowing_problems(policy: Policy, config: WorkflowConfig, where: str) -> li
             problems.append(
                 NarrowingProblem(
                     f"{where}.limits.{name}",
-                    f"{value} is above the {policy.workflow} policy's {ceiling}; limits may only be lowered",
+                    f"{show_limit(name, value)} is above the {policy.workflow} policy's "
+                    f"{show_limit(name, ceiling)}; limits may only be lowered",
                 )
             )
     return problems

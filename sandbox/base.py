@@ -29,6 +29,8 @@ class CommandResult:
     duration: float
     killed_by: KillReason | None = None
     explanation: str = ""
+    cpu_seconds: float | None = None
+    """CPU time the container's processes used meanwhile, from its cgroup (None: not measured)."""
 
     @property
     def ok(self) -> bool:
@@ -58,7 +60,7 @@ class Sandbox(Protocol):
         """Cut the network for good (after setup); a no-op when there was none."""
 
     async def read_file(self, relative: str) -> bytes:
-        """A file of the workspace as the sandbox left it."""
+        """A file of the workspace as the sandbox left it, never read through a link."""
 
     async def destroy(self) -> None:
         """Remove everything the sandbox made, whatever state it is in (idempotent)."""

@@ -1,4 +1,4 @@
-"""Kernel counters that say which limit struck: the memory cgroup's oom_kill, the pids cgroup's max."""
+"""Kernel counters of the container's cgroup: which limit struck (oom_kill, pids max) and the CPU it used."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 _COUNTER = re.compile(r"^(oom_kill|max)\s+(\d+)$", re.MULTILINE)
+_USAGE_USEC = re.compile(r"^usage_usec\s+(\d+)$", re.MULTILINE)  # cgroup v2 cpu.stat
+_USAGE_NSEC = re.compile(r"^(\d+)$", re.MULTILINE)  # cgroup v1 cpuacct.usage: one number, nanoseconds
 # Inside the container the same files sit at the root of its own cgroup namespace (v1 layout, then v2).
 MEMORY_INSIDE = ("/sys/fs/cgroup/memory/memory.oom_control", "/sys/fs/cgroup/memory.events")
 PIDS_INSIDE = ("/sys/fs/cgroup/pids/pids.events", "/sys/fs/cgroup/pids.events")
+CPU_INSIDE = ("/sys/fs/cgroup/cpuacct/cpuacct.usage", "/sys/fs/cgroup/cpu.stat")
 
 
 @dataclass(frozen=True)
@@ -19,40 +22,74 @@ class Counters:
 
     oom_kills: int = 0
     pids_refusals: int = 0
+    cpu_seconds: float | None = None
+    """CPU time of every process in the container (None: the kernel did not say)."""
 
 
-def host_files(container_id: str) -> tuple[Path, Path] | None:
-    """The container's memory and pids event files on this host (cgroupfs v1, cgroupfs v2, systemd v2)."""
-    candidates = (
-        (
-            CGROUP_ROOT / "memory" / "docker" / container_id / "memory.oom_control",
-            CGROUP_ROOT / "pids" / "docker" / container_id / "pids.events",
-        ),
-        (
-            CGROUP_ROOT / "docker" / container_id / "memory.events",
-            CGROUP_ROOT / "docker" / container_id / "pids.events",
-        ),
-        (
-            CGROUP_ROOT / "system.slice" / f"docker-{container_id}.scope" / "memory.events",
-            CGROUP_ROOT / "system.slice" / f"docker-{container_id}.scope" / "pids.events",
-        ),
-    )
-    for memory, pids in candidates:
-        if memory.exists() and pids.exists():
-            return memory, pids
+@dataclass(frozen=True)
+class HostFiles:
+    """Where one container's counters live on this host."""
+
+    memory: Path
+    pids: Path
+    cpu: Path
+
+
+def host_files(container_id: str) -> HostFiles | None:
+    """The container's counter files on this host (cgroupfs v1, cgroupfs v2, systemd v2)."""
+
+    def v1(controller: str, name: str) -> Path:
+        return CGROUP_ROOT / controller / "docker" / container_id / name
+
+    candidates = [
+        HostFiles(
+            v1("memory", "memory.oom_control"), v1("pids", "pids.events"), v1("cpuacct", "cpuacct.usage")
+        )
+    ]
+    for v2 in (
+        CGROUP_ROOT / "docker" / container_id,
+        CGROUP_ROOT / "system.slice" / f"docker-{container_id}.scope",
+    ):
+        candidates.append(HostFiles(v2 / "memory.events", v2 / "pids.events", v2 / "cpu.stat"))
+    for files in candidates:
+        if files.memory.exists() and files.pids.exists():
+            return files
     return None
 
 
-def parse(memory_text: str, pids_text: str) -> Counters:
-    """Counters from the two files' text (`oom_kill N` and `max N`)."""
+def cpu_seconds(text: str) -> float | None:
+    """CPU seconds from cpu.stat (`usage_usec N`) or cpuacct.usage (nanoseconds)."""
+    if found := _USAGE_USEC.search(text):
+        return int(found.group(1)) / 1e6
+    if found := _USAGE_NSEC.search(text):
+        return int(found.group(1)) / 1e9
+    return None
+
+
+def parse(memory_text: str, pids_text: str, cpu_text: str = "") -> Counters:
+    """Counters from the files' text (`oom_kill N`, `max N`, and the CPU usage)."""
     oom = {k: int(v) for k, v in _COUNTER.findall(memory_text)}
     pids = {k: int(v) for k, v in _COUNTER.findall(pids_text)}
-    return Counters(oom_kills=oom.get("oom_kill", 0), pids_refusals=pids.get("max", 0))
+    return Counters(
+        oom_kills=oom.get("oom_kill", 0), pids_refusals=pids.get("max", 0), cpu_seconds=cpu_seconds(cpu_text)
+    )
 
 
-def read_host(files: tuple[Path, Path]) -> Counters | None:
+def read_host(files: HostFiles) -> Counters | None:
     """Read the counters from the host side; None once the cgroup is gone."""
     try:
-        return parse(files[0].read_text(), files[1].read_text())
+        memory, pids = files.memory.read_text(), files.pids.read_text()
     except OSError:
         return None
+    try:
+        cpu = files.cpu.read_text()
+    except OSError:
+        cpu = ""
+    return parse(memory, pids, cpu)
+
+
+def cpu_used(before: Counters | None, after: Counters | None) -> float | None:
+    """CPU seconds spent between two readings (None when either did not say)."""
+    if before is None or after is None or before.cpu_seconds is None or after.cpu_seconds is None:
+        return None
+    return max(0.0, after.cpu_seconds - before.cpu_seconds)

@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import anyio
 import typer
 
-from app.settings import Settings, SettingsError, load_settings
-from sandbox.base import CommandResult, SandboxError
-from sandbox.docker_sandbox import DockerSandbox
-from sandbox.git import give_to_sandbox
-from sandbox.image import Source, build_image
-from sandbox.limits import Limits
+if TYPE_CHECKING:
+    from app.settings import Settings
+    from sandbox.base import CommandResult
+    from sandbox.image import Source
+    from sandbox.limits import Limits
 
+# docker-py, pydantic and the settings are imported inside the commands: `--help` stays fast.
 sandbox_app = typer.Typer(help="Build the sandbox image and run commands in a sandbox.", no_args_is_help=True)
 
 
 def _settings() -> Settings:
+    from app.settings import SettingsError, load_settings
+
     try:
         return load_settings()
     except SettingsError as exc:
@@ -38,6 +38,9 @@ def build(
     ] = "auto",
 ) -> None:
     """Build the sandbox image (Python 3, venv, pip, git, pytest, coverage, hypothesis)."""
+    from sandbox.base import SandboxError
+    from sandbox.image import build_image
+
     if source not in ("auto", "rootfs", "dockerfile"):
         typer.echo("error: --from must be auto, rootfs or dockerfile", err=True)
         raise typer.Exit(2)
@@ -69,7 +72,17 @@ def run(
         Path | None, typer.Option(help="CA certificates the sandbox trusts (behind a TLS-inspecting proxy).")
     ] = None,
 ) -> None:
-    """Run CMD over a copy of --repo in a sandbox; exit with its exit code and say which limit stopped it."""
+    """Run CMD over a copy of --repo in a sandbox; exit with its exit code and say which limit stopped it.
+
+    In a git checkout, the copy holds what git tracks plus untracked files that are not ignored (so no
+    `.venv`, no build output, no `.git`); any other directory is copied whole.
+    """
+    import anyio
+
+    from sandbox.base import SandboxError
+    from sandbox.copy import CopyError
+    from sandbox.limits import Limits
+
     if network not in ("none", "setup"):
         typer.echo("error: --network must be none or setup", err=True)
         raise typer.Exit(2)
@@ -85,7 +98,7 @@ def run(
     allow = _settings().egress_allowlist if network == "setup" else []
     try:
         result = anyio.run(_run_copy, repo, cmd, limits, image_name, network, allow, ca_bundle)
-    except SandboxError as exc:
+    except (SandboxError, CopyError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(125) from None
     if result.killed_by:
@@ -102,13 +115,17 @@ async def _run_copy(
     allow: list[str],
     ca_bundle: Path | None,
 ) -> CommandResult:
+    from sandbox.copy import copy_repo
+    from sandbox.docker_sandbox import DockerSandbox
+    from sandbox.git import give_to_sandbox
+
     def write(chunk: bytes) -> None:
         sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
 
     with tempfile.TemporaryDirectory(prefix="steward-sandbox-") as tmp:
         copy = Path(tmp) / "workspace"
-        shutil.copytree(repo, copy, symlinks=True)
+        copy_repo(repo, copy, lambda line: typer.echo(f"steward: {line}", err=True))
         give_to_sandbox(copy)
         sandbox = DockerSandbox(
             copy,

@@ -75,7 +75,7 @@ def read_counters(client: docker.DockerClient, container_id: str) -> cgroup.Coun
         return bytes(client.api.exec_start(exec_id)).decode(errors="replace")
 
     try:
-        return cgroup.parse(cat(cgroup.MEMORY_INSIDE), cat(cgroup.PIDS_INSIDE))
+        return cgroup.parse(cat(cgroup.MEMORY_INSIDE), cat(cgroup.PIDS_INSIDE), cat(cgroup.CPU_INSIDE))
     except APIError:
         return None  # e.g. no process can start while a fork bomb holds every pid
 

@@ -13,9 +13,9 @@ import anyio
 import docker
 from docker.errors import DockerException
 
-from sandbox import container
+from sandbox import cgroup, container, hostfs, quiesce
 from sandbox.base import CommandResult, Network, SandboxError
-from sandbox.execution import OnOutput, run_exec
+from sandbox.execution import OnOutput, RawOutcome, run_exec
 from sandbox.explain import explain
 from sandbox.image import SANDBOX_HOME, ensure_image
 from sandbox.judge import judge
@@ -171,27 +171,33 @@ class DockerSandbox:
         env = {**self._env, **(self._gateway.proxy_env if self._gateway and self._gateway.proxy else {})}
         client, cid = self._client, self._container_id
         before = await anyio.to_thread.run_sync(container.read_counters, client, cid)
-        raw = await run_exec(
-            client,
-            cid,
-            argv,
-            env=env,
-            timeout=budget,
-            cap=output_bytes or self.limits.output_bytes,
-            on_output=on_output,
-        )
-        after = await anyio.to_thread.run_sync(container.read_counters, client, cid)
-        if raw.timed_out or raw.cut or raw.start_error:
-            # The only sure way to end every process the command left behind.
-            await anyio.to_thread.run_sync(container.reset, client, cid)
+        raw: RawOutcome | None = None
+        try:
+            raw = await run_exec(
+                client,
+                cid,
+                argv,
+                env=env,
+                timeout=budget,
+                cap=output_bytes or self.limits.output_bytes,
+                on_output=on_output,
+            )
+            after = await anyio.to_thread.run_sync(container.read_counters, client, cid)
+            cpu = cgroup.cpu_used(before, after)  # the run's cost, recorded per step
+        finally:
+            # The caller reads and writes the workspace next: nothing the command started may still run.
+            # A command that was stopped still runs, so the container restarts (kills its pid namespace).
+            reset = raw is None or raw.timed_out or raw.cut or bool(raw.start_error)
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(lambda: quiesce.quiet(client, cid, reset_first=reset))
         verdict = judge(raw, before, after)
         if verdict is None:
             code = raw.exit_code if raw.exit_code is not None else 1
-            return CommandResult(code, raw.output + (raw.start_error or ""), raw.duration)
+            return CommandResult(code, raw.output + (raw.start_error or ""), raw.duration, cpu_seconds=cpu)
         limits = self.limits.model_copy(update={"output_bytes": output_bytes or self.limits.output_bytes})
         text = explain(verdict, limits, timeout=budget, run_budget=verdict == "time" and budget < wanted)
         code = raw.exit_code if raw.exit_code is not None else 137
-        return CommandResult(code, raw.output, raw.duration, verdict, text)
+        return CommandResult(code, raw.output, raw.duration, verdict, text, cpu)
 
     async def enter_work_phase(self) -> None:
         """From here on the sandbox has loopback only."""
@@ -201,12 +207,12 @@ class DockerSandbox:
             await self._gateway.detach(self._container_id)
         await self._close_gateway()
 
-    async def read_file(self, relative: str) -> bytes:
-        """Read through the bind mount, refusing paths (or symlinks) that lead outside the workspace."""
-        path = (self.workspace / relative).resolve()
-        if not path.is_relative_to(self.workspace):
-            raise SandboxError(f"{relative} is outside the workspace")
-        return await anyio.Path(path).read_bytes()
+    async def read_file(self, relative: str, max_bytes: int = hostfs.DEFAULT_MAX_BYTES) -> bytes:
+        """Read through the bind mount without following a link (hostfs.UnsafePath, a SandboxError)."""
+        try:
+            return await anyio.to_thread.run_sync(hostfs.read_bytes, self.workspace, relative, max_bytes)
+        except FileNotFoundError:
+            raise SandboxError(f"{relative}: no such file in the workspace") from None
 
     async def destroy(self) -> None:
         """Remove the container and the setup network; safe to call twice and after any failure."""

@@ -5,10 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+import socket
+from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import urlsplit
 
+from sandbox import addresses
+
 log = logging.getLogger(__name__)
+
+Resolve = Callable[[str, int], Awaitable[list[str]]]
+"""A host name (or literal) to the addresses it stands for; the proxy resolves each request exactly once."""
+Connect = Callable[[str, int], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
+"""Open a connection to one address literal (never a name, so nothing is resolved a second time)."""
 
 HEADER_LIMIT = 64 * 1024
 CONNECT_TIMEOUT = 10.0
@@ -19,7 +27,7 @@ def host_allowed(host: str, port: int, allowlist: Sequence[str]) -> bool:
     """`pypi.org` admits that host on any port, `*.example.org` its subdomains, `host:port` one port only."""
     host = host.lower().rstrip(".")
     for entry in allowlist:
-        name, _, entry_port = entry.lower().partition(":")
+        name, entry_port = _split_entry(entry.lower())
         if entry_port and entry_port != str(port):
             continue
         if name.startswith("*."):
@@ -30,13 +38,44 @@ def host_allowed(host: str, port: int, allowlist: Sequence[str]) -> bool:
     return False
 
 
+async def resolve_host(host: str, port: int) -> list[str]:
+    """The system resolver's answer, on the host (the sandbox itself has no DNS)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+async def connect_to(address: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Connect to exactly this address literal."""
+    return await asyncio.open_connection(address, port)
+
+
+def _split_entry(entry: str) -> tuple[str, str]:
+    """`host:port`, `[v6]:port`, or a bare IPv6 literal (more than one colon, no port)."""
+    if entry.startswith("["):
+        name, _, rest = entry[1:].partition("]")
+        return name, rest.removeprefix(":")
+    if entry.count(":") > 1:
+        return entry, ""
+    name, _, port = entry.partition(":")
+    return name, port
+
+
 class EgressProxy:
     """Forwards what the allowlist admits and answers 403 (and logs) everything else."""
 
     def __init__(
-        self, allowlist: Sequence[str], *, host: str = "127.0.0.1", port: int = 0, run_id: str = ""
+        self,
+        allowlist: Sequence[str],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        run_id: str = "",
+        resolve: Resolve | None = None,
+        connect: Connect | None = None,
     ) -> None:
         self.allowlist = list(allowlist)
+        self._resolve = resolve or resolve_host
+        self._connect = connect or connect_to
         self.bind_host = host
         self.bind_port = port
         self.run_id = run_id
@@ -116,16 +155,12 @@ class EgressProxy:
             forward = "\r\n".join(lines).encode("latin-1")
         host = host.strip("[]")
         if not host_allowed(host, port, self.allowlist):
-            self.refused.append(f"{host}:{port}")
-            log.warning("egress refused: run %s asked for %s:%d (not allowlisted)", self.run_id, host, port)
-            await _answer(writer, 403, f"{host}:{port} is not in this sandbox's egress allowlist")
+            await self._refuse(writer, host, port, "not in this sandbox's egress allowlist")
             return
-        try:
-            connecting = asyncio.open_connection(host, port)
-            up_reader, up_writer = await asyncio.wait_for(connecting, CONNECT_TIMEOUT)
-        except (OSError, TimeoutError):
-            await _answer(writer, 502, f"cannot reach {host}:{port}")
+        upstream = await self._open(writer, host, port)
+        if upstream is None:
             return
+        up_reader, up_writer = upstream
         try:
             if forward is None:
                 writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
@@ -135,6 +170,37 @@ class EgressProxy:
             await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
         finally:
             up_writer.close()
+
+    async def _refuse(self, writer: asyncio.StreamWriter, host: str, port: int, reason: str) -> None:
+        self.refused.append(f"{host}:{port} ({reason})")
+        log.warning("egress refused: run %s asked for %s:%d (%s)", self.run_id, host, port, reason)
+        await _answer(writer, 403, f"{host}:{port} refused: {reason}")
+
+    async def _open(
+        self, writer: asyncio.StreamWriter, host: str, port: int
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        """Resolve once, refuse if any answer is not public, then connect to the very addresses checked."""
+        try:
+            found = await asyncio.wait_for(self._resolve(host, port), CONNECT_TIMEOUT)
+        except (OSError, TimeoutError, UnicodeError):
+            await _answer(writer, 502, f"cannot resolve {host}")
+            return None
+        parsed = [addresses.parse(text) for text in found]
+        checked = [address for address in parsed if address is not None]
+        if not checked or len(checked) != len(parsed):
+            await self._refuse(writer, host, port, f"it resolved to no usable address ({found})")
+            return None
+        own = addresses.host_addresses()
+        for address in checked:
+            reason = addresses.refusal(address, own)
+            if reason is not None:
+                await self._refuse(writer, host, port, reason)
+                return None
+        for address in checked:
+            with contextlib.suppress(OSError, TimeoutError):
+                return await asyncio.wait_for(self._connect(str(address), port), CONNECT_TIMEOUT)
+        await _answer(writer, 502, f"cannot reach {host}:{port}")
+        return None
 
 
 async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:

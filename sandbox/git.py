@@ -232,3 +232,9 @@ async def commit_and_push(
 def remove(ws: Workspace | Path) -> None:
     """Delete the workspace (git directory and work tree) whatever the sandbox left in it."""
     shutil.rmtree(ws.root if isinstance(ws, Workspace) else ws, ignore_errors=True)
+
+
+def host_git(git_dir: Path, work_tree: Path, *args: str) -> tuple[list[str], dict[str, str]]:
+    """The argv and clean environment of a host git call that names its repository (never discovers one)."""
+    argv = ["git", *SAFE_OPTIONS, f"--git-dir={git_dir}", f"--work-tree={work_tree}", *args]
+    return argv, _env(git_dir.parent, None) | {"GIT_CEILING_DIRECTORIES": str(work_tree.parent)}

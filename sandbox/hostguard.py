@@ -1,4 +1,10 @@
-"""Firewall the setup network's bridge on the host: from it, only the egress proxy's port is open."""
+"""Firewall the setup network's bridge on the host: from it, only the egress proxy's port is open.
+
+Docker 20.10 gives an `internal` network's containers a default route anyway, and its embedded DNS
+(127.0.0.11) forwards every unknown name from the container out through the bridge: only Docker's own
+isolation rule drops those queries. The FORWARD rule makes that our rule too, so no packet from the
+bridge is routed anywhere (DNS included); the proxy resolves names on the host.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ log = logging.getLogger(__name__)
 def _rules(bridge: str, gateway: str, port: int, tag: str) -> list[list[str]]:
     comment = ["-m", "comment", "--comment", f"steward:{tag}"]
     return [
+        ["FORWARD", "-i", bridge, *comment, "-j", "DROP"],
         # Inserted in this order, the ACCEPT ends up above the DROP.
         ["INPUT", "-i", bridge, *comment, "-j", "DROP"],
         ["INPUT", "-i", bridge, "-d", gateway, "-p", "tcp", "--dport", str(port), *comment, "-j", "ACCEPT"],
@@ -48,12 +55,20 @@ def sweep() -> list[str]:
     """Drop rules whose bridge is gone (their run crashed before it could remove them); the rules removed."""
     if os.geteuid() != 0 or shutil.which("iptables") is None:
         return []
-    argv = ["iptables", "-w", "5", "-S", "INPUT"]
-    listing = subprocess.run(argv, capture_output=True, text=True, check=False)
+    stale = []
+    for chain in ("INPUT", "FORWARD"):
+        stale.extend(_sweep_chain(chain))
+    return stale
+
+
+def _sweep_chain(chain: str) -> list[str]:
+    listing = subprocess.run(
+        ["iptables", "-w", "5", "-S", chain], capture_output=True, text=True, check=False
+    )
     stale = []
     for line in listing.stdout.splitlines():
         words = shlex.split(line)  # iptables -S quotes comments
-        if "steward:" not in line or "-i" not in words or words[:2] != ["-A", "INPUT"]:
+        if "steward:" not in line or "-i" not in words or words[:2] != ["-A", chain]:
             continue
         bridge = words[words.index("-i") + 1]
         if not os.path.exists(f"/sys/class/net/{bridge}"):

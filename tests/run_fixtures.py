@@ -279,8 +279,10 @@ STEP_TITLE = re.compile(r"- \[( |x)\] (.*?) <!--")
 MAINTAINER = "maya"
 WRITER = "wes"
 REVIEWER = "rita"
+APPROVER = "ada"
+"""A second maintainer: the requester may not approve their own plan by default."""
 BRANCH = "steward/docs/7"
-ROLES = {MAINTAINER: "maintain", WRITER: "write", REVIEWER: "write", "tom": "triage"}
+ROLES = {MAINTAINER: "maintain", APPROVER: "maintain", WRITER: "write", REVIEWER: "write", "tom": "triage"}
 
 
 def fake_github(remote: Remote) -> FakeRunGitHub:

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from app.commands.parser import MAX_ARGS_CHARS, MAX_COMMANDS, ParsedCommand, parse_commands
+from app.commands.parser import MAX_ARGS_CHARS, MAX_BODY_CHARS, MAX_COMMANDS, ParsedCommand, parse_commands
 
 C = ParsedCommand
 
@@ -57,6 +57,34 @@ CASES: list[tuple[str, str, list[ParsedCommand]]] = [
         [C("status", "", 7)],
     ),
     ("empty", "", []),
+    ("list item fence", "- item\n\n  ```\n  /steward docs\n  ```\n\n/steward help", [C("help", "", 7)]),
+    ("fence on a list marker", "- ```\n  /steward docs\n  ```", []),
+    ("ordered-list fence", "1. ```\n   /steward docs\n   ```\n2. step", []),
+    ("ordered-list fence, indented", "1. step\n\n    ```\n    /steward docs\n    ```", []),
+    ("pre block", "<pre>\n/steward docs\n</pre>\n\n/steward help", [C("help", "", 5)]),
+    ("details without blank lines is raw html", "<details>\n/steward docs\n</details>", []),
+    (
+        "details with blank lines holds text",
+        "<details>\n\n/steward docs\n\n</details>",
+        [C("docs", "", 3)],
+    ),
+    ("indented code after a paragraph", "text\n\n    /steward docs", []),
+    ("indented code in a list", "- item\n\n      /steward docs", []),
+    ("nested quote in a list", "- item\n  > /steward docs", []),
+    ("quote in a quote", "> > /steward docs\n>\n> /steward help", []),
+    ("list marker line is not a line start", "- /steward docs\n1. /steward help", []),
+    ("list item continuation line counts", "- item\n  /steward docs", [C("docs", "", 2)]),
+    ("soft line break in a paragraph", "thanks, now:\n/steward docs", [C("docs", "", 2)]),
+    ("hard line break", "thanks  \n/steward docs\\\n/steward help", [C("docs", "", 2), C("help", "", 3)]),
+    ("heading", "# /steward docs\n/steward x\n---", []),
+    ("table cell", "| a |\n| - |\n| /steward docs |", []),
+    ("link text", "[/steward docs](https://example.com)", []),
+    ("emphasis", "*/steward docs*", []),
+    ("link text across lines", "[see\n/steward docs](https://example.com)", []),
+    ("emphasis across lines", "*see\n/steward docs*", []),
+    ("an escaped slash opts out", "\\/steward help", []),
+    ("code span in the arguments", "/steward docs mention `--json`", [C("docs", "mention `--json`", 1)]),
+    ("line numbers after a code span across lines", "a `b\nc` d\n/steward help", [C("help", "", 3)]),
     (
         "odd names are sanitised",
         "/steward `@org/admins` x\n/steward <b>",
@@ -111,3 +139,25 @@ def test_hostile_bodies_are_parsed_quickly(body: str) -> None:
     found = parse_commands(body)
     assert time.perf_counter() - started < 2.0
     assert len(found) <= MAX_COMMANDS
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["[", "[a](", "*_", "<", "`a", "&amp;", "- ", ">", "| x |\n", "hello world\n/steward help\n"],
+    ids=["brackets", "links", "emphasis", "angles", "ticks", "entities", "lists", "quotes", "table", "text"],
+)
+@pytest.mark.parametrize("separator", ["\n\n", "\n"], ids=["own-paragraph", "same-paragraph"])
+def test_a_megabyte_comment_is_parsed_in_bounded_time(pattern: str, separator: str) -> None:
+    """CommonMark's slowest inputs after a command line (so the parser runs), in the command's paragraph or
+    another: the body is cut at GitHub's cap first (measured: at most 1.5 s, brackets in one paragraph)."""
+    body = "/steward help" + separator + pattern * (2**20 // len(pattern))
+    started = time.perf_counter()
+    found = parse_commands(body)
+    assert time.perf_counter() - started < 10.0  # linear; a blow-up on the uncut megabyte would take minutes
+    assert found[0] == C("help", "", 1)
+    assert len(found) <= MAX_COMMANDS
+
+
+def test_only_the_first_65536_characters_are_read() -> None:
+    assert parse_commands("x" * (MAX_BODY_CHARS - 20) + "\n\n/steward help") == [C("help", "", 3)]
+    assert parse_commands("x" * MAX_BODY_CHARS + "\n\n/steward help") == []

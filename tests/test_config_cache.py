@@ -108,3 +108,17 @@ async def test_in_process_lru_is_bounded(
         shas[name] = result.source_sha
     # a and b parsed; a hit; c parsed (evicting b, the least recently used); b parsed again
     assert parses == [shas["a"], shas["b"], shas["c"], shas["b"]]
+
+
+async def test_an_alias_bomb_leaves_only_a_small_entry_in_redis(
+    settings: Settings, github: FakeGitHub, api: respx.MockRouter, redis: Redis
+) -> None:
+    """A 62 KB file that expands to 267 MiB: refused before it is built, and cached as one short error."""
+    github.files[CONFIG_PATH] = "allowed_bots: [&x " + "a" * 20_000 + ", " + ",".join(["*x"] * 14_000) + "]\n"
+    gh = await installation_client(settings, 1, REPO, {"contents": "read"}, policy=FAST)
+    result = await load_repo_config(gh, REPO, redis)
+    assert result.source_sha is not None
+    assert [e.field for e in result.errors] == ["(file)"] and "aliases" in result.errors[0].message
+    assert result.config.allowed_bots == []
+    stored = await redis.strlen(RedisConfigCache.key(result.source_sha))
+    assert 0 < stored < 4096

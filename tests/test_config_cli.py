@@ -32,8 +32,10 @@ def test_validate_reports_field_and_line_and_exits_1(tmp_path: Path) -> None:
     bad.write_text("prefix: /bot\nworkflows:\n  docs:\n    paths: ['src/**']\n  duplicates: {treshold: 2}\n")
     result = runner.invoke(app, ["config", "validate", str(bad)])
     assert result.exit_code == 1
-    assert f"{bad}:5: workflows.duplicates.treshold: unknown key" in result.output
-    assert "1 error(s)" in result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith(f"{bad}:4: workflows.docs.paths.0: `src/**` is outside")  # policy, found too
+    assert lines[1].startswith(f"{bad}:5: workflows.duplicates.treshold: unknown key")
+    assert lines[2] == "2 error(s)"
 
 
 @pytest.mark.parametrize(
@@ -118,3 +120,41 @@ def test_help_prints_the_command_table() -> None:
     markdown = runner.invoke(app, ["help", "--markdown"])
     assert markdown.exit_code == 0
     assert markdown.output.startswith("| command | where | who (default) | does | example |")
+
+
+def test_validate_reports_type_and_policy_errors_in_one_pass_sorted_by_line(tmp_path: Path) -> None:
+    """Policy problems used to appear only once the type errors were fixed; sizes came out as raw bytes."""
+    bad = tmp_path / "steward.yml"
+    bad.write_text(
+        "prefix: steward\n"  # 1: pattern
+        "noise: {runs_per_day: lots}\n"  # 2: type
+        "workflows:\n"
+        "  tests:\n"
+        "    limits:\n"
+        "      memory: 64g\n"  # 6: above the policy, in units
+        "      run_timeout: 9000\n"  # 7: above the policy, in units
+        "      output_bytes: 0k\n"  # 8: type
+        "    approval: {level: read}\n"  # 9: policy
+        "commands:\n"
+        "  docs: {permission: read}\n"  # 11: policy
+        "  tests: {permisson: write}\n"  # 12: typo
+    )
+    result = runner.invoke(app, ["config", "validate", str(bad)])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert [line.split(": ", 2)[:2] for line in lines[:-1]] == [
+        [f"{bad}:1", "prefix"],
+        [f"{bad}:2", "noise.runs_per_day"],
+        [f"{bad}:6", "workflows.tests.limits.memory"],
+        [f"{bad}:7", "workflows.tests.limits.run_timeout"],
+        [f"{bad}:8", "workflows.tests.limits.output_bytes"],
+        [f"{bad}:9", "workflows.tests.approval.level"],
+        [f"{bad}:11", "commands.docs.permission"],
+        [f"{bad}:12", "commands.tests.permisson"],
+    ]
+    assert lines[-1] == "8 error(s)"
+    text = result.output
+    assert "64 GiB is above the tests policy's 2 GiB" in text
+    assert "2 h 30 min is above the tests policy's 45 min" in text
+    assert "68719476736" not in text and "2147483648" not in text
+    assert "must be `/` then a letter, then up to 31 letters" in text and "[A-Za-z]" not in text

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+import tracemalloc
 
 import pytest
 
 from app.config.loader import MAX_CONFIG_BYTES, ConfigIssue, ConfigResult, parse_config, render_config_errors
 from app.config.model import RepoConfig
+from app.config.yamlnodes import MAX_EXPANDED_BYTES
 from app.constants import MARKER_CONFIG_ERROR
 
 
@@ -99,7 +101,7 @@ ERRORS: list[tuple[str, str, str, int, str]] = [
         "Fixed",
     ),
     ("list item", "allowed_bots:\n  - ok[bot]\n  - 7\n", "allowed_bots.1", 3, "string"),
-    ("bad prefix", "prefix: steward\n", "prefix", 1, "pattern"),
+    ("bad prefix", "prefix: steward\n", "prefix", 1, "`/` then a letter"),
     ("yaml boolean", "workflows:\n  duplicates:\n    label: no\n", "workflows.duplicates.label", 3, "quote"),
     (
         "bad size",
@@ -234,3 +236,57 @@ def test_results_survive_a_json_round_trip() -> None:
 def test_a_key_given_twice_is_an_error_on_its_second_line() -> None:
     result = parse_config("noise:\n  runs_per_day: 3\n  runs_per_day: 300\n")
     assert [(e.field, e.line) for e in result.errors] == [("noise.runs_per_day", 3)]
+
+
+def _byte_bomb() -> str:
+    """The reviewer's file: one 20 KB string and 14,000 aliases of it (62 KB; 267 MiB once expanded)."""
+    return "allowed_bots: [&x " + "a" * 20_000 + ", " + ",".join(["*x"] * 14_000) + "]\n"
+
+
+def test_an_alias_bomb_by_bytes_is_refused_fast_in_bounded_memory() -> None:
+    text = _byte_bomb()
+    assert len(text) < MAX_CONFIG_BYTES  # the file cap alone does not stop it
+    started = time.perf_counter()
+    parse_config(text)
+    assert time.perf_counter() - started < 2.0  # about 0.2 s here; main took seconds and 267 MiB
+    tracemalloc.start()  # slows Python several times over: time is measured without it
+    try:
+        result = parse_config(text)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 1024**2, f"peak {peak / 1024**2:.1f} MiB"
+    assert [(e.field, e.line) for e in result.errors] == [("(file)", None)]
+    assert f"{MAX_EXPANDED_BYTES // 1024} KiB" in result.errors[0].message
+    assert "aliases" in result.errors[0].message
+    assert result.config == RepoConfig()
+    assert len(result.to_json()) < 4096  # what a cache stores for it
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: &k [" + ", ".join(["x" * 1000] * 60) + "]\n" + "b: [" + ", ".join(["*k"] * 10) + "]\n",
+        "base: &b {"
+        + ", ".join(f"k{i}: {'v' * 500}" for i in range(100))
+        + "}\n"
+        + "".join(f"m{i}: {{<<: *b}}\n" for i in range(10)),
+    ],
+    ids=["sequence-aliases", "merge-keys"],
+)
+def test_every_way_of_repeating_text_counts_towards_the_byte_cap(text: str) -> None:
+    assert len(text) < MAX_CONFIG_BYTES
+    result = parse_config(text)
+    assert len(result.errors) == 1 and "KiB of text through aliases" in result.errors[0].message
+
+
+def test_a_file_with_ordinary_aliases_is_read() -> None:
+    text = "workflows:\n  docs:\n    deny: &d ['secrets/**']\n  tests:\n    deny: *d\n"
+    result = parse_config(text)
+    assert result.errors == []
+    assert result.config.workflows.tests.deny == ["secrets/**"]
+
+
+def test_a_file_over_the_size_cap_names_the_cap() -> None:
+    result = parse_config("allowed_bots: [" + ",".join(["b"] * MAX_CONFIG_BYTES) + "]\n")
+    assert result.errors[0].message == f"the file is larger than {MAX_CONFIG_BYTES // 1024} KiB"

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from app.settings import Settings
 from app.web.app import create_app
 from app.web.cli import register
-from tests.conftest import WEBHOOK_SECRET, command_comment, free_port
+from tests.conftest import WEBHOOK_EXAMPLES, WEBHOOK_SECRET, command_comment, free_port
 from tests.test_webhook_support import live_server, queued_job_ids
 
 STEWARD = Path(sys.executable).parent / "steward"
@@ -57,6 +57,16 @@ def test_deliver_posts_a_signed_payload(settings: Settings, redis_url: str, comm
     assert output == f"202 queued jobs={job}\n"
     assert again_code == 0
     assert again == "202 duplicate\n"
+
+
+def test_deliver_prints_why_a_delivery_was_ignored(settings: Settings, redis_url: str) -> None:
+    """The README's example: a comment without an installation is ignored, and `deliver` says why."""
+    example = WEBHOOK_EXAMPLES / "issue_comment" / "created.payload.json"
+    with live_server(create_app(settings)) as base:
+        code, output = deliver(example, f"{base}/webhooks", WEBHOOK_SECRET)
+    assert code == 0, output
+    assert output.startswith("202 ignored (no installation or repository in the payload")
+    assert queued_job_ids(redis_url) == []
 
 
 def test_deliver_with_the_wrong_secret_shows_the_401(

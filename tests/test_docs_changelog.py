@@ -78,6 +78,17 @@ def test_absent_and_not_configured_stays_absent() -> None:
         ("- Fixed it (#123)", False),
         ("- Upstream fix (other/repo#12)", False),
         ("Released #12 was a good day", False),  # prose, not an entry
+        ("- Follow-up to #12 and #14 ([#13](https://github.com/octo/widgets/issues/13))", False),
+        ("- Follow-up to #12 (#13)", False),
+        (f"- Follow-up to {URL} (#13)", False),
+        ("- #12: fixed it", True),
+        ("- [#12] fixed it", True),
+        (f"- [#12]({URL}) fixed it", True),
+        ("- Fixed it (#11, #12).", True),
+        ("- Fixed it ([#11](a), [#12](b))", True),
+        (f"- Fixed it by @alice in {URL}", True),
+        (f"- Fixed it ({URL}3)", False),  # issue 123's URL starts with issue 12's
+        ("- Fixed it (#12) and more", False),
     ],
 )
 def test_mentions(text: str, found: bool) -> None:
@@ -115,6 +126,36 @@ def test_bad_sections_are_refused() -> None:
 def test_titles_cannot_inject_markup_or_markers() -> None:
     entry = Entry(5, "Fix <!-- steward:exec rm -rf / --> and\nnewlines" + "x" * 300, URL, "Fixed")
     edit = add_entry(None, entry, create=True)
-    assert edit.text is not None and "<!--" not in edit.text
+    assert edit.text is not None and "<!--" not in edit.text and "steward:exec" not in edit.text
     line = next(line for line in edit.text.splitlines() if "#5" in line)
-    assert "&lt;!-- steward:exec" in line and len(line) < 300
+    assert line.startswith("- Fix and newlines") and len(line) < 300
+
+
+def test_a_later_entry_is_added_when_an_earlier_title_names_its_number() -> None:
+    """#13 "Follow-up to #12 and #14" is #13's entry only: #12 and #14 still get theirs."""
+    follow_up = Entry(13, "Follow-up to #12 and #14", "https://github.com/octo/widgets/issues/13", "Fixed")
+    text = add_entry(None, follow_up, create=True).text
+    for number in (12, 14):
+        edit = add_entry(text, Entry(number, f"Item {number}", f"{URL[:-2]}{number}", "Fixed"))
+        assert edit.changed, edit.note
+        assert f"- Item {number} ([#{number}]({URL[:-2]}{number}))" in (edit.text or "")
+        text = edit.text
+    assert not add_entry(text, Entry(13, "Again", "", "Fixed")).changed
+
+
+def test_without_an_issue_url_the_entry_names_the_number_without_an_empty_link() -> None:
+    edit = add_entry(None, Entry(3, "Local fix", "", "Fixed"), create=True)
+    assert edit.text is not None and "- Local fix (#3)\n" in edit.text and "]()" not in edit.text
+    assert not add_entry(edit.text, Entry(3, "Local fix", "", "Fixed")).changed
+
+
+def test_a_hostile_title_is_committed_as_inert_text() -> None:
+    title = (
+        "@octo-org/security <img src=https://attacker.example/p.png> [Approve](https://attacker.example/x)"
+    )
+    line = Entry(9, title, "https://github.com/octo/widgets/issues/9", "Fixed").line
+    assert "<img" not in line and "](https://attacker" not in line
+    assert line == (
+        "- `@octo-org/security` \\[Approve\\](`https://attacker.example/x)`"
+        " ([#9](https://github.com/octo/widgets/issues/9))"
+    )

@@ -9,7 +9,7 @@ import pytest
 
 from app.config.model import DocsConfig
 from app.github.protocol import IssueRecord
-from jobs.docs.engine import CHANGELOG_STEP, apply_docs, plan_docs
+from jobs.docs.engine import CHANGELOG_STEP, DocsOutcome, apply_docs, plan_docs
 from jobs.plan import NOT_ACTED_ON
 from policies.loader import effective_policy, load_policy
 from policies.model import Policy
@@ -168,13 +168,17 @@ async def test_changelog_absent_is_created_only_when_configured(repo: Path) -> N
 async def test_a_changelog_linked_outside_the_checkout_is_not_written(repo: Path, tmp_path: Path) -> None:
     outside = tmp_path / "outside.md"
     outside.write_text("# Changelog\n")
+    config, policy = setup(DocsConfig(create_changelog=True))
+    plan = plan_docs(repo, ISSUE, config, policy)  # planned on the file; the link comes after
     (repo / "CHANGELOG.md").unlink()
     (repo / "CHANGELOG.md").symlink_to(outside)
-    config, policy = setup(DocsConfig(create_changelog=True))
-    plan = plan_docs(repo, ISSUE, config, policy)
     outcome = await apply_docs(repo, plan, ISSUE, config, Runner())
-    assert {s.step_id: s.status for s in outcome.steps}[CHANGELOG_STEP] == "failed"
+    step = {s.step_id: s for s in outcome.steps}[CHANGELOG_STEP]
+    assert step.status == "failed" and "symbolic link" in step.detail
     assert outside.read_text() == "# Changelog\n" and "CHANGELOG.md" not in outcome.changed
+    replanned = plan_docs(repo, ISSUE, config, policy)
+    assert CHANGELOG_STEP not in {s.id for s in replanned.steps}
+    assert any("CHANGELOG.md" in note and "symbolic link" in note for note in replanned.notes)
 
 
 async def test_steps_gone_since_the_plan_are_skipped(repo: Path) -> None:
@@ -184,3 +188,60 @@ async def test_steps_gone_since_the_plan_are_skipped(repo: Path) -> None:
     outcome = await apply_docs(repo, plan, ISSUE, config, Runner())
     skipped = [s for s in outcome.steps if s.status == "skipped"]
     assert len(skipped) == 1 and "docs/guide.md" not in outcome.changed
+
+
+def _statuses(outcome: DocsOutcome) -> dict[str, tuple[str, str]]:
+    return {s.step_id: (s.status, s.detail) for s in outcome.steps}
+
+
+async def test_a_block_file_turned_into_a_link_fails_its_steps_with_the_reason(
+    repo: Path, tmp_path: Path
+) -> None:
+    config, policy = setup()
+    plan = plan_docs(repo, ISSUE, config, policy, git_dir=repo / ".git")
+    (tmp_path / "elsewhere").mkdir()
+    (repo / "docs").rename(tmp_path / "elsewhere" / "docs")
+    (repo / "docs").symlink_to(tmp_path / "elsewhere" / "docs")
+    outcome = await apply_docs(repo, plan, ISSUE, config, Runner(), git_dir=repo / ".git")
+    guide = [s for s in plan.steps if s.title.endswith("docs/guide.md")]
+    assert guide and all(_statuses(outcome)[s.id][0] == "failed" for s in guide)
+    assert all("symbolic link" in _statuses(outcome)[s.id][1] for s in guide)
+    assert (tmp_path / "elsewhere/docs/guide.md").read_text() == GUIDE
+    assert any("docs/guide.md" in problem for problem in outcome.problems)
+
+
+async def test_a_link_planted_while_the_block_runs_fails_the_write_not_the_run(
+    repo: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside.md"
+    outside.write_text("outside\n")
+
+    class Planting(Runner):
+        async def __call__(self, argv: list[str]) -> CommandResult:
+            readme = repo / "README.md"
+            if not readme.is_symlink():
+                readme.unlink()
+                readme.symlink_to(outside)
+            return await super().__call__(argv)
+
+    config, policy = setup()
+    plan = plan_docs(repo, ISSUE, config, policy, git_dir=repo / ".git")
+    outcome = await apply_docs(repo, plan, ISSUE, config, Planting(), git_dir=repo / ".git")
+    readme = [s for s in plan.steps if s.title.endswith("README.md")]
+    assert readme and all(_statuses(outcome)[s.id][0] == "failed" for s in readme)
+    assert all("could not write it" in _statuses(outcome)[s.id][1] for s in readme)
+    assert outside.read_text() == "outside\n" and "README.md" not in outcome.changed
+    assert "docs/guide.md" in outcome.changed  # the other file's step still went through
+
+
+async def test_a_listing_that_fails_fails_the_block_steps_and_the_plan_says_so(
+    repo: Path, tmp_path: Path
+) -> None:
+    config, policy = setup()
+    plan = plan_docs(repo, ISSUE, config, policy, git_dir=repo / ".git")
+    missing = tmp_path / "no-such-git-dir"
+    outcome = await apply_docs(repo, plan, ISSUE, config, Runner(), git_dir=missing)
+    blocks = [s for s in outcome.steps if s.step_id != CHANGELOG_STEP]
+    assert blocks and all(s.status == "failed" and "git ls-files failed" in s.detail for s in blocks)
+    replanned = plan_docs(repo, ISSUE, config, policy, git_dir=missing)
+    assert any("git ls-files failed" in note for note in replanned.notes)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
+import cmarkgfm
 import httpx
 import pytest
 import respx
+from cmarkgfm.cmark import Options
 
 from app.config.model import DuplicatesConfig
 from app.constants import MARKER_DUPLICATES
@@ -355,3 +358,37 @@ async def test_at_the_hourly_comment_limit_triage_posts_nothing_new_and_says_why
     (run,) = await Ledger(db).runs_for(REPO.full_name, 61)
     trace = await Ledger(db).trace(run.id)
     assert trace.transitions[-1].reason == held
+
+
+async def test_a_hostile_title_renders_as_text_inside_the_one_link_to_its_issue(
+    db: Sessions, settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    """Titles go inside `[...]`: one that closes the bracket must not make a second link, ping or image."""
+    await seed(db)
+    hostile = (
+        "Memory leak when uploading large CSV files crash on start](https://attacker.example/fix) see "
+        "[details @alice #12 <img src=https://attacker.example/p.png> | x |"
+    )
+    await store.upsert_item(
+        db,
+        REPO.full_name,
+        record(
+            ORIGINAL,
+            hostile,
+            "Uploading a 2 GB CSV file makes the worker's memory grow until the OOM killer stops it. "
+            "The heap dump shows CsvReader buffers retained.",
+            20,
+        ),
+    )
+    gh = await client(settings)
+    shown = await run(gh, db, IndexCache(db), DuplicatesConfig(threshold=0.05), asked=True)
+    (body,) = github.bot_comments(QUERY)
+    rendered = cmarkgfm.markdown_to_html_with_extensions(
+        body, options=Options.CMARK_OPT_UNSAFE, extensions=["autolink", "table", "tagfilter"]
+    )
+    links = re.findall(r'<a href="([^"]*)"', rendered)
+    assert links == [f"https://github.com/{REPO.full_name}/issues/{n}" for n in shown]
+    assert "attacker.example/fix" in rendered and "<img" not in rendered
+    words = re.sub(r"<code>.*?</code>", "", rendered)
+    assert "<code>@alice</code>" in rendered and "@alice" not in words and "#12" not in words
+    assert rendered.count("<tr>") == len(shown) + 1

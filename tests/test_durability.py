@@ -24,6 +24,7 @@ from jobs.ledger import RunState
 from jobs.runs.queue import work_job_id
 from tests.fake_github_server import serve
 from tests.run_fixtures import (
+    APPROVER,
     BRANCH,
     MAINTAINER,
     REPO_ID,
@@ -100,7 +101,7 @@ async def test_sigkill_mid_run_then_a_new_worker_finishes_with_one_plan_and_one_
                 return bool(github.plan_comments())
 
             await wait_for(planned, 60, "the plan comment")
-            event = comment_event("/steward approve", MAINTAINER, 4002)
+            event = comment_event("/steward approve", APPROVER, 4002)
             await enqueue(
                 settings, "handle_comment", f"comment:{REPO_ID}:4002", delivery_id="k2", event=event
             )

@@ -134,9 +134,9 @@ async def test_timeline_reads_as_the_story_of_the_run(ledger: Ledger) -> None:
         "KILLED: wall timeout",
         "steward/docs/12 @ cccccccccccc",
         "CHANGELOG.md | 2 ++",
-        "8.0s wall",
+        "8.00s wall",
         "steward-sandbox:0.1.0 sha256:beef",
-        "instructions: 'be brief'",
+        "instructions:   'be brief'",  # labels padded to one width
     ]:
         assert expected in text, expected
 

@@ -47,7 +47,7 @@ def test_sample_run_prints_plan_diff_and_pr_text_and_commits_the_local_branch(tm
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "### Steward plan: `docs` for #7" in out and "<!--" not in out.split("=== diff")[0]
-    assert "- [x] Update CHANGELOG.md: add #7 under Unreleased → Added" in out
+    assert "1. [x] Update CHANGELOG.md: add `#7` under Unreleased → Added" in out  # numbered for --skip
     assert (
         "+- Add --times and --shout options to the greeter ([#7](https://github.com/example/sample/issues/7))"
         in out

@@ -11,7 +11,16 @@ from app.github.comments import MAX_BODY_UNITS, bounded_body
 from app.settings import Settings
 from jobs.ledger import RunState
 from tests.github_mock import API
-from tests.run_fixtures import BRANCH, MAINTAINER, FakeRunGitHub, fake_github, make_remote, runs, say
+from tests.run_fixtures import (
+    APPROVER,
+    BRANCH,
+    MAINTAINER,
+    FakeRunGitHub,
+    fake_github,
+    make_remote,
+    runs,
+    say,
+)
 from tests.test_run_refusals import block
 
 GITHUB_CAP = 65_536
@@ -56,7 +65,7 @@ async def test_a_refusal_of_twenty_thousand_paths_posts_a_short_comment(
     github.install(router)
     with router:
         await say(settings, "/steward docs", MAINTAINER, 3501)
-        await say(settings, "/steward approve", MAINTAINER, 3502)
+        await say(settings, "/steward approve", APPROVER, 3502)
     (run,) = await runs(settings)
     assert run.state == RunState.FAILED and remote.sha(BRANCH) is None
     (told,) = [body for body in github.bot_comments(7) if "steward:run-result" in body]

@@ -150,7 +150,9 @@ def test_step_ids_are_checked() -> None:
 
 
 def test_summary_for_a_pull_request_has_no_boxes_or_markers() -> None:
-    lines = render_plan_summary(make_plan().with_ticked({"changelog"}))
+    lines = render_plan_summary(
+        make_plan().with_ticked({"changelog"}).with_results({"changelog": ("done", "")})
+    )
     text = "\n".join(lines)
     assert "<!--" not in text and "[x]" not in text and "[ ]" not in text
     assert lines[0].startswith("- done: Update CHANGELOG.md") and lines[1].startswith(

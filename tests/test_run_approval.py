@@ -8,8 +8,10 @@ import respx
 from app.settings import Settings
 from jobs.ledger import ApprovalDecision, RunState
 from tests.run_fixtures import (
+    APPROVER,
     BRANCH,
     MAINTAINER,
+    SAMPLE,
     WRITER,
     FakeRunGitHub,
     Remote,
@@ -47,7 +49,7 @@ async def test_approval_after_the_default_branch_moved_is_refused_and_the_plan_r
     assert run.plan is not None
     old_base = run.plan.base_sha
     moved = remote.push_change("docs/extra.md", "# Extra\n")
-    await say(settings, "/steward approve", MAINTAINER, 2102)
+    await say(settings, "/steward approve", APPROVER, 2102)
     (reply,) = replies(github)
     assert f"the default branch moved from {old_base[:12]} to {moved[:12]}" in reply
     (run,) = await runs(settings)
@@ -71,10 +73,10 @@ async def test_redelivered_command_and_double_approve_change_nothing(
     await say(settings, "/steward docs", MAINTAINER, 2201)
     await say(settings, "/steward docs", MAINTAINER, 2201, job_suffix=":redelivered")
     assert len(await runs(settings)) == 1 and len(github.plan_comments()) == 1
-    await say(settings, "/steward approve", MAINTAINER, 2202)
+    await say(settings, "/steward approve", APPROVER, 2202)
     head = remote.sha(BRANCH)
-    await say(settings, "/steward approve", MAINTAINER, 2203)
-    await say(settings, "/steward approve", MAINTAINER, 2202, job_suffix=":redelivered")
+    await say(settings, "/steward approve", APPROVER, 2203)
+    await say(settings, "/steward approve", APPROVER, 2202, job_suffix=":redelivered")
     (run,) = await runs(settings)
     assert run.state == RunState.PROPOSED
     assert len(github.pulls) == 1 and remote.sha(BRANCH) == head
@@ -86,3 +88,44 @@ async def test_redelivered_command_and_double_approve_change_nothing(
         "there is no plan waiting for approval" in replies(github)[-1]
         or "No plan waits" in replies(github)[-1]
     )
+
+
+async def test_the_requester_cannot_approve_their_own_plan_by_default(
+    settings: Settings, github: FakeRunGitHub, remote: Remote, api: respx.MockRouter
+) -> None:
+    """Like the review gate: `/steward docs` then `/steward approve` by the same person runs nothing."""
+    await say(settings, "/steward docs", MAINTAINER, 2301)
+    (plan,) = github.plan_comments()
+    assert f"at least `maintain` access other than @{MAINTAINER}, who asked for it" in plan["body"]
+    await say(settings, "/steward approve", MAINTAINER, 2302)
+    (reply,) = replies(github)
+    assert "you asked for this run, so someone else with `maintain` access approves it" in reply
+    (run,) = await runs(settings)
+    assert run.state == RunState.AWAITING_APPROVAL
+    trace = await trace_of(settings, run.id)
+    assert [(a.actor, a.decision, a.reason) for a in trace.approvals] == [
+        (
+            MAINTAINER,
+            ApprovalDecision.REFUSED,
+            "the requester's own approval (approval.allow_self is off)",
+        )
+    ]
+    assert not [step for step in trace.steps if step.name == "exec"]
+    assert remote.sha(BRANCH) is None and not github.pulls
+
+
+@pytest.mark.docker
+async def test_a_repository_may_let_the_requester_approve(
+    settings: Settings, github: FakeRunGitHub, remote: Remote, api: respx.MockRouter
+) -> None:
+    github.files[".github/steward.yml"] = (SAMPLE / ".github" / "steward.yml").read_text() + (
+        "      allow_self: true\n"
+    )
+    await say(settings, "/steward docs", MAINTAINER, 2401)
+    (plan,) = github.plan_comments()
+    assert f"(@{MAINTAINER}, who asked for it, may approve too)" in plan["body"]
+    await say(settings, "/steward approve", MAINTAINER, 2402)
+    (run,) = await runs(settings)
+    assert run.state == RunState.PROPOSED and len(github.pulls) == 1
+    trace = await trace_of(settings, run.id)
+    assert [(a.actor, a.decision) for a in trace.approvals] == [(MAINTAINER, ApprovalDecision.ACCEPTED)]

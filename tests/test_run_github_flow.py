@@ -10,6 +10,7 @@ import respx
 from app.settings import Settings
 from jobs.ledger import ApprovalDecision, RunState
 from tests.run_fixtures import (
+    APPROVER,
     BRANCH,
     MAINTAINER,
     REVIEWER,
@@ -33,7 +34,7 @@ async def test_docs_plan_approve_sandbox_push_pr_and_review_gate(
     base = remote.sha()
     await say(settings, "/steward docs mention the --shout flag", MAINTAINER, 1001)
     (plan,) = github.plan_comments()
-    assert "- [x] Update CHANGELOG.md: add #7 under Unreleased → Added" in plan["body"]
+    assert "- [x] Update CHANGELOG.md: add `#7` under Unreleased → Added" in plan["body"]
     assert "state **awaiting approval**" in plan["body"]
     assert "contents: write, issues: write, pull_requests: write, statuses: write" in plan["body"]
     assert "mention the --shout flag" in plan["body"]  # recorded, not acted on
@@ -42,7 +43,7 @@ async def test_docs_plan_approve_sandbox_push_pr_and_review_gate(
     assert remote.sha(BRANCH) is None
 
     github.untick("docs/usage.md")
-    await say(settings, "/steward approve", MAINTAINER, 1002)
+    await say(settings, "/steward approve", APPROVER, 1002)
 
     head = remote.sha(BRANCH)
     assert head is not None, "the branch was pushed to the remote"

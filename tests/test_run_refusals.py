@@ -17,6 +17,7 @@ from jobs.worker import worker_settings
 from sandbox.labels import RUN_LABEL
 from tests.github_mock import API
 from tests.run_fixtures import (
+    APPROVER,
     BRANCH,
     MAINTAINER,
     REPO_ID,
@@ -62,7 +63,7 @@ async def test_exec_block_writing_outside_the_docs_paths_is_refused_and_nothing_
     github = fake_github(remote)
     with install(github):
         await say(settings, "/steward docs", MAINTAINER, 3001)
-        await say(settings, "/steward approve", MAINTAINER, 3002)
+        await say(settings, "/steward approve", APPROVER, 3002)
     (run,) = await runs(settings)
     assert run.state == RunState.FAILED
     assert remote.sha(BRANCH) is None and not github.pulls
@@ -106,7 +107,7 @@ async def test_cancel_during_a_long_step_kills_the_sandbox_and_pushes_nothing(
             for cid, body in ((3101, "/steward docs"), (3102, "/steward approve")):
                 if cid == 3102:
                     assert await _until(lambda: _has_plan(github), 30)
-                event = comment_event(body, MAINTAINER, cid)
+                event = comment_event(body, MAINTAINER if cid == 3101 else APPROVER, cid)
                 await enqueue(
                     settings, "handle_comment", f"comment:{REPO_ID}:{cid}", delivery_id=f"d{cid}", event=event
                 )
@@ -158,7 +159,7 @@ async def test_a_missing_sandbox_image_fails_the_run_and_says_how_to_fix_it(
     github.files[".github/steward.yml"] += "setup:\n  image: steward-sandbox:not-built\n"
     with install(github):
         await say(settings, "/steward docs", MAINTAINER, 3201)
-        await say(settings, "/steward approve", MAINTAINER, 3202)
+        await say(settings, "/steward approve", APPROVER, 3202)
     (run,) = await runs(settings)
     assert run.state == RunState.FAILED and remote.sha(BRANCH) is None
     (told,) = [body for body in github.bot_comments(7) if "steward:run-result" in body]

@@ -18,6 +18,7 @@ from jobs.runs.deadline import within
 from jobs.runs.working import work_run
 from tests.github_mock import API
 from tests.run_fixtures import (
+    APPROVER,
     BRANCH,
     MAINTAINER,
     REPO_ID,
@@ -51,7 +52,7 @@ async def test_a_work_job_out_of_time_fails_the_run_and_says_so(settings: Settin
     with respx.mock(base_url=API, assert_all_called=False) as router:
         github.install(router)
         await say(settings, "/steward docs", MAINTAINER, 5001)
-        event = comment_event("/steward approve", MAINTAINER, 5002)
+        event = comment_event("/steward approve", APPROVER, 5002)
         await enqueue(settings, "handle_comment", f"comment:{REPO_ID}:5002", delivery_id="t2", event=event)
         started = time.monotonic()
         worker = await run_burst(settings, functions=short_work())

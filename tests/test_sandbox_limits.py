@@ -10,6 +10,7 @@ import anyio
 import docker
 import pytest
 
+from sandbox.base import SandboxError
 from sandbox.docker_sandbox import DockerSandbox
 from sandbox.limits import Limits
 from tests.sandbox_fixtures import docker_client, sandbox_dir, sandbox_image  # noqa: F401
@@ -126,8 +127,10 @@ async def test_container_carries_every_limit(
 
 async def test_read_file_refuses_a_symlink_out_of_the_workspace(shared: DockerSandbox) -> None:
     await shared.run(["ln", "-sf", "/etc/hostname", "/workspace/escape"])
-    with pytest.raises(Exception, match="outside the workspace"):
-        await shared.read_file("escape")
+    await shared.run(["sh", "-c", "ln -sfn /etc /workspace/dir-escape"])
+    for path in ("escape", "dir-escape/hostname", "../ws/escape", "/etc/hostname"):
+        with pytest.raises(SandboxError, match=r"symbolic link|not allowed|absolute"):
+            await shared.read_file(path)
 
 
 async def test_run_budget_is_shared_by_all_commands(

@@ -74,9 +74,10 @@ def test_orphans_are_reaped_and_live_sandboxes_kept(
     assert len(removed) >= 4
 
 
-def test_firewall_rules_of_a_vanished_bridge_are_swept() -> None:
+@pytest.mark.parametrize("chain", ["INPUT", "FORWARD"])
+def test_firewall_rules_of_a_vanished_bridge_are_swept(chain: str) -> None:
     rule = [
-        "INPUT",
+        chain,
         "-i",
         "br-5tewardgone",
         "-m",
@@ -89,9 +90,7 @@ def test_firewall_rules_of_a_vanished_bridge_are_swept() -> None:
     subprocess.run(["iptables", "-w", "5", "-I", *rule], check=True)
     try:
         swept = hostguard.sweep()
-        listing = subprocess.run(
-            ["iptables", "-S", "INPUT"], capture_output=True, text=True, check=True
-        ).stdout
+        listing = subprocess.run(["iptables", "-S", chain], capture_output=True, text=True, check=True).stdout
     finally:
         subprocess.run(["iptables", "-w", "5", "-D", *rule], capture_output=True, check=False)
     assert any("steward:crashed-run" in line for line in swept)

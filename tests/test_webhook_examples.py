@@ -33,3 +33,5 @@ def test_signed_example_gets_2xx(client: TestClient, path: Path) -> None:
     assert 200 <= response.status_code < 300, response.text
     answer = accepted(response)
     assert answer["outcome"] == "ignored" or (answer["outcome"] == "queued" and answer["jobs"]), answer
+    if answer["outcome"] == "ignored":
+        assert answer["reason"].strip(), answer  # every ignored answer says why

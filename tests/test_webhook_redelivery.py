@@ -67,7 +67,10 @@ def test_ignored_events_touch_nothing(client: TestClient, redis_url: str) -> Non
     body = encode(load_payload("issue_comment", "edited"))
     response = client.post("/webhooks", content=body, headers=github_headers(body, "issue_comment", "d-3"))
     assert response.status_code == 202
-    assert accepted(response) == {"outcome": "ignored"}
+    assert accepted(response) == {
+        "outcome": "ignored",
+        "reason": "Steward does not act on issue_comment.edited",
+    }
     assert queued_job_ids(redis_url) == []
 
 

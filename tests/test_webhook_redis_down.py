@@ -76,4 +76,4 @@ def test_ignored_events_are_acknowledged_even_while_redis_is_down(
     with TestClient(create_app(settings)) as client:
         outage.stop()
         response = client.post("/webhooks", content=body, headers=github_headers(body, "ping"))
-    assert accepted(response) == {"outcome": "ignored"}
+    assert accepted(response) == {"outcome": "ignored", "reason": "Steward does not act on ping"}

@@ -16,6 +16,8 @@ import redis
 import uvicorn
 from starlette.types import ASGIApp
 
+from app.settings import Settings
+from app.web.server import uvicorn_config
 from tests.conftest import WEBHOOK_SECRET, free_port
 
 ARQ_QUEUE = "arq:queue"
@@ -56,10 +58,16 @@ def queued_job_ids(redis_url: str) -> list[str]:
 
 
 @contextmanager
-def live_server(app: ASGIApp) -> Iterator[str]:
-    """Serve `app` with uvicorn on a free loopback port in a thread; yields the base URL."""
+def live_server(app: ASGIApp, settings: Settings | None = None) -> Iterator[str]:
+    """Serve `app` with uvicorn on a free loopback port in a thread; yields the base URL.
+
+    With `settings`, the server is configured exactly as `steward serve` configures it (read deadlines).
+    """
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    if settings is not None:
+        config = uvicorn_config(app, settings, "127.0.0.1", port, log_level="warning", lifespan="on")
+    else:
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

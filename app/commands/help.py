@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.commands.registry import REGISTRY, allowed_here, effective_permission
+from app.commands.registry import REGISTRY, CommandSpec, allowed_here, effective_permission
 from app.config.model import RepoConfig
 from app.constants import DEFAULT_COMMAND_PREFIX
 
@@ -10,6 +10,14 @@ from app.constants import DEFAULT_COMMAND_PREFIX
 def who(role: str) -> str:
     """A role as a reader says it: `none` is anyone."""
     return "anyone" if role == "none" else role
+
+
+NOT_YET = " *(not yet available in this version)*"
+"""What help says beside a command that is declared but has no handler in this version."""
+
+
+def _later(spec: CommandSpec) -> str:
+    return "" if spec.available else NOT_YET
 
 
 def render_help(config: RepoConfig | None = None, unknown: str | None = None) -> str:
@@ -24,10 +32,8 @@ def render_help(config: RepoConfig | None = None, unknown: str | None = None) ->
     for spec in REGISTRY.specs():
         if not allowed_here(spec, config):
             continue
-        note = "" if spec.available else " *(not yet available in this version)*"
-        lines.append(
-            f"| `{prefix} {spec.usage}` | {who(effective_permission(spec, config))} | {spec.summary}{note} |"
-        )
+        role = who(effective_permission(spec, config))
+        lines.append(f"| `{prefix} {spec.usage}` | {role} | {spec.summary}{_later(spec)} |")
     lines += [
         "",
         "Write a command at the start of a line of a comment; several commands may share one comment. "
@@ -42,5 +48,5 @@ def command_table_markdown(prefix: str = DEFAULT_COMMAND_PREFIX) -> str:
     for spec in REGISTRY.specs():
         example = "<br>".join(f"`{e}`" for e in spec.examples) if spec.examples else ""
         usage, role = f"`{prefix} {spec.usage}`", who(spec.permission)
-        lines.append(f"| {usage} | {spec.where} | {role} | {spec.summary} | {example} |")
+        lines.append(f"| {usage} | {spec.where} | {role} | {spec.summary}{_later(spec)} | {example} |")
     return "\n".join(lines)

@@ -1,25 +1,36 @@
-"""Find slash-commands in a comment as a reader sees them: at the start of a line, outside quotes and code."""
+"""Find slash-commands in a comment as GitHub shows it: text at the start of a paragraph's line, nothing else.
+
+A CommonMark parser (markdown-it-py, with GitHub's tables) decides what is text. A command counts on a line
+of a paragraph outside block quotes, where the line starts as plain text (not inside a code span, an inline
+HTML comment or a link). It never counts in code (fenced, indented, inline), a block quote, an HTML block
+(`<pre>`, a comment, a `<details>` written without blank lines), a heading, a table, or on a list item's
+marker line. GitHub shows a comment's line breaks as breaks, so each line of a paragraph starts a line.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+
+from markdown_it import MarkdownIt
+from markdown_it.rules_inline import StateInline, backtick
+from markdown_it.token import Token
 
 from app.constants import DEFAULT_COMMAND_PREFIX
 
 MAX_COMMANDS = 10
 """Commands read from one comment; the rest are ignored (a hostile body cannot fan out into many jobs)."""
-MAX_BODY_CHARS = 262_144
-"""Characters of a body that are scanned (GitHub caps comments at 65,536)."""
+MAX_BODY_CHARS = 65_536
+"""Characters of a body that are parsed: GitHub caps a comment there, so more is not a comment."""
 MAX_ARGS_CHARS = 1_000
 """Characters of arguments kept per command."""
-_TAB_WIDTH = 4
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
-_TICKS = re.compile(r"`+")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.#-]")
 MAX_NAME_CHARS = 40
-_LINE_END = re.compile(r"\r\n|\r|\n")
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+_BREAKS = ("softbreak", "hardbreak")
+_TEXT = ("text", "text_special")
 
 
 @dataclass(frozen=True)
@@ -31,125 +42,65 @@ class ParsedCommand:
     line: int
 
 
-@dataclass
-class _Scanner:
-    """Line-by-line Markdown state: only what decides whether a line is really at the start of a line."""
-
-    prefix: str
-    fence: tuple[str, int] | None = None
-    in_comment: bool = False
-    in_quote: bool = False
-    open_ticks: int = 0
-    pending: list[ParsedCommand] = field(default_factory=list)
-    found: list[ParsedCommand] = field(default_factory=list)
-
-    def feed(self, number: int, line: str) -> None:
-        if self.fence is not None:
-            self._close_fence(line)
-            return
-        if not line.strip():
-            self._end_paragraph()
-            self.in_quote = False
-            return
-        starts_in_code = self.in_comment or self.open_ticks > 0
-        lead = _indent_width(line)
-        body = line.lstrip(" \t")
-        fence = _FENCE.match(line) if lead < _TAB_WIDTH and not self.in_comment else None
-        if fence is not None and (fence.group(1)[0] == "~" or "`" not in fence.group(2)):
-            self._end_paragraph()
-            self.in_quote = False
-            self.fence = (fence.group(1)[0], len(fence.group(1)))
-            return
-        if lead < _TAB_WIDTH and body.startswith(">") and not self.in_comment:
-            if not self.in_quote:
-                self._end_paragraph()
-            self.in_quote = True
-            self._scan_inline(line)
-            return
-        if lead < _TAB_WIDTH and not starts_in_code and not self.in_quote:
-            command = _command(body, self.prefix, number)
-            if command is not None:
-                self.found.append(command)
-        elif self.open_ticks and not self.in_comment and not self.in_quote and lead < _TAB_WIDTH:
-            # Inside a code span that may never close: keep it aside until the paragraph tells.
-            command = _command(body, self.prefix, number)
-            if command is not None:
-                self.pending.append(command)
-        self._scan_inline(line)
-
-    def finish(self) -> list[ParsedCommand]:
-        self._end_paragraph()
-        return sorted(self.found, key=lambda c: c.line)[:MAX_COMMANDS]
-
-    def _close_fence(self, line: str) -> None:
-        assert self.fence is not None
-        char, length = self.fence
-        stripped = line.strip()
-        if _indent_width(line) < _TAB_WIDTH and len(stripped) >= length and stripped == char * len(stripped):
-            self.fence = None
-
-    def _end_paragraph(self) -> None:
-        # An unclosed backtick run is literal text (CommonMark), so commands held back by it count after all.
-        if self.open_ticks:
-            self.found.extend(self.pending)
-        self.pending.clear()
-        self.open_ticks = 0
-
-    def _scan_inline(self, line: str) -> None:
-        """Track HTML comments and code spans across the line, in one left-to-right pass."""
-        pos, size = 0, len(line)
-        comment = ticks = -1  # cached next positions (size when there is none), so each find runs once
-        while pos < size:
-            if self.in_comment:
-                end = line.find("-->", pos)
-                if end < 0:
-                    return
-                self.in_comment, pos = False, end + 3
-            elif self.open_ticks:
-                end = _find_run(line, pos, self.open_ticks)
-                if end < 0:
-                    return
-                self.open_ticks, pos = 0, end
-                self.pending.clear()
-            else:
-                if comment < pos:
-                    comment = _find_or_end(line, "<!--", pos)
-                if ticks < pos:
-                    ticks = _find_or_end(line, "`", pos)
-                if ticks < comment:
-                    run_end = ticks
-                    while run_end < size and line[run_end] == "`":
-                        run_end += 1
-                    self.open_ticks, pos = run_end - ticks, run_end
-                elif comment < size:
-                    self.in_comment, pos = True, comment + 4
-                else:
-                    return
+def _counted_backticks(state: StateInline, silent: bool) -> bool:
+    """markdown-it's code span rule, also noting the line ends a code span swallows (shown as spaces)."""
+    start = state.pos
+    found = backtick(state, silent)
+    if found and not silent and state.tokens and state.tokens[-1].type == "code_inline":
+        state.tokens[-1].meta["newlines"] = state.src.count("\n", start, state.pos)
+    return found
 
 
-def _find_or_end(line: str, needle: str, pos: int) -> int:
-    found = line.find(needle, pos)
-    return len(line) if found < 0 else found
+@cache
+def _markdown() -> MarkdownIt:
+    """Blocks only: a paragraph's inline syntax (the slow part) is parsed if a line may hold a command."""
+    md = MarkdownIt("commonmark").enable("table").disable(["inline", "text_join"])
+    md.inline.ruler.at("backticks", _counted_backticks)
+    return md
 
 
-def _find_run(line: str, pos: int, length: int) -> int:
-    """The end of the next backtick run of exactly LENGTH from pos, or -1."""
-    for match in _TICKS.finditer(line, pos):
-        if len(match.group()) == length:
-            return match.end()
-    return -1
+def _inline(content: str) -> list[Token]:
+    md = _markdown()
+    children: list[Token] = []
+    md.inline.parse(content, md, {}, children)
+    return children
 
 
-def _indent_width(line: str) -> int:
-    width = 0
-    for char in line:
-        if char == " ":
-            width += 1
-        elif char == "\t":
-            width += _TAB_WIDTH - width % _TAB_WIDTH
-        else:
-            break
-    return width
+def _newlines(token: Token) -> int:
+    """Source line ends inside one inline token."""
+    if token.type in _BREAKS:
+        return 1
+    if token.type == "code_inline":
+        return int(token.meta.get("newlines", 0))
+    if token.type == "html_inline":
+        return token.content.count("\n")
+    return 0
+
+
+def _line_starts(children: list[Token]) -> Iterator[tuple[int, str]]:
+    """(line offset in the paragraph, its leading plain text) for each line that starts as plain text, outside
+    any link or emphasis (their text is nested one level or more)."""
+    line, start, text = 0, True, None  # text: the plain text so far of a line that started as plain text
+    for token in [*children, Token("softbreak", "", 0)]:
+        if token.type in _TEXT and token.level == 0 and (start or text is not None):
+            text = (text or "") + token.content  # an escape ("\/") is a token of its own
+        elif text is not None:
+            yield line, text
+            text = None
+        start = token.type in _BREAKS
+        line += _newlines(token)
+
+
+def _paragraph_lines(tokens: list[Token]) -> Iterator[tuple[Token, bool]]:
+    """Each paragraph's inline token outside block quotes, and whether its first line is a list marker's."""
+    quotes = 0
+    for i, token in enumerate(tokens):
+        if token.type == "blockquote_open":
+            quotes += 1
+        elif token.type == "blockquote_close":
+            quotes -= 1
+        elif token.type == "inline" and quotes == 0 and i > 0 and tokens[i - 1].type == "paragraph_open":
+            yield token, i > 1 and tokens[i - 2].type == "list_item_open"
 
 
 def _command(body: str, prefix: str, number: int) -> ParsedCommand | None:
@@ -172,15 +123,32 @@ def _command(body: str, prefix: str, number: int) -> ParsedCommand | None:
     return ParsedCommand(match.group().lower(), args, number)
 
 
+def _in_paragraph(inline: Token, on_marker: bool, prefix: str) -> Iterator[ParsedCommand]:
+    assert inline.map is not None
+    lines = inline.content.split("\n")  # the paragraph's source lines, less their block indentation
+    if not any(line.lstrip()[: len(prefix)].lower() == prefix.lower() for line in lines):
+        return
+    for offset, text in _line_starts(_inline(inline.content)):
+        if offset == 0 and on_marker:
+            continue
+        if text[: len(prefix)].lower() != prefix.lower() or offset >= len(lines):
+            continue
+        command = _command(lines[offset].strip(), prefix, inline.map[0] + offset + 1)
+        if command is not None:
+            yield command
+
+
 def parse_commands(body: str, prefix: str = DEFAULT_COMMAND_PREFIX) -> list[ParsedCommand]:
-    """Every command in a comment body, in order, at most MAX_COMMANDS; linear in the body's length."""
+    """Every command in a comment body, in order, at most MAX_COMMANDS (about 1 s for the worst 64 KiB)."""
     prefix = prefix.strip()
     if not prefix or not body:
         return []
-    scanner = _Scanner(prefix)
-    # Only \n, \r\n and \r end a line in Markdown (str.splitlines would also split on \u2028 and friends).
-    for number, line in enumerate(_LINE_END.split(body[:MAX_BODY_CHARS]), start=1):
-        scanner.feed(number, line)
-        if len(scanner.found) >= MAX_COMMANDS and scanner.open_ticks == 0:
+    body = body[:MAX_BODY_CHARS]
+    if prefix.lower() not in body.lower():
+        return []  # most comments: no need to parse them
+    found: list[ParsedCommand] = []
+    for inline, on_marker in _paragraph_lines(_markdown().parse(body)):
+        found.extend(_in_paragraph(inline, on_marker, prefix))
+        if len(found) >= MAX_COMMANDS:
             break
-    return scanner.finish()
+    return found[:MAX_COMMANDS]

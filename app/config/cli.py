@@ -25,8 +25,7 @@ def validate(path: Annotated[Path, typer.Argument(help="A .github/steward.yml to
     result = parse_config(text)
     if result.errors:
         for issue in result.errors:
-            line = f":{issue.line}" if issue.line is not None else ""
-            typer.echo(f"{path}{line}: {issue.field}: {issue.message}", err=True)
+            typer.echo(issue.located(str(path)), err=True)
         typer.echo(f"{len(result.errors)} error(s)", err=True)
         raise typer.Exit(1)
     typer.echo(f"{path}: valid")

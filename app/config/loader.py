@@ -6,16 +6,17 @@ import logging
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
 from app.config.cache import ConfigCache, as_cache
 from app.config.checks import semantic_problems
 from app.config.messages import describe_error
 from app.config.model import RepoConfig
+from app.config.partial import validate_all
 from app.config.result import ConfigIssue, ConfigResult
 from app.config.yamlnodes import TooLarge, duplicate_keys, expanded_size, line_of
 from app.constants import CONFIG_PATH, MARKER_CONFIG_ERROR
 from app.github.protocol import GitHubClient, RepoId
+from app.github.untrusted import code_span, message
 
 __all__ = ["ConfigIssue", "ConfigResult", "load_repo_config", "parse_config", "render_config_errors"]
 
@@ -93,19 +94,19 @@ def parse_config(text: str, source_sha: str | None = None) -> ConfigResult:
         return _failed(
             "the top level must be a mapping of keys to values", root.start_mark.line + 1, source_sha
         )
-    try:
-        config = RepoConfig.model_validate(data)
-    except ValidationError as exc:
-        issues = [
-            ConfigIssue(_dotted(err["loc"]), line_of(root, err["loc"]), describe_error(err))
-            for err in exc.errors(include_url=False)
-        ]
-        return ConfigResult(RepoConfig(), issues, source_sha)
-    problems = [
+    config, type_errors = validate_all(data)
+    issues = [
+        ConfigIssue(_dotted(err["loc"]), line_of(root, err["loc"]), describe_error(err))
+        for err in type_errors
+    ]
+    issues += [
         ConfigIssue(f, line, f"`{f.rsplit('.', 1)[-1]}` is given twice") for f, line in duplicate_keys(root)
     ]
-    problems += [ConfigIssue(f, line_of(root, _split(f)), m) for f, m in semantic_problems(config)]
-    return ConfigResult(config, problems, source_sha)
+    # Policy problems of what is left once invalid values are dropped: all errors come in one pass.
+    issues += [ConfigIssue(f, line_of(root, _split(f)), m) for f, m in semantic_problems(config)]
+    issues.sort(key=lambda issue: (issue.line or 0, issue.field))
+    # A type error anywhere: the defaults (the file cannot be trusted); policy problems alone keep the file's.
+    return ConfigResult(RepoConfig() if type_errors else config, issues, source_sha)
 
 
 def _split(dotted: str) -> list[str | int]:
@@ -116,8 +117,8 @@ def render_config_errors(result: ConfigResult) -> str:
     """The comment Steward posts about an invalid configuration (with its hidden marker)."""
     where = f"`{CONFIG_PATH}`" + (f" (blob `{result.source_sha[:7]}`)" if result.source_sha else "")
     rows = [
-        f"| `{issue.field}` | {issue.line if issue.line is not None else '-'} | {_cell(issue.message)} |"
-        for issue in result.errors
+        f"| {_code_cell(e.field)} | {'-' if e.line is None else e.line} | {message(e.message)} |"
+        for e in result.errors
     ]
     return "\n".join(
         [
@@ -135,8 +136,9 @@ def render_config_errors(result: ConfigResult) -> str:
     )
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def _code_cell(text: str) -> str:
+    """A key path as code inside a table cell (GFM splits cells at a pipe even inside code)."""
+    return code_span(text).replace("|", "\\|")
 
 
 async def load_repo_config(

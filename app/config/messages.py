@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
 from app.config.model import RepoConfig
+from app.config.types import PATTERN_WORDS
 
 
 def _model_at(location: tuple[str | int, ...]) -> type[BaseModel] | None:
@@ -56,7 +57,10 @@ def describe_error(err: ErrorDetails) -> str:
         close = difflib.get_close_matches(key, keys, n=1)
         hint = f"; did you mean `{close[0]}`?" if close else ""
         return f"unknown key `{key}` (allowed: {', '.join(keys)}){hint}"
-    message = err["msg"]
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "string_pattern_mismatch":
+        words = PATTERN_WORDS.get(str((err.get("ctx") or {}).get("pattern")))
+        return f"must be {words}" if words else "does not have the form this key needs"
     if err["type"] == "missing":
         return "this key is required"
     if err["type"] == "string_type" and isinstance(err.get("input"), bool):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import types
+import typing
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from sandbox.limits import parse_size
+from app.config.types import PREFIX_PATTERN, Duration, Glob, Size
 
 Role = Literal["none", "read", "triage", "write", "maintain", "admin"]
 """GitHub's repository roles, weakest first; `none` means anyone."""
@@ -21,14 +23,37 @@ DEFAULT_SECTIONS: dict[str, Section] = {
     "removal": "Removed",
 }
 """Common GitHub labels and the changelog section each one files an entry under."""
-MAX_GLOB_CHARS = 200
-MAX_WILDCARDS = 8
+
+
+def _wants_int(annotation: Any) -> bool:
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        return any(_wants_int(arg) for arg in typing.get_args(annotation))
+    return annotation is int
 
 
 class _Strict(BaseModel):
-    """Unknown keys are typos, and typos are errors; field docstrings reach the schema."""
+    """Unknown keys are typos, and typos are errors; field docstrings reach the schema.
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, populate_by_name=True)
+    Strict, so that the validator accepts exactly what the JSON schema does (no "yes" for true, no "3" for 3);
+    patterns are Python's, so that the schema's lookaheads mean the same in both.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        use_attribute_docstrings=True,
+        populate_by_name=True,
+        strict=True,
+        regex_engine="python-re",
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _integral_floats(cls, value: object, info: ValidationInfo) -> object:
+        """5.0 is an integer to JSON Schema, and so to editors: accept it as one here too."""
+        name = info.field_name
+        if not isinstance(value, float) or not value.is_integer() or name is None:
+            return value
+        return int(value) if _wants_int(cls.model_fields[name].annotation) else value
 
 
 class CommandOverride(_Strict):
@@ -72,23 +97,18 @@ class CommandsConfig(_Strict):
 class LimitsOverride(_Strict):
     """Sandbox limits for one workflow; each may only be lower than the policy's."""
 
-    memory: int | None = Field(default=None, gt=0)
+    memory: Size | None = None
     """Memory in bytes; accepts 512m, 2g."""
     cpus: float | None = Field(default=None, gt=0)
     """CPU cores."""
     pids: int | None = Field(default=None, gt=0)
     """Most processes and threads at once."""
-    command_timeout: float | None = Field(default=None, gt=0)
-    """Wall seconds for one command."""
-    run_timeout: float | None = Field(default=None, gt=0)
-    """Wall seconds for the whole run."""
-    output_bytes: int | None = Field(default=None, gt=0)
+    command_timeout: Duration | None = None
+    """Wall seconds for one command; accepts 90s, 10m."""
+    run_timeout: Duration | None = None
+    """Wall seconds for the whole run; accepts 30m, 1h."""
+    output_bytes: Size | None = None
     """Output kept per command; accepts 64k, 1m."""
-
-    @field_validator("memory", "output_bytes", mode="before")
-    @classmethod
-    def _sizes(cls, value: object) -> object:
-        return parse_size(value) if isinstance(value, str) else value
 
 
 class ApprovalConfig(_Strict):
@@ -98,6 +118,9 @@ class ApprovalConfig(_Strict):
     """Wait for an approval before running; a policy that always requires approval wins."""
     level: Role = "maintain"
     """The least role whose `/steward approve` counts; never below the policy's minimum."""
+    allow_self: bool = False
+    """Whether the person who asked for the run may approve its plan themselves (off: someone else must,
+    as for the review gate). Local runs (`steward run`) are approved on the terminal and ignore it."""
 
 
 class SetupConfig(_Strict):
@@ -119,10 +142,10 @@ class WorkflowConfig(_Strict):
 class WritingWorkflowConfig(WorkflowConfig):
     """A workflow that proposes changes: where it may write, who approves, how much it may use."""
 
-    paths: list[str] | None = None
+    paths: list[Glob] | None = None
     """Writable path globs (`*`, `?`, `**`; anchored at the root); unset means the policy's. Each must lie
     inside the policy's globs."""
-    deny: list[str] = Field(default_factory=list)
+    deny: list[Glob] = Field(default_factory=list)
     """Extra path globs this workflow may never change here (added to the policy's denied paths)."""
     approval: ApprovalConfig = Field(default_factory=ApprovalConfig)
     """The approval rule of this workflow's plans."""
@@ -132,32 +155,12 @@ class WritingWorkflowConfig(WorkflowConfig):
     """Most files one proposal may touch; unset keeps the policy's, and it may only be lower."""
     max_lines: int | None = Field(default=None, gt=0)
     """Most changed lines in one proposal; unset keeps the policy's, and it may only be lower."""
-    max_file_bytes: int | None = Field(default=None, gt=0)
+    max_file_bytes: Size | None = None
     """Largest file one proposal may write (accepts 512k, 1m); unset keeps the policy's, and it may only be
     lower."""
-    max_bytes: int | None = Field(default=None, gt=0)
+    max_bytes: Size | None = None
     """Most bytes one proposal may write over all its files (accepts 2m); unset keeps the policy's, and it
     may only be lower."""
-
-    @field_validator("max_file_bytes", "max_bytes", mode="before")
-    @classmethod
-    def _sizes(cls, value: object) -> object:
-        return parse_size(value) if isinstance(value, str) else value
-
-    @field_validator("paths", "deny")
-    @classmethod
-    def _bounded_globs(cls, value: list[str] | None) -> list[str] | None:
-        for glob in value or []:
-            if (
-                not glob.strip()
-                or len(glob) > MAX_GLOB_CHARS
-                or glob.count("*") + glob.count("?") > MAX_WILDCARDS
-            ):
-                raise ValueError(
-                    f"glob {glob[:60]!r} must be non-empty, at most {MAX_GLOB_CHARS} characters "
-                    f"and hold at most {MAX_WILDCARDS} wildcards"
-                )
-        return value
 
 
 class DocsConfig(WritingWorkflowConfig):
@@ -233,7 +236,7 @@ class NoiseLimits(_Strict):
 class RepoConfig(_Strict):
     """`.github/steward.yml`: every key is optional; a repository without the file gets these defaults."""
 
-    prefix: str = Field(default="/steward", pattern=r"^/[A-Za-z][A-Za-z0-9_-]{0,31}$")
+    prefix: str = Field(default="/steward", pattern=PREFIX_PATTERN)
     """The command prefix, e.g. `/steward` or `/bot`."""
     commands: CommandsConfig = Field(default_factory=CommandsConfig)
     """Who may run which command."""

@@ -5,29 +5,49 @@ from __future__ import annotations
 import json
 import types
 import typing
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import PydanticUndefined, core_schema
 
 from app.config.model import RepoConfig
+from app.config.types import Duration, Glob, Size
 from app.constants import CONFIG_PATH
 
 
+class _YamlSchema(GenerateJsonSchema):
+    """Says what JSON cannot: YAML keys may be numbers or booleans, and the validator wants text."""
+
+    def dict_schema(self, schema: core_schema.DictSchema) -> JsonSchemaValue:
+        found = super().dict_schema(schema)
+        found.setdefault("propertyNames", {"type": "string"})
+        return found
+
+
 def config_schema() -> dict[str, Any]:
-    """The JSON schema of the configuration file (keys as written in YAML)."""
-    schema = RepoConfig.model_json_schema(by_alias=True)
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+    """The JSON schema of the configuration file (keys as written in YAML); an empty file is the defaults."""
+    schema = RepoConfig.model_json_schema(by_alias=True, schema_generator=_YamlSchema)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema, "type": ["object", "null"]}
 
 
 def render_schema() -> str:
     return json.dumps(config_schema(), indent=2, sort_keys=False) + "\n"
 
 
+NAMED_TYPES: dict[Any, str] = {
+    Size: "size (bytes, or e.g. `512m`)",
+    Duration: "duration (seconds, or e.g. `10m`)",
+    Glob: "glob",
+}
+
+
 def _type_name(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
+    if origin is Annotated:
+        return NAMED_TYPES.get(annotation) or _type_name(args[0])
     if origin is Literal:
         return " \\| ".join(f"`{value}`" for value in args)
     if isinstance(annotation, types.UnionType) or origin is typing.Union:
@@ -101,7 +121,12 @@ def render_reference() -> str:
         "Every key is optional: a repository without the file gets the defaults below.",
         "Unknown keys are errors, reported with their line. A workflow's settings may narrow its policy",
         "(`policies/<workflow>.yml`: writable paths, limits, approval level) but never widen it.",
-        "Check a file with `steward config validate FILE`; editors can use `schema/steward.schema.json`.",
+        "Check a file with `steward config validate FILE`; editors can use `schema/steward.schema.json`,",
+        "which accepts exactly the files whose types and shapes the validator accepts. Only the policy",
+        "checks (paths inside the policy's, limits below its, approval levels, command floors) need",
+        "`config validate`. Sizes take bytes or `512m`-style text (k, m, g: powers of 1024); durations take",
+        "seconds or `90s`, `10m`, `1h`. Steward reads YAML 1.1: a bare yes/no/on/off is a boolean, so quote",
+        "it where text is meant.",
         "",
     ]
     _section(RepoConfig, "", out, {RepoConfig: ""})

@@ -16,6 +16,11 @@ class ConfigIssue:
     line: int | None
     message: str
 
+    def located(self, path: str) -> str:
+        """`path:line: field: message`, as compilers write it (the line left out when unknown)."""
+        line = f":{self.line}" if self.line is not None else ""
+        return f"{path}{line}: {self.field}: {self.message}"
+
 
 @dataclass
 class ConfigResult:

@@ -8,15 +8,21 @@ import yaml
 
 MAX_EXPANDED_NODES = 20_000
 """Values a configuration may hold once aliases are expanded (a real file holds a few dozen)."""
+MAX_EXPANDED_BYTES = 256 * 1024
+"""Text a configuration may hold once aliases are expanded: four times the largest file, so only aliases can
+reach it (a real file holds a few hundred bytes)."""
 
 
 class TooLarge(ValueError):
-    """The document expands to more values than a configuration could need (an alias bomb, or a cycle)."""
+    """The document expands to more than a configuration could need (an alias bomb, or a cycle)."""
 
 
-def expanded_size(root: yaml.Node, limit: int = MAX_EXPANDED_NODES) -> int:
-    """How many nodes the document holds with every alias expanded; raises TooLarge past the limit."""
-    sizes: dict[int, int] = {}
+def expanded_size(
+    root: yaml.Node, limit: int = MAX_EXPANDED_NODES, byte_limit: int = MAX_EXPANDED_BYTES
+) -> tuple[int, int]:
+    """(nodes, bytes of scalar text) with every alias expanded, counted on the composed graph (each shared
+    node once, so the count costs nothing like the expansion); raises TooLarge past either limit."""
+    sizes: dict[int, tuple[int, int]] = {}
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     active: set[int] = set()
     while stack:
@@ -24,9 +30,7 @@ def expanded_size(root: yaml.Node, limit: int = MAX_EXPANDED_NODES) -> int:
         key = id(node)
         if done:
             active.discard(key)
-            sizes[key] = min(limit + 1, 1 + sum(sizes[id(child)] for child in _children(node)))
-            if sizes[key] > limit:
-                raise TooLarge(f"the file expands to more than {limit} values")
+            sizes[key] = _total(node, sizes, limit, byte_limit)
             continue
         if key in sizes:
             continue
@@ -36,6 +40,28 @@ def expanded_size(root: yaml.Node, limit: int = MAX_EXPANDED_NODES) -> int:
         stack.append((node, True))
         stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
     return sizes[id(root)]
+
+
+def _total(
+    node: yaml.Node, sizes: dict[int, tuple[int, int]], limit: int, byte_limit: int
+) -> tuple[int, int]:
+    """One node's expanded size from its children's; a scalar counts its text (and one byte, so empty ones
+    count too)."""
+    own = (
+        len(str(node.value).encode("utf-8", errors="replace")) + 1 if isinstance(node, yaml.ScalarNode) else 1
+    )
+    nodes, size = 1, own
+    for child in _children(node):
+        child_nodes, child_bytes = sizes[id(child)]
+        nodes, size = min(limit + 1, nodes + child_nodes), min(byte_limit + 1, size + child_bytes)
+    if nodes > limit:
+        raise TooLarge(f"the file expands to more than {limit:,} values through aliases (limit {limit:,})")
+    if size > byte_limit:
+        raise TooLarge(
+            f"the file expands to more than {byte_limit // 1024} KiB of text through aliases "
+            f"(limit {byte_limit // 1024} KiB; a configuration needs a few hundred bytes)"
+        )
+    return nodes, size
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

@@ -52,5 +52,5 @@ def duplicate_comment(delivery: Delivery[IssueCommentEvent]) -> list[JobSpec]:
     """Only human comments that may say "Duplicate of #N" (bot comments never become jobs)."""
     comment = delivery.payload.comment
     if comment.user.is_bot or DUPLICATE_PHRASE not in (comment.body or "").lower():
-        return []
+        return delivery.ignore(f'not a person\'s comment saying "{DUPLICATE_PHRASE}"')
     return _spec(delivery)

@@ -21,7 +21,7 @@ def _sync(
     event = delivery.payload
     if event.installation is None:
         log.info("ignored %s delivery=%s: no installation", delivery.event, delivery.delivery_id)
-        return []
+        return delivery.ignore("no installation in the payload")
     kwargs = {
         "delivery_id": delivery.delivery_id,
         "event_name": delivery.event,

@@ -20,6 +20,7 @@ def _ours(delivery: Delivery[PullRequestEvent]) -> PullRequestEvent | None:
         return None
     head = event.pull_request.head
     if head is None or not head.ref.startswith(f"{BRANCH_PREFIX}/"):
+        delivery.ignore(f"not a pull request from a {BRANCH_PREFIX}/ branch")
         return None
     return event
 

@@ -13,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 from app import __version__
 from app.handlers import build_router
 from app.settings import Settings, load_settings
+from app.web.body import BodyBudget
 from app.web.queue import Queue
 from app.web.receiver import Edge, Receiver, answer
 
@@ -46,7 +47,8 @@ def create_app(settings: Settings | None = None) -> WebhookEdge:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         queue = Queue(settings.redis_url)
         await queue.connect()
-        app.state.edge = Edge(secret, settings.max_body_bytes, build_router(settings), queue)
+        budget = BodyBudget(settings.max_bodies_in_flight_bytes)
+        app.state.edge = Edge(secret, settings.max_body_bytes, build_router(settings), queue, budget)
         try:
             yield
         finally:

@@ -1,9 +1,17 @@
-"""Read a webhook body within GitHub's size cap and check its signature, before anything parses it."""
+"""Read a webhook body within its size cap and the receiver's memory budget, and check its signature.
+
+Two bounds: `max_bytes` per body (GitHub caps payloads at 25 MB), and a `BodyBudget` of bytes held at
+once across all requests, so a burst of large deliveries cannot take the process's memory (each body costs
+a few times its size while it is parsed and routed). A delivery that does not fit the budget now gets 503
+with Retry-After before its body is read.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from starlette.types import Receive
 
@@ -20,17 +28,60 @@ class Rejected(Exception):
         self.message = message
 
 
+class OverBudget(Rejected):
+    """The body fits its own cap, but not the bytes the receiver may hold at once: try again later."""
+
+    def __init__(self) -> None:
+        super().__init__(503, "the receiver holds too many large deliveries at once; redeliver later")
+
+
+class BodyBudget:
+    """Bytes of bodies held at once across requests; each request holds its share until it is answered."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
+
+    @contextmanager
+    def hold(self) -> Iterator[Held]:
+        """A request's share, given back when it ends, however it ends."""
+        share = Held(self)
+        try:
+            yield share
+        finally:
+            self.held -= share.size
+
+
+class Held:
+    """One request's share of a BodyBudget."""
+
+    def __init__(self, budget: BodyBudget) -> None:
+        self.budget = budget
+        self.size = 0
+
+    def grow_to(self, size: int) -> None:
+        """Hold `size` bytes in all, or raise OverBudget (holding no more than before)."""
+        more = size - self.size
+        if more <= 0:
+            return
+        if self.budget.held + more > self.budget.limit:
+            raise OverBudget
+        self.budget.held += more
+        self.size = size
+
+
 class Disconnected(Exception):
     """The client went away before its whole body arrived; there is no one left to answer."""
 
 
 async def read_signed_body(
-    receive: Receive, headers: dict[bytes, bytes], secret: bytes, max_bytes: int
-) -> bytes:
-    """The raw body, if it is at most `max_bytes` and carries a valid X-Hub-Signature-256.
+    receive: Receive, headers: dict[bytes, bytes], secret: bytes, max_bytes: int, held: Held
+) -> bytearray:
+    """The raw body, if it is at most `max_bytes`, fits the budget and carries a valid X-Hub-Signature-256.
 
     `headers` holds the request's (lower-case) header names and raw values; the body is read straight from the
-    ASGI `receive`, chunk by chunk, and refused as soon as it passes `max_bytes`.
+    ASGI `receive`, chunk by chunk, into one buffer (no second copy), and refused as soon as it passes
+    `max_bytes`. The declared Content-Length is held from the budget before any of it is read.
     """
     declared = headers.get(b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
@@ -40,20 +91,20 @@ async def read_signed_body(
         raise Rejected(401, "missing X-Hub-Signature-256 header")
     if not signature.startswith(_PREFIX):
         raise Rejected(401, "X-Hub-Signature-256 must be an sha256= signature")
-    chunks: list[bytes] = []
-    size = 0
+    if declared is not None and declared.isdigit():
+        held.grow_to(int(declared))
+    body = bytearray()
     more = True
     while more:
         message = await receive()
         if message["type"] != "http.request":
             raise Disconnected
         chunk: bytes = message.get("body", b"")
-        size += len(chunk)
-        if size > max_bytes:
+        if len(body) + len(chunk) > max_bytes:
             raise Rejected(413, f"body is larger than {max_bytes} bytes")
-        chunks.append(chunk)
+        held.grow_to(len(body) + len(chunk))  # a body without Content-Length is held as it arrives
+        body += chunk
         more = message.get("more_body", False)
-    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     expected = _PREFIX + hmac.digest(secret, body, hashlib.sha256).hex().encode()
     if not hmac.compare_digest(expected, signature):
         raise Rejected(401, "X-Hub-Signature-256 does not match the body")

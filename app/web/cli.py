@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from pathlib import Path
@@ -44,13 +45,19 @@ def serve(
     import uvicorn
 
     from app.web.app import create_app
+    from app.web.server import uvicorn_config
 
     settings = _settings_or_exit("webhook_secret")
     configure_logging(settings.log_level)
     # The receiver logs every delivery with its event, delivery id and decision: the access log adds nothing.
-    uvicorn.run(
-        create_app(settings), host=host, port=port, log_level=settings.log_level.lower(), access_log=False
+    config = uvicorn_config(
+        create_app(settings), settings, host, port, log_level=settings.log_level.lower(), access_log=False
     )
+    server = uvicorn.Server(config)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        raise typer.Exit(3)  # as uvicorn.run: it could not start (the port is taken, say), and said why
 
 
 def deliver(

@@ -6,7 +6,7 @@ Starlette's Request and Response objects cost a busy receiver more than they giv
 Answers. A refused delivery (4xx) or one that cannot be enqueued now (503) gets a JSON body `{"error": ...}`.
 An accepted one gets 202 with no body (one write instead of two) and says what happened in headers, which
 GitHub's "Recent Deliveries" page shows: `X-Steward-Outcome` (`queued`, `duplicate` or `ignored`), then
-`X-Steward-Jobs` (the job ids queued) or `X-Steward-Reason` (why it was ignored, when it is not plain).
+`X-Steward-Jobs` (the job ids queued) or `X-Steward-Reason` (why it was ignored: every ignored answer says).
 
 Logs. At INFO the receiver logs what it refuses, ignores, finds duplicated or cannot enqueue; a queued
 delivery is logged at DEBUG here, and at INFO by the worker when its job runs (`delivery=...`).
@@ -20,14 +20,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-from pydantic_core import from_json
+from pydantic import BaseModel, ValidationError
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from app.events import Envelope
 from app.router import Delivery, Router
-from app.web.body import Disconnected, Rejected, read_signed_body
+from app.web.body import BodyBudget, Disconnected, Held, Rejected, read_signed_body
 from app.web.queue import Queue, QueueUnavailable
 
 log = logging.getLogger("steward.web")
@@ -36,8 +35,11 @@ MAX_DELIVERY_ID_LENGTH = 100
 DELIVERY_ID = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._:-]{{0,{MAX_DELIVERY_ID_LENGTH - 1}}}")
 """GitHub sends a UUID. The header is not covered by the signature, and the id ends up in Redis keys, job ids,
 log lines and the X-Steward-Jobs answer header, so anything else (spaces, quotes, non-ASCII) is refused."""
+MAX_NAME_CHARS = 80
+"""Characters of an event or action name repeated in an answer header."""
 RETRY_AFTER_SECONDS = 30
 HTTP_TOO_LARGE = 413
+HTTP_UNAVAILABLE = 503
 WHERE = "%s.%s delivery=%s repo=%s"
 """How a delivery is named in the log: event.action, delivery id and repository."""
 
@@ -50,6 +52,7 @@ class Edge:
     max_body_bytes: int
     router: Router
     queue: Queue
+    budget: BodyBudget
 
 
 def answer(status_code: int, /, **body: Any) -> JSONResponse:
@@ -105,7 +108,7 @@ def _check_headers(event: str | None, delivery_id: str | None) -> None:
         raise Rejected(400, "X-GitHub-Delivery is not a delivery id")
 
 
-def _parse(router: Router, event: str, body: bytes) -> Envelope | ValidationError:
+def _parse(router: Router, event: str, body: bytearray) -> Envelope | ValidationError:
     """The body as its event's model, parsed once (jiter skips unread fields), or why it lacks fields."""
     try:
         return router.model_for(event).model_validate_json(body)
@@ -128,12 +131,17 @@ class Receiver:
 
 async def _receive(scope: Scope, receive: Receive, send: Send) -> None:
     edge: Edge = scope["app"].state.edge
+    with edge.budget.hold() as held:  # the body's bytes count against the budget until it is answered
+        await _handle(edge, scope, receive, send, held)
+
+
+async def _handle(edge: Edge, scope: Scope, receive: Receive, send: Send, held: Held) -> None:
     headers: dict[bytes, bytes] = dict(reversed(scope["headers"]))  # the first of repeated headers wins
     raw_event, raw_id = headers.get(b"x-github-event"), headers.get(b"x-github-delivery")
     event = raw_event.decode("latin-1") if raw_event is not None else None
     delivery_id = raw_id.decode("latin-1") if raw_id is not None else None
     try:
-        body = await read_signed_body(receive, headers, edge.secret, edge.max_body_bytes)
+        body = await read_signed_body(receive, headers, edge.secret, edge.max_body_bytes, held)
         _check_headers(event, delivery_id)
         assert event is not None and delivery_id is not None
         parsed = _parse(edge.router, event, body)
@@ -142,9 +150,7 @@ async def _receive(scope: Scope, receive: Receive, send: Send) -> None:
         return
     except Rejected as rejected:
         log.warning("rejected delivery=%.100r event=%.60r: %s", delivery_id, event, rejected.message)
-        close = CLOSE_HEADERS if rejected.status == HTTP_TOO_LARGE else None
-        # Or uvicorn would read (and discard) the rest of a too-large body to reuse the connection.
-        await _send(send, rejected.status, _encode(error=rejected.message), close)
+        await _send(send, rejected.status, _encode(error=rejected.message), _refusal_headers(rejected.status))
         return
     if isinstance(parsed, ValidationError):
         await _accept(send, _unreadable(edge.router, event, delivery_id, body, parsed))
@@ -152,21 +158,57 @@ async def _receive(scope: Scope, receive: Receive, send: Send) -> None:
         await _route_and_enqueue(edge, send, event, delivery_id, parsed)
 
 
-def _unreadable(router: Router, event: str, delivery_id: str, body: bytes, exc: ValidationError) -> Headers:
+class _Where(BaseModel):
+    """The fields a log line names a delivery by, read from a body its event's model could not read."""
+
+    action: object = None
+    repository: object = None
+
+
+def _refusal_headers(status: int) -> Headers | None:
+    """A too-large body closes the connection, or uvicorn would read (and discard) the rest of it.
+
+    One refused for the budget does not: closing while the client still sends would reset the connection and
+    lose the 503, while uvicorn discards what follows without holding it (and the body deadline bounds it).
+    """
+    if status == HTTP_TOO_LARGE:
+        return CLOSE_HEADERS
+    if status == HTTP_UNAVAILABLE:
+        return UNAVAILABLE_HEADERS
+    return None
+
+
+def _unreadable(
+    router: Router, event: str, delivery_id: str, body: bytearray, exc: ValidationError
+) -> Headers:
     """A JSON object its event's model cannot read: ignored, and logged as a gap only if it was routed."""
-    try:
-        payload = from_json(body)  # valid JSON: the model's parser got past the syntax
-    except ValueError:
-        payload = {}
-    action = payload.get("action")
-    action = action if isinstance(action, str) else None
-    repo = payload.get("repository")
+    try:  # valid JSON, since the model's parser got past the syntax; only these two fields are built
+        payload = _Where.model_validate_json(body)
+    except ValidationError:
+        payload = _Where()
+    action = payload.action if isinstance(payload.action, str) else None
+    repo = payload.repository
     name = repo.get("full_name") if isinstance(repo, dict) else None
     where = (event, action or "-", delivery_id, name if isinstance(name, str) else "-")
     if not router.handlers_for(event, action):
         log.info("ignored " + WHERE + ": nothing to do", *where)
-        return IGNORED
+        return _ignored(_not_acted_on(event, action))
     return _lacking(where, exc)
+
+
+def _not_acted_on(event: str, action: str | None) -> str:
+    """The reason for an event no handler is registered for; the names are cut and made header-safe."""
+    name = event if action is None else f"{event}.{action}"
+    return f"Steward does not act on {_UNSAFE.sub('?', name[:MAX_NAME_CHARS])}"
+
+
+def _passed_by(router: Router, delivery: Delivery[Any]) -> str:
+    """Why no job came of a routed delivery: its handlers' reasons, or that none is registered."""
+    if delivery.reasons:
+        return "; ".join(dict.fromkeys(delivery.reasons))
+    if not router.handlers_for(delivery.event, delivery.payload.action):
+        return _not_acted_on(delivery.event, delivery.payload.action)
+    return "no handler asked for a job"
 
 
 def _lacking(where: tuple[str, ...], exc: ValidationError) -> Headers:
@@ -178,16 +220,18 @@ def _lacking(where: tuple[str, ...], exc: ValidationError) -> Headers:
 async def _route_and_enqueue(edge: Edge, send: Send, event: str, delivery_id: str, parsed: Envelope) -> None:
     action = parsed.action
     where = (event, action or "-", delivery_id, parsed.repository.full_name if parsed.repository else "-")
+    delivery = Delivery(event, delivery_id, parsed)
     try:
-        jobs = edge.router.dispatch(Delivery(event, delivery_id, parsed))
+        jobs = edge.router.dispatch(delivery)
     except ValidationError as exc:
         return await _accept(send, _lacking(where, exc))
     except Exception:
         log.exception("ignored " + WHERE + ": routing failed", *where)
         return await _accept(send, ROUTING_FAILED)
     if not jobs:
-        log.info("ignored " + WHERE + ": nothing to do", *where)
-        return await _accept(send, IGNORED)
+        reason = _passed_by(edge.router, delivery)
+        log.info("ignored " + WHERE + ": %s", *where, reason)
+        return await _accept(send, _ignored(reason))
     try:
         fresh = await edge.queue.enqueue(delivery_id, jobs)
     except QueueUnavailable as exc:

@@ -9,6 +9,13 @@ from jobs.ledger import ApprovalDecision, Ledger, LedgerError, RunState, RunView
 from jobs.runs.plancomment import show_plan, ticked_now
 from jobs.runs.queue import enqueue_plan, enqueue_work
 
+SELF_REFUSED = "the requester's own approval (approval.allow_self is off)"
+
+
+def _is_requester(actor: str, run: RunView) -> bool:
+    """GitHub logins ignore case; the requester is whoever asked for the run (or its retry)."""
+    return bool(run.actor) and actor.lower() == run.actor.lower()
+
 
 async def _waiting(ledger: Ledger, ctx: CommandContext) -> RunView | None:
     runs = await ledger.runs_in(ctx.repo.full_name, ctx.number, [RunState.AWAITING_APPROVAL])
@@ -48,6 +55,14 @@ async def approve(ctx: CommandContext) -> str:
         )
         return (
             f"@{ctx.actor}, this plan needs `{plan.approval_level}` access to approve; you have {ctx.role}."
+        )
+    if _is_requester(ctx.actor, run) and not plan.approval_allow_self:
+        await ledger.record_approval(
+            run.id, ctx.actor, ApprovalDecision.REFUSED, role=ctx.role, reason=SELF_REFUSED
+        )
+        return (
+            f"@{ctx.actor}, you asked for this run, so someone else with `{plan.approval_level}` access "
+            f"approves it here (`approval.allow_self` in `.github/steward.yml` lets the requester approve)."
         )
     _, head = await ctx.gh.default_branch_sha(ctx.repo)
     if head != plan.base_sha:

@@ -6,6 +6,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from app.github.untrusted import inline
+
 SECTIONS = ("Added", "Changed", "Deprecated", "Removed", "Fixed", "Security")
 """Keep a Changelog's sections, in its order."""
 HEADER = """# Changelog
@@ -20,6 +22,15 @@ MAX_TITLE_CHARS = 200
 _UNRELEASED = re.compile(r"^##\s+\[?unreleased\]?\s*$", re.IGNORECASE)
 _RELEASE = re.compile(r"^##(?!#)")
 _SUBSECTION = re.compile(r"^###\s+(\w+)\s*$")
+_ITEM = re.compile(r"^\s*[-*+]\s+")
+_TRAILING = re.compile(r"\(((?:[^()]|\([^()]*\))*)\)[\s.]*$")
+"""The entry's trailing group: `([#12](url))` as Steward writes it, `(#12)`, `(#12, #14)`, `(url)`."""
+_LEADING = re.compile(r"^(\[#\d+\]\([^()\s]*\)|\[?#\d+\]?)(?=[\s:.,-]|$)")
+"""An entry led by its reference: `#12: ...`, `[#12] ...`, `[#12](url) ...`."""
+_TRAILING_URL = re.compile(r"(?:^|\s)(https?://\S+?)[.,;]?\s*$")
+"""GitHub's release notes: `... by @alice in https://github.com/o/r/pull/12`."""
+_OWN_NUMBER = re.compile(r"(?<![\w/-])#(\d+)(?!\d)")
+_OWN_URL = re.compile(r"https?://[^\s()\[\]<>]+")
 
 
 @dataclass(frozen=True)
@@ -33,10 +44,9 @@ class Entry:
 
     @property
     def line(self) -> str:
-        title = " ".join(self.title.split()).replace("<", "&lt;").replace(">", "&gt;")
-        if len(title) > MAX_TITLE_CHARS:
-            title = title[: MAX_TITLE_CHARS - 1].rstrip() + "…"
-        return f"- {title} ([#{self.number}]({self.url}))"
+        """The title as inert text, then the entry's own reference: a link, or `(#N)` without a URL."""
+        ref = f"[#{self.number}]({self.url})" if self.url.strip() else f"#{self.number}"
+        return f"- {inline(self.title, MAX_TITLE_CHARS)} ({ref})"
 
 
 @dataclass(frozen=True)
@@ -60,12 +70,24 @@ def choose_section(labels: Iterable[str], mapping: Mapping[str, str], default: s
     return default
 
 
+def own_references(line: str) -> tuple[set[int], set[str]]:
+    """The numbers and URLs a list entry names as its own: in its trailing `(...)`, or leading it."""
+    entry = _ITEM.sub("", line.strip(), count=1)
+    own = [m.group(1) for m in (_TRAILING.search(entry), _LEADING.match(entry)) if m is not None]
+    numbers = {int(n) for part in own for n in _OWN_NUMBER.findall(part)}
+    urls = {url.rstrip(".,;") for part in own for url in _OWN_URL.findall(part)}
+    if (trailing_url := _TRAILING_URL.search(entry)) is not None:
+        urls.add(trailing_url.group(1))
+    return numbers, urls
+
+
 def mentions(text: str, number: int, url: str) -> bool:
-    """Whether a list entry already refers to this issue or pull request (by #number or by URL)."""
-    ref = re.compile(rf"(?<![\w/-])#{number}(?!\d)")
+    """Whether a list entry of the changelog is already this issue's (by its own #number or URL)."""
     for line in text.splitlines():
-        stripped = line.lstrip()
-        if stripped[:2] in ("- ", "* ", "+ ") and (ref.search(stripped) or (url and url in stripped)):
+        if not _ITEM.match(line):
+            continue
+        numbers, urls = own_references(line)
+        if number in numbers or (url and url.rstrip("/") in {u.rstrip("/") for u in urls}):
             return True
     return False
 

@@ -60,13 +60,21 @@ def _entry(issue: IssueRecord, config: DocsConfig) -> Entry:
     return Entry(issue.number, issue.title, issue.html_url, section)
 
 
+def block_title(path: str) -> str:
+    """The plan's title of a block step (apply maps a file it cannot read back to its steps by it)."""
+    return f"Refresh the generated block in {path}"
+
+
 def _plan_changelog(
     workspace: Path, issue: IssueRecord, config: DocsConfig, policy: Policy
 ) -> PlanStep | str:
     path = config.changelog
     if not path_allowed(policy, path):
         return f"{path} is outside the paths this run may change"
-    text = read_text(workspace, path)
+    try:
+        text = read_text(workspace, path)
+    except (UnsafePath, OSError) as exc:
+        return f"the changelog is left alone: {_reason(path, exc)}"
     if text is None and not config.create_changelog:
         return f"{path} does not exist and `create_changelog` is off"
     entry = _entry(issue, config)
@@ -81,6 +89,39 @@ def _plan_changelog(
     )
 
 
+def _reason(path: str, exc: OSError | UnsafePath) -> str:
+    """What went wrong with a file, in one line that names it."""
+    if isinstance(exc, UnsafePath):
+        return str(exc)
+    return f"{path}: {exc.strerror or exc}"
+
+
+def _readable(workspace: Path, path: str, notes: list[str]) -> str | None:
+    """A file's text for planning; a file the host refuses to read becomes a note, not a crash."""
+    try:
+        return read_text(workspace, path)
+    except (UnsafePath, OSError) as exc:
+        notes.append(f"skipped: {_reason(path, exc)}")
+        return None
+
+
+def _block_steps(workspace: Path, policy: Policy, git_dir: Path | None, notes: list[str]) -> list[PlanStep]:
+    try:
+        paths = writable_files(workspace, policy, git_dir)
+    except (UnsafePath, OSError) as exc:
+        notes.append(f"generated blocks were not looked for: {_reason(str(workspace), exc)}")
+        return []
+    steps = []
+    for path in paths:
+        text = _readable(workspace, path, notes)
+        if text is None or "steward:exec" not in text:
+            continue
+        blocks, problems = _blocks_by_id(path, text)
+        notes += problems
+        steps += [PlanStep(id=i, title=block_title(path), detail=b.command) for i, b in blocks.items()]
+    return steps
+
+
 def plan_docs(
     workspace: Path,
     issue: IssueRecord,
@@ -89,8 +130,12 @@ def plan_docs(
     *,
     instructions: str = "",
     base_sha: str = "",
+    git_dir: Path | None = None,
 ) -> Plan:
-    """What the built-in engine would change in this checkout, as a plan to approve (reads only)."""
+    """What the built-in engine would change in this checkout, as a plan to approve (reads only).
+
+    `git_dir` is the checkout's repository, named explicitly; without one, every regular file counts.
+    """
     steps: list[PlanStep] = []
     notes: list[str] = []
     changelog = _plan_changelog(workspace, issue, config, policy)
@@ -98,15 +143,7 @@ def plan_docs(
         steps.append(changelog)
     else:
         notes.append(changelog)
-    for path in writable_files(workspace, policy):
-        text = read_text(workspace, path)
-        if text is None or "steward:exec" not in text:
-            continue
-        blocks, problems = _blocks_by_id(path, text)
-        notes += problems
-        for step_id, block in blocks.items():
-            title = f"Refresh the generated block in {path}"
-            steps.append(PlanStep(id=step_id, title=title, detail=block.command))
+    steps += _block_steps(workspace, policy, git_dir, notes)
     level = max(policy.approval.level, config.approval.level, key=permission_rank)
     return Plan(
         workflow=policy.workflow,
@@ -118,6 +155,7 @@ def plan_docs(
         permissions=dict(policy.permissions),
         approval_required=policy.approval.required or config.approval.required,
         approval_level=level,
+        approval_allow_self=config.approval.allow_self,
         instructions=instructions,
         instructions_note=NOT_ACTED_ON if instructions.strip() else "",
         notes=notes,
@@ -139,14 +177,17 @@ async def _apply_changelog(
     path = config.changelog
     if not path_allowed(policy, path):
         return StepOutcome(CHANGELOG_STEP, "failed", f"{path} is outside the paths this run may change")
-    text = await asyncio.to_thread(read_text, workspace, path)
+    try:
+        text = await asyncio.to_thread(read_text, workspace, path)
+    except (UnsafePath, OSError) as exc:
+        return StepOutcome(CHANGELOG_STEP, "failed", f"could not read it: {_reason(path, exc)}")
     edit = add_entry(text, _entry(issue, config), create=config.create_changelog)
     if not edit.changed or edit.text is None:
         return StepOutcome(CHANGELOG_STEP, "unchanged", edit.note)
     try:
         await asyncio.to_thread(write_text, workspace, path, edit.text)
     except (UnsafePath, OSError) as exc:
-        return StepOutcome(CHANGELOG_STEP, "failed", str(exc))
+        return StepOutcome(CHANGELOG_STEP, "failed", f"could not write it: {_reason(path, exc)}")
     outcome.changed.append(path)
     return StepOutcome(CHANGELOG_STEP, "done", edit.note)
 
@@ -155,32 +196,72 @@ def _on_lines(lines: set[int]) -> Callable[[ExecBlock], bool]:
     return lambda block: block.open_line in lines
 
 
+@dataclass(frozen=True)
+class _Blocks:
+    """Where the block steps are applied, and with what."""
+
+    workspace: Path
+    git_dir: Path | None
+    policy: Policy
+    runner: Runner
+
+
 async def _apply_blocks(
-    workspace: Path, wanted: set[str], policy: Policy, runner: Runner, outcome: DocsOutcome
+    where: _Blocks, wanted: set[str], outcome: DocsOutcome, unreadable: dict[str, str]
 ) -> dict[str, StepOutcome]:
+    """Refresh the wanted blocks, file by file; a file the host refuses to touch goes to `unreadable`."""
     results: dict[str, StepOutcome] = {}
-    for path in await asyncio.to_thread(writable_files, workspace, policy):
-        text = await asyncio.to_thread(read_text, workspace, path)
+    workspace = where.workspace
+    try:
+        paths = await asyncio.to_thread(writable_files, workspace, where.policy, where.git_dir)
+    except (UnsafePath, OSError) as exc:
+        unreadable["*"] = f"could not list the checkout's files: {_reason(str(workspace), exc)}"
+        return results
+    for path in paths:
+        try:
+            text = await asyncio.to_thread(read_text, workspace, path)
+        except (UnsafePath, OSError) as exc:
+            unreadable[path] = f"could not read it: {_reason(path, exc)}"
+            continue
         if text is None or "steward:exec" not in text:
             continue
         blocks, _ = _blocks_by_id(path, text)
         chosen = {block.open_line: step_id for step_id, block in blocks.items() if step_id in wanted}
         if not chosen:
             continue
-        refresh = await refresh_blocks(text, runner, select=_on_lines(set(chosen)))
+        refresh = await refresh_blocks(text, where.runner, select=_on_lines(set(chosen)))
         failures = {p.line - 1: p.message for p in refresh.problems}
+        if refresh.changed:
+            try:
+                await asyncio.to_thread(write_text, workspace, path, refresh.text)
+                outcome.changed.append(path)
+            except (UnsafePath, OSError) as exc:
+                failures = dict.fromkeys(chosen, f"could not write it: {_reason(path, exc)}")
         for open_line, step_id in chosen.items():
             failure = failures.get(open_line)
             status: Status = "failed" if failure else "done"
             results[step_id] = StepOutcome(step_id, status, f"{path}: {failure or 'refreshed'}")
-        if refresh.changed:
-            await asyncio.to_thread(write_text, workspace, path, refresh.text)
-            outcome.changed.append(path)
     return results
 
 
+def _missing(step: PlanStep, unreadable: dict[str, str]) -> StepOutcome:
+    """A step no result came back for: failed when its file could not be touched, else gone."""
+    reason = unreadable.get("*") or next(
+        (why for path, why in unreadable.items() if step.title == block_title(path)), None
+    )
+    if reason is not None:
+        return StepOutcome(step.id, "failed", reason)
+    return StepOutcome(step.id, "skipped", "no longer found in the checkout")
+
+
 async def apply_docs(
-    workspace: Path, plan: Plan, issue: IssueRecord, config: DocsConfig, runner: Runner
+    workspace: Path,
+    plan: Plan,
+    issue: IssueRecord,
+    config: DocsConfig,
+    runner: Runner,
+    *,
+    git_dir: Path | None = None,
 ) -> DocsOutcome:
     """Carry out the plan's ticked steps in the workspace; unticked steps are dropped, not done."""
     outcome = DocsOutcome()
@@ -193,9 +274,11 @@ async def apply_docs(
     }
     if CHANGELOG_STEP in kept:
         results[CHANGELOG_STEP] = await _apply_changelog(workspace, issue, config, policy, outcome)
-    results |= await _apply_blocks(workspace, kept - {CHANGELOG_STEP}, policy, runner, outcome)
+    unreadable: dict[str, str] = {}
+    where = _Blocks(workspace, git_dir, policy, runner)
+    results |= await _apply_blocks(where, kept - {CHANGELOG_STEP}, outcome, unreadable)
     for step in plan.steps:
-        result = results.get(step.id) or StepOutcome(step.id, "skipped", "no longer found in the checkout")
+        result = results.get(step.id) or _missing(step, unreadable)
         outcome.steps.append(result)
         if result.status == "failed":
             outcome.problems.append(f"{step.title}: {result.detail}")

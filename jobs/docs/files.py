@@ -7,65 +7,70 @@ from pathlib import Path
 
 from policies.loader import path_allowed
 from policies.model import Policy
+from sandbox import hostfs
+from sandbox.git import host_git
+from sandbox.hostfs import TooLarge, UnsafePath
+
+__all__ = [
+    "MAX_FILES",
+    "MAX_FILE_BYTES",
+    "UnsafePath",
+    "read_text",
+    "tracked_files",
+    "writable_files",
+    "write_text",
+]
 
 MAX_FILE_BYTES = 1024 * 1024
 """Larger files are not documentation the engine edits."""
 MAX_FILES = 5000
+GIT_SECONDS = 60
 
 
-class UnsafePath(ValueError):
-    """The path leaves the workspace or passes through a symbolic link."""
+class TrackedFilesError(UnsafePath):
+    """Git could not list the checkout's files."""
 
 
-def safe_path(workspace: Path, relative: str) -> Path:
-    """The file for a repository path, refusing anything that escapes the workspace or follows a link."""
-    root = workspace.resolve()
-    target = root / relative
-    current = root
-    for part in Path(relative).parts:
-        current = current / part
-        if current.is_symlink():
-            raise UnsafePath(f"{relative}: passes through a symbolic link")
-    if not target.resolve().is_relative_to(root):
-        raise UnsafePath(f"{relative}: outside the workspace")
-    return target
+def tracked_files(workspace: Path, git_dir: Path | None = None) -> list[str]:
+    """Repository paths in git's index (named explicitly, never discovered), or the regular files without one.
 
-
-def tracked_files(workspace: Path) -> list[str]:
-    """Repository paths of the checkout (git's index), or every regular file when it is not a git checkout."""
-    done = subprocess.run(
-        ["git", "-C", str(workspace), "ls-files", "-z"], capture_output=True, timeout=60, check=False
-    )
-    if done.returncode == 0:
-        paths = [p for p in done.stdout.decode(errors="replace").split("\0") if p]
-    else:
-        root = workspace.resolve()
-        paths = [
-            p.relative_to(root).as_posix()
-            for p in root.rglob("*")
-            if p.is_file() and not p.is_symlink() and ".git" not in p.relative_to(root).parts
-        ]
+    Discovery would find an enclosing repository when the data directory sits in a work tree, or a `.git`
+    the sandbox planted in the workspace.
+    """
+    if git_dir is None:
+        return sorted(hostfs.regular_files(workspace, MAX_FILES))
+    argv, env = host_git(git_dir, workspace, "ls-files", "-z")
+    try:
+        done = subprocess.run(argv, env=env, capture_output=True, timeout=GIT_SECONDS, check=False)
+    except subprocess.TimeoutExpired:
+        raise TrackedFilesError(f"git ls-files took longer than {GIT_SECONDS} s") from None
+    if done.returncode != 0:
+        err = done.stderr.decode(errors="replace").strip()[-500:]
+        raise TrackedFilesError(f"git ls-files failed ({done.returncode}): {err}")
+    paths = [p for p in done.stdout.decode(errors="replace").split("\0") if p]
     return sorted(paths)[:MAX_FILES]
 
 
-def writable_files(workspace: Path, policy: Policy) -> list[str]:
+def writable_files(workspace: Path, policy: Policy, git_dir: Path | None = None) -> list[str]:
     """Tracked files the policy lets the run change."""
-    return [path for path in tracked_files(workspace) if path_allowed(policy, path)]
+    return [path for path in tracked_files(workspace, git_dir) if path_allowed(policy, path)]
 
 
 def read_text(workspace: Path, relative: str) -> str | None:
-    """A file's text; None when it is absent, binary, too big or unsafe to touch."""
+    """A file's text; None when it is absent, too big or not UTF-8 (not documentation the engine edits).
+
+    Raises UnsafePath when the path passes through a link or names something that is not a regular file.
+    """
     try:
-        path = safe_path(workspace, relative)
-        if not path.is_file() or path.stat().st_size > MAX_FILE_BYTES:
-            return None
-        return path.read_bytes().decode("utf-8")
-    except (UnsafePath, OSError, UnicodeDecodeError):
+        data = hostfs.read_bytes(workspace, relative, MAX_FILE_BYTES)
+    except (FileNotFoundError, TooLarge):
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
         return None
 
 
 def write_text(workspace: Path, relative: str, text: str) -> None:
-    """Write a file inside the workspace (never through a link)."""
-    path = safe_path(workspace, relative)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(text.encode("utf-8"))
+    """Replace a file inside the workspace atomically (never through a link)."""
+    hostfs.write_bytes(workspace, relative, text.encode("utf-8"))

@@ -51,7 +51,7 @@ def duplicates(
         reports = load_reports(file)
     except DatasetError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(2) from None  # like a usage error: the input, not the code, is wrong
     available, reason = semantic.embeddings_available()
     mode = "hybrid" if available and not lexical_only else "lexical"
     why = "--lexical-only" if lexical_only else reason

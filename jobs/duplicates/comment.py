@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from app.constants import DEFAULT_COMMAND_PREFIX, MARKER_DUPLICATES
+from app.github.untrusted import inline
 from jobs.duplicates.candidates import Suggestion
 
 TITLE_CHARS = 120
-_MENTION = re.compile(r"@(?=\w)")
 
 
 def _cell(text: str) -> str:
-    """User text made safe inside a table cell: one line, no pipes, no pings."""
-    flat = " ".join(text.split())[:TITLE_CHARS]
-    return _MENTION.sub("@\u200b", flat.replace("|", "\\|").replace("<", "&lt;"))
+    """A title inside a table cell's link text: one line, no pipes, brackets, links, HTML or pings."""
+    return inline(text, TITLE_CHARS) or "(no title)"
 
 
 def _state(item: Suggestion) -> str:

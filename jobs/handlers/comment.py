@@ -26,7 +26,7 @@ from app.github.client import GitHubKitClient
 from app.github.comments import upsert_comment
 from app.github.protocol import RepoId, permission_rank
 from jobs.context import github_for, settings_of
-from jobs.failures import ReportTo, guarded
+from jobs.failures import ReportTo, guarded_text
 from jobs.locks import repo_lock
 from policies.loader import token_permissions
 
@@ -75,9 +75,9 @@ async def handle_comment(ctx: dict[str, Any], delivery_id: str, event: dict[str,
     repo = RepoId.parse(parsed.repository.full_name)
     link = parsed.comment.html_url or f"{repo.full_name}#{parsed.issue.number}"
     where = ReportTo(parsed.installation.id, repo, parsed.issue.number, f"the commands in {link}")
-    outcome = await guarded(ctx, where, _answer(ctx, delivery_id, parsed, repo))
+    outcome = await guarded_text(ctx, where, _answer(ctx, delivery_id, parsed, repo))
     log.info("handle_comment delivery=%s %s: %s", delivery_id, link, outcome)
-    return outcome or "failed (reported on the issue)"
+    return outcome
 
 
 async def _answer(ctx: dict[str, Any], delivery_id: str, event: IssueCommentEvent, repo: RepoId) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from app.events import PullRequestReviewEvent
 from app.github.protocol import RepoId
-from jobs.failures import ReportTo, guarded
+from jobs.failures import ReportTo, guarded_text
 from jobs.runs.gate import gate_review
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ async def review_submitted(ctx: dict[str, Any], delivery_id: str, event: dict[st
     if review.installation is not None and review.repository is not None:
         repo = RepoId.parse(review.repository.full_name)
         where = ReportTo(review.installation.id, repo, review.pull_request.number, "the review gate")
-    outcome = await guarded(ctx, where, gate_review(ctx, review)) or "failed"
+    outcome = await guarded_text(ctx, where, gate_review(ctx, review))
     author = review.review.user.login if review.review.user else "?"
     repo_name = review.repository.full_name if review.repository else "?"
     where_at = f"{repo_name}#{review.pull_request.number}"

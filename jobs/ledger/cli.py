@@ -1,62 +1,114 @@
-"""`steward runs list | show`: read the ledger from a terminal."""
+"""`steward runs list | show | cancel`: read the ledger from a terminal, and stop a run that is stuck."""
 
 from __future__ import annotations
 
 import asyncio
+import getpass
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
-from app.settings import SettingsError, load_settings
-from jobs.ledger.ledger import Ledger
-from jobs.ledger.render import render_timeline, run_line
-from jobs.ledger.states import RunNotFound, RunState
+from jobs.ledger.states import RunState
 
+if TYPE_CHECKING:
+    from jobs.ledger.ledger import Ledger
+
+# The ledger (SQLAlchemy, Alembic) and the settings are imported inside the commands: `--help` stays fast.
 runs = typer.Typer(help="Read the run ledger: what ran, why, and what it proposed.", no_args_is_help=True)
+T = TypeVar("T")
 
 
-async def _open() -> Ledger:
+def _with_ledger(body: Callable[[Ledger], Awaitable[T]]) -> T:
+    """Open the configured ledger, run body on it, close it."""
+    from app.settings import SettingsError, load_settings
+    from jobs.ledger.ledger import Ledger
+
     try:
         url = load_settings().db_url
     except SettingsError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
-    return await Ledger.connect(url)
+
+    async def go() -> T:
+        ledger = await Ledger.connect(url)
+        try:
+            return await body(ledger)
+        finally:
+            await ledger.close()
+
+    return asyncio.run(go())
 
 
 @runs.command("list")
 def list_cmd(
-    repo: str | None = typer.Option(None, "--repo", help="Only this repository (owner/name)."),
-    state: RunState | None = typer.Option(None, "--state", help="Only runs in this state."),
-    limit: int = typer.Option(50, "--limit", min=1, help="At most this many, newest first."),
+    repo: str | None = typer.Option(
+        None,
+        "--repo",
+        metavar="OWNER/NAME|DIR",
+        help="Only this repository: owner/name, or a local checkout's directory (as `steward run` "
+        "recorded it; `local:/path` also works).",
+    ),
+    state: RunState | None = typer.Option(
+        None, "--state", metavar="STATE", help="Only runs in this state (queued, running, proposed...)."
+    ),
+    limit: int = typer.Option(50, "--limit", min=1, metavar="N", help="At most this many, newest first."),
 ) -> None:
-    """List runs, newest first."""
+    """List runs, newest first, one per line under a header."""
+    from jobs.ledger.render import list_header, run_line
+    from jobs.runs.localitem import repo_filter
 
-    async def go() -> list[str]:
-        ledger = await _open()
-        try:
-            return [run_line(run) for run in await ledger.list_runs(repo=repo, state=state, limit=limit)]
-        finally:
-            await ledger.close()
+    where = repo_filter(repo) if repo is not None else None
 
-    lines = asyncio.run(go())
-    typer.echo("\n".join(lines) if lines else "no runs")
+    async def body(ledger: Ledger) -> list[str]:
+        return [run_line(run) for run in await ledger.list_runs(repo=where, state=state, limit=limit)]
+
+    lines = _with_ledger(body)
+    typer.echo("\n".join([list_header(), *lines]) if lines else "no runs")
 
 
 @runs.command("show")
 def show_cmd(run_id: str = typer.Argument(..., help="The run id (r-...).")) -> None:
     """Show one run's timeline: transitions, plan, approvals, steps, proposal and cost."""
+    from jobs.ledger.render import render_timeline
+    from jobs.ledger.states import RunNotFound
 
-    async def go() -> str:
-        ledger = await _open()
-        try:
-            return render_timeline(await ledger.trace(run_id))
-        finally:
-            await ledger.close()
+    async def body(ledger: Ledger) -> str:
+        return render_timeline(await ledger.trace(run_id))
 
     try:
-        typer.echo(asyncio.run(go()), nl=False)
+        typer.echo(_with_ledger(body), nl=False)
     except RunNotFound as exc:
         typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+
+
+@runs.command("cancel")
+def cancel_cmd(
+    run_id: str = typer.Argument(..., help="The run id (r-...)."),
+    reason: str = typer.Option(
+        "", "--reason", metavar="TEXT", help="Why, recorded in the ledger with your user name."
+    ),
+) -> None:
+    """Cancel a queued, planning, waiting or running run (what `/steward cancel` does to one run)."""
+    from app.settings import load_settings
+    from jobs.ledger.states import RunNotFound
+    from jobs.runs.cancelling import CancelRefused, cancel_run
+
+    actor = getpass.getuser()
+    why = f"steward runs cancel by {actor}" + (f": {reason}" if reason else "")
+    redis_url = load_settings().redis_url
+
+    async def body(ledger: Ledger) -> list[str]:
+        done = await cancel_run(ledger, run_id, actor=actor, reason=why, redis_url=redis_url)
+        return [f"Cancelled {done.run.id} ({done.run.repo}#{done.run.number})."] + [
+            f"  {note}" for note in done.notes
+        ]
+
+    try:
+        typer.echo("\n".join(_with_ledger(body)))
+    except (RunNotFound, CancelRefused) as exc:
+        typer.echo(f"steward runs cancel: {exc}", err=True)
         raise typer.Exit(1) from None
 
 

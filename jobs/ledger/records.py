@@ -6,11 +6,11 @@ import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from jobs.ledger.base import LedgerBase
 from jobs.ledger.views import ApprovalDecision, StepView, aware, utcnow
-from jobs.models.runs import ApprovalRow, ProposalRow, StepRow
+from jobs.models.runs import ApprovalRow, ProposalRow, RunRow, StepRow
 
 OUTPUT_EXCERPT_CHARS = 4000
 """Output kept in the ledger per step; the digest covers all of it."""
@@ -56,8 +56,14 @@ class RecordsMixin(LedgerBase):
         output: str | bytes = b"",
         duration: float | None = None,
         kill_reason: str | None = None,
+        *,
+        cpu_seconds: float | None = None,
     ) -> StepView:
-        """Close a step: exit code, duration (measured from its start unless given), output digest."""
+        """Close a step: exit code, duration (measured from its start unless given), output digest.
+
+        A sandbox step passes its `cpu_seconds`: its CPU and wall time are added to the run's cost in the
+        same transaction, so the run's totals are always the sum of its sandbox steps.
+        """
         raw = _as_bytes(output)
         async with self._sessions.begin() as session:
             row = await session.get(StepRow, step_id)
@@ -67,6 +73,17 @@ class RecordsMixin(LedgerBase):
             row.exit_code = exit_code
             row.ended_at = ended
             row.duration = duration if duration is not None else _seconds_since(row.started_at, ended)
+            row.cpu_seconds = cpu_seconds
+            if cpu_seconds is not None:
+                await session.execute(
+                    update(RunRow)
+                    .where(RunRow.id == row.run_id)
+                    .values(
+                        cpu_seconds=RunRow.cpu_seconds + cpu_seconds,
+                        wall_seconds=RunRow.wall_seconds + row.duration,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
             row.output_digest = hashlib.sha256(raw).hexdigest()
             row.output_excerpt = excerpt(raw.decode(errors="replace"))
             row.output_bytes = len(raw)

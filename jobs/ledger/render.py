@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from jobs.ledger.views import RunTrace, RunView, utcnow
+from jobs.plan import step_label
 
 _STEP_OUTPUT_LINES = 6
 """Lines of each step's output excerpt shown in the timeline (the full excerpt is in the ledger)."""
@@ -19,9 +21,14 @@ def format_age(age: timedelta) -> str:
     return f"{seconds}s"
 
 
+def format_seconds(seconds: float) -> str:
+    """'0.04s', '3.21s', '12.3s': enough digits that a short sandbox step does not read as zero."""
+    return f"{seconds:.2f}s" if seconds < 10 else f"{seconds:.1f}s"
+
+
 def format_cost(run: RunView) -> str:
-    """The run's spend in one short phrase."""
-    parts = [f"{run.wall_seconds:.1f}s wall", f"{run.cpu_seconds:.1f}s cpu"]
+    """The run's spend in one short phrase: sandbox wall and CPU time, then tool calls, tokens, money."""
+    parts = [f"{format_seconds(run.wall_seconds)} wall", f"{format_seconds(run.cpu_seconds)} cpu"]
     if run.tool_calls:
         parts.append(f"{run.tool_calls} tool calls")
     if run.model_tokens:
@@ -35,21 +42,95 @@ def _when(at: datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S")
 
 
+_COLUMNS = (("RUN", 12), ("REPO", 32), ("#", 6), ("WORKFLOW", 9), ("STATE", 17), ("AGE", 5))
+"""`runs list`: fixed column widths (a longer cell is cut with an ellipsis), then the cost, which is last."""
+_LABEL_WIDTH = 16
+"""`runs show`: every label padded to one width, so the values line up."""
+
+
+def cut(text: str, width: int) -> str:
+    """The text in at most width characters; a cut keeps the end, where paths and names differ."""
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
+
+
+def _row(cells: list[str]) -> str:
+    parts = [f"{cut(cell, width):<{width}}" for cell, (_, width) in zip(cells, _COLUMNS, strict=False)]
+    return "  ".join(parts + cells[len(_COLUMNS) :]).rstrip()
+
+
+def list_header() -> str:
+    """The header row of `runs list`."""
+    return _row([name for name, _ in _COLUMNS] + ["COST"])
+
+
 def run_line(run: RunView, now: datetime | None = None) -> str:
-    """One run in a list."""
+    """One run in a list, in the columns of list_header."""
     age = format_age(run.age(now or utcnow()))
-    return (
-        f"{run.id}  {run.repo}#{run.number}  {run.workflow:<10} {run.state:<17} {age:>5}  {format_cost(run)}"
-    )
+    cells = [run.id, run.repo, str(run.number), run.workflow, run.state.value, age]
+    return _row([*cells, format_cost(run)])
+
+
+def format_size(value: object) -> str:
+    """Bytes in the largest whole binary unit: 512 MiB, 1 GiB, 1536 bytes."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return str(value)
+    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if value >= size and value % size == 0:
+            return f"{value // size} {unit}"
+    return f"{value} bytes"
+
+
+def format_duration(value: object) -> str:
+    """Seconds in words: 45 s, 10 min, 1 h 30 min."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return str(value)
+    seconds = float(value)
+    if seconds < 60 or seconds % 60:
+        return f"{seconds:g} s"
+    minutes = int(seconds // 60)
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return f"{minutes} min"
+    return f"{hours} h" + (f" {rest} min" if rest else "")
+
+
+def _cores(value: object) -> str:
+    return f"{value:g}" if isinstance(value, int | float) else str(value)
+
+
+_LIMIT_WORDS: dict[str, tuple[str, Callable[[object], str]]] = {
+    "memory": ("memory {}", format_size),
+    "cpus": ("{} CPU", _cores),
+    "pids": ("{} processes", str),
+    "command_timeout": ("{} per command", format_duration),
+    "run_timeout": ("{} per run", format_duration),
+    "output_bytes": ("output {} per command", format_size),
+    "tmpfs_bytes": ("tmp and home {} each", format_size),
+}
+
+
+def format_limits(limits: dict[str, object]) -> str:
+    """The recorded limits in units (memory 512 MiB, 10 min per command); unknown keys as key=value."""
+    known = [words.format(show(limits[key])) for key, (words, show) in _LIMIT_WORDS.items() if key in limits]
+    others = [f"{key}={value}" for key, value in sorted(limits.items()) if key not in _LIMIT_WORDS]
+    return ", ".join(known + others)
+
+
+def _field(label: str, value: object) -> str:
+    return f"  {label + ':':<{_LABEL_WIDTH}}{value}"
 
 
 def _header(run: RunView) -> list[str]:
     lines = [
         f"run {run.id}: {run.workflow} on {run.repo}#{run.number} ({run.engine} engine)",
-        f"  state:        {run.state}",
-        f"  triggered by: {run.actor or '?'} via {run.event or '?'}"
-        + (f" (delivery {run.delivery_id})" if run.delivery_id else ""),
-        f"  created:      {_when(run.created_at)} UTC   updated: {_when(run.updated_at)} UTC",
+        _field("state", run.state),
+        _field(
+            "triggered by",
+            f"{run.actor or '?'} via {run.event or '?'}"
+            + (f" (delivery {run.delivery_id})" if run.delivery_id else ""),
+        ),
+        _field("created", f"{_when(run.created_at)} UTC"),
+        _field("updated", f"{_when(run.updated_at)} UTC"),
     ]
     optional = [
         ("retry of", run.retry_of),
@@ -62,13 +143,11 @@ def _header(run: RunView) -> list[str]:
         ("base sha", run.base_sha),
         ("branch", run.branch),
         ("pull request", run.pr_url or (f"#{run.pr_number}" if run.pr_number else None)),
+        ("instructions", repr(run.instructions) if run.instructions else None),
+        ("limits", format_limits(run.limits) if run.limits else None),
     ]
-    lines += [f"  {label + ':':<14}{value}" for label, value in optional if value]
-    if run.instructions:
-        lines.append(f"  instructions: {run.instructions!r}")
-    if run.limits:
-        lines.append("  limits:       " + ", ".join(f"{k}={v}" for k, v in sorted(run.limits.items())))
-    lines.append(f"  cost:         {format_cost(run)}")
+    lines += [_field(label, value) for label, value in optional if value]
+    lines.append(_field("cost", format_cost(run)))
     return lines
 
 
@@ -77,7 +156,12 @@ def _plan(trace: RunTrace) -> list[str]:
     if plan is None:
         return []
     lines = ["", "plan:"]
-    lines += [f"  [{'x' if s.ticked else ' '}] {s.id}: {s.title}" for s in plan.steps]
+    lines += [
+        f"  [{'x' if s.ticked else ' '}] {s.id}: {s.title}"
+        + (f"  -> {step_label(s)}" if s.result else "")
+        + (f": {s.result_detail}" if s.result == "failed" else "")
+        for s in plan.steps
+    ]
     if plan.paths:
         lines.append("  may change: " + ", ".join(plan.paths))
     if plan.permissions:
@@ -92,6 +176,8 @@ def _steps(trace: RunTrace) -> list[str]:
     for step in trace.steps:
         code = "running" if step.ended_at is None else f"exit {step.exit_code}"
         took = f"{step.duration:.2f}s" if step.duration is not None else "-"
+        if step.cpu_seconds is not None:
+            took += f", cpu {step.cpu_seconds:.2f}s"
         killed = f"  KILLED: {step.kill_reason}" if step.kill_reason else ""
         lines.append(f"  {step.seq}. {step.name}  [{code}, {took}]{killed}")
         if step.command:

@@ -104,6 +104,7 @@ class StepView:
     command: str
     exit_code: int | None
     duration: float | None
+    cpu_seconds: float | None
     output_digest: str | None
     output_excerpt: str
     output_bytes: int

@@ -90,6 +90,8 @@ class StepRow(Base):
     command: Mapped[str] = mapped_column(Text, default="")
     exit_code: Mapped[int | None] = mapped_column(Integer)
     duration: Mapped[float | None] = mapped_column(Float)
+    cpu_seconds: Mapped[float | None] = mapped_column(Float)
+    """CPU time of a sandbox step (None for host steps): with its duration, added to the run's cost."""
     output_digest: Mapped[str | None] = mapped_column(String(64))
     output_excerpt: Mapped[str] = mapped_column(Text, default="")
     output_bytes: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from app.config.model import DocsConfig
 from app.github.protocol import IssueRecord
+from app.github.untrusted import message
 from jobs.failures import TRANSIENT
 from jobs.ledger import Ledger, LedgerError, RunState, RunView
 from jobs.plan import Plan
@@ -17,6 +18,8 @@ from sandbox.base import SandboxError
 from sandbox.git import DiffRefusedError, Identity, Workspace
 
 log = logging.getLogger(__name__)
+QUOTED_CHARS = 4000
+"""The most of an error's text (which may quote paths the sandbox made) repeated in a result comment."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,11 @@ class WorkSetup:
     identity: Identity
     message: str
     token: str | None = None
+
+
+def _quoted(exc: Exception) -> str:
+    """An error's text as inert Markdown: it may name paths and output the sandbox made."""
+    return message(str(exc), QUOTED_CHARS)
 
 
 def commit_date(run: RunView) -> str:
@@ -93,7 +101,8 @@ async def finish(
         if not await _stopped(ledger, run.id):
             await end_run(
                 ledger, forge, run, RunState.FAILED, f"the work failed: {reason}",
-                f"Run `{run.id}` failed: {reason}\n\nTrace: `steward runs show {run.id}`.",
+                f"Run `{run.id}` failed: {message(reason, QUOTED_CHARS)}\n\n"
+                f"Trace: `steward runs show {run.id}`.",
             )  # fmt: skip
         return None
 
@@ -118,20 +127,30 @@ async def _finish(
         if not await _stopped(ledger, run.id):
             await end_run(
                 ledger, forge, run, RunState.FAILED, "the diff left the docs paths",
-                f"Run `{run.id}` was stopped: {exc}\n\nTrace: `steward runs show {run.id}`.",
+                f"Run `{run.id}` was stopped: {_quoted(exc)}\n\nTrace: `steward runs show {run.id}`.",
             )  # fmt: skip
         return None
     except SandboxError as exc:  # image missing, Docker down, git refused: said as it is
         if not await _stopped(ledger, run.id):  # (a cancel removes the container under the command)
             await end_run(
                 ledger, forge, run, RunState.FAILED, "the sandbox or git failed",
-                f"Run `{run.id}` failed: {exc}\n\nOnce that is fixed, {forge.retry_hint}.",
+                f"Run `{run.id}` failed: {_quoted(exc)}\n\nOnce that is fixed, {forge.retry_hint}.",
             )  # fmt: skip
         return None
     if await _stopped(ledger, run.id):  # cancelled while the sandbox ran: propose nothing
         return None
+    plan = plan.with_results({s.step_id: (s.status, s.detail) for s in result.outcome.steps})
+    await ledger.set_plan(run.id, plan)
+    failed = plan.failed()
     if result.commit is None:
-        problems = "".join(f"\n- {problem}" for problem in result.outcome.problems)
+        problems = "".join(f"\n- {message(problem, QUOTED_CHARS)}" for problem in result.outcome.problems)
+        if failed:  # a failure that left nothing to propose is the run's failure
+            await end_run(
+                ledger, forge, run, RunState.FAILED, f"{len(failed)} step(s) failed and nothing changed",
+                f"Run `{run.id}` failed: {len(failed)} step(s) failed, and nothing changed.{problems}\n\n"
+                f"Trace: `steward runs show {run.id}`.",
+            )  # fmt: skip
+            return None
         await end_run(
             ledger, forge, run, RunState.CLOSED, "nothing changed",
             f"Run `{run.id}` changed nothing, so there is nothing to propose.{problems}",
@@ -142,12 +161,19 @@ async def _finish(
         run.id, ws.branch, result.commit, diff_stat=diff_stat(result.changes),
         files=[change.path for change in result.changes], pr_number=proposed.number, pr_url=proposed.url,
     )  # fmt: skip
+    reason = f"proposed in {proposed.where}{_failures(plan)}"
     try:
         run = await ledger.transition(
-            run.id, RunState.PROPOSED, actor="steward", reason=f"proposed in {proposed.where}",
+            run.id, RunState.PROPOSED, actor="steward", reason=reason,
             expected=RunState.RUNNING,
         )  # fmt: skip
     except LedgerError:
         run = await ledger.require_run(run.id)
-    await forge.show_plan(run, plan, f"proposed in {proposed.where}")
+    await forge.show_plan(run, plan, reason)
     return proposed
+
+
+def _failures(plan: Plan) -> str:
+    """The status line's warning when a proposal holds only part of the plan."""
+    failed = plan.failed()
+    return f"; {len(failed)} step(s) FAILED, see below" if failed else ""

@@ -15,7 +15,7 @@ from app.constants import REVIEW_STATUS_CONTEXT
 from app.events import PullRequestEvent, PullRequestReviewEvent
 from app.github.protocol import RepoId, permission_rank
 from jobs.context import db_sessions, settings_of
-from jobs.failures import ReportTo, guarded
+from jobs.failures import ReportTo, guarded_text
 from jobs.ledger import Ledger, LedgerError, RunState, RunView
 from jobs.runs.github_forge import PENDING_TEXT
 from jobs.runs.scoped import scoped_client
@@ -125,6 +125,6 @@ async def _guarded_pull(
     repo = RepoId.parse(event.repository.full_name)
     number = event.pull_request.number
     where = ReportTo(event.installation.id, repo, number, "the review gate")
-    outcome = await guarded(ctx, where, work) or "failed"
+    outcome = await guarded_text(ctx, where, work)
     log.info("%s delivery=%s %s#%s: %s", name, delivery_id, repo.full_name, number, outcome)
     return outcome

@@ -8,7 +8,7 @@ from typing import Any
 
 from app.github.protocol import RepoId
 from jobs.context import db_sessions, max_tries
-from jobs.failures import TRANSIENT, ReportTo, guarded
+from jobs.failures import TRANSIENT, ReportTo, guarded_text
 from jobs.ledger import TERMINAL, Ledger, LedgerError, RunState, RunView
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ async def run_job(
             raise
 
     # timed=False: jobs.runs.deadline already stops a run job before arq's timeout and fails the run.
-    return await guarded(ctx, where, work(), timed=False) or "failed (reported on the issue)"
+    return await guarded_text(ctx, where, work(), timed=False)
 
 
 async def _fail(ledger: Ledger, run_id: str, reason: str) -> None:

@@ -6,8 +6,10 @@ clone pushes to it as its only remote), and the diff and the pull-request body a
 
 from __future__ import annotations
 
+import asyncio
 import getpass
-from collections.abc import Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,11 +20,13 @@ from app.config.model import RepoConfig
 from app.constants import CONFIG_PATH
 from app.github.protocol import IssueRecord
 from jobs.docs.engine import plan_docs
-from jobs.ledger import ApprovalDecision, Ledger, RunState
+from jobs.ledger import TERMINAL, ApprovalDecision, Ledger, RunState, RunView
+from jobs.plan import Plan
 from jobs.runs import proposal
 from jobs.runs.finish import WorkSetup, end_run, finish
 from jobs.runs.local_forge import Echo, LocalForge, git_out
-from jobs.runs.localitem import LocalRunError, issue_from_commit, read_issue
+from jobs.runs.localitem import LocalRunError, issue_from_commit, read_issue, repo_key
+from jobs.runs.localprompt import Answer
 from jobs.runs.work import config_digest, image_digest, recorded_clone, workspace_root
 from policies.loader import effective_policy, load_policy
 from policies.model import Policy
@@ -30,8 +34,6 @@ from sandbox.git import GitError, Identity, branch_name, remove
 
 WORKFLOW = "docs"
 LOCAL_IDENTITY = Identity("Steward", "steward@localhost")
-
-Confirm = Callable[[str], bool]
 
 
 @dataclass
@@ -71,7 +73,7 @@ def read_config(top: Path) -> RepoConfig:
         return RepoConfig()
     result = parse_config(path.read_text(encoding="utf-8"))
     if result.errors:
-        problems = "\n".join(f"  {issue.field}: {issue.message}" for issue in result.errors)
+        problems = "\n".join(f"  {issue.located(CONFIG_PATH)}" for issue in result.errors)
         raise LocalRunError(f"{CONFIG_PATH} has errors; writing work waits until it is fixed:\n{problems}")
     return result.config
 
@@ -82,8 +84,38 @@ async def _issue(options: LocalOptions, top: Path) -> IssueRecord:
     return issue_from_commit((await git_out(top, "log", "-1", "--format=%s")).strip())
 
 
-async def run_local(options: LocalOptions, echo: Echo, confirm: Confirm, err: Echo | None = None) -> str:
-    """Plan, approve (on the terminal), work in the sandbox, commit on the local branch; the run id."""
+@dataclass
+class LocalRun:
+    """A local run planned and shown; the terminal answers between plan_local and work_local."""
+
+    run: RunView
+    plan: Plan
+    top: Path
+    head: str
+    issue: IssueRecord
+    config: RepoConfig
+    policy: Policy
+    branch: str
+    actor: str
+
+
+@asynccontextmanager
+async def cancelled_on_interrupt(ledger: Ledger, run_id: str, actor: str) -> AsyncIterator[None]:
+    """Ctrl-C (the task cancelled) while the run is open: record it cancelled, then let it through."""
+    try:
+        yield
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        with anyio.CancelScope(shield=True):
+            run = await ledger.get_run(run_id)
+            if run is not None and run.state not in TERMINAL:
+                await ledger.transition(
+                    run_id, RunState.CANCELLED, actor=actor, reason="interrupted (Ctrl-C) on the terminal"
+                )
+        raise
+
+
+async def plan_local(options: LocalOptions, echo: Echo, err: Echo | None = None) -> LocalRun:
+    """Check the checkout, record the run, plan it and print the plan (it then waits for the terminal)."""
     top, head = await check_checkout(options.repo)
     issue = await _issue(options, top)
     config = read_config(top)
@@ -100,72 +132,101 @@ async def run_local(options: LocalOptions, echo: Echo, confirm: Confirm, err: Ec
             f"branch {branch} already exists; delete it (`git branch -D {branch}`) to run again"
         )
     await image_digest(config.setup.image or options.image)  # Docker up, image built: before any record
+    actor = getpass.getuser()
     ledger = await Ledger.connect(options.db_url)
     try:
-        return await _lifecycle(
-            ledger, options, top, head, issue, config, policy, branch, echo, confirm, err or echo
+        run = await ledger.create_run(
+            repo_key(top),
+            issue.number,
+            WORKFLOW,
+            actor=actor,
+            event="steward run docs",
+            policy=policy.model_dump(mode="json"),
         )
+        async with cancelled_on_interrupt(ledger, run.id, actor):
+            plan = await _plan(ledger, run.id, top, head, issue, config, policy, actor)
+            await LocalForge(top, head, echo, err or echo).show_plan(run, plan)
+            if plan.approval_required:
+                await ledger.transition(
+                    run.id, RunState.AWAITING_APPROVAL, actor=actor, reason="the plan waits"
+                )
+            run = await ledger.require_run(run.id)
     finally:
         await ledger.close()
+    return LocalRun(run, plan, top, head, issue, config, policy, branch, actor)
 
 
-async def _lifecycle(
+async def _plan(
     ledger: Ledger,
-    options: LocalOptions,
+    run_id: str,
     top: Path,
     head: str,
     issue: IssueRecord,
     config: RepoConfig,
     policy: Policy,
-    branch: str,
-    echo: Echo,
-    confirm: Confirm,
-    err: Echo,
-) -> str:
-    actor = getpass.getuser()
-    run = await ledger.create_run(
-        f"local:{top}",
-        issue.number,
-        WORKFLOW,
-        actor=actor,
-        event="steward run docs",
-        policy=policy.model_dump(mode="json"),
-    )
-    await ledger.transition(run.id, RunState.PLANNING, actor=actor, reason="planning against HEAD")
+    actor: str,
+) -> Plan:
+    await ledger.transition(run_id, RunState.PLANNING, actor=actor, reason="planning against HEAD")
+    git_dir = Path((await git_out(top, "rev-parse", "--absolute-git-dir")).strip())
     plan = await anyio.to_thread.run_sync(
-        lambda: plan_docs(top, issue, config.workflows.docs, policy, base_sha=head)
+        lambda: plan_docs(top, issue, config.workflows.docs, policy, base_sha=head, git_dir=git_dir)
     )
-    await ledger.set_plan(run.id, plan)
+    await ledger.set_plan(run_id, plan)
     await ledger.update_run(
-        run.id, config_digest=config_digest(config), limits=plan.limits.model_dump(mode="json")
+        run_id, config_digest=config_digest(config), limits=plan.limits.model_dump(mode="json")
     )
     await ledger.record_step(
-        run.id, "plan", f"plan at {head[:12]}", 0, ", ".join(s.id for s in plan.steps).encode()
+        run_id, "plan", f"plan at {head[:12]}", 0, ", ".join(s.id for s in plan.steps).encode()
     )
-    forge = LocalForge(top, head, echo, err)
-    await forge.show_plan(await ledger.require_run(run.id), plan)
-    if plan.approval_required:
-        await ledger.transition(run.id, RunState.AWAITING_APPROVAL, actor=actor, reason="the plan waits")
-        if not (options.yes or confirm("Run this plan?")):
+    return plan
+
+
+async def decide_local(options: LocalOptions, local: LocalRun, answer: Answer) -> bool:
+    """Record the terminal's answer as GitHub's approve (unticked steps dropped) or a cancel; True to run."""
+    ledger = await Ledger.connect(options.db_url, run_migrations=False)
+    run_id, actor = local.run.id, local.actor
+    try:
+        if not answer.approved:
             await ledger.record_approval(
-                run.id, actor, ApprovalDecision.REFUSED, role="local", reason="declined"
+                run_id, actor, ApprovalDecision.REFUSED, role="local", reason=answer.reason
             )
-            await ledger.transition(
-                run.id, RunState.CANCELLED, actor=actor, reason="declined on the terminal"
-            )
-            echo(f"\nNothing was run. Run {run.id} is cancelled.")
-            return run.id
-        how = "--yes" if options.yes else "confirmed on the terminal"
-        await ledger.record_approval(
-            run.id, actor, ApprovalDecision.ACCEPTED, role="local", reason=how,
-            steps_kept=[s.id for s in plan.kept()], steps_dropped=[s.id for s in plan.dropped()],
-        )  # fmt: skip
-    await ledger.transition(run.id, RunState.RUNNING, actor=actor, reason="approved")
+            await ledger.transition(run_id, RunState.CANCELLED, actor=actor, reason=answer.reason)
+            return False
+        local.plan = local.plan.with_ticked({s.id for s in local.plan.kept()} - answer.skipped)
+        if local.plan.approval_required or answer.skipped:
+            await ledger.record_approval(
+                run_id, actor, ApprovalDecision.ACCEPTED, role="local", reason=answer.reason,
+                steps_kept=[s.id for s in local.plan.kept()],
+                steps_dropped=[s.id for s in local.plan.dropped()],
+            )  # fmt: skip
+            await ledger.set_plan(run_id, local.plan)
+        await ledger.transition(run_id, RunState.RUNNING, actor=actor, reason="approved")
+        local.run = await ledger.require_run(run_id)
+        return True
+    finally:
+        await ledger.close()
+
+
+async def work_local(options: LocalOptions, local: LocalRun, echo: Echo, err: Echo | None = None) -> str:
+    """Work in the sandbox and commit on the local branch; the run id."""
+    ledger = await Ledger.connect(options.db_url, run_migrations=False)
+    try:
+        async with cancelled_on_interrupt(ledger, local.run.id, local.actor):
+            return await _work(ledger, options, local, LocalForge(local.top, local.head, echo, err or echo))
+    finally:
+        await ledger.close()
+
+
+async def _work(ledger: Ledger, options: LocalOptions, local: LocalRun, forge: LocalForge) -> str:
+    run, plan, issue, config, policy = local.run, local.plan, local.issue, local.config, local.policy
+    forge.shown.add(run.id)
     root = workspace_root(options.data_dir, run.id)
     remove(root)
     try:
         try:
-            ws = await recorded_clone(ledger, run.id, str(top), head, root=root, branch=branch)
+            ws = await recorded_clone(
+                ledger, run.id, str(local.top), local.head, root=root, branch=local.branch
+            )
         except Exception as exc:  # GitError, or the data directory refusing the clone (OSError)
             why = str(exc) if isinstance(exc, GitError) else f"{type(exc).__name__}: {exc}"
             await end_run(ledger, forge, run, RunState.FAILED, f"the clone failed: {why}"[:500], why)
@@ -175,6 +236,7 @@ async def _lifecycle(
     finally:
         remove(root)
     final = await ledger.require_run(run.id)
-    if final.state == RunState.FAILED:
-        raise LocalRunError(f"run {run.id} failed (see above); trace: steward runs show {run.id}")
+    if final.state == RunState.FAILED or (final.plan is not None and final.plan.failed()):
+        what = "failed" if final.state == RunState.FAILED else f"is {final.state.value}, but a step failed"
+        raise LocalRunError(f"run {run.id} {what} (see above); trace: steward runs show {run.id}")
     return run.id

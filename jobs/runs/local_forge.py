@@ -26,6 +26,12 @@ def terminal_plan(plan: Plan, run_id: str, state: str) -> str:
     """The plan comment as a terminal shows it: the same text without the hidden markers."""
     text = _HIDDEN.sub("", render_plan(plan, run_id=run_id, state=state))
     text = re.sub(r"To run it: .*", "Locally, the plan is approved on the terminal (or with --yes).", text)
+    text = text.replace(
+        "Steps (untick a step before approving to drop it):",
+        "Steps (to drop some, answer e at the prompt, or pass --skip with their numbers):",
+    )
+    steps = iter(range(1, len(plan.steps) + 1))
+    text = re.sub(r"^- \[([ x])\] ", lambda m: f"{next(steps, 0)}. [{m.group(1)}] ", text, flags=re.M)
     return re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in text.splitlines())).strip()
 
 

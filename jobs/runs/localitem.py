@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,29 @@ from app.github.protocol import IssueRecord
 
 GH_FIELDS = "number,title,body,labels,state,url"
 _REFERENCE = re.compile(r"\(#(\d+)\)|#(\d+)")
+LOCAL_PREFIX = "local:"
+"""A local run's repository is recorded as `local:<the checkout's top directory>`."""
+
+
+def repo_key(top: Path) -> str:
+    """How the ledger names a local checkout's runs."""
+    return f"{LOCAL_PREFIX}{top}"
+
+
+def repo_filter(value: str) -> str:
+    """`runs list --repo`: owner/name as is; a directory (., ../x, /abs) as `steward run` recorded it."""
+    if value.startswith(LOCAL_PREFIX) or not Path(value).expanduser().is_dir():
+        return value
+    path = Path(value).expanduser().resolve()
+    probe = subprocess.run(  # the checkout's top directory, as `steward run` records it
+        ["git", "-C", str(path), "rev-parse", "--show-toplevel"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=10,
+    )
+    top = Path(probe.stdout.strip()) if probe.returncode == 0 and probe.stdout.strip() else path
+    return repo_key(top)
 
 
 class LocalRunError(Exception):

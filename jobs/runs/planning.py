@@ -67,10 +67,19 @@ async def _plan(ctx: dict[str, Any], ledger: Ledger, run: RunView) -> str:
             ref=info.default_branch,
         )  # fmt: skip
         plan = await anyio.to_thread.run_sync(
-            lambda: plan_docs(ws.work_tree, issue, docs, policy, instructions=run.instructions, base_sha=sha)
+            lambda: plan_docs(
+                ws.work_tree,
+                issue,
+                docs,
+                policy,
+                instructions=run.instructions,
+                base_sha=sha,
+                git_dir=ws.git_dir,
+            )
         )
     finally:
         remove(root)
+    plan = plan.model_copy(update={"requested_by": run.actor})
     await ledger.set_plan(run.id, plan)
     await ledger.update_run(
         run.id,

@@ -118,7 +118,12 @@ async def work(
             return await sb.run(argv)
 
         outcome = await apply_docs(
-            ws.work_tree, plan, issue, config, recorded(in_sandbox, ledger, run_id, "exec")
+            ws.work_tree,
+            plan,
+            issue,
+            config,
+            recorded(in_sandbox, ledger, run_id, "exec"),
+            git_dir=ws.git_dir,
         )
     found = await changes(ws)
     commit = await commit_and_push(
@@ -131,8 +136,9 @@ async def work(
         date=date,
         found=found,
     )
+    what = "commit and push" if token is not None else "commit"  # a local run (no token) pushes nothing
     await ledger.record_step(
-        run_id, "commit", f"commit and push {ws.branch}", 0, (commit or "nothing to commit").encode()
+        run_id, "commit", f"{what} {ws.branch}", 0, (commit or "nothing to commit").encode()
     )
     return WorkResult(outcome=outcome, commit=commit, changes=found)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from app.config.loader import load_repo_config
 from app.github.protocol import RepoId
+from app.github.untrusted import message
 from jobs.context import settings_of
 from jobs.failures import TRANSIENT
 from jobs.ledger import Ledger, RunState, RunView
@@ -69,7 +70,7 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
             why = str(exc) if isinstance(exc, GitError) else f"{type(exc).__name__}: {exc}"
             await end_run(
                 ledger, forge, run, RunState.FAILED, f"the clone failed: {why}"[:500],
-                f"Run `{run.id}` failed: {why}",
+                f"Run `{run.id}` failed: {message(why)}",
             )  # fmt: skip
             return f"failed: {why}"
         setup = WorkSetup(
