@@ -13,6 +13,7 @@ from app.config.units import show_limit
 from app.github.protocol import permission_rank
 from policies.globs import any_match, glob_within_any, normalize_path
 from policies.model import ApprovalRule, Policy
+from sandbox.diffcheck import size_text
 from sandbox.limits import Limits
 
 POLICY_DIR = Path(__file__).parent
@@ -56,6 +57,24 @@ def _limits_asked(policy: Policy, config: WritingWorkflowConfig) -> Limits:
     return Limits(**{**policy.limits.model_dump(), **asked})
 
 
+DIFF_LIMITS = ("max_files", "max_lines", "max_file_bytes", "max_bytes")
+"""The size limits of a proposal, each of which a repository may lower but never raise."""
+
+
+def _diff_limits(policy: Policy, config: WritingWorkflowConfig) -> dict[str, int]:
+    """The lower of the policy's and the repository's value (a policy's 0 means the built-in default)."""
+    narrowed = {}
+    for name in DIFF_LIMITS:
+        asked, ceiling = getattr(config, name), getattr(policy, name)
+        if asked is not None:
+            narrowed[name] = min(asked, ceiling) if ceiling else asked
+    return narrowed
+
+
+def _shown(name: str, value: int) -> str:
+    return size_text(value) if name.endswith("_bytes") else str(value)
+
+
 def _higher(a: Role, b: Role) -> Role:
     return a if permission_rank(a) >= permission_rank(b) else b
 
@@ -77,6 +96,7 @@ def effective_policy(policy: Policy, config: WorkflowConfig | None) -> Policy:
             "denied": [*policy.denied, *(g for g in config.deny if g not in policy.denied)],
             "limits": policy.limits.narrowed_by(_limits_asked(policy, config)),
             "approval": approval,
+            **_diff_limits(policy, config),
         }
     )
 
@@ -110,6 +130,16 @@ def narrowing_problems(policy: Policy, config: WorkflowConfig, where: str) -> li
                 f"{where}.approval.required", f"the {policy.workflow} policy always requires approval"
             )
         )
+    for name in DIFF_LIMITS:
+        asked, ceiling = getattr(config, name), getattr(policy, name)
+        if asked is not None and ceiling and asked > ceiling:
+            problems.append(
+                NarrowingProblem(
+                    f"{where}.{name}",
+                    f"{_shown(name, asked)} is above the {policy.workflow} policy's {_shown(name, ceiling)}; "
+                    "it may only be lowered",
+                )
+            )
     for name, value in config.limits.model_dump(exclude_none=True).items():
         ceiling = getattr(policy.limits, name)
         if value > ceiling:

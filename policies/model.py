@@ -7,7 +7,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.config.model import Role
-from sandbox.limits import Limits
+from sandbox.gitmeasure import MEASURE_BUDGET
+from sandbox.limits import Limits, parse_size
 
 ALWAYS_DENIED = (
     ".github/workflows/**",
@@ -53,7 +54,11 @@ class Policy(BaseModel):
     max_files: int = Field(default=0, ge=0)
     """Most files one proposal may touch."""
     max_lines: int = Field(default=0, ge=0)
-    """Most changed lines (added + removed) in one proposal."""
+    """Most changed lines (added + removed) in one proposal; binary files count by bytes instead."""
+    max_file_bytes: int = Field(default=1024**2, gt=0, le=MEASURE_BUDGET)
+    """Largest file one proposal may write, in bytes (accepts 512k, 1m), text or binary."""
+    max_bytes: int = Field(default=5 * 1024**2, gt=0, le=MEASURE_BUDGET)
+    """Most bytes one proposal may write over all its files (accepts 5m), at most what Steward measures."""
     network: Literal["none", "setup"] = "none"
     """`setup`: only the setup phase reaches the network (allow-listed hosts); `none`: never."""
     limits: Limits = Field(default_factory=Limits)
@@ -62,6 +67,11 @@ class Policy(BaseModel):
     """The minimum approval rule."""
     tools: list[str] = Field(default_factory=list)
     """Tools the workflow's engines may call."""
+
+    @field_validator("max_file_bytes", "max_bytes", mode="before")
+    @classmethod
+    def _sizes(cls, value: object) -> object:
+        return parse_size(value) if isinstance(value, str) else value
 
     @field_validator("denied")
     @classmethod

@@ -8,6 +8,11 @@ from policies.globs import glob_match, normalize_path
 
 ALWAYS_DENIED = (".github/workflows/**", ".github/steward.yml", ".git/**", ".gitmodules")
 """Never writable, whatever a policy says (the same list as policies.model.ALWAYS_DENIED)."""
+UNSAFE_MODES = {"120000": "symbolic link", "160000": "gitlink (a repository inside the repository)"}
+"""Entries no change may add: git stores them, but what they point at is the sandbox's choice."""
+MAX_LISTED = 20
+"""Paths named in one list of a refusal; the rest are counted."""
+MiB = 1024**2
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,24 @@ class FileChange:
     added: int
     removed: int
     binary: bool = False
+    bytes: int = 0
+    """Size of the new blob (0 for a deletion); binary files count by bytes only."""
+    mode: str = "100644"
+    """The new git mode (000000 for a deletion)."""
+
+
+def listed(paths: list[str], limit: int = MAX_LISTED) -> str:
+    """The first `limit` paths, then how many more: a refusal stays readable whatever the sandbox made."""
+    shown = ", ".join(paths[:limit])
+    return shown if len(paths) <= limit else f"{shown} and {len(paths) - limit} more"
+
+
+def size_text(count: int) -> str:
+    """Bytes as a person reads them (1.5 MiB, 300 KiB, 12 bytes)."""
+    for unit, scale in (("GiB", 1024**3), ("MiB", MiB), ("KiB", 1024)):
+        if count >= scale:
+            return f"{count / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{count} bytes"
 
 
 @dataclass(frozen=True)
@@ -28,6 +51,11 @@ class PathPolicy:
     denied: tuple[str, ...] = ()
     max_files: int = 50
     max_lines: int = 2000
+    max_file_bytes: int = 1 * MiB
+    max_bytes: int = 5 * MiB
+
+
+REFUSED = "The change was refused as a whole; nothing was pushed."
 
 
 @dataclass(frozen=True)
@@ -38,33 +66,45 @@ class DiffVerdict:
     undeclared_paths: list[str] = field(default_factory=list)
     too_many_files: bool = False
     too_many_lines: bool = False
+    unsafe_paths: list[str] = field(default_factory=list)
+    large_files: list[str] = field(default_factory=list)
+    too_many_bytes: bool = False
     files: int = 0
     lines: int = 0
+    bytes: int = 0
 
     @property
     def ok(self) -> bool:
-        return not (self.denied_paths or self.undeclared_paths or self.too_many_files or self.too_many_lines)
+        return not (
+            self.denied_paths or self.undeclared_paths or self.too_many_files or self.too_many_lines
+            or self.unsafe_paths or self.large_files or self.too_many_bytes
+        )  # fmt: skip
 
     def message(self, policy: PathPolicy) -> str:
         """What a maintainer reads when the diff is refused."""
         if self.ok:
             return "The diff is within the workflow's path policy."
-        parts = ["The change was refused as a whole; nothing was pushed."]
+        parts = [REFUSED]
+        if self.unsafe_paths:
+            parts.append(f"It adds symbolic links or repositories, which Steward never commits: "
+                         f"{listed(self.unsafe_paths)}.")  # fmt: skip
         if self.denied_paths:
-            parts.append("It touches paths Steward may never change: " + ", ".join(self.denied_paths) + ".")
+            parts.append(f"It touches paths Steward may never change: {listed(self.denied_paths)}.")
         if self.undeclared_paths:
-            allowed = ", ".join(policy.allowed) or "nothing"
+            allowed = listed(list(policy.allowed)) or "nothing"
             parts.append(
-                "It touches paths outside what this workflow declares ("
-                + allowed
-                + "): "
-                + ", ".join(self.undeclared_paths)
-                + "."
+                f"It touches paths outside what this workflow declares ({allowed}): "
+                f"{listed(self.undeclared_paths)}."
             )
         if self.too_many_files:
             parts.append(f"It changes {self.files} files; the limit is {policy.max_files}.")
         if self.too_many_lines:
             parts.append(f"It changes {self.lines} lines; the limit is {policy.max_lines}.")
+        if self.large_files:
+            parts.append(f"Files above the limit of {size_text(policy.max_file_bytes)} per file: "
+                         f"{listed(self.large_files)}.")  # fmt: skip
+        if self.too_many_bytes:
+            parts.append(f"It writes {size_text(self.bytes)}; the limit is {size_text(policy.max_bytes)}.")
         return " ".join(parts)
 
 
@@ -72,6 +112,7 @@ def check_diff(changes: list[FileChange], policy: PathPolicy) -> DiffVerdict:
     """Every offending path is listed, so one refusal tells the whole story."""
     denied: list[str] = []
     undeclared: list[str] = []
+    unsafe = [f"{c.path} ({UNSAFE_MODES[c.mode]})" for c in changes if c.mode in UNSAFE_MODES]
     for change in changes:
         path = normalize_path(change.path)
         if path is None:
@@ -83,7 +124,12 @@ def check_diff(changes: list[FileChange], policy: PathPolicy) -> DiffVerdict:
         elif not any(glob_match(g, path) for g in policy.allowed):
             undeclared.append(path)
     lines = sum(c.added + c.removed for c in changes)
+    written = sum(c.bytes for c in changes)
     return DiffVerdict(
+        unsafe_paths=unsafe,
+        large_files=[f"{c.path} ({size_text(c.bytes)})" for c in changes if c.bytes > policy.max_file_bytes],
+        too_many_bytes=written > policy.max_bytes,
+        bytes=written,
         denied_paths=denied,
         undeclared_paths=undeclared,
         too_many_files=len(changes) > policy.max_files,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
 from dataclasses import dataclass
@@ -12,20 +11,19 @@ from urllib.parse import urlsplit
 import anyio
 from pydantic import SecretStr
 
-from sandbox import quota, workspaces
+from sandbox import gitproc, quota, workspaces, worktree
 from sandbox.base import SandboxError
-from sandbox.diffcheck import FileChange, PathPolicy, check_diff
+from sandbox.diffcheck import REFUSED, FileChange, PathPolicy, check_diff, listed
+from sandbox.gitmeasure import NEUTRAL_ATTRIBUTES, measure, parse_raw
 from sandbox.image import SANDBOX_UID
+from sandbox.worktree import Scan, scan_work_tree
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
-# Never run hooks, fsmonitor or a pager from a work tree the sandbox has written to.
-SAFE_OPTIONS = (
-    "-c", "safe.directory=*", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false",
-    "-c", "commit.gpgsign=false", "-c", "core.pager=cat", "-c", "protocol.ext.allow=never",
-)  # fmt: skip
-
+# The runner, its safe options and its time limits live in sandbox.gitproc (re-exported for callers).
+DEFAULT_PATH = gitproc.DEFAULT_PATH
+SAFE_OPTIONS = gitproc.SAFE_OPTIONS
+GitError = gitproc.GitError
 
 ARTIFACTS = (
     "__pycache__/", "*.py[cod]", ".pytest_cache/", ".hypothesis/", ".coverage", ".coverage.*", "htmlcov/",
@@ -34,10 +32,6 @@ ARTIFACTS = (
 )  # fmt: skip
 """What running tests and installs leaves behind; never part of a proposed change (kept in the git dir's
 info/exclude, beside whatever the repository's own .gitignore says)."""
-
-
-class GitError(SandboxError):
-    """A git command failed; the message never holds the token."""
 
 
 class DiffRefusedError(SandboxError):
@@ -74,38 +68,27 @@ def _secret(token: SecretStr | str | None) -> str | None:
 
 
 def _env(home: Path, token: str | None) -> dict[str, str]:
-    """No host environment; the token travels as an http.extraHeader set through the environment."""
-    env = {
-        "PATH": os.environ.get("PATH", DEFAULT_PATH),
-        "HOME": str(home),
-        "LANG": "C",
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_TERMINAL_PROMPT": "0",
-    }
-    if token:
-        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-        env |= {
-            "GIT_CONFIG_COUNT": "1",
-            "GIT_CONFIG_KEY_0": "http.extraHeader",
-            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
-        }
-    return env
+    return gitproc.git_env(home, token)
 
 
-async def _git(ws_root: Path, git_dir: Path, work_tree: Path | None, *args: str, token: str | None = None,
-               env: dict[str, str] | None = None) -> str:  # fmt: skip
+async def _git_bytes(ws_root: Path, git_dir: Path, work_tree: Path | None, *args: str,
+                     token: str | None = None, env: dict[str, str] | None = None,
+                     input: bytes | None = None) -> bytes:  # fmt: skip
+    """One git command on this workspace, named git dir and work tree, bounded in time (sandbox.gitproc)."""
     argv = ["git", *SAFE_OPTIONS, f"--git-dir={git_dir}"]
     if work_tree is not None:
         argv.append(f"--work-tree={work_tree}")
     argv += args
-    result = await anyio.run_process(argv, env={**_env(ws_root, token), **(env or {})}, check=False)
-    if result.returncode != 0:
-        err = result.stderr.decode(errors="replace").strip()
-        if token:
-            err = err.replace(token, "***")
-        raise GitError(f"git {args[0]} failed ({result.returncode}): {err[-2000:]}")
-    return result.stdout.decode(errors="replace")
+    return await gitproc.run_git(
+        argv, {**_env(ws_root, token), **(env or {})}, command=args[0], limit=gitproc.timeout_for(args[0]),
+        token=token, input=input,
+    )  # fmt: skip
+
+
+async def _git(ws_root: Path, git_dir: Path, work_tree: Path | None, *args: str, token: str | None = None,
+               env: dict[str, str] | None = None) -> str:  # fmt: skip
+    out = await _git_bytes(ws_root, git_dir, work_tree, *args, token=token, env=env)
+    return out.decode(errors="replace")
 
 
 async def clone(
@@ -167,16 +150,54 @@ def give_to_sandbox(work_tree: Path) -> None:
             os.chmod(path, mode)  # a private run directory; the sandbox user must write it
 
 
+async def _tracked_links(ws: Workspace) -> set[str]:
+    """The symbolic links the checked-out commit holds (read from the git directory only)."""
+    out = await _git_bytes(ws.root, ws.git_dir, None, "ls-tree", "-r", "-z", "--full-tree", "HEAD")
+    links = set()
+    for record in filter(None, out.split(b"\0")):
+        meta, path = record.split(b"\t", 1)
+        if meta.startswith(b"120000 "):
+            links.add(path.decode(errors="surrogateescape"))
+    return links
+
+
+def scan_refusal(scan: Scan) -> str:
+    """Why the work tree is refused before git may look at it."""
+    parts = [REFUSED]
+    if scan.too_many:
+        parts.append(
+            f"The work tree holds more than {worktree.MAX_ENTRIES:,} files and directories; git was not run."
+        )
+    if scan.repositories:
+        parts.append(f"It holds .git entries (nested repositories), which host git must never read: "
+                     f"{listed(scan.repositories)}.")  # fmt: skip
+    if scan.links:
+        parts.append(f"It holds symbolic links, which Steward never commits: {listed(scan.links)}.")
+    if scan.special:
+        parts.append(f"It holds special files (devices, pipes, sockets): {listed(scan.special)}.")
+    if scan.too_deep:
+        parts.append(f"It nests directories too deep: {listed(scan.too_deep)}.")
+    return " ".join(parts)
+
+
 async def changes(ws: Workspace) -> list[FileChange]:
-    """Everything the sandbox changed, new files included (renames count as delete plus add)."""
+    """Everything the sandbox changed, new files included (renames count as delete plus add), measured
+    from the blobs; the work tree is walked first, so git never reads a link or a .git entry it holds."""
+    links = await _tracked_links(ws)
+    scan = await anyio.to_thread.run_sync(scan_work_tree, str(ws.work_tree), links, worktree.MAX_ENTRIES)
+    if not scan.ok:
+        raise DiffRefusedError(scan_refusal(scan))
+    (ws.git_dir / "info").mkdir(exist_ok=True)
+    (ws.git_dir / "info" / "attributes").write_text(NEUTRAL_ATTRIBUTES)  # see sandbox.gitmeasure
     await _git(ws.root, ws.git_dir, ws.work_tree, "add", "-A")
-    out = await _git(ws.root, ws.git_dir, ws.work_tree, "diff", "--cached", "--numstat", "-z", "--no-renames")
-    result = []
-    for record in filter(None, out.split("\0")):
-        added, removed, path = record.split("\t", 2)
-        binary = added == "-"
-        result.append(FileChange(path, 0 if binary else int(added), 0 if binary else int(removed), binary))
-    return result
+    raw = await _git_bytes(
+        ws.root, ws.git_dir, ws.work_tree, "diff", "--cached", "--raw", "-z", "--no-renames", "--abbrev=40"
+    )
+
+    async def git(*args: str, input: bytes | None = None) -> bytes:
+        return await _git_bytes(ws.root, ws.git_dir, ws.work_tree, *args, input=input)
+
+    return await measure(parse_raw(raw), git)
 
 
 async def commit_and_push(
@@ -188,12 +209,15 @@ async def commit_and_push(
     identity: Identity,
     token: SecretStr | str | None = None,
     date: str | None = None,
+    found: list[FileChange] | None = None,
 ) -> str | None:
     """Check the whole diff, then commit with a `Steward-Run` trailer and push; None when nothing changed.
 
     A fixed `date` (author and committer) makes a repeated run produce the same commit: its push is a no-op.
+    `found`: what changes(ws) just returned, if the caller has it (the tree is walked and measured once).
     """
-    found = await changes(ws)
+    if found is None:
+        found = await changes(ws)
     if not found:
         return None
     verdict = check_diff(found, policy)

@@ -236,3 +236,51 @@ def test_disk_quota_comes_from_the_policy_and_only_narrows() -> None:
     assert set(problems) == {"workflows.docs.limits.disk"}
     with pytest.raises(ValueError, match="disk"):
         DocsConfig(limits={"disk": "1k"})
+
+
+def test_diff_size_limits_ship_with_byte_defaults() -> None:
+    docs = load_policy("docs")
+    assert (docs.max_files, docs.max_lines, docs.max_file_bytes, docs.max_bytes) == (
+        50,
+        2000,
+        1024**2,
+        5 * 1024**2,
+    )
+
+
+@pytest.mark.parametrize(
+    ("asked", "expected"),
+    [
+        ({"max_bytes": "2m", "max_file_bytes": "256k"}, (2 * 1024**2, 256 * 1024)),
+        ({}, (5 * 1024**2, 1024**2)),
+    ],
+)
+def test_a_repository_may_lower_the_byte_limits(asked: dict[str, str], expected: tuple[int, int]) -> None:
+    narrowed = effective_policy(load_policy("docs"), DocsConfig.model_validate(asked))
+    assert (narrowed.max_bytes, narrowed.max_file_bytes) == expected
+
+
+def test_a_repository_cannot_raise_a_diff_limit_and_is_told_which() -> None:
+    config = DocsConfig.model_validate(
+        {"max_bytes": "1g", "max_file_bytes": "2m", "max_files": 10, "max_lines": 9999}
+    )
+    docs = load_policy("docs")
+    narrowed = effective_policy(docs, config)
+    assert (narrowed.max_bytes, narrowed.max_file_bytes) == (docs.max_bytes, docs.max_file_bytes)
+    assert (narrowed.max_files, narrowed.max_lines) == (10, docs.max_lines)
+    problems = {p.field: p.message for p in narrowing_problems(docs, config, "workflows.docs")}
+    assert set(problems) == {
+        "workflows.docs.max_bytes",
+        "workflows.docs.max_file_bytes",
+        "workflows.docs.max_lines",
+    }
+    assert problems["workflows.docs.max_bytes"].startswith("1 GiB is above the docs policy's 5 MiB")
+
+
+def test_the_diff_check_gets_the_narrowed_byte_limits() -> None:
+    from jobs.runs.work import path_policy
+
+    checked = path_policy(
+        effective_policy(load_policy("docs"), DocsConfig.model_validate({"max_bytes": "2m"}))
+    )
+    assert (checked.max_bytes, checked.max_file_bytes, checked.max_lines) == (2 * 1024**2, 1024**2, 2000)

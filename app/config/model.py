@@ -155,6 +155,16 @@ class WritingWorkflowConfig(WorkflowConfig):
     """The approval rule of this workflow's plans."""
     limits: LimitsOverride = Field(default_factory=LimitsOverride)
     """Tighter sandbox limits than the policy's."""
+    max_files: int | None = Field(default=None, gt=0)
+    """Most files one proposal may touch; unset keeps the policy's, and it may only be lower."""
+    max_lines: int | None = Field(default=None, gt=0)
+    """Most changed lines in one proposal; unset keeps the policy's, and it may only be lower."""
+    max_file_bytes: Size | None = None
+    """Largest file one proposal may write (accepts 512k, 1m); unset keeps the policy's, and it may only be
+    lower."""
+    max_bytes: Size | None = None
+    """Most bytes one proposal may write over all its files (accepts 2m); unset keeps the policy's, and it
+    may only be lower."""
 
 
 class DocsConfig(WritingWorkflowConfig):

@@ -11,6 +11,7 @@ import httpx
 from githubkit import AppAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
 
+from app.github.comments import bounded_body
 from app.github.errors import GitHubRefused
 from app.github.protocol import FileContent, IssueComment, IssuePage, IssueRecord, PullRef, RepoId, RepoInfo
 from app.github.redact import register_secret
@@ -163,13 +164,13 @@ class GitHubKitClient:
 
     async def create_comment(self, repo: RepoId, number: int, body: str) -> IssueComment:
         data = await self._json(
-            "POST", f"repos/{repo.full_name}/issues/{number}/comments", json={"body": body}
+            "POST", f"repos/{repo.full_name}/issues/{number}/comments", json={"body": bounded_body(body)}
         )
         return _comment(data)
 
     async def update_comment(self, repo: RepoId, comment_id: int, body: str) -> IssueComment:
         data = await self._json(
-            "PATCH", f"repos/{repo.full_name}/issues/comments/{comment_id}", json={"body": body}
+            "PATCH", f"repos/{repo.full_name}/issues/comments/{comment_id}", json={"body": bounded_body(body)}
         )
         return _comment(data)
 
@@ -202,7 +203,13 @@ class GitHubKitClient:
         return None
 
     async def create_pull(self, repo: RepoId, *, title: str, body: str, head: str, base: str) -> PullRef:
-        payload = {"title": title, "body": body, "head": head, "base": base, "maintainer_can_modify": True}
+        payload = {
+            "title": title[:256],
+            "body": bounded_body(body),
+            "head": head,
+            "base": base,
+            "maintainer_can_modify": True,
+        }
         return pull_ref(await self._json("POST", f"repos/{repo.full_name}/pulls", json=payload))
 
     async def get_pull(self, repo: RepoId, number: int) -> PullRef:

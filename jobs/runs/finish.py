@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from app.config.model import DocsConfig
 from app.github.protocol import IssueRecord
 from app.github.untrusted import message
+from jobs.failures import TRANSIENT
 from jobs.ledger import Ledger, LedgerError, RunState, RunView
 from jobs.plan import Plan
 from jobs.runs.forge import Forge, Proposed
@@ -61,6 +62,18 @@ async def _stopped(ledger: Ledger, run_id: str) -> bool:
     return (await ledger.require_run(run_id)).state != RunState.RUNNING
 
 
+MAX_REASON = 500
+"""Characters of an unexpected error's text kept in the run's reason and result comment."""
+
+
+def failure_reason(exc: BaseException, ws: Workspace) -> str:
+    """An unexpected error in a few words: its kind and text, with host workspace paths shown as the sandbox
+    sees them (the host's layout is nobody's business)."""
+    text = str(exc).replace(str(ws.work_tree), "/workspace").replace(str(ws.root), "<workspace>")
+    text = " ".join(text.split())[:MAX_REASON] or "no detail"
+    return f"{type(exc).__name__}: {text}"
+
+
 async def finish(
     ledger: Ledger,
     forge: Forge,
@@ -72,7 +85,39 @@ async def finish(
     policy: Policy,
     setup: WorkSetup,
 ) -> Proposed | None:
-    """Work in the sandbox, check and push the diff, propose it; None when the run ended otherwise."""
+    """Work in the sandbox, check and push the diff, propose it; None when the run ended otherwise.
+
+    Any error but cancellation and a transient one (which the job retries) fails the run, saying why: a run
+    is never left `running` by a crash.
+    """
+    try:
+        return await _finish(ledger, forge, run, plan, issue, ws, config, policy, setup)
+    except TRANSIENT:
+        raise
+    except Exception as exc:
+        reason = failure_reason(exc, ws)
+        log.warning("run %s failed: %s", run.id, reason)
+        log.debug("run %s failed", run.id, exc_info=True)
+        if not await _stopped(ledger, run.id):
+            await end_run(
+                ledger, forge, run, RunState.FAILED, f"the work failed: {reason}",
+                f"Run `{run.id}` failed: {message(reason, QUOTED_CHARS)}\n\n"
+                f"Trace: `steward runs show {run.id}`.",
+            )  # fmt: skip
+        return None
+
+
+async def _finish(
+    ledger: Ledger,
+    forge: Forge,
+    run: RunView,
+    plan: Plan,
+    issue: IssueRecord,
+    ws: Workspace,
+    config: DocsConfig,
+    policy: Policy,
+    setup: WorkSetup,
+) -> Proposed | None:
     try:
         result = await work(
             ws, plan, issue, config, policy, ledger=ledger, run_id=run.id, image=setup.image,

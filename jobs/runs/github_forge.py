@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.constants import REVIEW_STATUS_CONTEXT
+from app.github.comments import bounded_body
 from app.github.protocol import IssueRecord, RepoId, RunGitHubClient
 from jobs.ledger import RunView
 from jobs.plan import Plan
@@ -42,7 +43,7 @@ class GitHubForge:
         branch = branch_name(run.workflow, run.number)
         pull = await self.gh.find_open_pull(self.repo, branch)
         if pull is None:
-            body = proposal.body(plan, issue, result.outcome, diff_stat(result.changes), run.id)
+            body = bounded_body(proposal.body(plan, issue, result.outcome, diff_stat(result.changes), run.id))
             pull = await self.gh.create_pull(
                 self.repo, title=proposal.title(issue), body=body, head=branch, base=self.base
             )

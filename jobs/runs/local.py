@@ -240,9 +240,10 @@ async def _work(ledger: Ledger, options: LocalOptions, local: LocalRun, forge: L
                 branch=local.branch,
                 disk=plan.limits.disk,
             )
-        except GitError as exc:
-            await end_run(ledger, forge, run, RunState.FAILED, "the clone failed", str(exc))
-            raise LocalRunError(f"run {run.id} failed: {exc}") from None
+        except Exception as exc:  # GitError, or the data directory refusing the clone (OSError)
+            why = str(exc) if isinstance(exc, GitError) else f"{type(exc).__name__}: {exc}"
+            await end_run(ledger, forge, run, RunState.FAILED, f"the clone failed: {why}"[:500], why)
+            raise LocalRunError(f"run {run.id} failed: {why}") from None
         image = images.choose(config.setup.image, options.image, [options.image, *options.allowed_images])
         setup = WorkSetup(image, LOCAL_IDENTITY, proposal.commit_message(issue))
         await finish(ledger, forge, run, plan, issue, ws, config.workflows.docs, policy, setup)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.github.comments import bounded_body
 from app.github.protocol import GitHubClient, IssueComment, RepoId
 from jobs.plan import Plan, parse_ticked, render_plan
 
@@ -34,7 +35,7 @@ async def show_plan(
     status: str = "",
 ) -> int:
     """Post the plan comment, or edit the one there (no edit when the text is the same); its id."""
-    body = render_plan(plan, run_id=run_id, state=state.replace("_", " "), status=status)
+    body = bounded_body(render_plan(plan, run_id=run_id, state=state.replace("_", " "), status=status))
     existing = await find_plan_comment(gh, repo, number, run_id, bot)
     if existing is None:
         return (await gh.create_comment(repo, number, body)).id

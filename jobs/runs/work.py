@@ -48,6 +48,8 @@ def path_policy(policy: Policy) -> PathPolicy:
         denied=tuple(policy.denied),
         max_files=policy.max_files or PathPolicy.max_files,
         max_lines=policy.max_lines or PathPolicy.max_lines,
+        max_file_bytes=policy.max_file_bytes,
+        max_bytes=policy.max_bytes,
     )
 
 
@@ -132,6 +134,7 @@ async def work(
         identity=identity,
         token=token,
         date=date,
+        found=found,
     )
     what = "commit and push" if token is not None else "commit"  # a local run (no token) pushes nothing
     await ledger.record_step(

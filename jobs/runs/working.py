@@ -9,6 +9,7 @@ from app.config.loader import load_repo_config
 from app.github.protocol import RepoId
 from app.github.untrusted import message
 from jobs.context import settings_of
+from jobs.failures import TRANSIENT
 from jobs.ledger import Ledger, RunState, RunView
 from jobs.locks import repo_lock
 from jobs.plan import Plan
@@ -71,16 +72,15 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
                 branch=branch_name("docs", run.number), token=token, ref=info.default_branch,
                 disk=plan.limits.disk,
             )  # fmt: skip
-        except GitError as exc:
+        except TRANSIENT:
+            raise
+        except Exception as exc:  # GitError, or the data directory refusing the clone (OSError)
+            why = str(exc) if isinstance(exc, GitError) else f"{type(exc).__name__}: {exc}"
             await end_run(
-                ledger,
-                forge,
-                run,
-                RunState.FAILED,
-                "the clone failed",
-                f"Run `{run.id}` failed: {message(str(exc))}",
-            )
-            return f"failed: {exc}"
+                ledger, forge, run, RunState.FAILED, f"the clone failed: {why}"[:500],
+                f"Run `{run.id}` failed: {message(why)}",
+            )  # fmt: skip
+            return f"failed: {why}"
         setup = WorkSetup(
             image=image,
             identity=bot_identity(settings.bot_login),
