@@ -21,6 +21,7 @@ from app.constants import MARKER_FAILURE
 from app.github.comments import upsert_comment
 from app.github.errors import GitHubRefused, GitHubUnavailable, RateLimited
 from app.github.protocol import RepoId
+from app.github.untrusted import message
 from jobs.context import github_for, max_tries, quick_job_budget, retry_delay, settings_of
 from jobs.locks import LockHeld
 
@@ -148,7 +149,7 @@ def _transient_advice(exc: BaseException) -> str:
     if isinstance(exc, GitHubUnavailable):
         cause = "GitHub's rate limit" if isinstance(exc, RateLimited) else "GitHub kept failing"
         return (
-            f"{cause} ({exc}), even after several tries.\n\n"
+            f"{cause} ({message(str(exc), 300)}), even after several tries.\n\n"
             "**What to do next:** ask again in a few minutes; if it keeps happening, check "
             "https://www.githubstatus.com and the Steward operator's `steward doctor`."
         )

@@ -75,7 +75,7 @@ async def test_exec_block_writing_outside_the_docs_paths_is_refused_and_nothing_
     assert "state **failed**" in plan["body"]
     trace = await trace_of(settings, run.id)
     assert trace.transitions[-1].to_state == RunState.FAILED
-    assert trace.transitions[-1].reason == "the diff left the docs paths"
+    assert trace.transitions[-1].reason == "the diff was refused by the docs policy"
 
 
 def _containers(run_id: str) -> list[object]:

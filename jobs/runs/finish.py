@@ -126,7 +126,7 @@ async def _finish(
     except DiffRefusedError as exc:
         if not await _stopped(ledger, run.id):
             await end_run(
-                ledger, forge, run, RunState.FAILED, "the diff left the docs paths",
+                ledger, forge, run, RunState.FAILED, f"the diff was refused by the {policy.workflow} policy",
                 f"Run `{run.id}` was stopped: {_quoted(exc)}\n\nTrace: `steward runs show {run.id}`.",
             )  # fmt: skip
         return None
