@@ -14,7 +14,7 @@ from app.github.protocol import permission_rank
 from policies.globs import any_match, glob_within_any, normalize_path
 from policies.model import ApprovalRule, Policy
 from sandbox.diffcheck import size_text
-from sandbox.limits import Limits
+from sandbox.limits import MIN_DISK, Limits
 
 POLICY_DIR = Path(__file__).parent
 WORKFLOWS = ("commands", "docs", "duplicates", "tests")
@@ -54,6 +54,8 @@ def token_permissions(workflow: str) -> dict[str, str]:
 
 def _limits_asked(policy: Policy, config: WritingWorkflowConfig) -> Limits:
     asked = config.limits.model_dump(exclude_none=True)
+    if asked.get("disk", MIN_DISK) < MIN_DISK:  # reported by narrowing_problems; the policy's quota stands
+        del asked["disk"]
     return Limits(**{**policy.limits.model_dump(), **asked})
 
 
@@ -140,6 +142,15 @@ def narrowing_problems(policy: Policy, config: WorkflowConfig, where: str) -> li
                     "it may only be lowered",
                 )
             )
+    disk = config.limits.disk
+    if disk is not None and disk < MIN_DISK:
+        problems.append(
+            NarrowingProblem(
+                f"{where}.limits.disk",
+                f"{show_limit('disk', disk)} is below the smallest workspace quota, "
+                f"{show_limit('disk', MIN_DISK)}; a checkout needs room",
+            )
+        )
     for name, value in config.limits.model_dump(exclude_none=True).items():
         ceiling = getattr(policy.limits, name)
         if value > ceiling:

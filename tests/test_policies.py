@@ -234,8 +234,10 @@ def test_disk_quota_comes_from_the_policy_and_only_narrows() -> None:
     assert effective_policy(docs, wide).limits.disk == docs.limits.disk
     problems = {p.field: p.message for p in narrowing_problems(docs, wide, "workflows.docs")}
     assert set(problems) == {"workflows.docs.limits.disk"}
-    with pytest.raises(ValueError, match="disk"):
-        DocsConfig(limits={"disk": "1k"})
+    tiny = DocsConfig(limits={"disk": "1k"})  # valid to the schema; the policy says why it cannot be
+    assert effective_policy(docs, tiny).limits.disk == docs.limits.disk
+    (problem,) = narrowing_problems(docs, tiny, "workflows.docs")
+    assert problem.field == "workflows.docs.limits.disk" and "16 MiB" in problem.message
 
 
 def test_diff_size_limits_ship_with_byte_defaults() -> None:

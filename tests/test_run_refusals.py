@@ -185,7 +185,7 @@ async def test_an_image_the_operator_did_not_allow_fails_the_run_before_any_sand
         github.files[".github/steward.yml"] += f"setup:\n  image: {leaky}\n"
         with install(github):
             await say(settings, "/steward docs", MAINTAINER, 3301)
-            await say(settings, "/steward approve", MAINTAINER, 3302)
+            await say(settings, "/steward approve", APPROVER, 3302)
     finally:
         docker_client.api.remove_image(leaky, noprune=True)  # the tag only; the image stays
     (run,) = await runs(settings)
@@ -206,7 +206,7 @@ async def test_an_exec_block_filling_the_disk_is_stopped_by_the_repositorys_disk
     github.files[".github/steward.yml"] += "    limits:\n      disk: 32m\n"  # under workflows.docs
     with install(github):
         await say(settings, "/steward docs", MAINTAINER, 3401)
-        await say(settings, "/steward approve", MAINTAINER, 3402)
+        await say(settings, "/steward approve", APPROVER, 3402)
     (run,) = await runs(settings)
     assert run.limits["disk"] == 32 * 1024**2
     trace = await trace_of(settings, run.id)

@@ -9,7 +9,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from app.config.types import PREFIX_PATTERN, Duration, Glob, Size
-from sandbox.limits import MIN_DISK
 
 Role = Literal["none", "read", "triage", "write", "maintain", "admin"]
 """GitHub's repository roles, weakest first; `none` means anyone."""
@@ -110,7 +109,7 @@ class LimitsOverride(_Strict):
     """Wall seconds for the whole run; accepts 30m, 1h."""
     output_bytes: Size | None = None
     """Output kept per command; accepts 64k, 1m."""
-    disk: Size | None = Field(default=None, ge=MIN_DISK)
+    disk: Size | None = None
     """Bytes the work tree may hold, checkout included; accepts 512m, 2g (at least 16m)."""
 
 
