@@ -7,9 +7,8 @@ import contextlib
 import logging
 import socket
 from collections.abc import Awaitable, Callable, Sequence
-from urllib.parse import urlsplit
 
-from sandbox import addresses
+from sandbox import addresses, egress_http
 
 log = logging.getLogger(__name__)
 
@@ -136,27 +135,23 @@ class EgressProxy:
             await _answer(writer, 400, "malformed request line")
             return
         method, target, version = parts
+        length = 0
         if method == "CONNECT":
             host, _, port_text = target.rpartition(":")
             port = int(port_text) if port_text.isdigit() else 443
             forward: bytes | None = None
         else:
-            url = urlsplit(target)
-            if url.scheme != "http" or not url.hostname:
-                await _answer(writer, 400, "only absolute http:// URLs and CONNECT are proxied")
+            try:
+                request = egress_http.rebuild(method, target, version, rest.split("\r\n")[:-2])
+            except egress_http.BadRequest as exc:
+                await _answer(writer, exc.status, str(exc))
                 return
-            host, port = url.hostname, url.port or 80
-            path = url.path or "/"
-            if url.query:
-                path += "?" + url.query
-            dropped = ("proxy-", "connection:")
-            headers = [h for h in rest.split("\r\n") if h and not h.lower().startswith(dropped)]
-            lines = [f"{method} {path} {version}", *headers, "Connection: close", "", ""]
-            forward = "\r\n".join(lines).encode("latin-1")
+            host, port, forward, length = request.host, request.port, request.head, request.body_length
         host = host.strip("[]")
         if not host_allowed(host, port, self.allowlist):
             await self._refuse(writer, host, port, "not in this sandbox's egress allowlist")
             return
+        body = await reader.readexactly(length)
         upstream = await self._open(writer, host, port)
         if upstream is None:
             return
@@ -165,9 +160,12 @@ class EgressProxy:
             if forward is None:
                 writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
                 await writer.drain()
+                await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
             else:
-                up_writer.write(forward)
-            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+                # Exactly one request: whatever else the client sends never reaches upstream.
+                up_writer.write(forward + body)
+                await up_writer.drain()
+                await _pipe(up_reader, writer)
         finally:
             up_writer.close()
 
@@ -216,7 +214,7 @@ async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> Non
 
 
 async def _answer(writer: asyncio.StreamWriter, status: int, message: str) -> None:
-    reason = {400: "Bad Request", 403: "Forbidden", 502: "Bad Gateway"}[status]
+    reason = {400: "Bad Request", 403: "Forbidden", 413: "Content Too Large", 502: "Bad Gateway"}[status]
     body = (message + "\n").encode()
     writer.write(
         f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import subprocess
@@ -264,6 +265,107 @@ async def test_proxy_answers_garbage_without_crashing() -> None:
         assert (await _ask(proxy, b"CONNECT allowed.invalid:443 HTTP/1.1\r\n\r\n")).startswith(
             b"HTTP/1.1 502"
         )
+
+
+class Recorder:
+    """A loopback upstream that keeps every byte it is sent, answers one request, then listens a while."""
+
+    def __init__(self) -> None:
+        self.received = b""
+        self.server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> int:
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.received += await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+            await writer.drain()
+            with contextlib.suppress(TimeoutError):
+                while chunk := await asyncio.wait_for(reader.read(4096), 0.3):  # a smuggled request?
+                    self.received += chunk
+            writer.close()
+
+        self.server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+
+
+SMUGGLED = "GET /admin HTTP/1.1\r\nHost: attacker-service.example\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("url", "headers", "after", "host"),
+    [
+        ("http://pypi.org/simple/", "Host: attacker-service.example\r\n", "", "pypi.org"),
+        ("http://pypi.org/simple/", "Host: pypi.org\r\nHost: attacker-service.example\r\n", "", "pypi.org"),
+        ("http://pypi.org:8080/simple/", "host: attacker-service.example:8080\r\n", "", "pypi.org:8080"),
+        ("http://PyPI.org/simple/", "", "", "pypi.org"),
+        (
+            "http://pypi.org/",
+            "X-Forwarded-Host: attacker-service.example\r\nForwarded: host=attacker-service.example\r\n"
+            "X-Original-URL: //attacker-service.example/\r\nX-Rewrite-URL: //attacker-service.example/\r\n"
+            "X-Host: attacker-service.example\r\nX-HTTP-Host-Override: attacker-service.example\r\n"
+            "Proxy-Connection: keep-alive\r\nUpgrade: h2c\r\n",
+            "",
+            "pypi.org",
+        ),
+        ("http://pypi.org/", "Connection: X-Route\r\nX-Route: attacker-service.example\r\n", "", "pypi.org"),
+        ("http://pypi.org/", "Content-Length: 0\r\n", SMUGGLED, "pypi.org"),
+        ("http://pypi.org/", "Content-Length: 5\r\n", "hello" + SMUGGLED, "pypi.org"),
+    ],
+)
+async def test_plain_http_is_forwarded_with_the_checked_host_and_nothing_the_client_routes_by(
+    url: str, headers: str, after: str, host: str
+) -> None:
+    recorder = Recorder()
+    async with recorder as port:
+        net = FakeNet({"pypi.org": [PUBLIC]}, {(PUBLIC, 80): port, (PUBLIC, 8080): port})
+        async with EgressProxy(["pypi.org"], resolve=net.resolve, connect=net.connect) as proxy:
+            answer = await _ask(
+                proxy, f"GET {url} HTTP/1.1\r\n{headers}User-Agent: pip\r\n\r\n{after}".encode()
+            )
+    assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"ok"), answer
+    sent = recorder.received.decode("latin-1")
+    head, _, body = sent.partition("\r\n\r\n")
+    lines = head.split("\r\n")
+    assert lines[0].startswith("GET /") and lines[0].endswith(" HTTP/1.1")
+    assert [line for line in lines if line.lower().startswith("host:")] == [f"Host: {host}"]
+    assert "User-Agent: pip" in lines and "Connection: close" in lines
+    assert "attacker" not in sent.lower() and "/admin" not in sent
+    assert body == ("hello" if "Content-Length: 5" in headers else "")
+    assert len(net.connected) == 1
+
+
+@pytest.mark.parametrize(
+    ("request_text", "status"),
+    [
+        ("GET http://pypi.org/ HTTP/1.1\r\nX-A: 1\nHost: attacker-service.example\r\n\r\n", 400),  # bare LF
+        ("GET http://pypi.org/ HTTP/1.1\r\nX-A: 1\rHost: attacker-service.example\r\n\r\n", 400),  # bare CR
+        ("GET http://pypi.org/ HTTP/1.1\r\nHost : attacker-service.example\r\n\r\n", 400),
+        ("GET http://pypi.org/ HTTP/1.1\r\nX-A: 1\r\n Host: attacker-service.example\r\n\r\n", 400),  # folded
+        ("GET http://pypi.org/ HTTP/1.1\r\nX-A: \x00\r\n\r\n", 400),
+        ("GET\nHost:attacker-service.example http://pypi.org/ HTTP/1.1\r\n\r\n", 400),
+        ("GET http://pypi.org/ HTTP/1.1\nHost:attacker-service.example\r\n\r\n", 400),
+        ("GET http://pypi.org/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + SMUGGLED, 400),
+        ("GET http://pypi.org/ HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 40\r\n\r\n" + SMUGGLED, 400),
+        ("GET http://pypi.org/ HTTP/1.1\r\nContent-Length: +4\r\n\r\n", 400),
+        ("GET http://pypi.org/ HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n", 413),
+        ("GET http://pypi.org:x/ HTTP/1.1\r\n\r\n", 400),
+    ],
+)
+async def test_a_plain_http_request_upstream_could_read_another_way_is_refused_and_nothing_connects(
+    request_text: str, status: int
+) -> None:
+    recorder = Recorder()
+    async with recorder as port:
+        net = FakeNet({"pypi.org": [PUBLIC]}, {(PUBLIC, 80): port})
+        async with EgressProxy(["pypi.org"], resolve=net.resolve, connect=net.connect) as proxy:
+            answer = await _ask(proxy, request_text.encode("latin-1"))
+    assert answer.startswith(f"HTTP/1.1 {status} ".encode()), answer
+    assert net.connected == [] and recorder.received == b""
 
 
 FETCH = """
