@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     any other is refused before a sandbox starts."""
     egress_allowlist: list[str] = Field(default_factory=lambda: list(DEFAULT_EGRESS_ALLOWLIST))
     """Hosts a sandbox may reach during its setup phase (JSON list)."""
+    egress_without_firewall: bool = False
+    """Run a setup phase even when its host firewall (iptables, as root) cannot be put in place; host services
+    listening on all interfaces then answer the sandbox. Off: such a setup phase is refused."""
     max_body_bytes: int = 25 * 1024 * 1024
     """The largest webhook body accepted (GitHub caps payloads at 25 MB)."""
     max_bodies_in_flight_bytes: int = Field(default=64 * 1024 * 1024, gt=0)

@@ -99,8 +99,9 @@ def run(
         raise typer.Exit(2) from None
     image_name = image or _settings().sandbox_image
     allow = _settings().egress_allowlist if network == "setup" else []
+    unguarded = network == "setup" and _settings().egress_without_firewall
     try:
-        result = anyio.run(_run_copy, repo, cmd, limits, image_name, network, allow, ca_bundle)
+        result = anyio.run(_run_copy, repo, cmd, limits, image_name, network, allow, ca_bundle, unguarded)
     except (SandboxError, CopyError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(125) from None
@@ -117,6 +118,7 @@ async def _run_copy(
     network: str,
     allow: list[str],
     ca_bundle: Path | None,
+    unguarded: bool,
 ) -> CommandResult:
     import anyio
 
@@ -152,6 +154,7 @@ async def _run_copy(
                 network="setup" if network == "setup" else "none",
                 allowlist=allow,
                 ca_bundle=ca_bundle,
+                egress_without_firewall=unguarded,
             )
             async with sandbox:
                 return await sandbox.run(cmd, on_output=write)

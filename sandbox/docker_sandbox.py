@@ -52,6 +52,7 @@ class DockerSandbox:
         env: Mapping[str, str] | None = None,
         client: docker.DockerClient | None = None,
         ca_bundle: Path | None = None,
+        egress_without_firewall: bool = False,
     ) -> None:
         if not _RUN_ID.match(run_id):
             raise SandboxError(f"run id {run_id!r} must be letters, digits, '.', '_' or '-'")
@@ -61,6 +62,7 @@ class DockerSandbox:
         self.image = image
         self.network = network
         self._allowlist = list(allowlist)
+        self._without_firewall = egress_without_firewall
         self._labels = run_labels(run_id, worker_id)
         self._env = {**BASE_ENV, **(env or {})}
         self._ca_bundle = ca_bundle.resolve() if ca_bundle is not None else None
@@ -118,7 +120,13 @@ class DockerSandbox:
             client = self._client
             await anyio.to_thread.run_sync(ensure_image, client, self.image)
             if self.network == "setup":
-                self._gateway = SetupGateway(client, self.run_id, self._allowlist, self._labels)
+                self._gateway = SetupGateway(
+                    client,
+                    self.run_id,
+                    self._allowlist,
+                    self._labels,
+                    without_firewall=self._without_firewall,
+                )
                 await self._gateway.open()
             self._container_id = await anyio.to_thread.run_sync(
                 lambda: container.create_and_start(

@@ -14,6 +14,8 @@ import shlex
 import shutil
 import subprocess
 
+from sandbox.base import SandboxError
+
 log = logging.getLogger(__name__)
 
 
@@ -27,20 +29,23 @@ def _rules(bridge: str, gateway: str, port: int, tag: str) -> list[list[str]]:
     ]
 
 
-def guard(bridge: str, gateway: str, port: int, tag: str) -> bool:
+class FirewallUnavailable(SandboxError):
+    """The rules could not be put in place; the message says what is missing."""
+
+
+def guard(bridge: str, gateway: str, port: int, tag: str) -> None:
     """Without this, any host service listening on all interfaces would answer the sandbox at the gateway."""
-    if os.geteuid() != 0 or shutil.which("iptables") is None:
-        log.warning("iptables unavailable: host services on 0.0.0.0 stay reachable from the setup phase")
-        return False
+    if os.geteuid() != 0:
+        raise FirewallUnavailable("the worker is not root, so it cannot add iptables rules")
+    if shutil.which("iptables") is None:
+        raise FirewallUnavailable("iptables was not found on PATH")
     for rule in _rules(bridge, gateway, port, tag):
         done = subprocess.run(
             ["iptables", "-w", "5", "-I", *rule], capture_output=True, text=True, check=False
         )
         if done.returncode != 0:
-            log.warning("iptables refused a sandbox rule: %s", done.stderr.strip())
             unguard(bridge, gateway, port, tag)
-            return False
-    return True
+            raise FirewallUnavailable(f"iptables refused a rule: {done.stderr.strip() or done.returncode}")
 
 
 def unguard(bridge: str, gateway: str, port: int, tag: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Mapping, Sequence
 
 import anyio
@@ -10,14 +11,30 @@ import docker
 from docker.errors import APIError, NotFound
 
 from sandbox import hostguard
+from sandbox.base import SandboxError
 from sandbox.egress import EgressProxy
+
+log = logging.getLogger(__name__)
+
+EXPOSED = "host services listening on all interfaces answer the sandbox at its gateway"
+REFUSAL = "the setup phase's host firewall could not be put in place ({why}), so the setup phase is refused"
+ALLOW_HINT = (
+    "run the worker as root with iptables, or set STEWARD_EGRESS_WITHOUT_FIREWALL=true to run it anyway "
+    f"({EXPOSED})"
+)
 
 
 class SetupGateway:
     """One per run, so sandboxes never share a network; removed when the work phase starts."""
 
     def __init__(
-        self, client: docker.DockerClient, run_id: str, allowlist: Sequence[str], labels: Mapping[str, str]
+        self,
+        client: docker.DockerClient,
+        run_id: str,
+        allowlist: Sequence[str],
+        labels: Mapping[str, str],
+        *,
+        without_firewall: bool = False,
     ) -> None:
         self._client = client
         self.name = f"steward-setup-{run_id}"
@@ -27,6 +44,7 @@ class SetupGateway:
         self._network_id: str | None = None
         self.proxy: EgressProxy | None = None
         self._guard: tuple[str, str, int, str] | None = None
+        self._without_firewall = without_firewall
 
     async def open(self) -> None:
         """Create the network and start the proxy on its gateway (the one address the sandbox reaches)."""
@@ -47,7 +65,14 @@ class SetupGateway:
             await self.close()
             raise
         guard = (f"br-{network_id[:12]}", gateway, self.proxy.address[1], self._run_id)
-        if await anyio.to_thread.run_sync(hostguard.guard, *guard):
+        try:
+            await anyio.to_thread.run_sync(hostguard.guard, *guard)
+        except hostguard.FirewallUnavailable as exc:
+            if not self._without_firewall:
+                await self.close()
+                raise SandboxError(f"{REFUSAL.format(why=exc)}; {ALLOW_HINT}") from None
+            log.warning("run %s: setup phase without its firewall (%s); %s", self._run_id, exc, EXPOSED)
+        else:
             self._guard = guard
 
     @property

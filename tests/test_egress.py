@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import os
 import subprocess
 import threading
 import uuid
@@ -16,9 +17,12 @@ from pathlib import Path
 import docker
 import pytest
 
+from app.settings import Settings
 from sandbox import addresses, egress
+from sandbox.base import SandboxError
 from sandbox.docker_sandbox import DockerSandbox
 from sandbox.egress import EgressProxy, connect_to, host_allowed, resolve_host
+from sandbox.labels import RUN_LABEL
 from sandbox.limits import Limits
 from tests.sandbox_fixtures import docker_client, sandbox_dir, sandbox_image  # noqa: F401
 
@@ -474,3 +478,103 @@ async def test_setup_phase_admits_the_allowlist_only_and_work_phase_reaches_noth
     assert guarded.stdout.count(f"steward:{sandbox.run_id}") == 3  # FORWARD and INPUT DROP, but the proxy
     assert f"steward:{sandbox.run_id}" not in rules  # the firewall rules went with the network
     assert docker_client.networks.list(names=[f"steward-setup-{sandbox.run_id}"]) == []
+
+
+REFUSING_IPTABLES = "#!/bin/sh\necho 'iptables: Permission denied (you must be root).' >&2\nexit 4\n"
+
+
+def _break_the_firewall(how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """No iptables on PATH, or one that refuses every rule; returns what the refusal must name."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    if how == "refused":
+        fake = bin_dir / "iptables"
+        fake.write_text(REFUSING_IPTABLES)
+        fake.chmod(0o755)
+        monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+        return "iptables refused a rule: iptables: Permission denied (you must be root)."
+    monkeypatch.setenv("PATH", str(bin_dir))
+    return "iptables was not found on PATH"
+
+
+def _leftovers(client: docker.DockerClient, run_id: str) -> list[str]:
+    networks = [n.name for n in client.networks.list(names=[f"steward-setup-{run_id}"])]
+    containers = [
+        c.name for c in client.containers.list(all=True, filters={"label": f"{RUN_LABEL}={run_id}"})
+    ]
+    return [str(name) for name in [*networks, *containers]]
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("how", ["missing", "refused"])
+async def test_a_setup_phase_without_its_firewall_is_refused_and_leaves_nothing_behind(
+    how: str,
+    sandbox_image: str,  # noqa: F811
+    docker_client: docker.DockerClient,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root: without it every setup phase is refused before iptables is asked")
+    why = _break_the_firewall(how, tmp_path, monkeypatch)
+    run_id = f"test-nofw-{uuid.uuid4().hex[:8]}"
+    sandbox = DockerSandbox(
+        sandbox_dir(tmp_path / "ws"),
+        Limits(command_timeout=30),
+        run_id=run_id,
+        image=sandbox_image,
+        network="setup",
+        allowlist=["pkgs.example.test"],
+        client=docker_client,
+    )
+    with pytest.raises(SandboxError) as refused:
+        async with sandbox:
+            pytest.fail("the setup phase started without its firewall")
+    message = str(refused.value)
+    assert f"host firewall could not be put in place ({why})" in message
+    assert "STEWARD_EGRESS_WITHOUT_FIREWALL=true" in message
+    assert _leftovers(docker_client, run_id) == []
+    assert sandbox.container_id is None
+
+
+@pytest.mark.docker
+async def test_the_operator_may_run_a_setup_phase_without_its_firewall_and_is_warned(
+    sandbox_image: str,  # noqa: F811
+    docker_client: docker.DockerClient,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    why = _break_the_firewall("missing", tmp_path, monkeypatch)
+    if os.geteuid() != 0:
+        why = "the worker is not root, so it cannot add iptables rules"
+    run_id = f"test-nofw-{uuid.uuid4().hex[:8]}"
+    sandbox = DockerSandbox(
+        sandbox_dir(tmp_path / "ws"),
+        Limits(command_timeout=30),
+        run_id=run_id,
+        image=sandbox_image,
+        network="setup",
+        allowlist=["pkgs.example.test"],
+        client=docker_client,
+        egress_without_firewall=True,
+    )
+    with caplog.at_level(logging.WARNING, logger="sandbox.network"):
+        async with sandbox:
+            assert sandbox._gateway is not None and sandbox._gateway.proxy is not None
+            proxy = sandbox._gateway.proxy.url
+            ran = await sandbox.run(["sh", "-c", "echo $HTTP_PROXY"])
+            running = _leftovers(docker_client, run_id)
+    assert ran.exit_code == 0 and ran.output.strip() == proxy
+    assert sorted(running) == sorted([f"steward-setup-{run_id}", f"steward-{run_id}"])
+    assert f"run {run_id}: setup phase without its firewall ({why})" in caplog.text
+    assert _leftovers(docker_client, run_id) == []
+
+
+def test_settings_keep_the_firewall_unless_the_operator_says_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("STEWARD_EGRESS_WITHOUT_FIREWALL", raising=False)
+    assert Settings().egress_without_firewall is False
+    monkeypatch.setenv("STEWARD_EGRESS_WITHOUT_FIREWALL", "true")
+    assert Settings().egress_without_firewall is True

@@ -13,8 +13,8 @@ from tests.sandbox_fixtures import docker_client, sandbox_image  # noqa: F401
 pytestmark = pytest.mark.docker
 
 
-def steward(*args: str, image: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/bin:/bin", "STEWARD_SANDBOX_IMAGE": image}
+def steward(*args: str, image: str, **more_env: str) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "STEWARD_SANDBOX_IMAGE": image, **more_env}
     cli = [sys.executable, "-c", "from app.cli import main; main()"]
     return subprocess.run([*cli, *args], capture_output=True, text=True, env=env, timeout=120, check=False)
 
@@ -60,3 +60,30 @@ def test_run_stops_a_writer_at_the_disk_quota(sandbox_image: str, tmp_path: Path
     )  # fmt: skip
     assert "ran out of disk space" in done.stderr and "32 MiB" in done.stderr
     assert str(tmp_path) not in done.stdout and "steward-sandbox-" not in done.stdout
+
+
+def test_a_setup_phase_without_iptables_is_refused_unless_the_operator_allows_it(
+    sandbox_image: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    # PATH holds no iptables (it lives in /usr/sbin), so the setup network cannot be firewalled.
+    args = (
+        "sandbox",
+        "run",
+        "--repo",
+        str(tmp_path),
+        "--network",
+        "setup",
+        "--",
+        "sh",
+        "-c",
+        "echo $HTTP_PROXY",
+    )
+    refused = steward(*args, image=sandbox_image)
+    allowed = steward(*args, image=sandbox_image, STEWARD_EGRESS_WITHOUT_FIREWALL="true")
+    assert refused.returncode == 125, refused.stderr
+    assert refused.stdout == ""
+    assert "could not be put in place (" in refused.stderr, refused.stderr
+    assert "STEWARD_EGRESS_WITHOUT_FIREWALL=true" in refused.stderr
+    assert allowed.returncode == 0, allowed.stderr
+    assert allowed.stdout.startswith("http://") and allowed.stdout.strip().rsplit(":", 1)[1].isdigit()
