@@ -12,7 +12,7 @@ import anyio
 import docker
 import pytest
 
-from sandbox import diskwatch, quota
+from sandbox import diskwatch, neutral, quota
 from sandbox import git as hostgit
 from sandbox.base import CommandResult, SandboxError
 from sandbox.docker_sandbox import DockerSandbox
@@ -140,6 +140,37 @@ async def test_no_loop_device_names_a_quota_image_by_its_host_path(
     assert shown.count("Read-only file system") == 2  # masked, and the rest of /sys stays read-only
     for secret in host_secrets(tmp_path, run_id):
         assert secret not in shown
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("disk", [None, 4096], ids=["no-quota", "quota-refused"])
+async def test_without_a_quota_mount_mountinfo_names_no_host_path(
+    tmp_path: Path,
+    sandbox_image: str,  # noqa: F811
+    docker_client: docker.DockerClient,  # noqa: F811
+    disk: int | None,
+) -> None:
+    # 4 KiB is too small for mkfs.ext4: quota.mount() returns False, as it does without root or a loop device
+    run_id = f"test-plain-{uuid.uuid4().hex[:8]}"
+    ws = await clone_with_quota(tmp_path, run_id, disk=disk)
+    holder = neutral.holder(ws.root / "work")
+    try:
+        assert not quota.mounted(ws.work_tree) and holder is not None
+        assert ws.work_tree == holder / neutral.WORK and not ws.work_tree.is_symlink()
+        async with DockerSandbox(
+            ws.work_tree, LIMITS, run_id=run_id, image=sandbox_image, client=docker_client
+        ) as sb:
+            result = await sb.run("cat /proc/self/mountinfo; echo note > note.txt")
+            assert await sb.read_file("README.md") == (ws.work_tree / "README.md").read_bytes()
+        assert (ws.root / "work" / "note.txt").read_text() == "note\n"  # the host's own path still works
+    finally:
+        hostgit.remove(ws)
+    assert result.ok
+    line = next(line for line in result.output.splitlines() if " /workspace " in line)
+    assert line.split()[3].endswith(f"/{holder.name}/{neutral.WORK}")  # its path within its filesystem
+    for secret in host_secrets(tmp_path, run_id):
+        assert secret not in result.output
+    assert not ws.root.exists() and not holder.exists()  # removing the run removes its neutral work tree
 
 
 @pytest.mark.docker
