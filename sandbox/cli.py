@@ -122,7 +122,7 @@ async def _run_copy(
 ) -> CommandResult:
     import anyio
 
-    from sandbox import quota
+    from sandbox import neutral, quota
     from sandbox.base import SandboxError
     from sandbox.copy import copy_repo
     from sandbox.docker_sandbox import DockerSandbox
@@ -132,7 +132,7 @@ async def _run_copy(
         sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
 
-    with tempfile.TemporaryDirectory(prefix="steward-sandbox-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="steward-sandbox-", dir=neutral.base()) as tmp:  # not $TMPDIR
         copy = Path(tmp) / "workspace"
         copy.mkdir()
         await anyio.to_thread.run_sync(

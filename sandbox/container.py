@@ -14,6 +14,9 @@ from sandbox.limits import Limits
 
 CA_BUNDLE_PATH = "/etc/ssl/certs/ca-certificates.crt"
 KEEPER_USER = "65534:65534"  # PID 1 runs as nobody, so a command (uid 1000) cannot kill the container
+MASKED_SYS = ("/sys/block", "/sys/class/block", "/sys/dev/block", "/sys/devices/virtual/block")
+"""The host's block devices: a loop device names its backing file there (every run's quota image)."""
+MASK_OPTS = "ro,nosuid,nodev,noexec,size=4k,mode=0555"
 
 
 def create_and_start(
@@ -49,6 +52,7 @@ def create_and_start(
         tmpfs={
             "/tmp": f"{tmpfs_opts},mode=1777",  # noqa: S108 (the container's own tmpfs)
             SANDBOX_HOME: f"{tmpfs_opts},mode=0700,uid={SANDBOX_UID},gid={SANDBOX_UID}",
+            **dict.fromkeys(MASKED_SYS, MASK_OPTS),  # empty and read-only, like docker's own masked paths
         },
         volumes=volumes,
         cap_drop=["ALL"],

@@ -104,18 +104,18 @@ async def clone(
     """Fetch `commit` (shallow; else all of `ref`) into root/git, check it out into root/work on `branch`.
 
     With `disk`, root/work is a filesystem of that size (where the host can mount one): the quota holds the
-    checkout and whatever the sandbox writes.
+    checkout and whatever the sandbox writes. Otherwise root/work links to a neutral directory, which is the
+    Workspace's work_tree (sandbox/neutral.py): either way the sandbox learns no host path.
     """
     parts = urlsplit(url)
     if parts.username or parts.password:
         raise GitError("the remote URL must not carry credentials; pass the token separately")
     secret = _secret(token)
-    git_dir, work_tree = root / "git", root / "work"
-    work_tree.mkdir(parents=True)
+    git_dir = root / "git"
+    os.makedirs(root, exist_ok=True)
     os.chmod(root, 0o700)
     workspaces.claim(root)
-    if disk is not None:
-        await anyio.to_thread.run_sync(quota.mount, work_tree, disk)
+    work_tree = await anyio.to_thread.run_sync(workspaces.make_work_tree, root, disk)
     await _git(root, git_dir, None, "init", "--bare", "-q", str(git_dir))
     await _git(root, git_dir, None, "config", "core.bare", "false")
     await _git(root, git_dir, None, "remote", "add", "origin", url)

@@ -4,6 +4,10 @@ A sparse ext4 image, loop-mounted, rather than a tmpfs: tmpfs pages are charged 
 process that writes them, so a sandbox filling a tmpfs workspace is killed for memory (and the pages stay in
 RAM); an image file fails the write with ENOSPC at the quota and costs the host only what was written. Its
 root is the work tree, so the sandbox's /proc/self/mountinfo shows `/` and a loop device, never a host path.
+
+The loop device names its backing file in sysfs (`/sys/block/loopN/loop/backing_file`, readable by anyone),
+as the path the file was opened by. So the image is opened through a private bind mount of its directory
+that is detached at once: the kernel then names it relative to that mount, `/disk.img`, whoever reads it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import logging
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from sandbox.image import SANDBOX_UID
@@ -62,9 +67,7 @@ def mount(work_tree: Path, size: int) -> bool:
         made = _run([*MKFS, str(image)])
         if made.returncode != 0:
             raise OSError(made.stderr.decode(errors="replace").strip())
-        mounted = _run(["mount", "-o", "loop,nosuid,nodev,noatime", str(image), str(work_tree)])
-        if mounted.returncode != 0:
-            raise OSError(mounted.stderr.decode(errors="replace").strip())
+        _loop_mount(image, work_tree)
     except (OSError, subprocess.TimeoutExpired) as exc:
         log.warning(
             "no disk quota for %s (%s); the watchdog will enforce it instead", work_tree.parent.name, exc
@@ -74,6 +77,25 @@ def mount(work_tree: Path, size: int) -> bool:
     with contextlib.suppress(OSError):
         (work_tree / "lost+found").rmdir()  # not part of any checkout
     return True
+
+
+def _loop_mount(image: Path, work_tree: Path) -> None:
+    """Mount the image on the work tree, opened through a detached bind so that no host path names it."""
+    hidden = tempfile.mkdtemp(prefix="steward-quota-")
+    try:
+        bound = _run(["mount", "--bind", "--make-private", str(image.parent), hidden])
+        if bound.returncode != 0:
+            raise OSError(bound.stderr.decode(errors="replace").strip())
+        try:  # `-o loop` sets autoclear: the loop device goes with the last unmount of the work tree
+            options = "loop,nosuid,nodev,noatime"
+            mounted = _run(["mount", "-o", options, str(Path(hidden) / image.name), str(work_tree)])
+            if mounted.returncode != 0:
+                raise OSError(mounted.stderr.decode(errors="replace").strip())
+        finally:  # lazily: the loop device keeps the image open; the bind lives on, reachable by no path
+            _run(["umount", "-l", hidden])
+    finally:
+        with contextlib.suppress(OSError):
+            os.rmdir(hidden)  # never a recursive delete: were the bind still there, it is the run's root
 
 
 def unmount(work_tree: Path) -> None:

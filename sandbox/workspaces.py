@@ -6,12 +6,28 @@ import json
 import shutil
 from pathlib import Path
 
-from sandbox import quota
+from sandbox import neutral, quota
 from sandbox.labels import run_labels
 
 OWNER_FILE = "owner.json"
 """Beside the git directory and the work tree, out of the sandbox's reach."""
 MAX_OWNER_BYTES = 4096
+WORK = "work"
+
+
+def make_work_tree(root: Path, disk: int | None) -> Path:
+    """root/work: a quota filesystem where there is a quota and the host can mount one, else a neutral dir.
+
+    Either way the sandbox's view of its mount names no host path (see sandbox/quota.py, sandbox/neutral.py);
+    the path returned is a real directory, so no host-side access passes through a link.
+    """
+    link = root / WORK
+    if disk is not None:
+        link.mkdir()
+        if quota.mount(link, disk):
+            return link
+        link.rmdir()
+    return neutral.place(link)
 
 
 def claim(root: Path) -> None:
@@ -35,5 +51,6 @@ def owner(root: Path) -> dict[str, str] | None:
 
 def discard(root: Path) -> None:
     """Unmount the work tree's quota filesystem, then delete the workspace whatever the sandbox left in it."""
-    quota.unmount(root / "work")
+    quota.unmount(root / WORK)
+    neutral.discard(root / WORK)
     shutil.rmtree(root, ignore_errors=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -17,12 +18,26 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
 from app.settings import Settings
+from sandbox import neutral
 
 pytest_plugins = ("tests.run_fixtures", "tests.duplicates_fixtures")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WEBHOOK_EXAMPLES = FIXTURES / "webhooks" / "examples"
 WEBHOOK_SECRET = "test-webhook-secret-not-real"
+
+
+@pytest.fixture(autouse=True)
+def _neutral_work_trees_go_with_tmp_path(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A clone without a quota keeps its work tree under /var/tmp: remove it with the test, as a run would."""
+    if "tmp_path" not in request.fixturenames:
+        yield
+        return
+    tmp_path: Path = request.getfixturevalue("tmp_path")
+    yield
+    for top, dirs, _files in os.walk(tmp_path):  # never follows a link
+        if neutral.WORK in dirs:
+            neutral.discard(Path(top) / neutral.WORK)
 
 
 def free_port() -> int:

@@ -12,7 +12,7 @@ import anyio
 import docker
 import pytest
 
-from sandbox import diskwatch, quota
+from sandbox import diskwatch, neutral, quota
 from sandbox import git as hostgit
 from sandbox.base import CommandResult, SandboxError
 from sandbox.docker_sandbox import DockerSandbox
@@ -33,13 +33,24 @@ def allocated(path: Path) -> int:
     return os.stat(path).st_blocks * 512
 
 
-async def clone_with_quota(tmp_path: Path, run_id: str) -> hostgit.Workspace:
+async def clone_with_quota(tmp_path: Path, run_id: str, disk: int | None = QUOTA) -> hostgit.Workspace:
     """A real clone into a data dir shaped like the worker's (home, data dir, run id all in the path)."""
     bare, commit = make_remote(tmp_path)
     root = tmp_path / ".local" / "share" / "steward" / "workspaces" / run_id
     root.parent.mkdir(parents=True)
     branch = hostgit.branch_name("docs", 7)
-    return await hostgit.clone(bare.as_uri(), commit, root=root, branch=branch, ref="main", disk=QUOTA)
+    return await hostgit.clone(bare.as_uri(), commit, root=root, branch=branch, ref="main", disk=disk)
+
+
+def host_secrets(tmp_path: Path, run_id: str) -> tuple[str, ...]:
+    """What the sandbox must not learn: the data dir, the run id, the home directory."""
+    return (str(tmp_path), run_id, ".local/share/steward", "workspaces/", f"{Path.home()}/")
+
+
+def backing_file(work_tree: Path) -> str:
+    """What the host's sysfs says the quota's loop device reads from."""
+    dev = os.stat(work_tree).st_dev
+    return Path(f"/sys/dev/block/{os.major(dev)}:{os.minor(dev)}/loop/backing_file").read_text().strip()
 
 
 @needs_mount
@@ -90,8 +101,76 @@ async def test_mountinfo_inside_names_no_host_path(
     assert result.ok
     workspace_line = next(line for line in result.output.splitlines() if " /workspace " in line)
     assert workspace_line.split()[3] == "/"  # the mount's root within its filesystem: nothing of the host
-    for secret in (str(tmp_path), run_id, ".local/share/steward", f"{Path.home()}/"):
+    for secret in host_secrets(tmp_path, run_id):
         assert secret not in result.output
+
+
+@needs_mount
+@pytest.mark.docker
+async def test_no_loop_device_names_a_quota_image_by_its_host_path(
+    tmp_path: Path,
+    sandbox_image: str,  # noqa: F811
+    docker_client: docker.DockerClient,  # noqa: F811
+) -> None:
+    run_id = f"test-sysfs-{uuid.uuid4().hex[:8]}"
+    ws = await clone_with_quota(tmp_path, run_id)
+    (tmp_path / "other").mkdir()
+    try:
+        other = await clone_with_quota(tmp_path / "other", f"{run_id}-b")  # another run's image, mounted too
+    except BaseException:
+        hostgit.remove(ws)
+        raise
+    look = (
+        "find /sys -name backing_file 2>/dev/null; cat /sys/block/loop*/loop/backing_file 2>/dev/null;"
+        "ls -A /sys/block /sys/class/block /sys/dev/block /sys/devices/virtual/block;"
+        "touch /sys/block/x 2>&1; touch /sys/kernel/x 2>&1; true"
+    )
+    try:
+        assert quota.mounted(ws.work_tree) and quota.mounted(other.work_tree)
+        for work_tree in (ws.work_tree, other.work_tree):  # at the source: the host's own sysfs
+            assert backing_file(work_tree) == f"/{quota.IMAGE_NAME}"
+        async with DockerSandbox(
+            ws.work_tree, LIMITS, run_id=run_id, image=sandbox_image, client=docker_client
+        ) as sb:
+            shown = (await sb.run(look)).output
+    finally:
+        hostgit.remove(ws)
+        hostgit.remove(other)
+    assert "backing_file" not in shown and quota.IMAGE_NAME not in shown and "loop" not in shown
+    assert shown.count("Read-only file system") == 2  # masked, and the rest of /sys stays read-only
+    for secret in host_secrets(tmp_path, run_id):
+        assert secret not in shown
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("disk", [None, 4096], ids=["no-quota", "quota-refused"])
+async def test_without_a_quota_mount_mountinfo_names_no_host_path(
+    tmp_path: Path,
+    sandbox_image: str,  # noqa: F811
+    docker_client: docker.DockerClient,  # noqa: F811
+    disk: int | None,
+) -> None:
+    # 4 KiB is too small for mkfs.ext4: quota.mount() returns False, as it does without root or a loop device
+    run_id = f"test-plain-{uuid.uuid4().hex[:8]}"
+    ws = await clone_with_quota(tmp_path, run_id, disk=disk)
+    holder = neutral.holder(ws.root / "work")
+    try:
+        assert not quota.mounted(ws.work_tree) and holder is not None
+        assert ws.work_tree == holder / neutral.WORK and not ws.work_tree.is_symlink()
+        async with DockerSandbox(
+            ws.work_tree, LIMITS, run_id=run_id, image=sandbox_image, client=docker_client
+        ) as sb:
+            result = await sb.run("cat /proc/self/mountinfo; echo note > note.txt")
+            assert await sb.read_file("README.md") == (ws.work_tree / "README.md").read_bytes()
+        assert (ws.root / "work" / "note.txt").read_text() == "note\n"  # the host's own path still works
+    finally:
+        hostgit.remove(ws)
+    assert result.ok
+    line = next(line for line in result.output.splitlines() if " /workspace " in line)
+    assert line.split()[3].endswith(f"/{holder.name}/{neutral.WORK}")  # its path within its filesystem
+    for secret in host_secrets(tmp_path, run_id):
+        assert secret not in result.output
+    assert not ws.root.exists() and not holder.exists()  # removing the run removes its neutral work tree
 
 
 @pytest.mark.docker

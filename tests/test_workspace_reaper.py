@@ -13,7 +13,7 @@ import pytest
 
 from jobs.runs.work import workspace_root, workspaces_dir
 from jobs.worker import reap_workspaces as reap_at_start
-from sandbox import quota, workspaces
+from sandbox import neutral, quota, workspaces
 from sandbox.labels import HOST_LABEL, PID_LABEL, PID_START_LABEL, process_start, run_labels
 from sandbox.reaper import DEFAULT_MAX_AGE, reap_workspaces
 
@@ -105,6 +105,31 @@ def test_a_mounted_workspace_is_unmounted_before_it_is_removed(tmp_path: Path) -
         assert not os.path.ismount(root / "work") and not root.exists()
     finally:
         quota.unmount(root / "work")
+
+
+def test_a_neutral_work_tree_goes_with_its_run_and_nothing_else_a_link_names_does(tmp_path: Path) -> None:
+    dead = {**run_labels("r"), PID_LABEL: str(_dead_pid())}
+    root = workspace_root(tmp_path, "r-plain")
+    root.mkdir(parents=True)
+    work = workspaces.make_work_tree(root, None)  # no quota: the work tree lives under a neutral root
+    (work / "README.md").write_text("# x\n")
+    holder = neutral.holder(root / "work")
+    assert holder is not None and holder.parent in neutral.ROOTS and "r-plain" not in str(holder)
+    (root / workspaces.OWNER_FILE).write_text(json.dumps(dead))
+    keep = tmp_path / "elsewhere" / neutral.WORK  # a link Steward did not make: its target stays
+    keep.mkdir(parents=True)
+    forged = workspace_root(tmp_path, "r-forged")
+    forged.mkdir(parents=True)
+    (forged / "work").symlink_to(keep)
+    (forged / workspaces.OWNER_FILE).write_text(json.dumps(dead))
+    try:
+        assert sorted(reap_workspaces(workspaces_dir(tmp_path))) == [
+            "workspace r-forged",
+            "workspace r-plain",
+        ]
+        assert not holder.exists() and not root.exists() and keep.is_dir()
+    finally:
+        neutral.discard(root / "work")
 
 
 @pytest.mark.anyio
