@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -10,32 +11,68 @@ from typing import TypeVar
 
 import anyio
 
+from sandbox.worktree import MAX_DEPTH
+
 MIN_INTERVAL = 0.25
 """Seconds between two measurements at least (more when a walk takes long: never above a third of the CPU)."""
 BLOCK = 4096
 """What even an empty file costs: an inode and, on most filesystems, a block."""
 T = TypeVar("T")
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def usage(root: Path, budget: int) -> int:
-    """Bytes the tree takes (allocated or apparent, whichever is larger), counting stops past `budget`."""
-    total = 0
-    stack = [str(root)]
-    while stack and total <= budget:
+    """Bytes the tree takes (allocated or apparent, whichever is larger), counting stops past `budget`.
+
+    Opened by directory descriptor, never following a link: a directory the sandbox swaps for a link to /
+    between the listing and the walk into it fails there, instead of the host walking host directories.
+    """
+    count = _Count(budget)
+    try:
+        fd = os.open(root, _DIR_FLAGS)
+    except OSError:
+        return 0  # vanished or not a directory any more
+    try:
+        count.directory(fd, 0)
+    finally:
+        os.close(fd)
+    return count.total
+
+
+class _Count:
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.total = 0
+
+    def directory(self, fd: int, depth: int) -> None:
+        subdirs = []
         try:
-            entries = os.scandir(stack.pop())
+            entries = os.scandir(fd)
         except OSError:
-            continue  # vanished or unreadable: the sandbox is changing it under us
+            return  # unreadable: the sandbox is changing it under us
         with entries:
             for entry in entries:
                 try:
-                    stat = entry.stat(follow_symlinks=False)
+                    info = entry.stat(follow_symlinks=False)
                 except OSError:
                     continue
-                total += max(stat.st_blocks * 512, stat.st_size, BLOCK)
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
-    return total
+                self.total += max(info.st_blocks * 512, info.st_size, BLOCK)
+                if stat.S_ISDIR(info.st_mode):
+                    subdirs.append(entry.name)
+        for name in subdirs:
+            if self.total > self.budget:
+                return
+            if depth >= MAX_DEPTH:  # refused after the command anyway; one descriptor a level stays bounded
+                self.total = self.budget + 1
+                return
+            try:
+                child = os.open(name, _DIR_FLAGS, dir_fd=fd)  # O_NOFOLLOW: a swapped-in link fails here
+            except OSError:
+                continue
+            try:
+                self.directory(child, depth + 1)
+            finally:
+                os.close(child)
 
 
 async def watch(root: Path, budget: int, on_full: Callable[[], Awaitable[None]]) -> None:

@@ -1,8 +1,10 @@
 """After each command no process of the sandbox may still run: the host reads and writes the workspace next.
 
-Locally the container's cgroup is frozen, every process but the keeper (uid 65534: tini and `sleep`) is
-killed through a pidfd, and the cgroup thawed; a frozen cgroup cannot fork, so nothing slips through. With a
-remote daemon, an exec as the sandbox user sends SIGKILL to -1 (atomic against fork) and looks again.
+Locally the container's cgroup is always frozen first (a frozen cgroup cannot fork: what it lists is all
+there is), every thread group with a thread not the keeper's (uid 65534: tini and `sleep`) is killed through
+a pidfd whatever its leader's state (a zombie leader's other threads still run), and the cgroup thawed; done
+once no live thread but the keeper's is left. With a remote daemon, an exec as the sandbox user sends SIGKILL
+to -1 (atomic against fork) and looks at every thread again.
 """
 
 from __future__ import annotations
@@ -26,12 +28,13 @@ from sandbox.execution import SANDBOX_USER
 KEEPER_UID = 65534
 SETTLE_SECONDS = 2.0
 _POLL = 0.002
+"""Longest pause between two looks; the first ones are far shorter (freezing idle tasks takes ~0.1 ms)."""
 _KILL_ALL = """i=0
 while [ $i -lt 20 ]; do
   kill -KILL -1 2>/dev/null
   left=0
-  for s in /proc/[0-9]*/status; do
-    [ "$s" = /proc/$$/status ] && continue
+  for s in /proc/[0-9]*/task/[0-9]*/status; do
+    case $s in /proc/$$/*) continue ;; esac
     [ -e "$s" ] || continue
     grep -qs '^Uid:[[:space:]]*65534[[:space:]]' "$s" || grep -qs '^State:[[:space:]]*[ZX]' "$s" || left=1
   done
@@ -46,7 +49,8 @@ exit 3
 class HostCgroup:
     """The container's cgroup files on this host: who is in it, and how to freeze it (v1 or v2)."""
 
-    procs: Path
+    threads: Path
+    """Every thread (not just every process) in the cgroup: v1 `tasks`, v2 `cgroup.threads`."""
     freeze: Path
     frozen_value: str
     thawed_value: str
@@ -64,55 +68,70 @@ def host_cgroup(container_id: str) -> HostCgroup | None:
     """The cgroup files when the daemon is local (cgroupfs v1, cgroupfs v2, systemd v2), else None."""
     v1_pids, v1_freezer = CGROUP_ROOT / "pids" / "docker" / container_id, CGROUP_ROOT / "freezer" / "docker"
     if (v1_pids / "cgroup.procs").exists() and (v1_freezer / container_id / "freezer.state").exists():
-        return HostCgroup(
-            v1_pids / "cgroup.procs", v1_freezer / container_id / "freezer.state", "FROZEN", "THAWED"
-        )
+        return HostCgroup(v1_pids / "tasks", v1_freezer / container_id / "freezer.state", "FROZEN", "THAWED")
     for v2 in (
         CGROUP_ROOT / "docker" / container_id,
         CGROUP_ROOT / "system.slice" / f"docker-{container_id}.scope",
     ):
         if (v2 / "cgroup.freeze").exists():
-            return HostCgroup(v2 / "cgroup.procs", v2 / "cgroup.freeze", "1", "0")
+            return HostCgroup(v2 / "cgroup.threads", v2 / "cgroup.freeze", "1", "0")
     return None
 
 
-def _status(pid: int) -> dict[str, str]:
+def _status(tid: int) -> dict[str, str]:
     with contextlib.suppress(OSError):
-        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        lines = Path(f"/proc/{tid}/status").read_text().splitlines()
         return dict(line.split(":\t", 1) for line in lines if ":\t" in line)
     return {}
 
 
-def _inside_uid(pid: int, host_uid: int) -> int:
+def _inside_uid(tid: int, host_uid: int) -> int:
     """The uid as the container sees it (Docker's userns-remap shifts what the host sees)."""
     with contextlib.suppress(OSError, ValueError):
-        for line in Path(f"/proc/{pid}/uid_map").read_text().splitlines():
+        for line in Path(f"/proc/{tid}/uid_map").read_text().splitlines():
             inside, outside, count = map(int, line.split())
             if outside <= host_uid < outside + count:
                 return inside + host_uid - outside
     return host_uid
 
 
-def strays(cgroup: HostCgroup) -> list[int]:
-    """Host pids in the container that are not the keeper and can still run (zombies cannot)."""
+@dataclass(frozen=True)
+class Thread:
+    """One thread of the container as the host sees it."""
+
+    tid: int
+    tgid: int
+    keeper: bool
+    alive: bool
+
+
+def threads(cgroup: HostCgroup) -> list[Thread]:
+    """Every thread in the cgroup, each with its thread group (the pid to kill); gone ones left out."""
     found = []
-    for pid in map(int, cgroup.procs.read_text().split()):
-        status = _status(pid)
-        if not status or status.get("State", "Z")[:1] in ("Z", "X"):
-            continue
-        if _inside_uid(pid, int(status.get("Uid", "0").split()[0])) != KEEPER_UID:
-            found.append(pid)
+    for tid in map(int, cgroup.threads.read_text().split()):
+        status = _status(tid)
+        try:
+            tgid, uid = int(status["Tgid"]), int(status["Uid"].split()[0])
+        except (KeyError, ValueError, IndexError):
+            continue  # it has already gone
+        alive = status.get("State", "Z")[:1] not in ("Z", "X")
+        found.append(Thread(tid, tgid, _inside_uid(tid, uid) == KEEPER_UID, alive))
     return found
 
 
-def _kill(pid: int, container_id: str) -> None:
-    """SIGKILL through a pidfd, once the pid is known to be in this container (never a reused host pid)."""
+def strays(cgroup: HostCgroup) -> list[int]:
+    """Thread groups with a thread that is not the keeper's and can still run (a zombie leader's may)."""
+    return sorted({t.tgid for t in threads(cgroup) if t.alive and not t.keeper})
+
+
+def _kill(thread: Thread, container_id: str) -> None:
+    """SIGKILL to the thread group through a pidfd, once known to be this container's (never a reused pid)."""
     try:
-        fd = os.pidfd_open(pid)
+        fd = os.pidfd_open(thread.tgid)
     except ProcessLookupError:
         return
-    try:
-        if container_id in Path(f"/proc/{pid}/cgroup").read_text():
+    try:  # the thread's own cgroup: a zombie leader's /proc/PID/cgroup already shows the root
+        if container_id in Path(f"/proc/{thread.tgid}/task/{thread.tid}/cgroup").read_text():
             signal.pidfd_send_signal(fd, signal.SIGKILL)
     except (OSError, ProcessLookupError):
         pass  # it has already gone
@@ -121,27 +140,29 @@ def _kill(pid: int, container_id: str) -> None:
 
 
 def _wait(check: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
+    """Poll `check` until true or `seconds` pass; from 50 us backing off to _POLL (after every command)."""
+    deadline, pause = time.monotonic() + seconds, 0.00005
     while not check():
         if time.monotonic() > deadline:
             return False
-        time.sleep(_POLL)
+        time.sleep(pause)
+        pause = min(pause * 2, _POLL)
     return True
 
 
 def kill_strays_on_host(cgroup: HostCgroup, container_id: str) -> bool:
-    """Freeze, kill every non-keeper process, thaw; True once none can run. Cheap when there are none."""
-    if not strays(cgroup):
-        return True
-    cgroup.set_frozen(True)
+    """Freeze, kill every thread group not the keeper's (zombie or not), thaw; True once none can run."""
+    cgroup.set_frozen(True)  # always: an unfrozen look can miss a process that forks and exits meanwhile
     try:
         if not _wait(cgroup.is_frozen, SETTLE_SECONDS):
             return False
-        for pid in strays(cgroup):
-            _kill(pid, container_id)
+        victims = {t.tgid: t for t in threads(cgroup) if not t.keeper}  # complete: nothing frozen can fork
+        for thread in victims.values():
+            _kill(thread, container_id)
     finally:
         cgroup.set_frozen(False)
-    return _wait(lambda: not strays(cgroup), SETTLE_SECONDS)
+    # Each victim has SIGKILL pending and cannot fork once thawed: the set only shrinks from here.
+    return not victims or _wait(lambda: not strays(cgroup), SETTLE_SECONDS)
 
 
 def kill_strays_by_exec(client: docker.DockerClient, container_id: str) -> bool:

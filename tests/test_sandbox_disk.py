@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -252,6 +253,43 @@ def test_usage_counts_every_file_and_never_follows_links(tmp_path: Path) -> None
     (tmp_path / "link").symlink_to("/usr")
     used = diskwatch.usage(tmp_path, 10**12)
     assert 100_000 + 10 * diskwatch.BLOCK <= used < 100_000 + 12 * diskwatch.BLOCK + 8192
+
+
+SWAPPER = """import os, sys
+real, moved = sys.argv[1] + "/a", sys.argv[1] + "/a.real"
+while True:
+    os.rename(real, moved)
+    os.symlink("/usr", real)
+    os.unlink(real)
+    os.rename(moved, real)
+"""
+
+
+def test_a_directory_swapped_for_a_link_to_a_host_directory_is_not_walked(tmp_path: Path) -> None:
+    """While the walk runs the sandbox flips `a` between a directory and a link to /usr (gigabytes)."""
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "f").write_bytes(b"x" * 1000)
+    budget = 64 * 1024**2
+    swapper = subprocess.Popen([sys.executable, "-c", SWAPPER, str(tmp_path)])
+    seen, calls, deadline = 0, 0, time.monotonic() + 4
+    try:
+        while time.monotonic() < deadline and seen <= budget:
+            seen = max(seen, diskwatch.usage(tmp_path, budget))
+            calls += 1
+    finally:
+        swapper.kill()
+        swapper.wait()
+    assert swapper.returncode == -9, "the swapper stopped by itself: the race did not run"
+    assert calls > 100
+    assert seen < 64 * 1024, f"the walk counted {seen} bytes: it followed the link into /usr"
+
+
+def test_a_tree_deeper_than_a_work_tree_may_be_counts_as_full(tmp_path: Path) -> None:
+    """One descriptor a level stays bounded; deeper nesting is refused after the command anyway."""
+    deep = tmp_path.joinpath(*["d"] * (diskwatch.MAX_DEPTH + 2))
+    deep.mkdir(parents=True)
+    assert diskwatch.usage(tmp_path, 10**12) > 10**12
+    assert diskwatch.usage(tmp_path.joinpath(*["d"] * 3), 10**12) < 10**12
 
 
 @needs_mount

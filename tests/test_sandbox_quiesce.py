@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,21 +21,39 @@ pytestmark = [pytest.mark.anyio, pytest.mark.docker]
 
 LIMITS = Limits(memory="256m", cpus=1, pids=128, command_timeout=20, run_timeout=300)
 HEARTBEAT = "while :; do date +%s%N > /workspace/beat; sleep 0.01; done"
+# The main thread ends with SYS_exit (not exit_group): the leader shows "State: Z", its second thread runs on.
+ZOMBIE_LEADER = r"""
+import ctypes, threading, time
+def beat():
+    while True:
+        with open('/workspace/beat', 'w') as f:
+            f.write(str(time.time_ns()))
+        time.sleep(0.01)
+threading.Thread(target=beat).start()
+time.sleep(0.1)
+ctypes.CDLL(None).syscall(60, 0)  # SYS_exit on x86_64: only this thread ends
+"""
+FORK_LOOP = (
+    "import os,time\nwhile True:\n"
+    '    if os.fork(): os._exit(0)\n    open("/workspace/beat","w").write(str(time.time()))'
+)
 RUNAWAYS = {
     "background": f"nohup sh -c '{HEARTBEAT}' >/dev/null 2>&1 & echo $!",
     "double fork + setsid": (
         f"(setsid sh -c 'echo $$ > /tmp/pid; {HEARTBEAT}' >/dev/null 2>&1 &); sleep 0.2; cat /tmp/pid"
     ),
-    "fork loop": (
-        "nohup python3 -c 'import os,time\nwhile True:\n"
-        '    if os.fork(): os._exit(0)\n    open("/workspace/beat","w").write(str(time.time()))\' '
-        ">/dev/null 2>&1 & echo $!"
+    "fork loop": f"nohup python3 -c {shlex.quote(FORK_LOOP)} >/dev/null 2>&1 & echo $!",
+    "zombie leader, live thread": (
+        f"nohup python3 -c {shlex.quote(ZOMBIE_LEADER)} >/dev/null 2>&1 & sleep 0.3; echo $!"
     ),
 }
 OTHERS = """import os
 def mine(pid):
-    fields = dict(l.split(':', 1) for l in open(f'/proc/{pid}/status') if ':' in l)
-    return fields['Uid'].split()[0] == '1000' and fields['State'].split()[0] not in 'ZX'
+    for tid in os.listdir(f'/proc/{pid}/task'):
+        fields = dict(l.split(':', 1) for l in open(f'/proc/{pid}/task/{tid}/status') if ':' in l)
+        if fields['Uid'].split()[0] == '1000' and fields['State'].split()[0] not in 'ZX':
+            return True
+    return False
 print(sum(1 for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid() and mine(p)))
 """
 
@@ -137,3 +156,26 @@ async def test_with_a_remote_daemon_a_survivor_leads_to_a_restart(
     assert result.exit_code == 0
     assert api.inspect_container(cid)["State"]["StartedAt"] != before
     assert quiesce.strays(host) == []
+
+
+def _start_detached(docker_client: docker.DockerClient, cid: str, command: str) -> None:  # noqa: F811
+    api = docker_client.api
+    exec_id = api.exec_create(cid, ["sh", "-c", command], user="1000:1000", workdir="/workspace")["Id"]
+    api.exec_start(exec_id, detach=True)
+
+
+async def test_a_fork_loop_never_slips_between_the_reads_of_the_check(
+    shared: DockerSandbox,
+    docker_client: docker.DockerClient,  # noqa: F811
+) -> None:
+    """Each pass the looper has a new pid: a look that is not frozen can list one pid and find it gone."""
+    cid, cgroup = shared.container_id, _cgroup(shared)
+    assert cid is not None
+    for _ in range(25):
+        _start_detached(docker_client, cid, RUNAWAYS["fork loop"])
+        deadline = time.monotonic() + 5
+        while not quiesce.strays(cgroup) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(0.05)
+        assert quiesce.kill_strays_on_host(cgroup, cid)
+        assert quiesce.strays(cgroup) == []
