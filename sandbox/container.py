@@ -6,13 +6,16 @@ import contextlib
 from pathlib import Path
 
 import docker
-from docker.errors import APIError, NotFound
+import requests
+from docker.errors import APIError, DockerException, NotFound
 
 from sandbox import cgroup
 from sandbox.image import SANDBOX_HOME, SANDBOX_UID
 from sandbox.limits import Limits
 
 CA_BUNDLE_PATH = "/etc/ssl/certs/ca-certificates.crt"
+RESET_WAIT_ROUNDS = 4
+"""Rounds of 30 s to wait for a killed container to stop."""
 KEEPER_USER = "65534:65534"  # PID 1 runs as nobody, so a command (uid 1000) cannot kill the container
 MASKED_SYS = ("/sys/block", "/sys/class/block", "/sys/dev/block", "/sys/devices/virtual/block")
 """The host's block devices: a loop device names its backing file there (every run's quota image)."""
@@ -88,7 +91,16 @@ def reset(client: docker.DockerClient, container_id: str) -> None:
     """Kill every process (PID 1 included) and start the container again; the workspace stays."""
     with contextlib.suppress(APIError):
         client.api.kill(container_id)
-    client.api.wait(container_id, timeout=30)
+    # A process killed in the middle of a large write can take long to die on a loaded host (its dirty pages
+    # are written first): wait in rounds, and say so plainly if it never stops.
+    for _ in range(RESET_WAIT_ROUNDS):
+        try:
+            client.api.wait(container_id, timeout=30)
+            break
+        except requests.exceptions.ReadTimeout:
+            continue
+    else:
+        raise DockerException(f"the container did not stop within {RESET_WAIT_ROUNDS * 30} s of being killed")
     client.api.start(container_id)
 
 
