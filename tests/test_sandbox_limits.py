@@ -10,6 +10,7 @@ import anyio
 import docker
 import pytest
 
+from sandbox import container
 from sandbox.base import SandboxError
 from sandbox.docker_sandbox import DockerSandbox
 from sandbox.limits import Limits
@@ -120,7 +121,7 @@ async def test_container_carries_every_limit(
     assert host["CapDrop"] == ["ALL"]
     assert host["SecurityOpt"] == ["no-new-privileges"]
     assert host["NetworkMode"] == "none"
-    assert set(host["Tmpfs"]) == {"/tmp", "/home/steward"}
+    assert set(host["Tmpfs"]) == {"/tmp", "/home/steward", *container.MASKED_SYS}  # block devices masked
     assert attrs["Config"]["Labels"]["steward.run"] == shared.run_id
     assert attrs["Config"]["Labels"]["app"] == "steward"
 
