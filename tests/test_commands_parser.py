@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import time
 
+import cmarkgfm
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from app.commands.parser import MAX_ARGS_CHARS, MAX_BODY_CHARS, MAX_COMMANDS, ParsedCommand, parse_commands
 
@@ -85,6 +89,16 @@ CASES: list[tuple[str, str, list[ParsedCommand]]] = [
     ("an escaped slash opts out", "\\/steward help", []),
     ("code span in the arguments", "/steward docs mention `--json`", [C("docs", "mention `--json`", 1)]),
     ("line numbers after a code span across lines", "a `b\nc` d\n/steward help", [C("help", "", 3)]),
+    # A line's number comes from the source, whatever token a line break was swallowed by before it.
+    ("image alt across lines", "![a\nb](u) `x\ny\n/steward approve`\n/steward status", [C("status", "", 5)]),
+    ("link text across lines", "[a\nb](u) `x\n/steward approve`\n/steward status", [C("status", "", 4)]),
+    ("image in a link", "[![a\nb](u)\nc](v) `x\n/steward approve`\n/steward status", [C("status", "", 5)]),
+    ("code in an image's alt", "![`a\nb`](u) `x\n/steward approve`\n/steward status", [C("status", "", 4)]),
+    ("hard break in alt text", "![a\\\nb](u) `x\n/steward approve`\n/steward status", [C("status", "", 4)]),
+    ("link title across lines", '[a](u "t\nt") `x\n/steward approve`\n/steward status', [C("status", "", 4)]),
+    ("emphasis across lines", "*a\nb* `x\n/steward approve`\n/steward status", [C("status", "", 4)]),
+    ("html in a link", "[<b\nc>](u) `x\n/steward approve`\n/steward status", [C("status", "", 4)]),
+    ("after an image across lines", "![a\nb](u)\n/steward help", [C("help", "", 3)]),
     (
         "odd names are sanitised",
         "/steward `@org/admins` x\n/steward <b>",
@@ -161,3 +175,30 @@ def test_a_megabyte_comment_is_parsed_in_bounded_time(pattern: str, separator: s
 def test_only_the_first_65536_characters_are_read() -> None:
     assert parse_commands("x" * (MAX_BODY_CHARS - 20) + "\n\n/steward help") == [C("help", "", 3)]
     assert parse_commands("x" * MAX_BODY_CHARS + "\n\n/steward help") == []
+
+
+FRAGMENTS = ["![a\nb](u)", "[a\nb](u)", '[a](u "t\nt")', "*a\nb*", "<b\nc>", "`a\nb`", "<!--\n-->", "\\\n"]
+FRAGMENTS += ["[![a\nb](u)](v)", "/steward go ", "\n/steward go ", "\n", "  \n", "`"]
+"""Pieces of Markdown, many of them holding a line break inside one inline token."""
+
+
+def _numbered(body: str) -> str:
+    """Each command written as its own name (`c0`, `c1`...), so a rendered one can be told from the others."""
+    count = iter(range(10_000))
+    return re.sub("/steward go ", lambda _: f"/steward c{next(count)} ", body)
+
+
+@settings(max_examples=500, deadline=None)
+@example("![a\nb](u) `x\ny\n/steward c0 `\n/steward c1 ")  # the review's case
+@example('[a](u "t\nt") `x\n/steward c0 `\n/steward c1 ')
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=20).map("".join).map(_numbered))
+def test_a_command_is_read_only_where_a_line_shows_it(body: str) -> None:
+    """cmark-gfm (GitHub's renderer, with a comment's line breaks) shows each command read at a line's start
+    as text, and the source line it is read from holds it."""
+    html = cmarkgfm.markdown_to_html(
+        body, options=cmarkgfm.Options.CMARK_OPT_HARDBREAKS | cmarkgfm.Options.CMARK_OPT_UNSAFE
+    )
+    lines = body.split("\n")
+    for command in parse_commands(body):
+        assert lines[command.line - 1].lstrip().startswith(f"/steward {command.name}")
+        assert re.search(rf"(<p>|<br />\n)/steward {command.name}\b", html), (command, html)

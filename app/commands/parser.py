@@ -5,17 +5,20 @@ of a paragraph outside block quotes, where the line starts as plain text (not in
 HTML comment or a link). It never counts in code (fenced, indented, inline), a block quote, an HTML block
 (`<pre>`, a comment, a `<details>` written without blank lines), a heading, a table, or on a list item's
 marker line. GitHub shows a comment's line breaks as breaks, so each line of a paragraph starts a line.
+A line's number is where its line break stands in the source, whatever token (a code span, an image's alt
+text, a link's title) swallowed line breaks before it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from bisect import bisect_right
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
 from markdown_it import MarkdownIt
-from markdown_it.rules_inline import StateInline, backtick
+from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
 from app.constants import DEFAULT_COMMAND_PREFIX
@@ -42,20 +45,29 @@ class ParsedCommand:
     line: int
 
 
-def _counted_backticks(state: StateInline, silent: bool) -> bool:
-    """markdown-it's code span rule, also noting the line ends a code span swallows (shown as spaces)."""
-    start = state.pos
-    found = backtick(state, silent)
-    if found and not silent and state.tokens and state.tokens[-1].type == "code_inline":
-        state.tokens[-1].meta["newlines"] = state.src.count("\n", start, state.pos)
-    return found
+def _placed(rule: Callable[[StateInline, bool], bool]) -> Callable[[StateInline, bool], bool]:
+    """An inline rule that also notes where in the source each line break it makes is: a line's number then
+    comes from the source, not from adding up what each kind of token (code, HTML, an image's alt text, a
+    link's text) swallowed."""
+
+    def placed(state: StateInline, silent: bool) -> bool:
+        start, before = state.pos, len(state.tokens)
+        found = rule(state, silent)
+        if found and not silent:
+            for token in state.tokens[before:]:
+                if token.type in _BREAKS and "newline" not in token.meta:
+                    token.meta["newline"] = state.src.find("\n", start)
+        return found
+
+    return placed
 
 
 @cache
 def _markdown() -> MarkdownIt:
     """Blocks only: a paragraph's inline syntax (the slow part) is parsed if a line may hold a command."""
     md = MarkdownIt("commonmark").enable("table").disable(["inline", "text_join"])
-    md.inline.ruler.at("backticks", _counted_backticks)
+    for rule in list(md.inline.ruler.__rules__):  # every rule, so no kind of token is left uncounted
+        md.inline.ruler.at(rule.name, _placed(rule.fn), {"alt": rule.alt})
     return md
 
 
@@ -66,29 +78,24 @@ def _inline(content: str) -> list[Token]:
     return children
 
 
-def _newlines(token: Token) -> int:
-    """Source line ends inside one inline token."""
-    if token.type in _BREAKS:
-        return 1
-    if token.type == "code_inline":
-        return int(token.meta.get("newlines", 0))
-    if token.type == "html_inline":
-        return token.content.count("\n")
-    return 0
-
-
-def _line_starts(children: list[Token]) -> Iterator[tuple[int, str]]:
-    """(line offset in the paragraph, its leading plain text) for each line that starts as plain text, outside
-    any link or emphasis (their text is nested one level or more)."""
-    line, start, text = 0, True, None  # text: the plain text so far of a line that started as plain text
-    for token in [*children, Token("softbreak", "", 0)]:
-        if token.type in _TEXT and token.level == 0 and (start or text is not None):
-            text = (text or "") + token.content  # an escape ("\/") is a token of its own
-        elif text is not None:
-            yield line, text
-            text = None
-        start = token.type in _BREAKS
-        line += _newlines(token)
+def _line_starts(content: str, children: list[Token]) -> Iterator[tuple[int, str]]:
+    """(line offset in the paragraph, its leading plain text) for each line that starts as plain text after a
+    line break, outside any link or emphasis (their text is nested one level or more)."""
+    ends = [i for i, char in enumerate(content) if char == "\n"]
+    line: int | None = 0  # the line a text token here would start; None: no line starts here
+    run: tuple[int, str] | None = None  # a line that started as plain text, and its plain text so far
+    for token in [*children, Token("softbreak", "", 0, meta={"newline": len(content)})]:
+        text = token.type in _TEXT and token.level == 0
+        if text and run is not None:
+            run = (run[0], run[1] + token.content)  # an escape ("\/") is a token of its own
+        elif text and line is not None:
+            run = (line, token.content)
+        elif run is not None:
+            yield run
+            run = None
+        line = None
+        if token.type in _BREAKS and token.level == 0 and isinstance(token.meta.get("newline"), int):
+            line = bisect_right(ends, token.meta["newline"])  # a break with no known place starts no line
 
 
 def _paragraph_lines(tokens: list[Token]) -> Iterator[tuple[Token, bool]]:
@@ -128,7 +135,7 @@ def _in_paragraph(inline: Token, on_marker: bool, prefix: str) -> Iterator[Parse
     lines = inline.content.split("\n")  # the paragraph's source lines, less their block indentation
     if not any(line.lstrip()[: len(prefix)].lower() == prefix.lower() for line in lines):
         return
-    for offset, text in _line_starts(_inline(inline.content)):
+    for offset, text in _line_starts(inline.content, _inline(inline.content)):
         if offset == 0 and on_marker:
             continue
         if text[: len(prefix)].lower() != prefix.lower() or offset >= len(lines):
