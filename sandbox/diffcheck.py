@@ -27,6 +27,8 @@ class FileChange:
     """Size of the new blob (0 for a deletion); binary files count by bytes only."""
     mode: str = "100644"
     """The new git mode (000000 for a deletion)."""
+    text_to_binary: bool = False
+    """A text file the change makes binary: a reviewer would read only "Binary file not shown"."""
 
 
 def listed(paths: list[str], limit: int = MAX_LISTED) -> str:
@@ -69,6 +71,7 @@ class DiffVerdict:
     unsafe_paths: list[str] = field(default_factory=list)
     large_files: list[str] = field(default_factory=list)
     too_many_bytes: bool = False
+    made_binary: list[str] = field(default_factory=list)
     files: int = 0
     lines: int = 0
     bytes: int = 0
@@ -77,7 +80,7 @@ class DiffVerdict:
     def ok(self) -> bool:
         return not (
             self.denied_paths or self.undeclared_paths or self.too_many_files or self.too_many_lines
-            or self.unsafe_paths or self.large_files or self.too_many_bytes
+            or self.unsafe_paths or self.large_files or self.too_many_bytes or self.made_binary
         )  # fmt: skip
 
     def message(self, policy: PathPolicy) -> str:
@@ -88,6 +91,9 @@ class DiffVerdict:
         if self.unsafe_paths:
             parts.append(f"It adds symbolic links or repositories, which Steward never commits: "
                          f"{listed(self.unsafe_paths)}.")  # fmt: skip
+        if self.made_binary:
+            parts.append(f"It turns text files into binary ones, which a reviewer cannot read: "
+                         f"{listed(self.made_binary)}.")  # fmt: skip
         if self.denied_paths:
             parts.append(f"It touches paths Steward may never change: {listed(self.denied_paths)}.")
         if self.undeclared_paths:
@@ -127,6 +133,7 @@ def check_diff(changes: list[FileChange], policy: PathPolicy) -> DiffVerdict:
     written = sum(c.bytes for c in changes)
     return DiffVerdict(
         unsafe_paths=unsafe,
+        made_binary=[c.path for c in changes if c.text_to_binary],
         large_files=[f"{c.path} ({size_text(c.bytes)})" for c in changes if c.bytes > policy.max_file_bytes],
         too_many_bytes=written > policy.max_bytes,
         bytes=written,

@@ -70,6 +70,58 @@ async def test_a_nul_byte_makes_a_file_binary_and_it_counts_by_bytes(ws: hostgit
     assert (change.binary, change.added, change.bytes) == (True, 0, 2005)
 
 
+LINES = b"".join(b"line %d\n" % n for n in range(20_000))
+
+
+async def tracked(tmp_path: Path, path: str, content: bytes) -> hostgit.Workspace:
+    """A workspace whose commit already holds `path` with `content`."""
+    bare, _ = make_remote(tmp_path)
+    seed = tmp_path / "seed"
+    (seed / path).write_bytes(content)
+    sh("git", "-C", str(seed), "add", "-A")
+    sh("git", "-C", str(seed), "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "-m", path)
+    sh("git", "-C", str(seed), "push", "-q", str(bare), "main")
+    commit = sh("git", "-C", str(seed), "rev-parse", "HEAD").strip()
+    return await hostgit.clone(
+        bare.as_uri(), commit, root=tmp_path / "run", branch="steward/docs/7", ref="main"
+    )
+
+
+async def test_one_nul_byte_does_not_hide_a_20000_line_rewrite(ws: hostgit.Workspace) -> None:
+    (ws.work_tree / "docs" / "guide.md").write_bytes(b"\0" + LINES)  # a tracked text file, rewritten
+    (change,) = await hostgit.changes(ws)
+    assert (change.binary, change.text_to_binary, change.removed) == (True, True, 1)  # "Guide\n" went
+    assert change.bytes == len(LINES) + 1
+    message = await refused(ws)
+    assert "It turns text files into binary ones, which a reviewer cannot read: docs/guide.md." in message
+
+
+async def test_a_large_text_file_made_binary_counts_its_old_lines_as_removed(tmp_path: Path) -> None:
+    ws = await tracked(tmp_path, "docs/long.md", LINES)
+    (ws.work_tree / "docs" / "long.md").write_bytes(b"\0")
+    (change,) = await hostgit.changes(ws)
+    assert (change.added, change.removed, change.bytes) == (0, 20_000, 1)
+    message = await refused(ws)
+    assert "It changes 20000 lines; the limit is 2000." in message and "binary ones" in message
+
+
+async def test_a_binary_file_made_text_counts_its_new_lines(tmp_path: Path) -> None:
+    ws = await tracked(tmp_path, "docs/blob.dat", b"\0\1\2")
+    (ws.work_tree / "docs" / "blob.dat").write_bytes(LINES)
+    (change,) = await hostgit.changes(ws)
+    assert (change.binary, change.text_to_binary, change.added, change.removed) == (False, False, 20_000, 0)
+    assert "It changes 20000 lines; the limit is 2000." in await refused(ws)
+
+
+async def test_a_binary_file_rewritten_as_binary_still_counts_by_bytes(tmp_path: Path) -> None:
+    ws = await tracked(tmp_path, "docs/logo.png", b"\x89PNG\0old")
+    (ws.work_tree / "docs" / "logo.png").write_bytes(b"\x89PNG\0" + b"x\n" * 1000)
+    (change,) = await hostgit.changes(ws)
+    assert (change.binary, change.text_to_binary, change.added, change.removed) == (True, False, 0, 0)
+    assert change.bytes == 2005
+    assert check_diff([change], DOCS).ok
+
+
 async def test_a_30_mb_single_line_file_is_refused_by_its_size(ws: hostgit.Workspace) -> None:
     (ws.work_tree / "docs" / "one-line.md").write_bytes(b"x" * (30 * MiB))
     message = await refused(ws)
