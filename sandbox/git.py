@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from dataclasses import dataclass
@@ -13,8 +14,8 @@ from pydantic import SecretStr
 
 from sandbox import gitproc, quota, workspaces, worktree
 from sandbox.base import SandboxError
-from sandbox.diffcheck import REFUSED, FileChange, PathPolicy, check_diff, listed
-from sandbox.gitmeasure import NEUTRAL_ATTRIBUTES, measure, parse_raw
+from sandbox.diffcheck import REFUSED, FileChange, PathPolicy, check_diff, listed, size_text
+from sandbox.gitmeasure import MEASURE_BUDGET, NEUTRAL_ATTRIBUTES, measure, parse_raw
 from sandbox.image import SANDBOX_UID
 from sandbox.worktree import Scan, scan_work_tree
 
@@ -150,18 +151,22 @@ def give_to_sandbox(work_tree: Path) -> None:
             os.chmod(path, mode)  # a private run directory; the sandbox user must write it
 
 
-async def _tracked_links(ws: Workspace) -> set[str]:
-    """The symbolic links the checked-out commit holds (read from the git directory only)."""
-    out = await _git_bytes(ws.root, ws.git_dir, None, "ls-tree", "-r", "-z", "--full-tree", "HEAD")
-    links = set()
+async def _tracked(ws: Workspace) -> tuple[set[str], dict[str, int]]:
+    """The symbolic links the checked-out commit holds, and its files' sizes (read from the git directory)."""
+    out = await _git_bytes(ws.root, ws.git_dir, None, "ls-tree", "-r", "-z", "-l", "--full-tree", "HEAD")
+    links, sizes = set(), {}
     for record in filter(None, out.split(b"\0")):
-        meta, path = record.split(b"\t", 1)
-        if meta.startswith(b"120000 "):
-            links.add(path.decode(errors="surrogateescape"))
-    return links
+        meta, raw_path = record.split(b"\t", 1)
+        mode, _type, _sha, size = meta.split()
+        path = raw_path.decode(errors="surrogateescape")
+        if mode == b"120000":
+            links.add(path)
+        elif size.isdigit():  # a gitlink has no size
+            sizes[path] = int(size)
+    return links, sizes
 
 
-def scan_refusal(scan: Scan) -> str:
+def scan_refusal(scan: Scan, max_file_bytes: int = MEASURE_BUDGET) -> str:
     """Why the work tree is refused before git may look at it."""
     parts = [REFUSED]
     if scan.too_many:
@@ -177,16 +182,24 @@ def scan_refusal(scan: Scan) -> str:
         parts.append(f"It holds special files (devices, pipes, sockets): {listed(scan.special)}.")
     if scan.too_deep:
         parts.append(f"It nests directories too deep: {listed(scan.too_deep)}.")
+    if scan.large:
+        large = [f"{path} ({size_text(size)})" for path, size in scan.large]
+        parts.append(f"Files above the limit of {size_text(max_file_bytes)} per file: {listed(large)}; "
+                     f"git was not run.")  # fmt: skip
     return " ".join(parts)
 
 
-async def changes(ws: Workspace) -> list[FileChange]:
+async def changes(ws: Workspace, max_file_bytes: int = MEASURE_BUDGET) -> list[FileChange]:
     """Everything the sandbox changed, new files included (renames count as delete plus add), measured
-    from the blobs; the work tree is walked first, so git never reads a link or a .git entry it holds."""
-    links = await _tracked_links(ws)
-    scan = await anyio.to_thread.run_sync(scan_work_tree, str(ws.work_tree), links, worktree.MAX_ENTRIES)
+    from the blobs; the work tree is walked first, so git never reads a link or a .git entry it holds, nor
+    hashes a file above `max_file_bytes` (the policy's limit: a sparse file is huge at no cost in disk)."""
+    links, sizes = await _tracked(ws)
+    walk = functools.partial(
+        scan_work_tree, str(ws.work_tree), links, worktree.MAX_ENTRIES, max_file_bytes, sizes
+    )
+    scan = await anyio.to_thread.run_sync(walk)
     if not scan.ok:
-        raise DiffRefusedError(scan_refusal(scan))
+        raise DiffRefusedError(scan_refusal(scan, max_file_bytes))
     (ws.git_dir / "info").mkdir(exist_ok=True)
     (ws.git_dir / "info" / "attributes").write_text(NEUTRAL_ATTRIBUTES)  # see sandbox.gitmeasure
     await _git(ws.root, ws.git_dir, ws.work_tree, "add", "-A")
@@ -217,7 +230,7 @@ async def commit_and_push(
     `found`: what changes(ws) just returned, if the caller has it (the tree is walked and measured once).
     """
     if found is None:
-        found = await changes(ws)
+        found = await changes(ws, policy.max_file_bytes)
     if not found:
         return None
     verdict = check_diff(found, policy)

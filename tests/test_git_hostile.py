@@ -77,6 +77,7 @@ async def tracked(tmp_path: Path, path: str, content: bytes) -> hostgit.Workspac
     """A workspace whose commit already holds `path` with `content`."""
     bare, _ = make_remote(tmp_path)
     seed = tmp_path / "seed"
+    (seed / path).parent.mkdir(parents=True, exist_ok=True)
     (seed / path).write_bytes(content)
     sh("git", "-C", str(seed), "add", "-A")
     sh("git", "-C", str(seed), "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "-m", path)
@@ -126,7 +127,9 @@ async def test_a_30_mb_single_line_file_is_refused_by_its_size(ws: hostgit.Works
     (ws.work_tree / "docs" / "one-line.md").write_bytes(b"x" * (30 * MiB))
     message = await refused(ws)
     assert "docs/one-line.md (30 MiB)" in message and "1 MiB per file" in message
-    assert "It writes 30 MiB; the limit is 5 MiB." in message
+    assert staged(ws) == ""  # refused by the walk: git never hashed it
+    verdict = check_diff([FileChange("docs/one-line.md", 1, 0, bytes=30 * MiB)], DOCS)
+    assert "It writes 30 MiB; the limit is 5 MiB." in verdict.message(DOCS)  # the diff's own check agrees
 
 
 async def test_a_20_mb_binary_is_refused_by_its_size(ws: hostgit.Workspace) -> None:
@@ -220,6 +223,28 @@ async def test_a_flood_of_files_is_refused_fast_before_git_runs(
     assert time.monotonic() - started < 2.0
     assert "more than 5,000 files and directories; git was not run" in message
     assert staged(ws) == ""
+
+
+async def test_a_sparse_100_gib_file_is_refused_by_its_size_before_git_hashes_it(
+    ws: hostgit.Workspace,
+) -> None:
+    with open(ws.work_tree / "docs" / "x.md", "wb") as sparse:
+        sparse.truncate(100 * 1024**3)  # no disk used: only git add would make it cost (reading it whole)
+    started = time.monotonic()
+    message = await refused(ws)
+    assert time.monotonic() - started < 1.0
+    assert "Files above the limit of 1 MiB per file: docs/x.md (100 GiB); git was not run." in message
+    assert staged(ws) == ""
+
+
+async def test_a_tracked_file_above_the_limit_left_as_it_was_is_no_reason_to_refuse(tmp_path: Path) -> None:
+    ws = await tracked(tmp_path, "assets/video.bin", b"\0" * (2 * MiB))
+    (ws.work_tree / "docs" / "guide.md").write_text("Guide\nMore.\n")
+    assert [c.path for c in await hostgit.changes(ws, max_file_bytes=MiB)] == ["docs/guide.md"]
+    with open(ws.work_tree / "assets" / "video.bin", "r+b") as grown:
+        grown.truncate(5 * MiB)  # beyond twice what the commit held: refused before git reads it
+    with pytest.raises(hostgit.DiffRefusedError, match=r"assets/video.bin \(5 MiB\); git was not run"):
+        await hostgit.changes(ws, max_file_bytes=MiB)
 
 
 async def test_a_hung_git_command_is_killed_at_its_time_limit(
