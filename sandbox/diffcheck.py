@@ -6,8 +6,20 @@ from dataclasses import dataclass, field
 
 from policies.globs import glob_match, normalize_path
 
-ALWAYS_DENIED = (".github/workflows/**", ".github/steward.yml", ".git/**", ".gitmodules")
-"""Never writable, whatever a policy says (the same list as policies.model.ALWAYS_DENIED)."""
+ALWAYS_DENIED = (
+    ".github/workflows/**",
+    ".github/actions/**",  # composite actions run inside workflows
+    ".github/steward.yml",
+    ".git/**",
+    "**/.git/**",
+    "**/.gitmodules",  # submodule URLs: what a recursive clone fetches
+    "**/.gitattributes",  # steers what review shows (linguist-generated, -diff), checkouts and archives
+    "CODEOWNERS",  # the three places GitHub reads code owners from (docs/** is otherwise writable)
+    ".github/CODEOWNERS",
+    "docs/CODEOWNERS",
+    # .gitignore stays writable: it changes no tracked file, and review shows all of it.
+)
+"""Never writable, whatever a policy or repository says (matched ignoring case); policies.model uses it."""
 UNSAFE_MODES = {"120000": "symbolic link", "160000": "gitlink (a repository inside the repository)"}
 """Entries no change may add: git stores them, but what they point at is the sandbox's choice."""
 MAX_LISTED = 20

@@ -123,6 +123,23 @@ async def test_a_binary_file_rewritten_as_binary_still_counts_by_bytes(tmp_path:
     assert check_diff([change], DOCS).ok
 
 
+@pytest.mark.parametrize(
+    ("where", "what"),
+    [
+        ("docs/.gitattributes", "*.md linguist-generated"),  # review folds the diff away
+        ("docs/.GitAttributes", "*.md export-ignore"),
+        ("docs/.gitmodules", '[submodule "x"]\n\tpath = x\n\turl = https://attacker.example/x'),
+    ],
+)
+async def test_files_that_steer_git_or_review_are_never_written(
+    ws: hostgit.Workspace, where: str, what: str
+) -> None:
+    (ws.work_tree / where).write_text(what + "\n")
+    (ws.work_tree / "docs" / "guide.md").write_text("Guide\nMore.\n")
+    wide = PathPolicy(allowed=("**",), max_files=50, max_lines=2000)  # even a policy that allows everything
+    assert f"It touches paths Steward may never change: {where}." in await refused(ws, wide)
+
+
 async def test_a_30_mb_single_line_file_is_refused_by_its_size(ws: hostgit.Workspace) -> None:
     (ws.work_tree / "docs" / "one-line.md").write_bytes(b"x" * (30 * MiB))
     message = await refused(ws)
