@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
+import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -189,6 +191,20 @@ def scan_refusal(scan: Scan, max_file_bytes: int = MEASURE_BUDGET) -> str:
     return " ".join(parts)
 
 
+async def _hashed(
+    ws: Workspace, large: list[tuple[str, int]], tracked: dict[str, int]
+) -> list[tuple[str, int]]:
+    """Those of `large` that `git add -A` would read: tracked, or untracked and not ignored, as .venv/ is."""
+    if any(posixpath.basename(path) == ".gitignore" for path, _ in large):
+        return large  # git reads every .gitignore whole, ls-files too: refuse them all, unasked
+    # ls-files lists names, never reading a file.
+    out = await _git_bytes(
+        ws.root, ws.git_dir, ws.work_tree, "ls-files", "-z", "--others", "--exclude-standard"
+    )
+    added = set(out.decode(errors="surrogateescape").split("\0")) | set(tracked)
+    return [(path, size) for path, size in large if path in added]
+
+
 async def changes(ws: Workspace, max_file_bytes: int = MEASURE_BUDGET) -> list[FileChange]:
     """Everything the sandbox changed, new files included (renames count as delete plus add), measured
     from the blobs; the work tree is walked first, so git never reads a link or a .git entry it holds, nor
@@ -198,8 +214,12 @@ async def changes(ws: Workspace, max_file_bytes: int = MEASURE_BUDGET) -> list[F
         scan_work_tree, str(ws.work_tree), links, worktree.MAX_ENTRIES, max_file_bytes, sizes
     )
     scan = await anyio.to_thread.run_sync(walk)
-    if not scan.ok:
+    if not dataclasses.replace(scan, large=[]).ok:  # git may not even list the tree
         raise DiffRefusedError(scan_refusal(scan, max_file_bytes))
+    if scan.large:
+        scan.large = await _hashed(ws, scan.large, sizes)
+        if scan.large:
+            raise DiffRefusedError(scan_refusal(scan, max_file_bytes))
     (ws.git_dir / "info").mkdir(exist_ok=True)
     (ws.git_dir / "info" / "attributes").write_text(NEUTRAL_ATTRIBUTES)  # see sandbox.gitmeasure
     await _git(ws.root, ws.git_dir, ws.work_tree, "add", "-A")

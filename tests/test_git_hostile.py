@@ -245,12 +245,39 @@ async def test_a_flood_of_files_is_refused_fast_before_git_runs(
 async def test_a_sparse_100_gib_file_is_refused_by_its_size_before_git_hashes_it(
     ws: hostgit.Workspace,
 ) -> None:
-    with open(ws.work_tree / "docs" / "x.md", "wb") as sparse:
-        sparse.truncate(100 * 1024**3)  # no disk used: only git add would make it cost (reading it whole)
+    _sparse(
+        ws.work_tree / "docs" / "x.md"
+    )  # no disk used: only git add would make it cost (reading it whole)
     started = time.monotonic()
     message = await refused(ws)
     assert time.monotonic() - started < 1.0
     assert "Files above the limit of 1 MiB per file: docs/x.md (100 GiB); git was not run." in message
+    assert staged(ws) == ""
+
+
+def _sparse(path: Path, size: int = 100 * 1024**3) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as sparse:
+        sparse.truncate(size)
+
+
+async def test_a_large_file_git_ignores_is_no_reason_to_refuse(ws: hostgit.Workspace) -> None:
+    _sparse(ws.work_tree / ".venv" / "lib" / "libtorch.so")  # Steward's own exclude list
+    (ws.work_tree / "docs" / ".gitignore").write_text("site/\n")  # the repository's (here, the sandbox's)
+    _sparse(ws.work_tree / "docs" / "site" / "search.json")
+    (ws.work_tree / "docs" / "guide.md").write_text("Guide\nMore.\n")
+    started = time.monotonic()
+    assert sorted(c.path for c in await hostgit.changes(ws, max_file_bytes=MiB)) == [
+        "docs/.gitignore",
+        "docs/guide.md",
+    ]
+    assert time.monotonic() - started < 5.0  # git hashed neither
+
+
+async def test_a_huge_gitignore_is_refused_before_git_reads_it(ws: hostgit.Workspace) -> None:
+    _sparse(ws.work_tree / "docs" / ".gitignore")
+    message = await refused(ws)
+    assert "docs/.gitignore (100 GiB); git was not run." in message
     assert staged(ws) == ""
 
 
