@@ -37,6 +37,10 @@ ARTIFACTS = (
 info/exclude, beside whatever the repository's own .gitignore says)."""
 
 
+READ_WHOLE = (".gitignore", ".gitattributes")
+"""Files in the tree git reads whole while it lists or adds files, whatever their size."""
+
+
 class DiffRefusedError(SandboxError):
     """The diff broke the path policy; nothing was committed or pushed."""
 
@@ -195,8 +199,8 @@ async def _hashed(
     ws: Workspace, large: list[tuple[str, int]], tracked: dict[str, int]
 ) -> list[tuple[str, int]]:
     """Those of `large` that `git add -A` would read: tracked, or untracked and not ignored, as .venv/ is."""
-    if any(posixpath.basename(path) == ".gitignore" for path, _ in large):
-        return large  # git reads every .gitignore whole, ls-files too: refuse them all, unasked
+    if any(posixpath.basename(path) in READ_WHOLE for path, _ in large):
+        return large  # ls-files would read it too: refuse them all, unasked
     # ls-files lists names, never reading a file.
     out = await _git_bytes(
         ws.root, ws.git_dir, ws.work_tree, "ls-files", "-z", "--others", "--exclude-standard"

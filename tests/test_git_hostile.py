@@ -274,10 +274,13 @@ async def test_a_large_file_git_ignores_is_no_reason_to_refuse(ws: hostgit.Works
     assert time.monotonic() - started < 5.0  # git hashed neither
 
 
-async def test_a_huge_gitignore_is_refused_before_git_reads_it(ws: hostgit.Workspace) -> None:
-    _sparse(ws.work_tree / "docs" / ".gitignore")
+@pytest.mark.parametrize("name", [".gitignore", ".gitattributes"])
+async def test_a_huge_file_git_reads_whole_is_refused_before_git_reads_it(
+    ws: hostgit.Workspace, name: str
+) -> None:
+    _sparse(ws.work_tree / "docs" / "site" / name)
     message = await refused(ws)
-    assert "docs/.gitignore (100 GiB); git was not run." in message
+    assert f"docs/site/{name} (100 GiB); git was not run." in message
     assert staged(ws) == ""
 
 
