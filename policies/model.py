@@ -7,21 +7,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.config.model import Role
+from sandbox.diffcheck import ALWAYS_DENIED
 from sandbox.gitmeasure import MEASURE_BUDGET
 from sandbox.limits import Limits, parse_size
 
-ALWAYS_DENIED = (
-    ".github/workflows/**",
-    ".github/actions/**",  # composite actions run inside workflows
-    ".github/steward.yml",
-    ".git/**",
-    "**/.git/**",
-    ".gitmodules",
-    "CODEOWNERS",  # the three places GitHub reads code owners from (docs/** is otherwise writable)
-    ".github/CODEOWNERS",
-    "docs/CODEOWNERS",
-)
-"""Paths no workflow may ever write, whatever its policy or the repository says (matched ignoring case)."""
 Access = Literal["read", "write"]
 
 

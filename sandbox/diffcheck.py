@@ -6,8 +6,20 @@ from dataclasses import dataclass, field
 
 from policies.globs import glob_match, normalize_path
 
-ALWAYS_DENIED = (".github/workflows/**", ".github/steward.yml", ".git/**", ".gitmodules")
-"""Never writable, whatever a policy says (the same list as policies.model.ALWAYS_DENIED)."""
+ALWAYS_DENIED = (
+    ".github/workflows/**",
+    ".github/actions/**",  # composite actions run inside workflows
+    ".github/steward.yml",
+    ".git/**",
+    "**/.git/**",
+    "**/.gitmodules",  # submodule URLs: what a recursive clone fetches
+    "**/.gitattributes",  # steers what review shows (linguist-generated, -diff), checkouts and archives
+    "CODEOWNERS",  # the three places GitHub reads code owners from (docs/** is otherwise writable)
+    ".github/CODEOWNERS",
+    "docs/CODEOWNERS",
+    # .gitignore stays writable: it changes no tracked file, and review shows all of it.
+)
+"""Never writable, whatever a policy or repository says (matched ignoring case); policies.model uses it."""
 UNSAFE_MODES = {"120000": "symbolic link", "160000": "gitlink (a repository inside the repository)"}
 """Entries no change may add: git stores them, but what they point at is the sandbox's choice."""
 MAX_LISTED = 20
@@ -27,6 +39,8 @@ class FileChange:
     """Size of the new blob (0 for a deletion); binary files count by bytes only."""
     mode: str = "100644"
     """The new git mode (000000 for a deletion)."""
+    text_to_binary: bool = False
+    """A text file the change makes binary: a reviewer would read only "Binary file not shown"."""
 
 
 def listed(paths: list[str], limit: int = MAX_LISTED) -> str:
@@ -69,6 +83,7 @@ class DiffVerdict:
     unsafe_paths: list[str] = field(default_factory=list)
     large_files: list[str] = field(default_factory=list)
     too_many_bytes: bool = False
+    made_binary: list[str] = field(default_factory=list)
     files: int = 0
     lines: int = 0
     bytes: int = 0
@@ -77,7 +92,7 @@ class DiffVerdict:
     def ok(self) -> bool:
         return not (
             self.denied_paths or self.undeclared_paths or self.too_many_files or self.too_many_lines
-            or self.unsafe_paths or self.large_files or self.too_many_bytes
+            or self.unsafe_paths or self.large_files or self.too_many_bytes or self.made_binary
         )  # fmt: skip
 
     def message(self, policy: PathPolicy) -> str:
@@ -88,6 +103,9 @@ class DiffVerdict:
         if self.unsafe_paths:
             parts.append(f"It adds symbolic links or repositories, which Steward never commits: "
                          f"{listed(self.unsafe_paths)}.")  # fmt: skip
+        if self.made_binary:
+            parts.append(f"It turns text files into binary ones, which a reviewer cannot read: "
+                         f"{listed(self.made_binary)}.")  # fmt: skip
         if self.denied_paths:
             parts.append(f"It touches paths Steward may never change: {listed(self.denied_paths)}.")
         if self.undeclared_paths:
@@ -127,6 +145,7 @@ def check_diff(changes: list[FileChange], policy: PathPolicy) -> DiffVerdict:
     written = sum(c.bytes for c in changes)
     return DiffVerdict(
         unsafe_paths=unsafe,
+        made_binary=[c.path for c in changes if c.text_to_binary],
         large_files=[f"{c.path} ({size_text(c.bytes)})" for c in changes if c.bytes > policy.max_file_bytes],
         too_many_bytes=written > policy.max_bytes,
         bytes=written,

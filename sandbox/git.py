@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 import os
+import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -13,8 +16,8 @@ from pydantic import SecretStr
 
 from sandbox import gitproc, quota, workspaces, worktree
 from sandbox.base import SandboxError
-from sandbox.diffcheck import REFUSED, FileChange, PathPolicy, check_diff, listed
-from sandbox.gitmeasure import NEUTRAL_ATTRIBUTES, measure, parse_raw
+from sandbox.diffcheck import REFUSED, FileChange, PathPolicy, check_diff, listed, size_text
+from sandbox.gitmeasure import MEASURE_BUDGET, NEUTRAL_ATTRIBUTES, measure, parse_raw
 from sandbox.image import SANDBOX_UID
 from sandbox.worktree import Scan, scan_work_tree
 
@@ -32,6 +35,10 @@ ARTIFACTS = (
 )  # fmt: skip
 """What running tests and installs leaves behind; never part of a proposed change (kept in the git dir's
 info/exclude, beside whatever the repository's own .gitignore says)."""
+
+
+READ_WHOLE = (".gitignore", ".gitattributes")
+"""Files in the tree git reads whole while it lists or adds files, whatever their size."""
 
 
 class DiffRefusedError(SandboxError):
@@ -150,18 +157,22 @@ def give_to_sandbox(work_tree: Path) -> None:
             os.chmod(path, mode)  # a private run directory; the sandbox user must write it
 
 
-async def _tracked_links(ws: Workspace) -> set[str]:
-    """The symbolic links the checked-out commit holds (read from the git directory only)."""
-    out = await _git_bytes(ws.root, ws.git_dir, None, "ls-tree", "-r", "-z", "--full-tree", "HEAD")
-    links = set()
+async def _tracked(ws: Workspace) -> tuple[set[str], dict[str, int]]:
+    """The symbolic links the checked-out commit holds, and its files' sizes (read from the git directory)."""
+    out = await _git_bytes(ws.root, ws.git_dir, None, "ls-tree", "-r", "-z", "-l", "--full-tree", "HEAD")
+    links, sizes = set(), {}
     for record in filter(None, out.split(b"\0")):
-        meta, path = record.split(b"\t", 1)
-        if meta.startswith(b"120000 "):
-            links.add(path.decode(errors="surrogateescape"))
-    return links
+        meta, raw_path = record.split(b"\t", 1)
+        mode, _type, _sha, size = meta.split()
+        path = raw_path.decode(errors="surrogateescape")
+        if mode == b"120000":
+            links.add(path)
+        elif size.isdigit():  # a gitlink has no size
+            sizes[path] = int(size)
+    return links, sizes
 
 
-def scan_refusal(scan: Scan) -> str:
+def scan_refusal(scan: Scan, max_file_bytes: int = MEASURE_BUDGET) -> str:
     """Why the work tree is refused before git may look at it."""
     parts = [REFUSED]
     if scan.too_many:
@@ -177,16 +188,42 @@ def scan_refusal(scan: Scan) -> str:
         parts.append(f"It holds special files (devices, pipes, sockets): {listed(scan.special)}.")
     if scan.too_deep:
         parts.append(f"It nests directories too deep: {listed(scan.too_deep)}.")
+    if scan.large:
+        large = [f"{path} ({size_text(size)})" for path, size in scan.large]
+        parts.append(f"Files above the limit of {size_text(max_file_bytes)} per file: {listed(large)}; "
+                     f"git was not run.")  # fmt: skip
     return " ".join(parts)
 
 
-async def changes(ws: Workspace) -> list[FileChange]:
+async def _hashed(
+    ws: Workspace, large: list[tuple[str, int]], tracked: dict[str, int]
+) -> list[tuple[str, int]]:
+    """Those of `large` that `git add -A` would read: tracked, or untracked and not ignored, as .venv/ is."""
+    if any(posixpath.basename(path) in READ_WHOLE for path, _ in large):
+        return large  # ls-files would read it too: refuse them all, unasked
+    # ls-files lists names, never reading a file.
+    out = await _git_bytes(
+        ws.root, ws.git_dir, ws.work_tree, "ls-files", "-z", "--others", "--exclude-standard"
+    )
+    added = set(out.decode(errors="surrogateescape").split("\0")) | set(tracked)
+    return [(path, size) for path, size in large if path in added]
+
+
+async def changes(ws: Workspace, max_file_bytes: int = MEASURE_BUDGET) -> list[FileChange]:
     """Everything the sandbox changed, new files included (renames count as delete plus add), measured
-    from the blobs; the work tree is walked first, so git never reads a link or a .git entry it holds."""
-    links = await _tracked_links(ws)
-    scan = await anyio.to_thread.run_sync(scan_work_tree, str(ws.work_tree), links, worktree.MAX_ENTRIES)
-    if not scan.ok:
-        raise DiffRefusedError(scan_refusal(scan))
+    from the blobs; the work tree is walked first, so git never reads a link or a .git entry it holds, nor
+    hashes a file above `max_file_bytes` (the policy's limit: a sparse file is huge at no cost in disk)."""
+    links, sizes = await _tracked(ws)
+    walk = functools.partial(
+        scan_work_tree, str(ws.work_tree), links, worktree.MAX_ENTRIES, max_file_bytes, sizes
+    )
+    scan = await anyio.to_thread.run_sync(walk)
+    if not dataclasses.replace(scan, large=[]).ok:  # git may not even list the tree
+        raise DiffRefusedError(scan_refusal(scan, max_file_bytes))
+    if scan.large:
+        scan.large = await _hashed(ws, scan.large, sizes)
+        if scan.large:
+            raise DiffRefusedError(scan_refusal(scan, max_file_bytes))
     (ws.git_dir / "info").mkdir(exist_ok=True)
     (ws.git_dir / "info" / "attributes").write_text(NEUTRAL_ATTRIBUTES)  # see sandbox.gitmeasure
     await _git(ws.root, ws.git_dir, ws.work_tree, "add", "-A")
@@ -217,7 +254,7 @@ async def commit_and_push(
     `found`: what changes(ws) just returned, if the caller has it (the tree is walked and measured once).
     """
     if found is None:
-        found = await changes(ws)
+        found = await changes(ws, policy.max_file_bytes)
     if not found:
         return None
     verdict = check_diff(found, policy)

@@ -113,16 +113,23 @@ def _batch(shas: list[str]) -> bytes:
     return "".join(f"{sha}\n" for sha in shas).encode()
 
 
-def _lines(c: RawChange, numstat: dict[str, tuple[int, int]], probes: dict[str, Probe]) -> tuple[int, int]:
-    if c.path in numstat:
+def _text_lines(probe: Probe | None) -> int:
+    return probe.lines if probe and not probe.binary else 0
+
+
+def _lines(
+    c: RawChange, numstat: dict[str, tuple[int, int]], new: Probe | None, old: Probe | None
+) -> tuple[int, int]:
+    binary = any(side.binary for side in (new, old) if side)
+    if c.path in numstat and not binary:
         return numstat[c.path]
-    # git called a text blob binary: count every line of both sides, an upper bound of the change.
-    new, old = probes.get(c.new_blob or ""), probes.get(c.old_blob or "")
-    return (new.lines if new else 0, old.lines if old else 0)
+    # A binary side counts by bytes, and a text side still counts whole: its lines added (new side) or removed
+    # (old side). One NUL must not hide a text file's lines. Also the upper bound when git calls text binary.
+    return (_text_lines(new), _text_lines(old))
 
 
 async def measure(raw: list[RawChange], git: Git) -> list[FileChange]:
-    """Each change with its new blob's bytes, and its lines unless either side is binary."""
+    """Each change with its new blob's bytes, and the lines of each side that is text."""
     new = sorted({c.new_blob for c in raw if c.new_blob})
     old = sorted({c.old_blob for c in raw if c.old_blob} - set(new))
     sizes = parse_sizes(await git("cat-file", "--batch-check", input=_batch(new + old))) if raw else {}
@@ -138,8 +145,10 @@ async def measure(raw: list[RawChange], git: Git) -> list[FileChange]:
     numstat = parse_numstat(await git(*args))
     result = []
     for c in raw:
-        sides = [probes.get(sha) for sha in (c.new_blob, c.old_blob) if sha]
-        binary = any(side.binary for side in sides if side)
-        added, removed = (0, 0) if binary else _lines(c, numstat, probes)
-        result.append(FileChange(c.path, added, removed, binary, sizes.get(c.new_sha, 0), c.new_mode))
+        after, before = probes.get(c.new_blob or ""), probes.get(c.old_blob or "")
+        added, removed = _lines(c, numstat, after, before)
+        binary = bool(after and after.binary)
+        hidden = binary and bool(before and not before.binary)
+        size = sizes.get(c.new_sha, 0)
+        result.append(FileChange(c.path, added, removed, binary, size, c.new_mode, text_to_binary=hidden))
     return result

@@ -70,11 +70,83 @@ async def test_a_nul_byte_makes_a_file_binary_and_it_counts_by_bytes(ws: hostgit
     assert (change.binary, change.added, change.bytes) == (True, 0, 2005)
 
 
+LINES = b"".join(b"line %d\n" % n for n in range(20_000))
+
+
+async def tracked(tmp_path: Path, path: str, content: bytes) -> hostgit.Workspace:
+    """A workspace whose commit already holds `path` with `content`."""
+    bare, _ = make_remote(tmp_path)
+    seed = tmp_path / "seed"
+    (seed / path).parent.mkdir(parents=True, exist_ok=True)
+    (seed / path).write_bytes(content)
+    sh("git", "-C", str(seed), "add", "-A")
+    sh("git", "-C", str(seed), "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "-m", path)
+    sh("git", "-C", str(seed), "push", "-q", str(bare), "main")
+    commit = sh("git", "-C", str(seed), "rev-parse", "HEAD").strip()
+    return await hostgit.clone(
+        bare.as_uri(), commit, root=tmp_path / "run", branch="steward/docs/7", ref="main"
+    )
+
+
+async def test_one_nul_byte_does_not_hide_a_20000_line_rewrite(ws: hostgit.Workspace) -> None:
+    (ws.work_tree / "docs" / "guide.md").write_bytes(b"\0" + LINES)  # a tracked text file, rewritten
+    (change,) = await hostgit.changes(ws)
+    assert (change.binary, change.text_to_binary, change.removed) == (True, True, 1)  # "Guide\n" went
+    assert change.bytes == len(LINES) + 1
+    message = await refused(ws)
+    assert "It turns text files into binary ones, which a reviewer cannot read: docs/guide.md." in message
+
+
+async def test_a_large_text_file_made_binary_counts_its_old_lines_as_removed(tmp_path: Path) -> None:
+    ws = await tracked(tmp_path, "docs/long.md", LINES)
+    (ws.work_tree / "docs" / "long.md").write_bytes(b"\0")
+    (change,) = await hostgit.changes(ws)
+    assert (change.added, change.removed, change.bytes) == (0, 20_000, 1)
+    message = await refused(ws)
+    assert "It changes 20000 lines; the limit is 2000." in message and "binary ones" in message
+
+
+async def test_a_binary_file_made_text_counts_its_new_lines(tmp_path: Path) -> None:
+    ws = await tracked(tmp_path, "docs/blob.dat", b"\0\1\2")
+    (ws.work_tree / "docs" / "blob.dat").write_bytes(LINES)
+    (change,) = await hostgit.changes(ws)
+    assert (change.binary, change.text_to_binary, change.added, change.removed) == (False, False, 20_000, 0)
+    assert "It changes 20000 lines; the limit is 2000." in await refused(ws)
+
+
+async def test_a_binary_file_rewritten_as_binary_still_counts_by_bytes(tmp_path: Path) -> None:
+    ws = await tracked(tmp_path, "docs/logo.png", b"\x89PNG\0old")
+    (ws.work_tree / "docs" / "logo.png").write_bytes(b"\x89PNG\0" + b"x\n" * 1000)
+    (change,) = await hostgit.changes(ws)
+    assert (change.binary, change.text_to_binary, change.added, change.removed) == (True, False, 0, 0)
+    assert change.bytes == 2005
+    assert check_diff([change], DOCS).ok
+
+
+@pytest.mark.parametrize(
+    ("where", "what"),
+    [
+        ("docs/.gitattributes", "*.md linguist-generated"),  # review folds the diff away
+        ("docs/.GitAttributes", "*.md export-ignore"),
+        ("docs/.gitmodules", '[submodule "x"]\n\tpath = x\n\turl = https://attacker.example/x'),
+    ],
+)
+async def test_files_that_steer_git_or_review_are_never_written(
+    ws: hostgit.Workspace, where: str, what: str
+) -> None:
+    (ws.work_tree / where).write_text(what + "\n")
+    (ws.work_tree / "docs" / "guide.md").write_text("Guide\nMore.\n")
+    wide = PathPolicy(allowed=("**",), max_files=50, max_lines=2000)  # even a policy that allows everything
+    assert f"It touches paths Steward may never change: {where}." in await refused(ws, wide)
+
+
 async def test_a_30_mb_single_line_file_is_refused_by_its_size(ws: hostgit.Workspace) -> None:
     (ws.work_tree / "docs" / "one-line.md").write_bytes(b"x" * (30 * MiB))
     message = await refused(ws)
     assert "docs/one-line.md (30 MiB)" in message and "1 MiB per file" in message
-    assert "It writes 30 MiB; the limit is 5 MiB." in message
+    assert staged(ws) == ""  # refused by the walk: git never hashed it
+    verdict = check_diff([FileChange("docs/one-line.md", 1, 0, bytes=30 * MiB)], DOCS)
+    assert "It writes 30 MiB; the limit is 5 MiB." in verdict.message(DOCS)  # the diff's own check agrees
 
 
 async def test_a_20_mb_binary_is_refused_by_its_size(ws: hostgit.Workspace) -> None:
@@ -168,6 +240,58 @@ async def test_a_flood_of_files_is_refused_fast_before_git_runs(
     assert time.monotonic() - started < 2.0
     assert "more than 5,000 files and directories; git was not run" in message
     assert staged(ws) == ""
+
+
+async def test_a_sparse_100_gib_file_is_refused_by_its_size_before_git_hashes_it(
+    ws: hostgit.Workspace,
+) -> None:
+    _sparse(
+        ws.work_tree / "docs" / "x.md"
+    )  # no disk used: only git add would make it cost (reading it whole)
+    started = time.monotonic()
+    message = await refused(ws)
+    assert time.monotonic() - started < 1.0
+    assert "Files above the limit of 1 MiB per file: docs/x.md (100 GiB); git was not run." in message
+    assert staged(ws) == ""
+
+
+def _sparse(path: Path, size: int = 100 * 1024**3) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as sparse:
+        sparse.truncate(size)
+
+
+async def test_a_large_file_git_ignores_is_no_reason_to_refuse(ws: hostgit.Workspace) -> None:
+    _sparse(ws.work_tree / ".venv" / "lib" / "libtorch.so")  # Steward's own exclude list
+    (ws.work_tree / "docs" / ".gitignore").write_text("site/\n")  # the repository's (here, the sandbox's)
+    _sparse(ws.work_tree / "docs" / "site" / "search.json")
+    (ws.work_tree / "docs" / "guide.md").write_text("Guide\nMore.\n")
+    started = time.monotonic()
+    assert sorted(c.path for c in await hostgit.changes(ws, max_file_bytes=MiB)) == [
+        "docs/.gitignore",
+        "docs/guide.md",
+    ]
+    assert time.monotonic() - started < 5.0  # git hashed neither
+
+
+@pytest.mark.parametrize("name", [".gitignore", ".gitattributes"])
+async def test_a_huge_file_git_reads_whole_is_refused_before_git_reads_it(
+    ws: hostgit.Workspace, name: str
+) -> None:
+    _sparse(ws.work_tree / "docs" / "site" / name)
+    message = await refused(ws)
+    assert f"docs/site/{name} (100 GiB); git was not run." in message
+    assert staged(ws) == ""
+
+
+async def test_a_tracked_file_above_the_limit_left_as_it_was_is_no_reason_to_refuse(tmp_path: Path) -> None:
+    ws = await tracked(tmp_path, "assets/video.bin", b"\0" * (2 * MiB))
+    (ws.work_tree / "docs" / "guide.md").write_text("Guide\nMore.\n")
+    assert [c.path for c in await hostgit.changes(ws, max_file_bytes=MiB)] == ["docs/guide.md"]
+    with open(ws.work_tree / "assets" / "video.bin", "r+b") as grown:
+        grown.truncate(5 * MiB)  # beyond twice what the commit held: refused before git reads it
+    with pytest.raises(hostgit.DiffRefusedError, match=r"assets/video.bin \(5 MiB\); git was not run"):
+        await hostgit.changes(ws, max_file_bytes=MiB)
 
 
 async def test_a_hung_git_command_is_killed_at_its_time_limit(

@@ -90,6 +90,11 @@ def test_paths_escaping_the_repository_are_never_allowed(path: str) -> None:
         ("docs/CODEOWNERS", False),
         ("docs/./../README.md", True),  # normalized first
         ("sub/.git/config.md", False),
+        ("docs/.gitattributes", False),  # linguist-generated would fold the diff away in review
+        (".gitattributes", False),
+        ("docs/api/.GitAttributes", False),
+        ("docs/.gitmodules", False),
+        ("docs/.gitignore", True),  # changes no tracked file; review shows it whole
     ],
 )
 def test_docs_paths(path: str, expected: bool) -> None:

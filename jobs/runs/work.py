@@ -125,10 +125,11 @@ async def work(
             recorded(in_sandbox, ledger, run_id, "exec"),
             git_dir=ws.git_dir,
         )
-    found = await changes(ws)
+    paths = path_policy(policy)
+    found = await changes(ws, paths.max_file_bytes)
     commit = await commit_and_push(
         ws,
-        policy=path_policy(policy),
+        policy=paths,
         run_id=run_id,
         message=message,
         identity=identity,
