@@ -87,7 +87,9 @@ def test_list_takes_a_plain_directory_for_local_runs(db: str, tmp_path: Path) ->
 
 
 def test_show_aligns_labels_and_gives_limits_in_units(db: str) -> None:
-    limits = Limits(memory="512m", command_timeout=600, run_timeout=5400, output_bytes="1m").model_dump()
+    limits = Limits(
+        memory="512m", command_timeout=600, run_timeout=5400, output_bytes="1m", disk="2g"
+    ).model_dump()
     run_id = seed(db, "octo/hello", RunState.QUEUED, config_digest="5e52abcdef", limits=limits)
     out = CliRunner().invoke(app, ["runs", "show", run_id]).output
     fields = [line for line in out.splitlines()[1:] if line.startswith("  ") and ":" in line][:6]
@@ -95,7 +97,9 @@ def test_show_aligns_labels_and_gives_limits_in_units(db: str) -> None:
     assert len(columns) == 1, fields
     assert "config digest:  5e52abcdef" in out
     assert "memory 512 MiB" in out and "10 min per command" in out and "1 h 30 min per run" in out
-    assert "output 1 MiB per command" in out and "bytes" not in out.split("limits:")[1].splitlines()[0]
+    shown = out.split("limits:")[1].splitlines()[0]
+    assert "output 1 MiB per command" in out and "bytes" not in shown
+    assert "workspace disk 2 GiB" in shown and "=" not in shown  # every limit a run records, in units
 
 
 @pytest.mark.parametrize(

@@ -106,6 +106,7 @@ _LIMIT_WORDS: dict[str, tuple[str, Callable[[object], str]]] = {
     "run_timeout": ("{} per run", format_duration),
     "output_bytes": ("output {} per command", format_size),
     "tmpfs_bytes": ("tmp and home {} each", format_size),
+    "disk": ("workspace disk {}", format_size),
 }
 
 
