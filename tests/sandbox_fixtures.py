@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import docker
 import pytest
 from docker.errors import DockerException
 
 from app import __version__
+from sandbox.docker_sandbox import DockerSandbox
 from sandbox.image import SANDBOX_UID, build_image
+from sandbox.limits import Limits
 
 IMAGE = os.environ.get("STEWARD_TEST_SANDBOX_IMAGE", f"steward-sandbox:{__version__}")
 
@@ -48,3 +52,19 @@ def steward_containers(client: docker.DockerClient, run_id: str) -> list[str]:
     """Containers (running or not) labelled with this run."""
     found = client.containers.list(all=True, filters={"label": f"steward.run={run_id}"})
     return [c.name for c in found]
+
+
+def started_sandbox(
+    workspace: Path, limits: Limits, image: str, client: docker.DockerClient, name: str
+) -> Iterator[DockerSandbox]:
+    """A started sandbox for a module's tests to share (yield it from a fixture), destroyed afterwards."""
+    sandbox = DockerSandbox(
+        sandbox_dir(workspace),
+        limits,
+        run_id=f"test-{name}-{uuid.uuid4().hex[:8]}",
+        image=image,
+        client=client,
+    )
+    anyio.run(sandbox.start)
+    yield sandbox
+    anyio.run(sandbox.destroy)

@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import anyio
 import docker
 import pytest
 
@@ -14,7 +13,7 @@ from sandbox import container
 from sandbox.base import SandboxError
 from sandbox.docker_sandbox import DockerSandbox
 from sandbox.limits import Limits
-from tests.sandbox_fixtures import docker_client, sandbox_dir, sandbox_image  # noqa: F401
+from tests.sandbox_fixtures import docker_client, sandbox_dir, sandbox_image, started_sandbox  # noqa: F401
 
 pytestmark = [pytest.mark.anyio, pytest.mark.docker]
 
@@ -28,17 +27,8 @@ def shared(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[DockerSandbox]:
     """One container for the module: a limit that kills a command must leave the sandbox usable."""
-    workspace = sandbox_dir(tmp_path_factory.mktemp("limits") / "ws")
-    sandbox = DockerSandbox(
-        workspace,
-        LIMITS,
-        run_id=f"test-limits-{uuid.uuid4().hex[:8]}",
-        image=sandbox_image,
-        client=docker_client,
-    )
-    anyio.run(sandbox.start)
-    yield sandbox
-    anyio.run(sandbox.destroy)
+    ws = tmp_path_factory.mktemp("limits") / "ws"
+    yield from started_sandbox(ws, LIMITS, sandbox_image, docker_client, "limits")
 
 
 async def test_memory_hog_is_killed_and_reported_as_memory(shared: DockerSandbox) -> None:

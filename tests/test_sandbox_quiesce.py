@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import shlex
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import anyio
 import docker
 import pytest
 
 from sandbox import quiesce
 from sandbox.docker_sandbox import DockerSandbox
 from sandbox.limits import Limits
-from tests.sandbox_fixtures import docker_client, sandbox_dir, sandbox_image  # noqa: F401
+from tests.sandbox_fixtures import docker_client, sandbox_dir, sandbox_image, started_sandbox  # noqa: F401
 
 pytestmark = [pytest.mark.anyio, pytest.mark.docker]
 
@@ -64,17 +62,8 @@ def shared(
     docker_client: docker.DockerClient,  # noqa: F811
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[DockerSandbox]:
-    workspace = sandbox_dir(tmp_path_factory.mktemp("quiesce") / "ws")
-    sandbox = DockerSandbox(
-        workspace,
-        LIMITS,
-        run_id=f"test-quiesce-{uuid.uuid4().hex[:8]}",
-        image=sandbox_image,
-        client=docker_client,
-    )
-    anyio.run(sandbox.start)
-    yield sandbox
-    anyio.run(sandbox.destroy)
+    ws = tmp_path_factory.mktemp("quiesce") / "ws"
+    yield from started_sandbox(ws, LIMITS, sandbox_image, docker_client, "quiesce")
 
 
 def _cgroup(sandbox: DockerSandbox) -> quiesce.HostCgroup:
