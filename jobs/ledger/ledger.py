@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from typing import Any, Self, cast
 
 from sqlalchemy import CursorResult, select, update
@@ -64,6 +65,7 @@ class Ledger(RecordsMixin, QueriesMixin):
         delivery_id: str | None = None,
         idempotency_key: str | None = None,
         instructions: str = "",
+        paths: Sequence[str] = (),
         retry_of: str | None = None,
         **fields: Any,
     ) -> RunView:
@@ -84,6 +86,7 @@ class Ledger(RecordsMixin, QueriesMixin):
             delivery_id=delivery_id,
             idempotency_key=idempotency_key,
             instructions=instructions,
+            paths=list(paths),
             retry_of=retry_of,
             policy=fields.pop("policy", {}),
             limits=fields.pop("limits", {}),
@@ -179,6 +182,7 @@ class Ledger(RecordsMixin, QueriesMixin):
             reason=reason or f"retry of {old.id} by {actor}",
             idempotency_key=f"retry:{old.id}",
             instructions=old.instructions,
+            paths=old.paths,
             retry_of=old.id,
             installation_id=old.installation_id,
             config_digest=old.config_digest,

@@ -145,6 +145,7 @@ def _header(run: RunView) -> list[str]:
         ("branch", run.branch),
         ("pull request", run.pr_url or (f"#{run.pr_number}" if run.pr_number else None)),
         ("instructions", repr(run.instructions) if run.instructions else None),
+        ("paths", " ".join(run.paths) if run.paths else None),
         ("limits", format_limits(run.limits) if run.limits else None),
     ]
     lines += [_field(label, value) for label, value in optional if value]

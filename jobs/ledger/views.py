@@ -59,6 +59,7 @@ class RunView:
     pr_number: int | None
     pr_url: str | None
     instructions: str
+    paths: list[str]
     plan: Plan | None
     plan_comment_id: int | None
     tool_calls: int

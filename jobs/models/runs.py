@@ -52,6 +52,7 @@ class RunRow(Base):
     pr_number: Mapped[int | None] = mapped_column(Integer)
     pr_url: Mapped[str | None] = mapped_column(String(500))
     instructions: Mapped[str] = mapped_column(Text, default="")
+    paths: Mapped[list[str]] = mapped_column(JSON, default=list)
     plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     plan_comment_id: Mapped[int | None] = mapped_column(BigInteger)
     tool_calls: Mapped[int] = mapped_column(Integer, default=0)
