@@ -1,4 +1,5 @@
-"""`steward run docs`: the docs workflow against a local checkout, on the embedded defaults."""
+"""`steward run WORKFLOW`: any workflow that writes (docs, ...) against a local checkout, on the embedded
+defaults."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ from pathlib import Path
 import typer
 
 # The run's modules (ledger, sandbox, engines) are imported inside the command: `--help` stays fast.
-run = typer.Typer(help="Run a workflow against a local checkout (nothing is pushed).", no_args_is_help=True)
-
 INTERRUPTED = 130
 """Exit code after Ctrl-C, as a shell reports a process ended by SIGINT."""
 
@@ -18,8 +17,12 @@ def _err(text: str) -> None:
     typer.echo(text, err=True)
 
 
-@run.command("docs")
-def docs(
+def run_workflow(
+    workflow: str = typer.Argument(
+        ...,
+        metavar="WORKFLOW",
+        help="The workflow to run: one that writes, e.g. docs (an unknown name lists those there are).",
+    ),
     repo: Path = typer.Option(
         ..., "--repo", metavar="DIR", help="The local git checkout to work on (its HEAD, clean)."
     ),
@@ -38,8 +41,19 @@ def docs(
         help="Steps to drop, by number or id (e.g. 2,3), as unticking them on GitHub does. "
         "Without --yes, `e` at the prompt chooses them too.",
     ),
+    paths: list[str] = typer.Option(
+        [],
+        "--paths",
+        metavar="P",
+        help="A path the run is about (repeatable), as `/steward tests src/a.py` names it; recorded "
+        "with the run and given to the workflow's plan.",
+    ),
 ) -> None:
-    """Plan, approve, work in the sandbox, commit on `steward/docs/<number>`; print the diff and PR text."""
+    """Run a workflow against a local checkout (nothing is pushed).
+
+    Plan, approve, work in the sandbox, commit on `steward/WORKFLOW/<number>`; print the diff and PR text.
+    `steward run docs --repo DIR` runs the docs workflow.
+    """
     from app.settings import SettingsError, load_settings
     from jobs.runs.local import LocalOptions
     from jobs.runs.localitem import LocalRunError
@@ -54,6 +68,8 @@ def docs(
             image=settings.sandbox_image,
             allowed_images=settings.allowed_images,
             data_dir=settings.data_dir,
+            workflow=workflow,
+            paths=tuple(paths),
         )
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         _run(options, skip)
@@ -64,10 +80,11 @@ def docs(
 
 def _run(options: object, skip: str) -> None:
     """Plan (in the event loop), ask (outside it, so Ctrl-C and end of input end the prompt), then work."""
-    from jobs.runs.local import LocalOptions, decide_local, plan_local, work_local
+    from jobs.runs.local import LocalOptions, decide_local, local_workflow, plan_local, work_local
     from jobs.runs.localprompt import Answer, SkipError, ask, parse_skip
 
     assert isinstance(options, LocalOptions)
+    local_workflow(options.workflow)  # an unknown name is refused before anything is checked or recorded
     try:
         local = asyncio.run(plan_local(options, typer.echo, _err))
     except KeyboardInterrupt:
@@ -99,4 +116,4 @@ def _run(options: object, skip: str) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add `steward run` to `steward`."""
-    app.add_typer(run, name="run")
+    app.command("run", no_args_is_help=True)(run_workflow)

@@ -116,6 +116,10 @@ class FakeRunGitHub(FakeGitHub):
     labels: list[str] = field(default_factory=lambda: ["enhancement"])
     pulls: list[dict[str, Any]] = field(default_factory=list)
     statuses: list[dict[str, Any]] = field(default_factory=list)
+    timeline: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    """Issue number -> its timeline events (GitHub's shape: tests/fixtures/github/timeline.json)."""
+    pull_files: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    """Pull request number -> its files (GitHub's shape: tests/fixtures/github/pull_files.json)."""
 
     def install(self, router: respx.MockRouter) -> respx.MockRouter:
         super().install(router)
@@ -129,10 +133,28 @@ class FakeRunGitHub(FakeGitHub):
         router.get(url__regex=rf"{base}/pulls(\?.*)?$", name="list_pulls").mock(side_effect=self._list_pulls)
         router.post(url__regex=rf"{base}/pulls$", name="create_pull").mock(side_effect=self._create_pull)
         router.get(url__regex=rf"{base}/pulls/\d+$", name="get_pull").mock(side_effect=self._get_pull)
+        router.get(url__regex=rf"{base}/issues/\d+/timeline(\?.*)?$", name="timeline").mock(
+            side_effect=lambda request: self._listed(request, self.timeline)
+        )
+        router.get(url__regex=rf"{base}/pulls/\d+/files(\?.*)?$", name="pull_files").mock(
+            side_effect=lambda request: self._listed(request, self.pull_files)
+        )
         router.post(url__regex=rf"{base}/statuses/[0-9a-f]{{40}}$", name="status").mock(
             side_effect=self._status
         )
         return router
+
+    def _listed(self, request: httpx.Request, lists: dict[int, list[dict[str, Any]]]) -> httpx.Response:
+        """One page of a list endpoint, with GitHub's `Link: <...>; rel="next"` when there is more."""
+        number = int(request.url.path.split("/")[-2])
+        per_page = int(request.url.params.get("per_page", "30"))
+        page = int(request.url.params.get("page", "1"))
+        items = lists.get(number, [])
+        headers = {}
+        if page * per_page < len(items):
+            nxt = request.url.copy_merge_params({"page": str(page + 1), "per_page": str(per_page)})
+            headers["link"] = f'<{nxt}>; rel="next"'
+        return httpx.Response(200, json=items[(page - 1) * per_page : page * per_page], headers=headers)
 
     def _repository(self, request: httpx.Request) -> httpx.Response:
         assert self.remote is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.docs.changelog import HEADER, Entry, add_entry, choose_section, mentions
+from jobs.workflows.docs.changelog import HEADER, Entry, add_entry, choose_section, mentions
 
 URL = "https://github.com/octo/widgets/issues/12"
 FIXED = Entry(12, "Crash on empty config", URL, "Fixed")

@@ -9,8 +9,8 @@ import pytest
 
 from app.config.model import DocsConfig
 from app.github.protocol import IssueRecord
-from jobs.docs.engine import CHANGELOG_STEP, DocsOutcome, apply_docs, plan_docs
 from jobs.plan import NOT_ACTED_ON
+from jobs.workflows.docs.engine import CHANGELOG_STEP, DocsOutcome, apply_docs, plan_docs
 from policies.loader import effective_policy, load_policy
 from policies.model import Policy
 from sandbox.base import CommandResult

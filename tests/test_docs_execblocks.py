@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.docs.execblocks import (
+from jobs.workflows.docs.execblocks import (
     MAX_OUTPUT_CHARS,
     CommandError,
     find_blocks,

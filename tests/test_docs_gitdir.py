@@ -9,8 +9,8 @@ import pytest
 
 from app.config.model import DocsConfig
 from app.github.protocol import IssueRecord
-from jobs.docs.engine import apply_docs, plan_docs
-from jobs.docs.files import tracked_files
+from jobs.workflows.docs.engine import apply_docs, plan_docs
+from jobs.workflows.docs.files import tracked_files
 from policies.loader import effective_policy, load_policy
 from sandbox import git as hostgit
 from sandbox.base import CommandResult

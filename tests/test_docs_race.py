@@ -15,7 +15,7 @@ import pytest
 
 from app.config.model import DocsConfig
 from app.github.protocol import IssueRecord
-from jobs.docs.engine import CHANGELOG_STEP, apply_docs, plan_docs
+from jobs.workflows.docs.engine import CHANGELOG_STEP, apply_docs, plan_docs
 from policies.loader import effective_policy, load_policy
 from sandbox import git as hostgit
 from sandbox import hostfs, quiesce

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.docs.files import read_text, write_text
+from jobs.workflows.docs.files import read_text, write_text
 from sandbox import hostfs
 from sandbox.hostfs import UnsafePath
 

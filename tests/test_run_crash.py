@@ -12,7 +12,7 @@ import respx
 
 from app.settings import Settings
 from jobs.ledger import RunState
-from jobs.runs import work as work_module
+from jobs.workflows.docs import workflow as docs_workflow
 from tests.github_mock import API
 from tests.run_fixtures import (
     APPROVER,
@@ -56,7 +56,7 @@ async def test_an_engine_crash_fails_the_github_run_with_its_reason(
             raise OSError(failure.errno, failure.strerror, str(work_tree / "docs" / "guide.md"))
         raise failure
 
-    monkeypatch.setattr(work_module, "apply_docs", crash)
+    monkeypatch.setattr(docs_workflow, "apply_docs", crash)
     remote = make_remote(tmp_path)
     github = fake_github(remote)
     with install(github):

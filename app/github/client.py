@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 
 GITHUB_TIMEOUT_SECONDS = 30.0
 PER_PAGE = 100
+TIMELINE_PAGES = 5
+"""An issue's timeline read at most this far (500 events) for the pull requests linked to it."""
 
 
 def app_github(
@@ -215,6 +218,40 @@ class GitHubKitClient:
     async def get_pull(self, repo: RepoId, number: int) -> PullRef:
         return pull_ref(await self._json("GET", f"repos/{repo.full_name}/pulls/{number}"))
 
+    async def _pages(self, url: str, most: int) -> AsyncIterator[list[Any]]:
+        """At most `most` pages of a list endpoint, following GitHub's next links (which carry the query)."""
+        nxt: str | None = url
+        params: dict[str, Any] | None = {"per_page": PER_PAGE}
+        for _ in range(most):
+            if nxt is None:
+                return
+            response = await request(self._gh, "GET", nxt, self._policy, params=params)
+            data = response.raw_response.json() if response.raw_response.content else []
+            yield data if isinstance(data, list) else []
+            link = response.raw_response.links.get("next", {}).get("url")
+            nxt, params = (str(link), None) if link else (None, None)
+
+    async def pull_files(self, repo: RepoId, number: int, limit: int) -> list[str]:
+        found: list[str] = []
+        async for page in self._pages(f"repos/{repo.full_name}/pulls/{number}/files", -(-limit // PER_PAGE)):
+            for item in page:
+                if isinstance(item, dict) and item.get("status") != "removed" and item.get("filename"):
+                    found.append(str(item["filename"]))
+            if len(found) >= limit:
+                break
+        return found[:limit]
+
+    async def linked_pulls(self, repo: RepoId, number: int, limit: int) -> list[int]:
+        found: list[int] = []
+        async for page in self._pages(f"repos/{repo.full_name}/issues/{number}/timeline", TIMELINE_PAGES):
+            for event in page:
+                pull = _linked_pull(event, repo)
+                if pull is not None and pull != number and pull not in found:
+                    found.append(pull)
+            if len(found) >= limit:
+                break
+        return found[:limit]
+
     async def set_status(
         self, repo: RepoId, sha: str, state: str, *, context: str, description: str, target_url: str = ""
     ) -> None:
@@ -263,3 +300,18 @@ def issue_record(data: dict[str, Any]) -> IssueRecord:
         updated_at=data.get("updated_at"),
         closed_at=data.get("closed_at"),
     )
+
+
+def _linked_pull(event: Any, repo: RepoId) -> int | None:
+    """The number of the pull request a timeline event cross-references, when it is one of this repository."""
+    if not isinstance(event, dict) or event.get("event") != "cross-referenced":
+        return None
+    source = (event.get("source") or {}).get("issue") or {}
+    if not isinstance(source, dict) or not source.get("pull_request"):
+        return None
+    # `repository_url` is on every issue object; `repository` only on some (API root: GHES differs).
+    where = str((source.get("repository") or {}).get("full_name") or "")
+    where = where or str(source.get("repository_url") or "").rpartition("/repos/")[2]
+    if where.lower() != repo.full_name.lower() or not isinstance(source.get("number"), int):
+        return None
+    return int(source["number"])

@@ -132,6 +132,13 @@ class RunGitHubClient(GitHubClient, Protocol):
 
     async def get_pull(self, repo: RepoId, number: int) -> PullRef: ...
 
+    async def pull_files(self, repo: RepoId, number: int, limit: int) -> list[str]:
+        """The paths a pull request changes and leaves in place (removed files left out), at most `limit`."""
+
+    async def linked_pulls(self, repo: RepoId, number: int, limit: int) -> list[int]:
+        """Pull requests of this repository that mention the issue (its timeline's `cross-referenced`
+        events whose source is a pull request), oldest first, at most `limit`."""
+
     async def set_status(
         self, repo: RepoId, sha: str, state: str, *, context: str, description: str, target_url: str = ""
     ) -> None:

@@ -5,15 +5,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from app.config.model import DocsConfig
-from app.github.protocol import IssueRecord
 from app.github.untrusted import message
 from jobs.failures import TRANSIENT
 from jobs.ledger import Ledger, LedgerError, RunState, RunView
 from jobs.plan import Plan
 from jobs.runs.forge import Forge, Proposed
-from jobs.runs.work import diff_stat, work
-from policies.model import Policy
+from jobs.runs.work import WorkOrder, diff_stat, work
 from sandbox.base import SandboxError
 from sandbox.git import DiffRefusedError, Identity, Workspace
 
@@ -79,10 +76,8 @@ async def finish(
     forge: Forge,
     run: RunView,
     plan: Plan,
-    issue: IssueRecord,
     ws: Workspace,
-    config: DocsConfig,
-    policy: Policy,
+    order: WorkOrder,
     setup: WorkSetup,
 ) -> Proposed | None:
     """Work in the sandbox, check and push the diff, propose it; None when the run ended otherwise.
@@ -91,7 +86,7 @@ async def finish(
     is never left `running` by a crash.
     """
     try:
-        return await _finish(ledger, forge, run, plan, issue, ws, config, policy, setup)
+        return await _finish(ledger, forge, run, plan, ws, order, setup)
     except TRANSIENT:
         raise
     except Exception as exc:
@@ -112,21 +107,20 @@ async def _finish(
     forge: Forge,
     run: RunView,
     plan: Plan,
-    issue: IssueRecord,
     ws: Workspace,
-    config: DocsConfig,
-    policy: Policy,
+    order: WorkOrder,
     setup: WorkSetup,
 ) -> Proposed | None:
     try:
         result = await work(
-            ws, plan, issue, config, policy, ledger=ledger, run_id=run.id, image=setup.image,
+            ws, plan, order, ledger=ledger, run_id=run.id, image=setup.image,
             identity=setup.identity, message=setup.message, date=commit_date(run), token=setup.token,
         )  # fmt: skip
     except DiffRefusedError as exc:
         if not await _stopped(ledger, run.id):
             await end_run(
-                ledger, forge, run, RunState.FAILED, f"the diff was refused by the {policy.workflow} policy",
+                ledger, forge, run, RunState.FAILED,
+                f"the diff was refused by the {order.policy.workflow} policy",
                 f"Run `{run.id}` was stopped: {_quoted(exc)}\n\nTrace: `steward runs show {run.id}`.",
             )  # fmt: skip
         return None
@@ -156,7 +150,7 @@ async def _finish(
             f"Run `{run.id}` changed nothing, so there is nothing to propose.{problems}",
         )  # fmt: skip
         return None
-    proposed = await forge.propose(run, plan, issue, result)
+    proposed = await forge.propose(run, plan, order.item, result)
     await ledger.record_proposal(
         run.id, ws.branch, result.commit, diff_stat=diff_stat(result.changes),
         files=[change.path for change in result.changes], pr_number=proposed.number, pr_url=proposed.url,

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from app.github.protocol import IssueRecord
 from jobs.ledger import RunView
 from jobs.plan import Plan
 from jobs.runs.work import WorkResult
+from jobs.runs.workflow import WorkItem
 
 
 @dataclass(frozen=True)
@@ -34,5 +34,6 @@ class Forge(Protocol):
     async def tell(self, run: RunView, text: str) -> None:
         """Say why a run stopped, once."""
 
-    async def propose(self, run: RunView, plan: Plan, issue: IssueRecord, result: WorkResult) -> Proposed:
-        """Propose the pushed commit (GitHub: find or open the PR, set steward/review pending)."""
+    async def propose(self, run: RunView, plan: Plan, item: WorkItem, result: WorkResult) -> Proposed:
+        """Propose the pushed commit in the run's workflow's words (GitHub: find or open the PR, set
+        steward/review pending)."""

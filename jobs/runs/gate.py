@@ -11,12 +11,14 @@ from collections.abc import Coroutine
 from typing import Any
 
 from app.config.loader import load_repo_config
+from app.config.model import RepoConfig
 from app.constants import REVIEW_STATUS_CONTEXT
 from app.events import PullRequestEvent, PullRequestReviewEvent
 from app.github.protocol import RepoId, permission_rank
 from jobs.context import db_sessions, settings_of
 from jobs.failures import ReportTo, guarded_text
 from jobs.ledger import Ledger, LedgerError, RunState, RunView
+from jobs.runs import registry
 from jobs.runs.github_forge import PENDING_TEXT
 from jobs.runs.scoped import scoped_client
 
@@ -55,7 +57,7 @@ async def gate_review(ctx: dict[str, Any], event: PullRequestReviewEvent) -> str
     what = f"review by {reviewer}"
     gh, _ = await scoped_client(ctx, event.installation.id, repo, GATE_PERMISSIONS)
     config = (await load_repo_config(gh, repo, ctx.get("redis"))).config
-    if reviewer.lower() == run.actor.lower() and not config.workflows.docs.requester_may_approve_review:
+    if reviewer.lower() == run.actor.lower() and not _requester_may_approve(run.workflow, config):
         await ledger.record_step(run.id, GATE_STEP, what, 1, b"ignored: the requester's own review")
         return f"ignored: {reviewer} asked for the run"
     role = await gh.collaborator_permission(repo, reviewer)
@@ -128,3 +130,9 @@ async def _guarded_pull(
     outcome = await guarded_text(ctx, where, work)
     log.info("%s delivery=%s %s#%s: %s", name, delivery_id, repo.full_name, number, outcome)
     return outcome
+
+
+def _requester_may_approve(workflow: str, config: RepoConfig) -> bool:
+    """The run's workflow section's `requester_may_approve_review` (off where the section has none)."""
+    section = registry.get(workflow).section(config)
+    return bool(getattr(section, "requester_may_approve_review", False))

@@ -6,14 +6,15 @@ from dataclasses import dataclass
 
 from app.constants import REVIEW_STATUS_CONTEXT
 from app.github.comments import bounded_body
-from app.github.protocol import IssueRecord, RepoId, RunGitHubClient
+from app.github.protocol import RepoId, RunGitHubClient
 from jobs.ledger import RunView
 from jobs.plan import Plan
-from jobs.runs import proposal
+from jobs.runs import registry
 from jobs.runs.forge import Proposed
 from jobs.runs.outcome import tell
 from jobs.runs.plancomment import show_plan
 from jobs.runs.work import WorkResult, diff_stat
+from jobs.runs.workflow import WorkItem
 from sandbox.git import branch_name
 
 PENDING_TEXT = "Waiting for an approving review by a person with write access"
@@ -38,14 +39,15 @@ class GitHubForge:
     async def tell(self, run: RunView, text: str) -> None:
         await tell(self.gh, self.repo, run.number, run.id, text, bot=self.bot)
 
-    async def propose(self, run: RunView, plan: Plan, issue: IssueRecord, result: WorkResult) -> Proposed:
+    async def propose(self, run: RunView, plan: Plan, item: WorkItem, result: WorkResult) -> Proposed:
         assert result.commit is not None
-        branch = branch_name(run.workflow, run.number)
+        workflow = registry.get(run.workflow)
+        branch = branch_name(workflow.name, run.number)
         pull = await self.gh.find_open_pull(self.repo, branch)
         if pull is None:
-            body = bounded_body(proposal.body(plan, issue, result.outcome, diff_stat(result.changes), run.id))
+            text = workflow.body(plan, item, result.outcome, diff_stat(result.changes), run.id)
             pull = await self.gh.create_pull(
-                self.repo, title=proposal.title(issue), body=body, head=branch, base=self.base
+                self.repo, title=workflow.title(item), body=bounded_body(text), head=branch, base=self.base
             )
         if await self.gh.status_of(self.repo, result.commit, REVIEW_STATUS_CONTEXT) is None:
             await self.gh.set_status(

@@ -1,7 +1,8 @@
-"""`steward run docs` against a local checkout: the same plan, sandbox, policy and ledger; nothing pushed.
+"""`steward run <workflow>` on a local checkout: the same plan, sandbox, policy and ledger; nothing pushed.
 
-The result is committed on a local branch `steward/docs/<number>` of the checkout itself (the host-side
-clone pushes to it as its only remote), and the diff and the pull-request body are printed.
+Any registered workflow that writes runs here through the Workflow seam. The result is committed on a local
+branch `steward/<workflow>/<number>` of the checkout itself (the host-side clone pushes to it as its only
+remote), and the diff and the pull-request body are printed.
 """
 
 from __future__ import annotations
@@ -19,21 +20,20 @@ from app.config.loader import parse_config
 from app.config.model import RepoConfig
 from app.constants import CONFIG_PATH
 from app.github.protocol import IssueRecord
-from jobs.docs.engine import plan_docs
 from jobs.ledger import TERMINAL, ApprovalDecision, Ledger, RunState, RunView
 from jobs.plan import Plan
-from jobs.runs import proposal
+from jobs.runs import registry
 from jobs.runs.finish import WorkSetup, end_run, finish
 from jobs.runs.local_forge import Echo, LocalForge, git_out
 from jobs.runs.localitem import LocalRunError, issue_from_commit, read_issue, repo_key
 from jobs.runs.localprompt import Answer
-from jobs.runs.work import config_digest, image_digest, recorded_clone, workspace_root
-from policies.loader import effective_policy, load_policy
+from jobs.runs.work import WorkOrder, config_digest, image_digest, recorded_clone, workspace_root
+from jobs.runs.workflow import PlanInput, Workflow, WorkItem, kinds
+from policies.loader import effective_policy
 from policies.model import Policy
 from sandbox import images
 from sandbox.git import GitError, Identity, branch_name, release
 
-WORKFLOW = "docs"
 LOCAL_IDENTITY = Identity("Steward", "steward@localhost")
 
 
@@ -47,6 +47,19 @@ class LocalOptions:
     data_dir: Path
     allowed_images: Sequence[str] = ()
     """Images the checkout's `setup.image` may pick besides `image` (STEWARD_SANDBOX_IMAGES)."""
+    workflow: str = "docs"
+    paths: tuple[str, ...] = ()
+    """`--paths`: what the run is about (recorded as the run's paths, given to the workflow's plan)."""
+
+
+def local_workflow(name: str) -> Workflow:
+    """A registered workflow that writes (only those have a plan, a sandbox and a branch to run locally)."""
+    writing = [workflow for workflow in registry.all_workflows() if workflow.policy().writes]
+    for workflow in writing:
+        if workflow.name == name:
+            return workflow
+    there = ", ".join(kinds(writing)) or "none"
+    raise LocalRunError(f"no workflow named {name!r} runs locally; the workflows that do are: {there}")
 
 
 async def check_checkout(repo: Path) -> tuple[Path, str]:
@@ -95,7 +108,8 @@ class LocalRun:
     plan: Plan
     top: Path
     head: str
-    issue: IssueRecord
+    workflow: Workflow
+    item: WorkItem
     config: RepoConfig
     policy: Policy
     branch: str
@@ -119,14 +133,16 @@ async def cancelled_on_interrupt(ledger: Ledger, run_id: str, actor: str) -> Asy
 
 async def plan_local(options: LocalOptions, echo: Echo, err: Echo | None = None) -> LocalRun:
     """Check the checkout, record the run, plan it and print the plan (it then waits for the terminal)."""
+    workflow = local_workflow(options.workflow)
     top, head = await check_checkout(options.repo)
     issue = await _issue(options, top)
     config = read_config(top)
-    docs = config.workflows.docs
-    if not docs.enabled:
-        raise LocalRunError(f"the docs workflow is disabled in {CONFIG_PATH}")
-    policy = effective_policy(load_policy(WORKFLOW), docs)
-    branch = branch_name(WORKFLOW, issue.number)
+    section = workflow.section(config)
+    if not section.enabled:
+        raise LocalRunError(f"the {workflow.name} workflow is disabled in {CONFIG_PATH}")
+    policy = effective_policy(workflow.policy(), section)
+    item = WorkItem(issue=issue, paths=options.paths)
+    branch = branch_name(workflow.name, issue.number)
     exists = await anyio.run_process(
         ["git", "-C", str(top), "rev-parse", "--verify", "-q", f"refs/heads/{branch}"], check=False
     )
@@ -145,14 +161,16 @@ async def plan_local(options: LocalOptions, echo: Echo, err: Echo | None = None)
         run = await ledger.create_run(
             repo_key(top),
             issue.number,
-            WORKFLOW,
+            workflow.name,
             actor=actor,
-            event="steward run docs",
+            event=f"steward run {workflow.name}",
+            paths=list(options.paths),
             policy=policy.model_dump(mode="json"),
         )
         async with cancelled_on_interrupt(ledger, run.id, actor):
-            plan = await _plan(ledger, run.id, top, head, issue, config, policy, actor)
-            await LocalForge(top, head, echo, err or echo).show_plan(run, plan)
+            given = PlanInput(item, config, policy, top, None, head)
+            plan = await _plan(ledger, run.id, workflow, given, actor)
+            await _forge(workflow, top, head, echo, err).show_plan(run, plan)
             if plan.approval_required:
                 await ledger.transition(
                     run.id, RunState.AWAITING_APPROVAL, actor=actor, reason="the plan waits"
@@ -160,30 +178,25 @@ async def plan_local(options: LocalOptions, echo: Echo, err: Echo | None = None)
             run = await ledger.require_run(run.id)
     finally:
         await ledger.close()
-    return LocalRun(run, plan, top, head, issue, config, policy, branch, actor)
+    return LocalRun(run, plan, top, head, workflow, item, config, policy, branch, actor)
 
 
-async def _plan(
-    ledger: Ledger,
-    run_id: str,
-    top: Path,
-    head: str,
-    issue: IssueRecord,
-    config: RepoConfig,
-    policy: Policy,
-    actor: str,
-) -> Plan:
+def _forge(workflow: Workflow, top: Path, head: str, echo: Echo, err: Echo | None) -> LocalForge:
+    hint = f"run `steward run {workflow.name}` again"
+    return LocalForge(top, head, echo, err or echo, retry_hint=hint)
+
+
+async def _plan(ledger: Ledger, run_id: str, workflow: Workflow, given: PlanInput, actor: str) -> Plan:
     await ledger.transition(run_id, RunState.PLANNING, actor=actor, reason="planning against HEAD")
-    git_dir = Path((await git_out(top, "rev-parse", "--absolute-git-dir")).strip())
-    plan = await anyio.to_thread.run_sync(
-        lambda: plan_docs(top, issue, config.workflows.docs, policy, base_sha=head, git_dir=git_dir)
-    )
+    git_dir = Path((await git_out(given.workspace, "rev-parse", "--absolute-git-dir")).strip())
+    given = PlanInput(given.item, given.config, given.policy, given.workspace, git_dir, given.base_sha)
+    plan = await anyio.to_thread.run_sync(lambda: workflow.plan(given))
     await ledger.set_plan(run_id, plan)
     await ledger.update_run(
-        run_id, config_digest=config_digest(config), limits=plan.limits.model_dump(mode="json")
+        run_id, config_digest=config_digest(given.config), limits=plan.limits.model_dump(mode="json")
     )
     await ledger.record_step(
-        run_id, "plan", f"plan at {head[:12]}", 0, ", ".join(s.id for s in plan.steps).encode()
+        run_id, "plan", f"plan at {given.base_sha[:12]}", 0, ", ".join(s.id for s in plan.steps).encode()
     )
     return plan
 
@@ -219,13 +232,15 @@ async def work_local(options: LocalOptions, local: LocalRun, echo: Echo, err: Ec
     ledger = await Ledger.connect(options.db_url, run_migrations=False)
     try:
         async with cancelled_on_interrupt(ledger, local.run.id, local.actor):
-            return await _work(ledger, options, local, LocalForge(local.top, local.head, echo, err or echo))
+            return await _work(
+                ledger, options, local, _forge(local.workflow, local.top, local.head, echo, err)
+            )
     finally:
         await ledger.close()
 
 
 async def _work(ledger: Ledger, options: LocalOptions, local: LocalRun, forge: LocalForge) -> str:
-    run, plan, issue, config, policy = local.run, local.plan, local.issue, local.config, local.policy
+    run, plan, config = local.run, local.plan, local.config
     forge.shown.add(run.id)
     root = workspace_root(options.data_dir, run.id)
     await release(root)
@@ -245,8 +260,9 @@ async def _work(ledger: Ledger, options: LocalOptions, local: LocalRun, forge: L
             await end_run(ledger, forge, run, RunState.FAILED, f"the clone failed: {why}"[:500], why)
             raise LocalRunError(f"run {run.id} failed: {why}") from None
         image = images.choose(config.setup.image, options.image, [options.image, *options.allowed_images])
-        setup = WorkSetup(image, LOCAL_IDENTITY, proposal.commit_message(issue))
-        await finish(ledger, forge, run, plan, issue, ws, config.workflows.docs, policy, setup)
+        setup = WorkSetup(image, LOCAL_IDENTITY, local.workflow.commit_message(local.item))
+        order = WorkOrder(local.workflow, local.item, config, local.policy)
+        await finish(ledger, forge, run, plan, ws, order, setup)
     finally:
         await release(root)
     final = await ledger.require_run(run.id)

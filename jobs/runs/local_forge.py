@@ -9,13 +9,13 @@ from pathlib import Path
 
 import anyio
 
-from app.github.protocol import IssueRecord
 from jobs.ledger import RunView
 from jobs.plan import Plan, render_plan
-from jobs.runs import proposal
+from jobs.runs import registry
 from jobs.runs.forge import Proposed
 from jobs.runs.localitem import LocalRunError
 from jobs.runs.work import WorkResult, diff_stat
+from jobs.runs.workflow import WorkItem
 from sandbox.git import branch_name
 
 Echo = Callable[[str], None]
@@ -53,7 +53,7 @@ class LocalForge:
     echo: Echo
     err: Echo
     shown: set[str] = field(default_factory=set)
-    retry_hint: str = "run `steward run docs` again"
+    retry_hint: str = "run the same `steward run` again"
 
     async def show_plan(self, run: RunView, plan: Plan, status: str = "") -> None:
         if run.id not in self.shown:
@@ -65,13 +65,14 @@ class LocalForge:
     async def tell(self, run: RunView, text: str) -> None:
         self.err(text)
 
-    async def propose(self, run: RunView, plan: Plan, issue: IssueRecord, result: WorkResult) -> Proposed:
+    async def propose(self, run: RunView, plan: Plan, item: WorkItem, result: WorkResult) -> Proposed:
         assert result.commit is not None
-        branch = branch_name(run.workflow, run.number)
+        workflow = registry.get(run.workflow)
+        branch = branch_name(workflow.name, run.number)
         diff = await git_out(self.checkout, "diff", "--no-color", self.base, branch)
         self.echo(f"\n=== diff ({branch}, commit {result.commit[:12]}) ===\n{diff.rstrip()}")
-        body = proposal.body(plan, issue, result.outcome, diff_stat(result.changes), run.id)
-        self.echo(f"\n=== pull request it would open ===\n{proposal.title(issue)}\n\n{body}")
+        body = workflow.body(plan, item, result.outcome, diff_stat(result.changes), run.id)
+        self.echo(f"\n=== pull request it would open ===\n{workflow.title(item)}\n\n{body}")
         self.echo(
             f"\nCommitted on local branch {branch}; nothing was pushed. Trace: steward runs show {run.id}"
         )

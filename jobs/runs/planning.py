@@ -11,16 +11,18 @@ from app.config.loader import load_repo_config
 from app.github.client import GitHubKitClient
 from app.github.protocol import RepoId
 from jobs.context import settings_of
-from jobs.docs.engine import plan_docs
 from jobs.ledger import Ledger, RunState, RunView, TransitionConflict
+from jobs.runs import registry
 from jobs.runs.finish import end_run
 from jobs.runs.github_forge import GitHubForge
 from jobs.runs.guard import run_job
+from jobs.runs.item import work_item
 from jobs.runs.plancomment import show_plan
 from jobs.runs.queue import enqueue_work
 from jobs.runs.scoped import PLAN_PERMISSIONS, scoped_client
 from jobs.runs.work import config_digest, workspace_root
-from policies.loader import effective_policy, load_policy
+from jobs.runs.workflow import PlanInput
+from policies.loader import effective_policy
 from sandbox.git import branch_name, clone, remove
 
 log = logging.getLogger(__name__)
@@ -54,29 +56,21 @@ async def _plan(ctx: dict[str, Any], ledger: Ledger, run: RunView) -> str:
             f"Run `{run.id}` did not start: `.github/steward.yml` has errors; fix them, then ask again.",
         )  # fmt: skip
         return "failed: configuration errors"
-    docs = result.config.workflows.docs
-    policy = effective_policy(load_policy("docs"), docs)
+    workflow = registry.get(run.workflow)
+    policy = effective_policy(workflow.policy(), workflow.section(result.config))
     info = await gh.repository_info(repo)
     _, sha = await gh.default_branch_sha(repo)
     issue = await gh.get_issue(repo, run.number)
+    item = await work_item(gh, repo, issue, run)
     root = workspace_root(settings.data_dir, f"{run.id}-plan")
     remove(root)
     try:
         ws = await clone(
-            info.clone_url, sha, root=root, branch=branch_name("docs", run.number), token=token,
+            info.clone_url, sha, root=root, branch=branch_name(workflow.name, run.number), token=token,
             ref=info.default_branch,
         )  # fmt: skip
-        plan = await anyio.to_thread.run_sync(
-            lambda: plan_docs(
-                ws.work_tree,
-                issue,
-                docs,
-                policy,
-                instructions=run.instructions,
-                base_sha=sha,
-                git_dir=ws.git_dir,
-            )
-        )
+        given = PlanInput(item, result.config, policy, ws.work_tree, ws.git_dir, sha)
+        plan = await anyio.to_thread.run_sync(lambda: workflow.plan(given))
     finally:
         remove(root)
     plan = plan.model_copy(update={"requested_by": run.actor})

@@ -1,28 +1,26 @@
-"""What a run proposes, in words: the commit message and the pull-request title and body."""
+"""The parts of a pull request's text every workflow shares: the summary of an outcome, the warning when
+only part of the plan is proposed, and the run's footer. Each workflow writes its own title, commit message
+and body (Workflow.title, commit_message, body) from these."""
 
 from __future__ import annotations
 
-from app.github.protocol import IssueRecord
-from app.github.untrusted import commit_line, fenced, inline, message
-from jobs.docs.engine import DocsOutcome
-from jobs.plan import Plan, limits_line, render_plan_summary
+from app.github.untrusted import inline, message
+from jobs.plan import Plan
+from jobs.runs.workflow import Outcome
 
 TRACE_HINT = "steward runs show {run_id}"
 TITLE_CHARS = 200
 """The most of an issue's title repeated in a commit message or a pull-request body."""
 DETAIL_CHARS = 500
 """The most of one step's detail or problem (which may quote a command's output) in the body."""
+NEVER_MERGES = (
+    "Steward never merges: a person with write access reviews this pull request; an approving review "
+    "turns the `steward/review` status green."
+)
 
 
-def title(issue: IssueRecord) -> str:
-    return f"docs: update documentation for #{issue.number}"
-
-
-def commit_message(issue: IssueRecord) -> str:
-    return f"{title(issue)}\n\n{commit_line(issue.title, TITLE_CHARS)}\n\nRefs #{issue.number}"
-
-
-def _summary(outcome: DocsOutcome) -> list[str]:
+def summary(outcome: Outcome) -> list[str]:
+    """One line per step's fate, problem and note, made inert (details may quote the sandbox's output)."""
     lines = [
         f"- `{step.step_id}`: {step.status} ({message(step.detail, DETAIL_CHARS)})" for step in outcome.steps
     ]
@@ -31,7 +29,7 @@ def _summary(outcome: DocsOutcome) -> list[str]:
     return lines or ["- nothing to do"]
 
 
-def _failed_first(plan: Plan) -> list[str]:
+def failed_first(plan: Plan) -> list[str]:
     """A proposal that holds only part of the plan says so before anything else."""
     failed = plan.failed()
     if not failed:
@@ -44,29 +42,5 @@ def _failed_first(plan: Plan) -> list[str]:
     ]
 
 
-def body(plan: Plan, issue: IssueRecord, outcome: DocsOutcome, stat: str, run_id: str) -> str:
-    """The pull request's body: the plan, a summary, the diff stat, the limits, the run and its trace."""
-    return "\n".join(
-        [
-            *_failed_first(plan),
-            f"Steward's documentation update for #{issue.number} ({inline(issue.title, TITLE_CHARS)}).",
-            "",
-            "### Plan",
-            *render_plan_summary(plan),
-            "",
-            "### Summary",
-            *_summary(outcome),
-            "",
-            "### Diff stat",
-            *fenced(stat),
-            "",
-            f"**Limits used:** {limits_line(plan.limits)}",
-            "",
-            f"Run `{run_id}` · see the whole trace with `{TRACE_HINT.format(run_id=run_id)}`.",
-            "",
-            "Steward never merges: a person with write access reviews this pull request; an approving review "
-            "turns the `steward/review` status green.",
-            "",
-            f"Refs #{issue.number}",
-        ]
-    )
+def trace_line(run_id: str) -> str:
+    return f"Run `{run_id}` · see the whole trace with `{TRACE_HINT.format(run_id=run_id)}`."

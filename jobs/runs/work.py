@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,12 +13,11 @@ import anyio
 import docker
 from docker.errors import DockerException, ImageNotFound
 
-from app.config.model import DocsConfig, RepoConfig
-from app.github.protocol import IssueRecord
-from jobs.docs.engine import DocsOutcome, apply_docs
+from app.config.model import RepoConfig
 from jobs.ledger import Ledger
 from jobs.ledger.recording import recorded
 from jobs.plan import Plan
+from jobs.runs.workflow import Exec, Outcome, Workflow, WorkInput, WorkItem
 from policies.model import Policy
 from sandbox.base import CommandResult, ImageMissingError, SandboxError
 from sandbox.diffcheck import FileChange, PathPolicy
@@ -29,9 +29,9 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class WorkResult:
-    """What the work phase left: the engine's outcome, the files changed, and the commit (None: no change)."""
+    """What the work phase left: the workflow's outcome, the files changed, the commit (None: no change)."""
 
-    outcome: DocsOutcome
+    outcome: Outcome
     commit: str | None
     changes: list[FileChange] = field(default_factory=list)
 
@@ -91,12 +91,29 @@ async def image_digest(image: str) -> str:
     return await anyio.to_thread.run_sync(_digest, image)
 
 
+@dataclass(frozen=True)
+class WorkOrder:
+    """What the work phase carries out: which workflow, for what, under which configuration and policy."""
+
+    workflow: Workflow
+    item: WorkItem
+    config: RepoConfig
+    policy: Policy
+
+
+def _exec(runner: Callable[[list[str]], Awaitable[CommandResult]]) -> Exec:
+    """The seam's `run`: an argv as it is, a string through `sh -c` (recorded as that argv)."""
+
+    async def run(cmd: list[str] | str) -> CommandResult:
+        return await runner(cmd if isinstance(cmd, list) else ["sh", "-c", cmd])
+
+    return run
+
+
 async def work(
     ws: Workspace,
     plan: Plan,
-    issue: IssueRecord,
-    config: DocsConfig,
-    policy: Policy,
+    order: WorkOrder,
     *,
     ledger: Ledger,
     run_id: str,
@@ -106,7 +123,8 @@ async def work(
     date: str,
     token: str | None = None,
 ) -> WorkResult:
-    """Run the plan's kept steps in a fresh sandbox (no network), then check, commit and push the diff.
+    """Run the workflow's work step on the plan's kept steps in a fresh sandbox (no network), then check,
+    commit and push the diff.
 
     Raises sandbox.git.DiffRefusedError when the diff leaves the policy's paths: nothing is committed.
     """
@@ -117,15 +135,18 @@ async def work(
         async def in_sandbox(argv: list[str]) -> CommandResult:
             return await sb.run(argv)
 
-        outcome = await apply_docs(
-            ws.work_tree,
-            plan,
-            issue,
-            config,
-            recorded(in_sandbox, ledger, run_id, "exec"),
+        given = WorkInput(
+            item=order.item,
+            config=order.config,
+            policy=order.policy,
+            plan=plan,
+            workspace=ws.work_tree,
             git_dir=ws.git_dir,
+            budget=plan.limits,
+            run=_exec(recorded(in_sandbox, ledger, run_id, "exec")),
         )
-    paths = path_policy(policy)
+        outcome = await order.workflow.work(given)
+    paths = path_policy(order.policy)
     found = await changes(ws, paths.max_file_bytes)
     commit = await commit_and_push(
         ws,

@@ -13,13 +13,14 @@ from jobs.failures import TRANSIENT
 from jobs.ledger import Ledger, RunState, RunView
 from jobs.locks import repo_lock
 from jobs.plan import Plan
-from jobs.runs import proposal
+from jobs.runs import registry
 from jobs.runs.finish import WorkSetup, end_run, finish
 from jobs.runs.github_forge import GitHubForge
 from jobs.runs.guard import run_job
+from jobs.runs.item import work_item
 from jobs.runs.scoped import scoped_client
-from jobs.runs.work import recorded_clone, workspace_root
-from policies.loader import effective_policy, load_policy
+from jobs.runs.work import WorkOrder, recorded_clone, workspace_root
+from policies.loader import effective_policy
 from sandbox import images
 from sandbox.git import GitError, Identity, branch_name, release
 
@@ -50,11 +51,13 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
     settings = settings_of(ctx)
     repo = RepoId.parse(run.repo)
     assert run.installation_id is not None
-    docs_policy = load_policy("docs")
-    gh, token = await scoped_client(ctx, run.installation_id, repo, dict(docs_policy.permissions))
+    workflow = registry.get(run.workflow)
+    shipped = workflow.policy()
+    gh, token = await scoped_client(ctx, run.installation_id, repo, dict(shipped.permissions))
     config = (await load_repo_config(gh, repo, ctx.get("redis"))).config
-    policy = effective_policy(docs_policy, config.workflows.docs)
+    policy = effective_policy(shipped, workflow.section(config))
     issue = await gh.get_issue(repo, run.number)
+    item = await work_item(gh, repo, issue, run)
     info = await gh.repository_info(repo)
     forge = GitHubForge(gh, repo, settings.bot_login, info.default_branch)
     try:
@@ -69,7 +72,7 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
         try:
             ws = await recorded_clone(
                 ledger, run.id, info.clone_url, plan.base_sha, root=root,
-                branch=branch_name("docs", run.number), token=token, ref=info.default_branch,
+                branch=branch_name(workflow.name, run.number), token=token, ref=info.default_branch,
                 disk=plan.limits.disk,
             )  # fmt: skip
         except TRANSIENT:
@@ -84,10 +87,11 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
         setup = WorkSetup(
             image=image,
             identity=bot_identity(settings.bot_login),
-            message=proposal.commit_message(issue),
+            message=workflow.commit_message(item),
             token=token,
         )
-        proposed = await finish(ledger, forge, run, plan, issue, ws, config.workflows.docs, policy, setup)
+        order = WorkOrder(workflow, item, config, policy)
+        proposed = await finish(ledger, forge, run, plan, ws, order, setup)
     finally:
         await release(root)
     now = await ledger.require_run(run.id)

@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from app.config.model import DocsConfig
 from app.github.protocol import IssueRecord, permission_rank
-from jobs.docs.changelog import Entry, add_entry, choose_section
-from jobs.docs.execblocks import ExecBlock, Runner, find_blocks, refresh_blocks
-from jobs.docs.files import UnsafePath, read_text, writable_files, write_text
 from jobs.plan import NOT_ACTED_ON, Plan, PlanStep
+from jobs.runs.workflow import Outcome, StepOutcome
+from jobs.workflows.docs.changelog import Entry, add_entry, choose_section
+from jobs.workflows.docs.execblocks import ExecBlock, Runner, find_blocks, refresh_blocks
+from jobs.workflows.docs.files import UnsafePath, read_text, writable_files, write_text
 from policies.loader import path_allowed
 from policies.model import Policy
 
@@ -22,21 +23,10 @@ CHANGELOG_STEP = "changelog"
 Status = Literal["done", "unchanged", "dropped", "failed", "skipped"]
 
 
-@dataclass(frozen=True)
-class StepOutcome:
-    step_id: str
-    status: Status
-    detail: str
-
-
 @dataclass
-class DocsOutcome:
-    """What apply_docs did: the files it wrote, each step's fate, and what it could not do."""
-
-    changed: list[str] = field(default_factory=list)
-    steps: list[StepOutcome] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+class DocsOutcome(Outcome):
+    """What apply_docs did: the files it wrote, each step's fate, and what it could not do (the seam's
+    Outcome, under the name the docs engine has always used)."""
 
 
 def exec_step_id(path: str, block: ExecBlock, occurrence: int) -> str:
