@@ -19,6 +19,8 @@ RETRY_BASE_SECONDS = 5.0
 """First re-queue delay for a transient failure; doubled per try."""
 RETRY_CAP_SECONDS = 600.0
 """The longest delay between two tries of a job (rate limits excepted: they wait for their reset)."""
+JOB_TIMEOUT_SECONDS = 1800
+"""Longest a job may run before arq stops it (a run's own budgets are tighter)."""
 QUICK_JOB_TIMEOUT = 300
 """arq's timeout for jobs that only talk to GitHub and the database (long runs use the worker's default)."""
 QUICK_JOB_MARGIN = 30.0

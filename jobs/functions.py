@@ -6,7 +6,7 @@ from typing import Any
 
 from arq import func
 
-from jobs.context import QUICK_JOB_TIMEOUT
+from jobs.context import JOB_TIMEOUT_SECONDS, QUICK_JOB_TIMEOUT
 from jobs.duplicates.jobs import TRIAGE_JOB, backfill_index, index_event, triage_item
 from jobs.handlers.comment import handle_comment
 from jobs.handlers.installation import sync_installation
@@ -15,7 +15,6 @@ from jobs.runs.deadline import within
 from jobs.runs.gate import pull_closed, pull_synchronized
 from jobs.runs.planning import plan_run
 from jobs.runs.working import work_run
-from jobs.worker import JOB_TIMEOUT_SECONDS
 
 FUNCTIONS: list[Any] = [
     func(handle_comment, timeout=QUICK_JOB_TIMEOUT),

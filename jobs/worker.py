@@ -15,15 +15,14 @@ from arq.connections import RedisSettings
 from app.github.redact import install_redaction
 from app.settings import Settings
 from jobs import recovery
-from jobs.context import JOB_MAX_TRIES
+from jobs.context import JOB_MAX_TRIES, JOB_TIMEOUT_SECONDS
 from jobs.db import make_engine, migrate, sessions
+from jobs.functions import FUNCTIONS
 from jobs.runs.work import workspaces_dir
 from sandbox.reaper import reap_workspaces as reap
 
 log = logging.getLogger(__name__)
 
-JOB_TIMEOUT_SECONDS = 1800
-"""Longest a job may run before arq stops it (a run's own budgets are tighter)."""
 KEEP_RESULT_SECONDS = 3600
 """How long a finished job's id blocks a re-enqueue with the same id (redeliveries, double commands)."""
 MAX_JOBS = 10
@@ -101,8 +100,6 @@ def worker_settings(
     **overrides: Any,
 ) -> dict[str, Any]:
     """Keyword arguments for arq's Worker (also accepted by arq.worker.create_worker)."""
-    from jobs.functions import FUNCTIONS
-
     base_ctx: dict[str, Any] = {"settings": settings, "max_tries": JOB_MAX_TRIES}
     base_ctx.update(ctx or {})
     if "max_tries" in overrides:

@@ -1,4 +1,4 @@
-"""Command records: help and the README table come from them; authorisation, refusals, handler replacement."""
+"""Command records: help and the README table come from them; authorisation, refusals, named handlers."""
 
 from __future__ import annotations
 
@@ -13,11 +13,10 @@ from app.commands import (
     authorize,
     command_table_markdown,
     effective_permission,
+    handler_of,
     refusal_text,
     render_help,
 )
-from app.commands.builtin import not_yet_available
-from app.commands.registry import Registry
 from app.config.loader import parse_config
 from app.config.model import CommandsConfig, RepoConfig
 from app.github.protocol import PERMISSION_LEVELS, RepoId
@@ -62,7 +61,6 @@ def context(config: RepoConfig | None = None, **kw: Any) -> CommandContext:
 
 def test_the_registry_holds_the_designed_commands_with_their_default_roles() -> None:
     assert {s.name: s.permission for s in REGISTRY.specs()} == DESIGN_TABLE
-    assert {s.name for s in REGISTRY.specs() if s.available} >= {"help", "status"}
 
 
 def test_every_command_can_be_configured_and_every_override_is_a_command() -> None:
@@ -136,89 +134,17 @@ def test_readme_table_has_every_command_and_example() -> None:
     assert "| `/steward approve` | where a plan waits | maintain |" in table
 
 
-def test_placeholders_say_not_yet_available_in_the_readme_table_and_the_help_comment() -> None:
-    """`/steward tests` is declared, not built: the README and `/steward help` must not offer it plainly."""
-    later = [s for s in REGISTRY.specs() if not s.available]
-    assert "tests" in {s.name for s in later}
-    tables = {"README": command_table_markdown(), "help": render_help(RepoConfig())}
-    for where, table in tables.items():
-        for s in REGISTRY.specs():
-            (row,) = [line for line in table.splitlines() if line.startswith(f"| `/steward {s.usage}` |")]
-            assert ("not yet available" in row) is (not s.available), (where, row)
+def test_no_command_is_offered_as_not_yet_available() -> None:
+    """Every declared command is built: neither the README nor `/steward help` hedges any of them."""
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    assert "| plans and proposes tests *(not yet available in this version)* |" in readme
+    for text in (command_table_markdown(), render_help(RepoConfig()), readme):
+        assert "not yet available" not in text
+    assert "| plans and proposes tests, for the files named or those the pull request changes |" in readme
 
 
 async def test_help_handler_answers_with_the_help_text() -> None:
-    reply = await spec("help").handler(context(RepoConfig(prefix="/bot")))
+    reply = await handler_of(spec("help"))(context(RepoConfig(prefix="/bot")))
     assert reply == render_help(RepoConfig(prefix="/bot"))
-
-
-@pytest.mark.parametrize(
-    "name", ["duplicates", "not-duplicate", "docs", "tests", "approve", "cancel", "retry"]
-)
-async def test_commands_of_later_issues_have_a_real_handler_or_answer_honestly(name: str) -> None:
-    """Each command is either built (its own handler) or a placeholder that says so; never in between."""
-    found = spec(name)
-    if found.available:
-        assert found.handler is not not_yet_available
-        return
-    assert found.handler is not_yet_available
-    reply = await found.handler(context())
-    assert reply is not None and "not yet available" in reply and "@octocat" in reply
-
-
-def test_the_built_workflows_have_their_real_handlers() -> None:
-    built = {"duplicates", "not-duplicate", "docs", "approve", "cancel", "retry"}
-    assert {name for name in built if spec(name).available} == built
-
-
-async def test_a_later_module_replaces_the_handler_and_keeps_the_record() -> None:
-    registry = Registry()
-
-    @registry.command("docs", usage="docs", permission="write", summary="docs", available=False)
-    async def placeholder(ctx: CommandContext) -> str:
-        return "not yet"
-
-    @registry.handler("docs")
-    async def real(ctx: CommandContext) -> str:
-        return f"planning for {ctx.actor}"
-
-    found = registry.get("docs")
-    assert found is not None and found.available and found.permission == "write"
-    assert await found.handler(context()) == "planning for octocat"
-    with pytest.raises(KeyError):
-        registry.handler("deploy")(real)
-    with pytest.raises(ValueError, match="twice"):
-        registry.command("docs", usage="docs", permission="write", summary="x")(real)
-
-
-def test_handler_modules_are_imported_once_and_missing_ones_are_skipped(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (tmp_path / "steward_test_handlers.py").write_text(
-        "from tests.test_commands_registry import LOADED\n"
-        "from tests.test_commands_registry import PLUGGABLE\n"
-        "@PLUGGABLE.handler('x')\n"
-        "async def x(ctx):\n"
-        "    return 'real'\n"
-        "LOADED.append(1)\n"
-    )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    PLUGGABLE.command("x", usage="x", permission="none", summary="x", available=False)(_placeholder)
-    assert LOADED == []  # nothing imported at declaration time
-    found = PLUGGABLE.get("x")
-    assert found is not None and found.available and found.handler is not _placeholder
-    PLUGGABLE.specs()
-    assert LOADED == [1]
-
-
-async def _placeholder(ctx: CommandContext) -> str:
-    return "placeholder"
-
-
-LOADED: list[int] = []
-PLUGGABLE = Registry(("steward_absent_module", "steward_test_handlers"))
 
 
 async def test_status_lists_the_runs_here_from_the_ledger(tmp_path: Path) -> None:
@@ -232,7 +158,7 @@ async def test_status_lists_the_runs_here_from_the_ledger(tmp_path: Path) -> Non
     await ledger.create_run(REPO.full_name, 8, "docs", actor="octocat")  # another issue
     await ledger.create_run("someone/else", 7, "docs", actor="octocat")  # another repository
     try:
-        reply = await spec("status").handler(context(sessions=maker))
+        reply = await handler_of(spec("status"))(context(sessions=maker))
     finally:
         await engine.dispose()
     assert reply is not None
@@ -247,11 +173,13 @@ async def test_status_without_runs_or_without_a_ledger(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
     await migrate(engine)
     try:
-        reply = await spec("status").handler(context(RepoConfig(prefix="/bot"), sessions=sessions(engine)))
+        reply = await handler_of(spec("status"))(
+            context(RepoConfig(prefix="/bot"), sessions=sessions(engine))
+        )
     finally:
         await engine.dispose()
     assert reply == "No Steward runs on this one yet. `/bot help` lists what I can do."
-    without = await spec("status").handler(context())
+    without = await handler_of(spec("status"))(context())
     assert without is not None and "not connected" in without
 
 

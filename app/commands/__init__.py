@@ -1,18 +1,16 @@
 """Slash-commands: parse them from comments, look up their records, check who may run them, answer them."""
 
-from app.commands import builtin as _builtin  # noqa: F401  (declares the commands)
+from app.commands.context import CommandContext, Handler
 from app.commands.help import command_table_markdown, render_help
 from app.commands.parser import MAX_COMMANDS, ParsedCommand, parse_commands
+from app.commands.record import CommandSpec
 from app.commands.registry import (
     REGISTRY,
-    CommandContext,
-    CommandSpec,
-    Handler,
     allowed_here,
     authorize,
-    command,
     effective_permission,
-    handler,
+    handler_of,
+    refusal_hook_of,
     refusal_text,
 )
 
@@ -25,11 +23,11 @@ __all__ = [
     "ParsedCommand",
     "allowed_here",
     "authorize",
-    "command",
     "command_table_markdown",
     "effective_permission",
-    "handler",
+    "handler_of",
     "parse_commands",
+    "refusal_hook_of",
     "refusal_text",
     "render_help",
 ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from app.commands.registry import REGISTRY, CommandSpec, allowed_here, effective_permission
+from app.commands.context import CommandContext
+from app.commands.registry import REGISTRY, allowed_here, effective_permission
 from app.config.model import RepoConfig
 from app.constants import DEFAULT_COMMAND_PREFIX
 
@@ -12,16 +13,8 @@ def who(role: str) -> str:
     return "anyone" if role == "none" else role
 
 
-NOT_YET = " *(not yet available in this version)*"
-"""What help says beside a command that is declared but has no handler in this version."""
-
-
-def _later(spec: CommandSpec) -> str:
-    return "" if spec.available else NOT_YET
-
-
 def render_help(config: RepoConfig | None = None, unknown: str | None = None) -> str:
-    """The commands this repository allows, who may use each, and whether each is built yet."""
+    """The commands this repository allows, and who may use each."""
     config = config or RepoConfig()
     prefix = config.prefix
     lines = []
@@ -33,7 +26,7 @@ def render_help(config: RepoConfig | None = None, unknown: str | None = None) ->
         if not allowed_here(spec, config):
             continue
         role = who(effective_permission(spec, config))
-        lines.append(f"| `{prefix} {spec.usage}` | {role} | {spec.summary}{_later(spec)} |")
+        lines.append(f"| `{prefix} {spec.usage}` | {role} | {spec.summary} |")
     lines += [
         "",
         "Write a command at the start of a line of a comment; several commands may share one comment. "
@@ -48,5 +41,10 @@ def command_table_markdown(prefix: str = DEFAULT_COMMAND_PREFIX) -> str:
     for spec in REGISTRY.specs():
         example = "<br>".join(f"`{e}`" for e in spec.examples) if spec.examples else ""
         usage, role = f"`{prefix} {spec.usage}`", who(spec.permission)
-        lines.append(f"| {usage} | {spec.where} | {role} | {spec.summary}{_later(spec)} | {example} |")
+        lines.append(f"| {usage} | {spec.where} | {role} | {spec.summary} | {example} |")
     return "\n".join(lines)
+
+
+async def help_command(ctx: CommandContext) -> str:
+    """`/steward help`: the table for this repository's prefix and settings."""
+    return render_help(ctx.config)

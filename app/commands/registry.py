@@ -1,161 +1,82 @@
-"""Commands as self-describing records: one registration gives the handler, the help and the README table.
+"""The commands Steward understands: each module of app/commands/builtin/ holds one record, found on use.
 
-A command is declared once with `@command(...)`. A later module replaces a command's handler with
-`@handler("docs")` (the record, its help and its permission stay); the modules named in HANDLER_MODULES are
-imported on the first lookup so their `@handler` registrations take effect without any other wiring.
+Adding a command is adding one module there (its `COMMAND` record names its handler); no list to edit.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+import pkgutil
+from collections.abc import Iterator
+from typing import cast
 
+from app.commands.context import Handler, RefusalHook
+from app.commands.record import CommandSpec, load
 from app.config.model import RepoConfig, Role
-from app.github.protocol import GitHubClient, RepoId, permission_rank
+from app.github.protocol import permission_rank
 
-if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-    from app.config.loader import ConfigIssue
-    from app.settings import Settings
-
-HANDLER_MODULES: tuple[str, ...] = ("jobs.commands",)
-"""Modules imported once, on first lookup, so that the real handlers of later issues register themselves."""
-
-
-@dataclass
-class CommandContext:
-    """Everything a handler may use to answer one command in one comment."""
-
-    gh: GitHubClient
-    repo: RepoId
-    number: int
-    is_pull_request: bool
-    actor: str
-    args: str
-    config: RepoConfig
-    config_errors: list[ConfigIssue] = field(default_factory=list)
-    settings: Settings | None = None
-    redis: Any = None
-    sessions: async_sessionmaker[AsyncSession] | None = None
-    comment_id: int = 0
-    delivery_id: str = ""
-    role: str = "none"
-    installation_id: int | None = None
-    """The installation the comment came through (runs keep it to mint their own tokens)."""
-
-
-Handler = Callable[[CommandContext], Awaitable[str | None]]
-"""Answers a command: the markdown reply body, or None for no reply."""
-RefusalHook = Callable[[CommandContext], Awaitable[None]]
-"""Called when a command is refused for the actor's role (e.g. to record a refused approval)."""
-REFUSAL_HOOKS: dict[str, RefusalHook] = {}
-
-
-def on_refused(name: str) -> Callable[[RefusalHook], RefusalHook]:
-    """Register what happens, besides the refusal reply, when someone below the level runs `name`."""
-
-    def register(func: RefusalHook) -> RefusalHook:
-        REFUSAL_HOOKS[name] = func
-        return func
-
-    return register
-
-
-@dataclass(frozen=True)
-class CommandSpec:
-    """One command: how it is written, who may run it, what it does, and the code that does it."""
-
-    name: str
-    usage: str
-    permission: Role
-    summary: str
-    handler: Handler
-    available: bool = True
-    examples: tuple[str, ...] = ()
-    where: str = "issue, PR"
-    floor: Role = "none"
-    """The least role a repository may open the command to (commands that start writing work: write)."""
-    workflow: str | None = None
-    """The workflow the command belongs to; disabling that workflow hides the command."""
+BUILTIN = "app.commands.builtin"
+"""The package whose every module declares one command."""
 
 
 class Registry:
-    """The commands Steward understands, by name."""
+    """The command records by name: those of its packages' modules, plus any registered directly."""
 
-    def __init__(self, handler_modules: tuple[str, ...] = ()) -> None:
+    def __init__(self, packages: tuple[str, ...] = (BUILTIN,)) -> None:
+        self._packages = packages
         self._specs: dict[str, CommandSpec] = {}
-        self._handler_modules = handler_modules
-        self._loaded = False
+        self._discovered = False
 
-    def command(
-        self,
-        name: str,
-        *,
-        usage: str,
-        permission: Role,
-        summary: str,
-        available: bool = True,
-        examples: tuple[str, ...] = (),
-        where: str = "issue, PR",
-        floor: Role = "none",
-        workflow: str | None = None,
-    ) -> Callable[[Handler], Handler]:
-        """Declare a command and its handler (a placeholder handler when available=False)."""
+    def register(self, spec: CommandSpec) -> CommandSpec:
+        """Add one record (discovery uses this, and so may a test or a plug-in)."""
+        self._discover()
+        if spec.name in self._specs:
+            raise ValueError(f"command {spec.name!r} is registered twice")
+        self._specs[spec.name] = spec
+        return spec
 
-        def register(func: Handler) -> Handler:
-            if name in self._specs:
-                raise ValueError(f"command {name!r} is registered twice")
-            self._specs[name] = CommandSpec(
-                name, usage, permission, summary, func, available, examples, where, floor, workflow
-            )
-            return func
+    def unregister(self, name: str) -> None:
+        self._specs.pop(name, None)
 
-        return register
-
-    def handler(self, name: str) -> Callable[[Handler], Handler]:
-        """Give an already declared command its real handler (used by the modules of later issues)."""
-
-        def register(func: Handler) -> Handler:
-            if name not in self._specs:
-                raise KeyError(f"no command {name!r} to give a handler to; declare it in app/commands first")
-            self._specs[name] = replace(self._specs[name], handler=func, available=True)
-            return func
-
-        return register
-
-    def load_handlers(self) -> None:
-        """Import the handler modules that exist (once); a missing module simply leaves the placeholder."""
-        if self._loaded:
+    def _discover(self) -> None:
+        if self._discovered:
             return
-        self._loaded = True
-        for module in self._handler_modules:
-            try:
-                importlib.import_module(module)
-            except ModuleNotFoundError as exc:
-                if exc.name is None or not module.startswith(exc.name):
-                    raise
+        self._discovered = True
+        for package in self._packages:
+            path = importlib.import_module(package).__path__
+            for info in sorted(pkgutil.iter_modules(path), key=lambda i: i.name):
+                module = importlib.import_module(f"{package}.{info.name}")
+                spec = getattr(module, "COMMAND", None)
+                if not isinstance(spec, CommandSpec):
+                    raise TypeError(f"{module.__name__} declares no COMMAND record")
+                self.register(spec)
 
     def get(self, name: str) -> CommandSpec | None:
-        self.load_handlers()
+        self._discover()
         return self._specs.get(name)
 
     def specs(self) -> list[CommandSpec]:
-        self.load_handlers()
-        return list(self._specs.values())
+        """Every record, by name (help and the README table list them in this order)."""
+        self._discover()
+        return sorted(self._specs.values(), key=lambda spec: spec.name)
 
     def __iter__(self) -> Iterator[CommandSpec]:
         return iter(self.specs())
 
     def __contains__(self, name: object) -> bool:
-        return name in self._specs
+        return isinstance(name, str) and self.get(name) is not None
 
 
-REGISTRY = Registry(HANDLER_MODULES)
-command = REGISTRY.command
-handler = REGISTRY.handler
+REGISTRY = Registry()
+
+
+def handler_of(spec: CommandSpec) -> Handler:
+    """The handler a record names, imported on first use (in the worker, never at the edge)."""
+    return cast(Handler, load(spec.handler))
+
+
+def refusal_hook_of(spec: CommandSpec) -> RefusalHook | None:
+    return cast(RefusalHook, load(spec.on_refused)) if spec.on_refused is not None else None
 
 
 def effective_permission(spec: CommandSpec, config: RepoConfig | None = None) -> Role:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from app.commands.registry import CommandContext
+from app.commands.context import CommandContext
 
 if TYPE_CHECKING:
     from jobs.ledger import RunView

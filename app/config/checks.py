@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.commands.registry import REGISTRY
 from app.config.model import RepoConfig, WorkflowConfig
 from app.github.protocol import permission_rank
 from policies.loader import load_policy, narrowing_problems
@@ -14,8 +15,6 @@ def _workflow(config: RepoConfig, name: str) -> WorkflowConfig:
 
 def semantic_problems(config: RepoConfig) -> list[tuple[str, str]]:
     """(dotted field, message) for each setting that asks for more than Steward allows."""
-    from app.commands import REGISTRY  # at call time: the commands package imports the config model
-
     problems: list[tuple[str, str]] = []
     for name in type(config.workflows).model_fields:
         found = narrowing_problems(load_policy(name), _workflow(config, name), f"workflows.{name}")

@@ -68,8 +68,7 @@ def help_command(
         typer.echo(command_table_markdown())
         return
     for spec in REGISTRY.specs():
-        note = "" if spec.available else "  (not yet available)"
-        typer.echo(f"/steward {spec.usage:<28} {who(spec.permission):<9} {spec.summary}{note}")
+        typer.echo(f"/steward {spec.usage:<28} {who(spec.permission):<9} {spec.summary}")
 
 
 def register(app: typer.Typer) -> None:

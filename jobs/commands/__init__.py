@@ -1,6 +1,1 @@
-"""The real handlers of docs, approve, cancel, retry and the duplicates commands, registered on import."""
-
-from jobs.commands import approve, cancel, docs, retry
-from jobs.duplicates import commands as duplicates
-
-__all__ = ["approve", "cancel", "docs", "duplicates", "retry"]
+"""The worker-side handlers of the run commands; each record in app/commands/builtin/ names its own."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.commands.registry import CommandContext, handler, on_refused
+from app.commands.context import CommandContext
 from app.github.protocol import permission_rank
 from jobs.commands.common import NOT_CONNECTED, bot_of, ready
 from jobs.ledger import ApprovalDecision, Ledger, LedgerError, RunState, RunView
@@ -22,7 +22,6 @@ async def _waiting(ledger: Ledger, ctx: CommandContext) -> RunView | None:
     return runs[0] if runs else None
 
 
-@on_refused("approve")
 async def record_refusal(ctx: CommandContext) -> None:
     """An approval from below the command's level is refused, and the refusal is recorded."""
     ledger = ready(ctx)
@@ -33,7 +32,6 @@ async def record_refusal(ctx: CommandContext) -> None:
         )
 
 
-@handler("approve")
 async def approve(ctx: CommandContext) -> str:
     both = ready(ctx)
     if both is None:

@@ -8,7 +8,7 @@ import anyio
 import docker
 from docker.errors import DockerException
 
-from app.commands.registry import CommandContext, handler
+from app.commands.context import CommandContext
 from jobs.commands.common import NOT_CONNECTED, bot_of, ready
 from jobs.ledger import IN_FLIGHT, LedgerError, RunState
 from jobs.runs.plancomment import show_plan
@@ -37,7 +37,6 @@ def kill_sandboxes(run_id: str) -> int:
         client.close()
 
 
-@handler("cancel")
 async def cancel(ctx: CommandContext) -> str:
     both = ready(ctx)
     if both is None:

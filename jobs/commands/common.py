@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.commands.registry import CommandContext
+from app.commands.context import CommandContext
 from jobs.ledger import Ledger
 
 NOT_CONNECTED = "The run ledger or the job queue is not connected to this worker, so I cannot start runs now."

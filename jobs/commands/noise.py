@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from app.commands.registry import CommandContext
+from app.commands.context import CommandContext
 from app.constants import MARKER_LIMIT
 from app.github.comments import upsert_comment
 from jobs.comment_count import at_utc, comments_limit, count_comments

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from app.commands.registry import CommandContext, handler
+from app.commands.context import CommandContext
 from jobs.commands.common import NOT_CONNECTED, ready
 from jobs.ledger import LedgerError
 from jobs.runs.queue import enqueue_plan
 
 
-@handler("retry")
 async def retry(ctx: CommandContext) -> str:
     both = ready(ctx)
     if both is None:

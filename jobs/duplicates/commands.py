@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Protocol, runtime_checkable
 
-from app.commands.registry import CommandContext, handler
+from app.commands.context import CommandContext
 from app.github.protocol import IssueRecord, RepoId
 from jobs.duplicates import store
 from jobs.duplicates.jobs import index_cache
@@ -50,7 +50,6 @@ async def _triage_here(ctx: CommandContext, *, asked: bool) -> None:
     )
 
 
-@handler("duplicates")
 async def duplicates_command(ctx: CommandContext) -> str | None:
     """Triage this item now; the answer is the duplicates comment itself (or 'none found')."""
     if ctx.sessions is None:
@@ -66,7 +65,6 @@ async def duplicates_command(ctx: CommandContext) -> str | None:
     return None
 
 
-@handler("not-duplicate")
 async def not_duplicate_command(ctx: CommandContext) -> str | None:
     """Record the pair as not duplicates and refresh the suggestions at once."""
     match = _NUMBER.match(ctx.args.strip())

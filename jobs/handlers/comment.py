@@ -14,11 +14,12 @@ from app.commands import (
     allowed_here,
     authorize,
     effective_permission,
+    handler_of,
     parse_commands,
+    refusal_hook_of,
     refusal_text,
     render_help,
 )
-from app.commands.registry import REFUSAL_HOOKS
 from app.config.loader import ConfigResult, load_repo_config, render_config_errors
 from app.constants import CONFIG_PATH, MARKER_CONFIG_ERROR, command_marker
 from app.events import IssueCommentEvent
@@ -32,9 +33,6 @@ from policies.loader import token_permissions
 
 log = logging.getLogger(__name__)
 
-LOCK_FREE = frozenset({"docs", "tests", "approve", "cancel", "retry"})
-"""Commands that only record and enqueue: the run's work job takes the repository lock itself, and
-`/steward cancel` must get through while that job holds it."""
 WORKFLOW = "commands"
 """The policy whose permissions the answering token gets."""
 
@@ -119,7 +117,7 @@ async def _one(talk: Conversation, parsed: ParsedCommand) -> str | None:
     if permission_rank(effective_permission(spec, config)) > 0:
         role = await talk.actor_role()
         if not authorize(spec, role, config):
-            hook = REFUSAL_HOOKS.get(spec.name)
+            hook = refusal_hook_of(spec)
             if hook is not None:
                 await hook(_context(talk, parsed, role))
             return refusal_text(spec, talk.actor, role, config)
@@ -131,11 +129,14 @@ async def _one(talk: Conversation, parsed: ParsedCommand) -> str | None:
             f"`{CONFIG_PATH}` is fixed (the errors are listed in Steward's comment above)."
         )
     command_ctx = _context(talk, parsed, role)
-    if _writes(spec) and spec.available and spec.name not in LOCK_FREE and talk.ctx.get("redis") is not None:
+    handler = handler_of(spec)
+    # The run commands only record and enqueue (a run's work job takes the lock itself, and `cancel` must get
+    # through while it holds it); a record says `repo_lock` when its handler writes to the repository itself.
+    if spec.repo_lock and talk.ctx.get("redis") is not None:
         owner = str(talk.ctx.get("job_id") or f"comment:{talk.event.comment.id}")
         async with repo_lock(talk.ctx["redis"], talk.repo, owner):
-            return await spec.handler(command_ctx)
-    return await spec.handler(command_ctx)
+            return await handler(command_ctx)
+    return await handler(command_ctx)
 
 
 def _context(talk: Conversation, parsed: ParsedCommand, role: str) -> CommandContext:

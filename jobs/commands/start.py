@@ -1,0 +1,48 @@
+"""Start a run of any workflow from a command: one at a time here, idempotent per comment, within limits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from app.commands.context import CommandContext
+from jobs.commands.common import NOT_CONNECTED, bot_of, ready
+from jobs.commands.noise import limit_hit, say_limit
+from jobs.runs.queue import enqueue_plan
+
+
+async def start_run(
+    ctx: CommandContext, workflow: str, *, instructions: str = "", paths: Sequence[str] = ()
+) -> str | None:
+    """Create the run and queue its planning; the plan comment is the answer (None: no reply)."""
+    both = ready(ctx)
+    if both is None:
+        return NOT_CONNECTED
+    ledger, redis = both
+    key = f"{workflow}:{ctx.repo.full_name}:{ctx.comment_id}"
+    active = await ledger.active_run(ctx.repo.full_name, ctx.number, workflow)
+    if active is not None and active.idempotency_key == key:
+        await enqueue_plan(redis, active.id)  # the same comment again: converge, never a second run
+        return None
+    if active is not None:
+        return (
+            f"@{ctx.actor}, run `{active.id}` is already {active.state.value.replace('_', ' ')} here; "
+            f"one {workflow} run at a time. `{ctx.config.prefix} cancel` stops it."
+        )
+    limit = await limit_hit(ctx, ledger)
+    if limit is not None:
+        await say_limit(ctx, limit, bot_of(ctx))
+        return None
+    run = await ledger.create_run(
+        ctx.repo.full_name,
+        ctx.number,
+        workflow,
+        actor=ctx.actor,
+        event=f"{ctx.config.prefix} {workflow}",
+        delivery_id=ctx.delivery_id or None,
+        idempotency_key=key,
+        instructions=instructions,
+        paths=list(paths),
+        installation_id=ctx.installation_id,
+    )
+    await enqueue_plan(redis, run.id)
+    return None
