@@ -31,6 +31,8 @@ def tested_name(candidate: Candidate) -> str:
             aliases |= {a.asname or a.name for a in node.names if a.name == candidate.target.module}
         elif isinstance(node, ast.ImportFrom) and node.module == candidate.target.module:
             imported |= {a.asname or a.name for a in node.names}
+        elif isinstance(node, ast.Assign) and _is_module_lookup(node.value, candidate.target.module):
+            aliases |= {t.id for t in node.targets if isinstance(t, ast.Name)}
     test = next(
         (n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == candidate.function), None
     )
@@ -43,6 +45,17 @@ def tested_name(candidate: Candidate) -> str:
         if isinstance(func, ast.Name) and func.id in imported:
             return _snake(func.id)
     return "module"
+
+
+def _is_module_lookup(value: ast.expr, module: str) -> bool:
+    """`sys.modules["pkg.mod"]`, as Pynguin binds the module under test."""
+    return (
+        isinstance(value, ast.Subscript)
+        and isinstance(value.slice, ast.Constant)
+        and value.slice.value == module
+        and isinstance(value.value, ast.Attribute)
+        and value.value.attr == "modules"
+    )
 
 
 def _renamed(candidate: Candidate, new: str) -> tuple[str, str]:

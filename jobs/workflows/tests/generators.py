@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -18,8 +18,13 @@ from jobs.workflows.tests.sandboxenv import (
 )
 from sandbox.base import CommandResult
 
-Run = Callable[[str], Awaitable[CommandResult]]
-"""Run one shell command in the sandbox and record it."""
+
+class Run(Protocol):
+    """Run one shell command in the sandbox; a labelled one is listed in the PR body with its time."""
+
+    def __call__(self, command: str, label: str = "") -> Awaitable[CommandResult]: ...
+
+
 PYNGUIN_GRACE = 60
 """Seconds Pynguin gets past its search budget to write its module, before `timeout` stops it."""
 
@@ -68,10 +73,10 @@ class Pynguin:
                 "--seed 1",
             ]
         )
-        done = await run(command)
+        done = await run(command, f"generate tests for {target.path} with Pynguin")
         if not done.ok:
             return Generated(problems=[f"Pynguin failed on {target.path} ({_why(done)})"])
-        name = "test_" + target.module.replace(".", "_") + ".py"
+        name = "test_" + target.module.rsplit(".", 1)[-1] + ".py"  # Pynguin names it after the last part
         read = await run(f"cat {shlex.quote(f'{out}/{name}')}")
         if not read.ok:
             return Generated(problems=[f"Pynguin wrote no tests for {target.path}"])
