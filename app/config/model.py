@@ -191,6 +191,12 @@ class TestsConfig(WritingWorkflowConfig):
     """Setup command for this workflow; unset uses `setup.install`."""
     image: str | None = None
     """Sandbox image for this workflow; unset uses `setup.image`. Only images the operator allows."""
+    generation_seconds: int = Field(default=60, ge=5, le=1800)
+    """Wall seconds the test generator (Pynguin) may search for tests of one module."""
+    candidate_seconds: int = Field(default=30, ge=1, le=600)
+    """Wall seconds one run of one candidate test may take before it is dropped as too slow."""
+    max_modules: int = Field(default=5, ge=1, le=50)
+    """Most modules one run writes tests for when it picks the least-covered ones itself."""
 
 
 class DuplicatesConfig(WorkflowConfig):

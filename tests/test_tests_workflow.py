@@ -1,0 +1,117 @@
+"""The tests workflow on a small project made here, in a real sandbox: what is kept, what goes and why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.config.model import RepoConfig
+from jobs.runs.work import path_policy
+from jobs.workflows.tests.workflow import TestsWorkflow
+from policies.loader import effective_policy
+from sandbox import git as hostgit
+from tests.sandbox_fixtures import docker_client, sandbox_image  # noqa: F401
+from tests.tests_workflow_support import (
+    ESCAPING,
+    FAILING,
+    FLAKY,
+    NO_GAIN,
+    PASSING,
+    SLOW,
+    Fixed,
+    item,
+    make_remote,
+    plan_for,
+    sh,
+    work_in_sandbox,
+)
+
+pytestmark = [pytest.mark.anyio, pytest.mark.docker]
+BOT = hostgit.Identity("steward[bot]", "1+steward[bot]@users.noreply.github.com")
+
+
+def config(**tests: object) -> RepoConfig:
+    return RepoConfig.model_validate({"workflows": {"tests": {"candidate_seconds": 4, **tests}}})
+
+
+async def clone(tmp_path: Path) -> tuple[Path, hostgit.Workspace]:
+    bare, commit = make_remote(tmp_path)
+    branch = hostgit.branch_name("tests", 8)
+    ws = await hostgit.clone(bare.as_uri(), commit, root=tmp_path / "run", branch=branch, ref="main")
+    return bare, ws
+
+
+def branches(bare: Path) -> list[str]:
+    return sh("git", "-C", str(bare), "for-each-ref", "--format=%(refname:short)", "refs/heads").split()
+
+
+async def test_reliable_tests_are_kept_and_coverage_rises_while_flaky_failing_idle_slow_ones_go(
+    tmp_path: Path,
+    sandbox_image: str,  # noqa: F811
+) -> None:
+    bare, ws = await clone(tmp_path)
+    sources = {"pass": PASSING, "flaky": FLAKY, "failing": FAILING, "idle": NO_GAIN, "slow": SLOW}
+    flow = TestsWorkflow(generator=Fixed(sources))
+    cfg = config()
+    outcome = await work_in_sandbox(ws, flow, cfg, sandbox_image, item())
+
+    reasons = {dropped.id: dropped.reason for dropped in outcome.dropped}
+    assert reasons == {"flaky": "flaky", "failing": "failed", "idle": "no new coverage", "slow": "too slow"}
+    assert [kept.name for kept in outcome.kept] == ["test_classify_1"]
+    assert outcome.affected == ["pkg/calc.py"]
+    before, after = outcome.before["pkg/calc.py"], outcome.after["pkg/calc.py"]
+    assert after.line_percent > before.line_percent
+    assert after.branch_percent > before.branch_percent
+    assert outcome.suite_passed is True
+    assert outcome.changed == ["tests/test_calc_steward.py"]
+    written = (ws.work_tree / "tests/test_calc_steward.py").read_text()
+    assert "def test_classify_1():" in written and "/workspace" not in written
+
+    policy = effective_policy(flow.policy(), cfg.workflows.tests)
+    sha = await hostgit.commit_and_push(
+        ws, policy=path_policy(policy), run_id="r-1", message="tests", identity=BOT
+    )
+    assert sha is not None and ws.branch in branches(bare)
+    shown = sh("git", "-C", str(bare), "show", f"{ws.branch}:tests/test_calc_steward.py")
+    assert shown == written
+    body = flow.body(plan := plan_for(ws, flow, cfg, item()), item(), outcome, "stat", "r-1")
+    assert "| `pkg/calc.py` |" in body and "**flaky**" in body and "**too slow**" in body
+    assert plan.workflow == "tests"
+
+
+async def test_a_test_file_outside_the_writable_paths_is_refused_and_nothing_is_pushed(
+    tmp_path: Path,
+    sandbox_image: str,  # noqa: F811
+) -> None:
+    bare, ws = await clone(tmp_path)
+    flow = TestsWorkflow(generator=Fixed({"pass": PASSING}))
+    cfg = config(paths=["tests/unit/**"])  # the repository keeps its tests in tests/, outside these
+    outcome = await work_in_sandbox(ws, flow, cfg, sandbox_image, item())
+    assert outcome.refused == ["tests/test_calc_steward.py"]
+    assert outcome.changed == [] and not (ws.work_tree / "tests/test_calc_steward.py").exists()
+    assert any("outside the paths this run may change" in problem for problem in outcome.problems)
+    policy = effective_policy(flow.policy(), cfg.workflows.tests)
+    assert (
+        await hostgit.commit_and_push(
+            ws, policy=path_policy(policy), run_id="r-2", message="tests", identity=BOT
+        )
+        is None
+    )
+    assert branches(bare) == ["main"]
+
+
+async def test_a_candidate_that_writes_outside_the_paths_makes_the_diff_check_refuse_the_push(
+    tmp_path: Path,
+    sandbox_image: str,  # noqa: F811
+) -> None:
+    bare, ws = await clone(tmp_path)
+    flow = TestsWorkflow(generator=Fixed({"pass": ESCAPING}))
+    cfg = config()
+    await work_in_sandbox(ws, flow, cfg, sandbox_image, item())
+    policy = effective_policy(flow.policy(), cfg.workflows.tests)
+    with pytest.raises(hostgit.DiffRefusedError, match=r"pkg/planted\.py"):
+        await hostgit.commit_and_push(
+            ws, policy=path_policy(policy), run_id="r-3", message="tests", identity=BOT
+        )
+    assert branches(bare) == ["main"]
