@@ -1,4 +1,4 @@
-"""`/steward tests [paths]`: a writer starts a tests run the way `/steward docs` does; paths are checked."""
+"""`/steward tests [paths]`: a writer starts a tests run as `/steward docs` starts one; paths are checked."""
 
 from __future__ import annotations
 
