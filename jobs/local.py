@@ -67,6 +67,8 @@ def run_workflow(
             db_url=settings.db_url,
             image=settings.sandbox_image,
             allowed_images=settings.allowed_images,
+            egress_allowlist=tuple(settings.egress_allowlist),
+            egress_without_firewall=settings.egress_without_firewall,
             data_dir=settings.data_dir,
             workflow=workflow,
             paths=tuple(paths),

@@ -46,6 +46,19 @@ class PlanStep(BaseModel):
     """Why, in a few words (a failure's message)."""
 
 
+class SetupStep(BaseModel):
+    """The install step of a run's plan: the command, why it was chosen, the hosts it may reach."""
+
+    command: str = ""
+    """Shell command run in the sandbox's setup phase; empty: no setup phase."""
+    reason: str = ""
+    """Where it came from, in words (the configuration, or the file it was detected from)."""
+    hosts: list[str] = Field(default_factory=list)
+    """The egress allowlist: the only hosts the install step may reach."""
+    cache_key: str = ""
+    """The digest of the dependency files, naming the download cache a second run reuses."""
+
+
 class Plan(BaseModel):
     """What a writing run will do, shown to people before it acts."""
 
@@ -75,6 +88,8 @@ class Plan(BaseModel):
     base_sha: str = ""
     """The default branch's head when the plan was made."""
     engine: str = "builtin"
+    setup: SetupStep | None = None
+    """The setup phase's install step (None: planned before setup phases existed, or none at all)."""
 
     def kept(self) -> list[PlanStep]:
         """Steps that will run."""
@@ -177,6 +192,19 @@ def step_label(step: PlanStep) -> str:
     return "planned"
 
 
+def setup_lines(setup: SetupStep | None) -> list[str]:
+    """The setup phase in words: the install command, why, and the only hosts it may reach."""
+    if setup is None:
+        return []
+    if not setup.command:
+        return [f"**Setup:** none ({message(setup.reason)})"]
+    hosts = ", ".join(code(host) for host in setup.hosts) or "none"
+    return [
+        f"**Setup:** {code(setup.command)} ({message(setup.reason)}); it may reach only: {hosts}; "
+        "the work phase after it has no network",
+    ]
+
+
 def render_plan(plan: Plan, *, run_id: str, state: str, status: str = "") -> str:
     """The plan comment; the same plan, run and state always render the same text (safe to re-post)."""
     head = f"### Steward plan: `{plan.workflow}` for #{plan.number}"
@@ -191,6 +219,7 @@ def render_plan(plan: Plan, *, run_id: str, state: str, status: str = "") -> str
     if plan.denied_paths:
         lines.append("**Never changes:** " + ", ".join(code(p) for p in plan.denied_paths))
     lines.append(f"**Limits:** {limits_line(plan.limits)}")
+    lines += setup_lines(plan.setup)
     perms = ", ".join(f"{name}: {level}" for name, level in sorted(plan.permissions.items()))
     lines.append(f"**Token permissions:** {perms or 'none'} (this repository only)")
     if plan.base_sha:

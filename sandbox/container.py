@@ -32,12 +32,15 @@ def create_and_start(
     workspace: Path,
     network_mode: str,
     ca_bundle: Path | None = None,
+    cache: tuple[Path, str] | None = None,
 ) -> str:
     """The locked-down container; removed again if it will not start (docker leaves it behind)."""
     tmpfs_opts = f"rw,nosuid,nodev,size={limits.tmpfs_bytes}"
     volumes = {str(workspace): {"bind": "/workspace", "mode": "rw"}}
     if ca_bundle is not None:  # e.g. behind a TLS-inspecting proxy: trust what the host trusts
         volumes[str(ca_bundle)] = {"bind": CA_BUNDLE_PATH, "mode": "ro"}
+    if cache is not None:  # a download cache: the host made the directory and never reads inside it
+        volumes[str(cache[0])] = {"bind": cache[1], "mode": "rw"}
     container = client.containers.create(
         image,
         ["sleep", "infinity"],

@@ -53,6 +53,7 @@ class DockerSandbox:
         client: docker.DockerClient | None = None,
         ca_bundle: Path | None = None,
         egress_without_firewall: bool = False,
+        cache: tuple[Path, str] | None = None,
     ) -> None:
         if not _RUN_ID.match(run_id):
             raise SandboxError(f"run id {run_id!r} must be letters, digits, '.', '_' or '-'")
@@ -63,6 +64,8 @@ class DockerSandbox:
         self.network = network
         self._allowlist = list(allowlist)
         self._without_firewall = egress_without_firewall
+        self._cache = cache
+        """A host directory (which the host never reads) and where the sandbox sees it: a download cache."""
         self._labels = run_labels(run_id, worker_id)
         self._env = {**BASE_ENV, **(env or {})}
         self._ca_bundle = ca_bundle.resolve() if ca_bundle is not None else None
@@ -78,6 +81,7 @@ class DockerSandbox:
         self._container_id: str | None = None
         self._gateway: SetupGateway | None = None
         self._refused: list[str] = []
+        self._reached: list[str] = []
         self._deadline = 0.0
         self._quota = False  # the work tree is a size-limited filesystem of its own (see sandbox/quota.py)
         self._one_at_a_time = anyio.Lock()  # a kill resets the whole container, so commands never overlap
@@ -92,11 +96,18 @@ class DockerSandbox:
         live = self._gateway.proxy.refused if self._gateway and self._gateway.proxy else []
         return [*self._refused, *live]
 
+    @property
+    def proxy_reached(self) -> list[str]:
+        """Hosts the setup phase reached through the proxy, one entry per connection."""
+        live = self._gateway.proxy.reached if self._gateway and self._gateway.proxy else []
+        return [*self._reached, *live]
+
     async def _close_gateway(self) -> None:
         if self._gateway is not None:
             gateway, self._gateway = self._gateway, None
             if gateway.proxy is not None:
                 self._refused.extend(gateway.proxy.refused)
+                self._reached.extend(gateway.proxy.reached)
             await gateway.close()
 
     async def __aenter__(self) -> Self:
@@ -138,6 +149,7 @@ class DockerSandbox:
                     workspace=self.workspace,
                     network_mode="none" if self._gateway is None else self._gateway.name,
                     ca_bundle=self._ca_bundle,
+                    cache=self._cache,
                 )
             )
         except DockerException as exc:

@@ -79,6 +79,8 @@ class EgressProxy:
         self.bind_port = port
         self.run_id = run_id
         self.refused: list[str] = []
+        self.reached: list[str] = []
+        """Each `host:port` the proxy connected to on the sandbox's behalf, once per connection."""
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -156,6 +158,7 @@ class EgressProxy:
         if upstream is None:
             return
         up_reader, up_writer = upstream
+        self.reached.append(f"{host}:{port}")
         try:
             if forward is None:
                 writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")

@@ -213,7 +213,7 @@ async def test_lexical_only_when_the_extra_is_missing(
 async def test_not_duplicate_command_records_and_refreshes(
     db: Sessions, settings: Settings, github: FakeGitHub, api: respx.MockRouter
 ) -> None:
-    from app.commands.registry import CommandContext
+    from app.commands.context import CommandContext
     from app.config.model import RepoConfig
     from jobs.duplicates.commands import duplicates_command, not_duplicate_command
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.github.untrusted import message
 from jobs.failures import TRANSIENT
 from jobs.ledger import Ledger, LedgerError, RunState, RunView
 from jobs.plan import Plan
 from jobs.runs.forge import Forge, Proposed
+from jobs.runs.setup import Phase
 from jobs.runs.work import WorkOrder, diff_stat, work
 from sandbox.base import SandboxError
 from sandbox.git import DiffRefusedError, Identity, Workspace
@@ -27,6 +28,8 @@ class WorkSetup:
     identity: Identity
     message: str
     token: str | None = None
+    phase: Phase = field(default_factory=Phase)
+    """The operator's choices for the setup phase (firewall, download caches)."""
 
 
 def _quoted(exc: Exception) -> str:
@@ -115,6 +118,7 @@ async def _finish(
         result = await work(
             ws, plan, order, ledger=ledger, run_id=run.id, image=setup.image,
             identity=setup.identity, message=setup.message, date=commit_date(run), token=setup.token,
+            phase=setup.phase,
         )  # fmt: skip
     except DiffRefusedError as exc:
         if not await _stopped(ledger, run.id):

@@ -27,6 +27,8 @@ from jobs.runs.finish import WorkSetup, end_run, finish
 from jobs.runs.local_forge import Echo, LocalForge, git_out
 from jobs.runs.localitem import LocalRunError, issue_from_commit, read_issue, repo_key
 from jobs.runs.localprompt import Answer
+from jobs.runs.setup import Phase
+from jobs.runs.setup import choose as choose_setup
 from jobs.runs.work import WorkOrder, config_digest, image_digest, recorded_clone, workspace_root
 from jobs.runs.workflow import PlanInput, Workflow, WorkItem, kinds
 from policies.loader import effective_policy
@@ -50,6 +52,9 @@ class LocalOptions:
     workflow: str = "docs"
     paths: tuple[str, ...] = ()
     """`--paths`: what the run is about (recorded as the run's paths, given to the workflow's plan)."""
+    egress_allowlist: tuple[str, ...] = ()
+    """The only hosts the setup phase may reach (STEWARD_EGRESS_ALLOWLIST)."""
+    egress_without_firewall: bool = False
 
 
 def local_workflow(name: str) -> Workflow:
@@ -169,7 +174,7 @@ async def plan_local(options: LocalOptions, echo: Echo, err: Echo | None = None)
         )
         async with cancelled_on_interrupt(ledger, run.id, actor):
             given = PlanInput(item, config, policy, top, None, head)
-            plan = await _plan(ledger, run.id, workflow, given, actor)
+            plan = await _plan(ledger, run.id, workflow, given, actor, list(options.egress_allowlist))
             await _forge(workflow, top, head, echo, err).show_plan(run, plan)
             if plan.approval_required:
                 await ledger.transition(
@@ -186,11 +191,15 @@ def _forge(workflow: Workflow, top: Path, head: str, echo: Echo, err: Echo | Non
     return LocalForge(top, head, echo, err or echo, retry_hint=hint)
 
 
-async def _plan(ledger: Ledger, run_id: str, workflow: Workflow, given: PlanInput, actor: str) -> Plan:
+async def _plan(
+    ledger: Ledger, run_id: str, workflow: Workflow, given: PlanInput, actor: str, hosts: list[str]
+) -> Plan:
     await ledger.transition(run_id, RunState.PLANNING, actor=actor, reason="planning against HEAD")
     git_dir = Path((await git_out(given.workspace, "rev-parse", "--absolute-git-dir")).strip())
     given = PlanInput(given.item, given.config, given.policy, given.workspace, git_dir, given.base_sha)
     plan = await anyio.to_thread.run_sync(lambda: workflow.plan(given))
+    install = choose_setup(given.workspace, given.config, workflow, given.policy, hosts)
+    plan = plan.model_copy(update={"setup": install})
     await ledger.set_plan(run_id, plan)
     await ledger.update_run(
         run_id, config_digest=config_digest(given.config), limits=plan.limits.model_dump(mode="json")
@@ -260,7 +269,9 @@ async def _work(ledger: Ledger, options: LocalOptions, local: LocalRun, forge: L
             await end_run(ledger, forge, run, RunState.FAILED, f"the clone failed: {why}"[:500], why)
             raise LocalRunError(f"run {run.id} failed: {why}") from None
         image = images.choose(config.setup.image, options.image, [options.image, *options.allowed_images])
-        setup = WorkSetup(image, LOCAL_IDENTITY, local.workflow.commit_message(local.item))
+        phase = Phase(options.data_dir, str(local.top), options.egress_without_firewall)
+        message = local.workflow.commit_message(local.item)
+        setup = WorkSetup(image, LOCAL_IDENTITY, message, phase=phase)
         order = WorkOrder(local.workflow, local.item, config, local.policy)
         await finish(ledger, forge, run, plan, ws, order, setup)
     finally:

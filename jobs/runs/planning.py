@@ -20,6 +20,7 @@ from jobs.runs.item import work_item
 from jobs.runs.plancomment import show_plan
 from jobs.runs.queue import enqueue_work
 from jobs.runs.scoped import PLAN_PERMISSIONS, scoped_client
+from jobs.runs.setup import choose as choose_setup
 from jobs.runs.work import config_digest, workspace_root
 from jobs.runs.workflow import PlanInput
 from policies.loader import effective_policy
@@ -71,6 +72,8 @@ async def _plan(ctx: dict[str, Any], ledger: Ledger, run: RunView) -> str:
         )  # fmt: skip
         given = PlanInput(item, result.config, policy, ws.work_tree, ws.git_dir, sha)
         plan = await anyio.to_thread.run_sync(lambda: workflow.plan(given))
+        install = choose_setup(ws.work_tree, result.config, workflow, policy, settings.egress_allowlist)
+        plan = plan.model_copy(update={"setup": install})
     finally:
         remove(root)
     plan = plan.model_copy(update={"requested_by": run.actor})

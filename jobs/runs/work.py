@@ -17,6 +17,7 @@ from app.config.model import RepoConfig
 from jobs.ledger import Ledger
 from jobs.ledger.recording import recorded
 from jobs.plan import Plan
+from jobs.runs.setup import Phase, run_setup, sandbox_options
 from jobs.runs.workflow import Exec, Outcome, Workflow, WorkInput, WorkItem
 from policies.model import Policy
 from sandbox.base import CommandResult, ImageMissingError, SandboxError
@@ -122,6 +123,7 @@ async def work(
     message: str,
     date: str,
     token: str | None = None,
+    phase: Phase | None = None,
 ) -> WorkResult:
     """Run the workflow's work step on the plan's kept steps in a fresh sandbox (no network), then check,
     commit and push the diff.
@@ -130,7 +132,13 @@ async def work(
     """
     digest = await image_digest(image)
     await ledger.update_run(run_id, sandbox_image=image, sandbox_digest=digest)
-    async with DockerSandbox(ws.work_tree, plan.limits, run_id=run_id, image=image, network="none") as sb:
+    install = plan.setup if plan.setup is not None and plan.setup.command else None
+    if order.policy.network == "none":
+        install = None  # a plan made under a looser policy never opens the network
+    options = sandbox_options(install, phase or Phase())
+    async with DockerSandbox(ws.work_tree, plan.limits, run_id=run_id, image=image, **options) as sb:
+        if install is not None:
+            await run_setup(sb, install, ledger, run_id)
 
         async def in_sandbox(argv: list[str]) -> CommandResult:
             return await sb.run(argv)

@@ -19,6 +19,7 @@ from jobs.runs.github_forge import GitHubForge
 from jobs.runs.guard import run_job
 from jobs.runs.item import work_item
 from jobs.runs.scoped import scoped_client
+from jobs.runs.setup import Phase
 from jobs.runs.work import WorkOrder, recorded_clone, workspace_root
 from policies.loader import effective_policy
 from sandbox import images
@@ -89,6 +90,7 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
             identity=bot_identity(settings.bot_login),
             message=workflow.commit_message(item),
             token=token,
+            phase=Phase(settings.data_dir, run.repo, settings.egress_without_firewall),
         )
         order = WorkOrder(workflow, item, config, policy)
         proposed = await finish(ledger, forge, run, plan, ws, order, setup)

@@ -1,0 +1,184 @@
+"""The setup phase: which install step a run takes, shown in its plan, and run in the sandbox before the work.
+
+The install step alone may reach the network, and only the egress allowlist, through the proxy.
+It installs into a virtual environment in the sandbox's home (created with --system-site-packages, so the
+image's pytest and coverage stay visible); every later command has that environment first on its PATH.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shlex
+import stat
+import tomllib
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.config.model import RepoConfig
+from jobs.ledger import Ledger
+from jobs.ledger.recording import recorded
+from jobs.plan import SetupStep
+from jobs.runs.workflow import Workflow
+from policies.model import Policy
+from sandbox import hostfs
+from sandbox.base import CommandResult, SandboxError
+from sandbox.docker_sandbox import DockerSandbox
+from sandbox.image import SANDBOX_HOME, SANDBOX_UID
+
+VENV = f"{SANDBOX_HOME}/venv"
+"""Where the setup phase installs the project (the tests workflow reads its site-packages)."""
+CACHE_MOUNT = "/var/cache/steward"
+"""Where the per-repository download cache (pip's and uv's) is mounted in the sandbox."""
+ENV = {
+    "VIRTUAL_ENV": VENV,
+    "PATH": f"{VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "PIP_CACHE_DIR": f"{CACHE_MOUNT}/pip",
+    "UV_CACHE_DIR": f"{CACHE_MOUNT}/uv",
+    "UV_PROJECT_ENVIRONMENT": VENV,
+    "UV_LINK_MODE": "copy",
+}
+TEST_EXTRAS = ("test", "tests", "testing", "dev")
+DEPENDENCY_FILES = ("uv.lock", "pyproject.toml", "setup.py", "setup.cfg", "requirements.txt")
+MAX_REQUIREMENTS = 5
+READ_BYTES = 1024 * 1024
+TAIL_CHARS = 2000
+"""The most of a failed install's output quoted in the run's reason."""
+
+
+def _read(workspace: Path, relative: str) -> str | None:
+    try:
+        return hostfs.read_bytes(workspace, relative, READ_BYTES).decode("utf-8", "replace")
+    except (OSError, hostfs.UnsafePath):
+        return None
+
+
+def _extras(pyproject: str | None) -> list[str]:
+    if pyproject is None:
+        return []
+    try:
+        optional = tomllib.loads(pyproject).get("project", {}).get("optional-dependencies", {})
+    except tomllib.TOMLDecodeError:
+        return []
+    return [name for name in TEST_EXTRAS if isinstance(optional, dict) and name in optional]
+
+
+def _requirements(workspace: Path) -> list[str]:
+    found = ["requirements.txt", "requirements-dev.txt", "requirements-test.txt"]
+    folder = hostfs.lstat(workspace, "requirements")
+    if folder is not None and stat.S_ISDIR(folder.st_mode):  # a real folder, never a link
+        with contextlib.suppress(OSError):
+            names = sorted(os.listdir(workspace / "requirements"))
+            found += [f"requirements/{name}" for name in names if name.endswith(".txt")]
+    return [path for path in found if _read(workspace, path) is not None][:MAX_REQUIREMENTS]
+
+
+def detect(workspace: Path) -> tuple[str, str]:
+    """A sensible Python install step for a checkout, and why (an empty command: nothing to install)."""
+    venv = f"python3 -m venv --system-site-packages {VENV}"
+    pyproject = _read(workspace, "pyproject.toml")
+    if _read(workspace, "uv.lock") is not None and pyproject is not None:
+        return f"{venv} && pip install uv && uv sync --frozen --all-extras", "detected from uv.lock"
+    if pyproject is not None or _read(workspace, "setup.py") is not None or _read(workspace, "setup.cfg"):
+        extras = _extras(pyproject)
+        target = f".[{','.join(extras)}]" if extras else "."
+        source = "pyproject.toml" if pyproject is not None else "setup.py/setup.cfg"
+        why = f"detected from {source}" + (f" (extras: {', '.join(extras)})" if extras else "")
+        return f"{venv} && pip install -e {shlex.quote(target)}", why
+    requirements = _requirements(workspace)
+    if requirements:
+        args = " ".join(f"-r {shlex.quote(path)}" for path in requirements)
+        return f"{venv} && pip install {args}", f"detected from {', '.join(requirements)}"
+    return "", "nothing to install was found (no pyproject.toml, setup.py, uv.lock or requirements file)"
+
+
+def cache_key(workspace: Path) -> str:
+    """The digest of the dependency files: the same lockfile or requirements reuse the same cache."""
+    digest = hashlib.sha256()
+    for name in (*DEPENDENCY_FILES, *_requirements(workspace)):
+        text = _read(workspace, name)
+        if text is not None:
+            digest.update(f"{name}\0{text}\0".encode())
+    return digest.hexdigest()[:16]
+
+
+def choose(
+    workspace: Path, config: RepoConfig, workflow: Workflow, policy: Policy, hosts: list[str]
+) -> SetupStep:
+    """The run's install step: the workflow's config, else `setup.install`, else detected (Python)."""
+    if policy.network == "none":
+        return SetupStep(reason=f"the {policy.workflow} policy allows no network, so there is no setup phase")
+    configured = workflow.install(config) or config.setup.install
+    if configured:
+        where = f"workflows.{workflow.name}.install" if workflow.install(config) else "setup.install"
+        command, reason = configured, f"from `{where}` in .github/steward.yml"
+    else:
+        command, reason = detect(workspace)
+    if not command:
+        return SetupStep(reason=reason)
+    return SetupStep(command=command, reason=reason, hosts=list(hosts), cache_key=cache_key(workspace))
+
+
+def cache_dir(data_dir: Path, repo: str, key: str) -> Path:
+    """The host directory holding one repository's download cache for one set of dependency files.
+
+    The host only creates it (owned by the sandbox user) and removes it; it never reads what is inside.
+    """
+    name = hashlib.sha256(repo.encode()).hexdigest()[:16]
+    path = data_dir / "caches" / name / key
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if os.geteuid() == 0:
+        os.chown(path, SANDBOX_UID, SANDBOX_UID)
+    return path
+
+
+class SetupFailedError(SandboxError):
+    """The install step failed: the message quotes the tail of its output."""
+
+
+@dataclass(frozen=True)
+class Phase:
+    """What the operator decides about setup phases: the firewall rule, and where download caches live."""
+
+    data_dir: Path | None = None
+    """Where per-repository caches go (None: no cache)."""
+    repo: str = ""
+    without_firewall: bool = False
+
+
+def sandbox_options(step: SetupStep | None, phase: Phase) -> dict[str, Any]:
+    """The DockerSandbox keywords of a run: a setup network only when there is an install step."""
+    options: dict[str, Any] = {"env": ENV}
+    if step is None or not step.command:
+        return options | {"network": "none"}
+    options |= {
+        "network": "setup",
+        "allowlist": step.hosts,
+        "egress_without_firewall": phase.without_firewall,
+    }
+    if phase.data_dir is not None and step.cache_key:
+        options["cache"] = (cache_dir(phase.data_dir, phase.repo, step.cache_key), CACHE_MOUNT)
+    return options
+
+
+async def run_setup(sandbox: DockerSandbox, step: SetupStep, ledger: Ledger, run_id: str) -> CommandResult:
+    """Run the install step with the allowlisted network, record it and the hosts, then cut the network."""
+    runner = recorded(lambda argv: sandbox.run(argv), ledger, run_id, "setup")
+    result = await runner(["sh", "-c", step.command])
+    await sandbox.enter_work_phase()
+    reached = Counter(sandbox.proxy_reached)
+    refused = sandbox.proxy_refusals
+    lines = [f"reached {host} ({count}x)" for host, count in sorted(reached.items())]
+    lines += [f"refused {entry}" for entry in refused]
+    await ledger.record_step(
+        run_id, "egress", f"setup phase: {len(reached)} host(s) reached, {len(refused)} refused", 0,
+        ("\n".join(lines) or "no connection").encode(),
+    )  # fmt: skip
+    if not result.ok:
+        tail = result.output[-TAIL_CHARS:].strip() or "no output"
+        why = result.explanation or f"exit {result.exit_code}"
+        raise SetupFailedError(f"the setup phase's install step `{step.command}` failed ({why}):\n{tail}")
+    return result
