@@ -3,7 +3,7 @@
 The venv is root-owned and the sandbox runs it read-only as uid 1000, so a repository under test can neither
 change the tools nor see its own dependencies collide with theirs. Pynguin executes the code it tests, which
 is why it runs only in the sandbox, and it refuses to start unless `PYNGUIN_DANGER_AWARE` is set: the caller
-sets it (see docs/pynguin.md for the invocation that works), the image does not.
+sets it when it invokes Pynguin, the image does not.
 """
 
 from __future__ import annotations
