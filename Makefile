@@ -1,5 +1,5 @@
 # One entry point for the habits: `make format lint typecheck test`. CI (.ci/run) runs the same targets.
-.PHONY: uv sync format lint typecheck test check deps image embeddings demo generate
+.PHONY: uv sync format lint typecheck test check deps image tools-lock embeddings demo generate
 
 PACKAGES := app jobs sandbox policies
 ARGS ?=
@@ -33,6 +33,13 @@ deps:
 
 image: sync
 	uv run steward sandbox build
+
+# Pin the sandbox image's tools venv (sandbox/tools.in -> sandbox/tools.txt, with hashes); then bump IMAGE_VERSION
+# in sandbox/images.py (a test fails until the image's content and its version agree).
+tools-lock: uv
+	{ echo "# Generated from sandbox/tools.in by \`make tools-lock\`; do not edit."; \
+	  uv pip compile --quiet --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+	    --no-header --no-annotate sandbox/tools.in; } > sandbox/tools.txt
 
 # The optional embeddings extra for duplicate triage (CPU-only torch; see README).
 embeddings: sync

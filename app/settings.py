@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app import __version__
+from sandbox.images import DEFAULT_IMAGE
 
 DEFAULT_EGRESS_ALLOWLIST = [
     "pypi.org",
@@ -45,8 +45,8 @@ class Settings(BaseSettings):
     """The App's bot account (`<app-slug>[bot]`): its own comments are ignored."""
     data_dir: Path = Field(default_factory=lambda: Path.home() / ".local" / "share" / "steward")
     """Where the SQLite ledger and workspaces live by default."""
-    sandbox_image: str = f"steward-sandbox:{__version__}"
-    """The default sandbox image (build it with `steward sandbox build`)."""
+    sandbox_image: str = DEFAULT_IMAGE
+    """The default sandbox image (`steward sandbox build`), tagged with the image's own version."""
     sandbox_images: list[str] = Field(default_factory=list)
     """More images a repository's `setup.image` may pick (JSON list); the default image is always allowed,
     any other is refused before a sandbox starts."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import socket
 import subprocess
@@ -13,6 +14,7 @@ from typing import Literal
 import docker
 from docker.errors import DockerException, ImageNotFound
 
+from sandbox import tools
 from sandbox.base import ImageMissingError, SandboxError
 
 Source = Literal["auto", "rootfs", "dockerfile"]
@@ -43,6 +45,16 @@ IMAGE_CHANGES = (
     "WORKDIR /workspace",
     "LABEL app=steward",
 )
+
+
+def content_digest() -> str:
+    """What the image is made of (both build paths' inputs); `images.CONTENT_DIGEST` records it."""
+    parts = [
+        (DOCKERFILE_DIR / "Dockerfile").read_bytes(),
+        tools.REQUIREMENTS.read_bytes(),
+        repr((DEBIAN_SUITE, PACKAGES, SANDBOX_UID, SANDBOX_HOME, IMAGE_CHANGES, tools.TOOLS_VENV)).encode(),
+    ]
+    return hashlib.sha256(b"\0".join(parts)).hexdigest()[:16]
 
 
 def ensure_image(client: docker.DockerClient, image: str) -> None:
@@ -97,7 +109,7 @@ def _from_rootfs(client: docker.DockerClient, tag: str, progress: Progress) -> N
         raise SandboxError("no registry answers and debootstrap is missing: apt-get install -y debootstrap")
     with tempfile.TemporaryDirectory(prefix="steward-rootfs-", dir="/var/tmp") as tmp:
         rootfs = Path(tmp) / "rootfs"
-        progress(f"[1/4] debootstrap {DEBIAN_SUITE} with {', '.join(PACKAGES)} (about a minute)")
+        progress(f"[1/5] debootstrap {DEBIAN_SUITE} with {', '.join(PACKAGES)} (about a minute)")
         _stream(
             [
                 "debootstrap",
@@ -109,15 +121,17 @@ def _from_rootfs(client: docker.DockerClient, tag: str, progress: Progress) -> N
             ],
             progress,
         )
-        progress(f"[2/4] adding the sandbox user (uid {SANDBOX_UID}) and trimming caches")
+        progress(f"[2/5] installing the tools venv {tools.TOOLS_VENV} (Pynguin, ruff)")
+        tools.install_into_rootfs(rootfs, progress)
+        progress(f"[3/5] adding the sandbox user (uid {SANDBOX_UID}) and trimming caches")
         _add_user(rootfs)
         for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
             shutil.rmtree(rootfs / junk, ignore_errors=True)
         tarball = Path(tmp) / "rootfs.tar"
-        progress("[3/4] packing the root filesystem")
+        progress("[4/5] packing the root filesystem")
         subprocess.run(["tar", "-C", str(rootfs), "--numeric-owner", "-cf", str(tarball), "."], check=True)
         repository, _, version = tag.rpartition(":") if ":" in tag else (tag, "", "latest")
-        progress(f"[4/4] docker import as {tag}")
+        progress(f"[5/5] docker import as {tag}")
         client.api.import_image_from_file(
             str(tarball), repository=repository, tag=version, changes=list(IMAGE_CHANGES)
         )

@@ -10,6 +10,12 @@ from collections.abc import Sequence
 
 from sandbox.base import SandboxError
 
+IMAGE_VERSION = "2"
+"""The sandbox image's own version, bumped whenever what is in it changes (its tag changes with it, so a host
+never runs a run against an older image of the same name); independent of Steward's package version."""
+DEFAULT_IMAGE = f"steward-sandbox:{IMAGE_VERSION}"
+CONTENT_DIGEST = "81952e1c5044fc2e"
+"""`sandbox.image.content_digest()` of this version's content; a test fails when they part."""
 SETTING = "STEWARD_SANDBOX_IMAGES"
 """The setting that allows more images than the default one."""
 _HUB_PREFIXES = ("docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/")

@@ -12,12 +12,12 @@ import docker
 import pytest
 from docker.errors import DockerException
 
-from app import __version__
 from sandbox.docker_sandbox import DockerSandbox
 from sandbox.image import SANDBOX_UID, build_image
+from sandbox.images import DEFAULT_IMAGE
 from sandbox.limits import Limits
 
-IMAGE = os.environ.get("STEWARD_TEST_SANDBOX_IMAGE", f"steward-sandbox:{__version__}")
+IMAGE = os.environ.get("STEWARD_TEST_SANDBOX_IMAGE", DEFAULT_IMAGE)
 
 
 @pytest.fixture(scope="session")
