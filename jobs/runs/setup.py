@@ -1,8 +1,9 @@
 """The setup phase: which install step a run takes, shown in its plan, and run in the sandbox before the work.
 
 The install step alone may reach the network, and only the egress allowlist, through the proxy.
-It installs into a virtual environment in the sandbox's home (created with --system-site-packages, so the
-image's pytest and coverage stay visible); every later command has that environment first on its PATH.
+It installs into the sandbox user's site-packages (`pip --user`, in the home tmpfs), so the image's pytest and
+coverage stay visible beside the project's dependencies; every later command sees them. (A venv with
+--system-site-packages does not work with Debian's pip, which installs into /usr/local from there.)
 """
 
 from __future__ import annotations
@@ -29,17 +30,18 @@ from sandbox.base import CommandResult, SandboxError
 from sandbox.docker_sandbox import DockerSandbox
 from sandbox.image import SANDBOX_HOME, SANDBOX_UID
 
-VENV = f"{SANDBOX_HOME}/venv"
-"""Where the setup phase installs the project (the tests workflow reads its site-packages)."""
+USER_BASE = f"{SANDBOX_HOME}/.local"
+SITE_PACKAGES = f"{USER_BASE}/lib/python3.11/site-packages"
+"""Where the setup phase installs the project's dependencies (the tests workflow puts it on its path)."""
 CACHE_MOUNT = "/var/cache/steward"
 """Where the per-repository download cache (pip's and uv's) is mounted in the sandbox."""
 ENV = {
-    "VIRTUAL_ENV": VENV,
-    "PATH": f"{VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "PATH": f"{USER_BASE}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "PYTHONUSERBASE": USER_BASE,
+    "PIP_USER": "1",
+    "PIP_BREAK_SYSTEM_PACKAGES": "1",  # a user install in a throwaway sandbox: Debian's marker does not apply
     "PIP_CACHE_DIR": f"{CACHE_MOUNT}/pip",
     "UV_CACHE_DIR": f"{CACHE_MOUNT}/uv",
-    "UV_PROJECT_ENVIRONMENT": VENV,
-    "UV_LINK_MODE": "copy",
 }
 TEST_EXTRAS = ("test", "tests", "testing", "dev")
 DEPENDENCY_FILES = ("uv.lock", "pyproject.toml", "setup.py", "setup.cfg", "requirements.txt")
@@ -78,20 +80,25 @@ def _requirements(workspace: Path) -> list[str]:
 
 def detect(workspace: Path) -> tuple[str, str]:
     """A sensible Python install step for a checkout, and why (an empty command: nothing to install)."""
-    venv = f"python3 -m venv --system-site-packages {VENV}"
     pyproject = _read(workspace, "pyproject.toml")
     if _read(workspace, "uv.lock") is not None and pyproject is not None:
-        return f"{venv} && pip install uv && uv sync --frozen --all-extras", "detected from uv.lock"
+        export = "uv export --frozen --all-extras --no-emit-project -o /tmp/steward-requirements.txt"
+        command = (
+            f"pip install uv && {export} && pip install -r /tmp/steward-requirements.txt && pip install -e ."
+        )
+        return command, "detected from uv.lock"
     if pyproject is not None or _read(workspace, "setup.py") is not None or _read(workspace, "setup.cfg"):
         extras = _extras(pyproject)
         target = f".[{','.join(extras)}]" if extras else "."
         source = "pyproject.toml" if pyproject is not None else "setup.py/setup.cfg"
         why = f"detected from {source}" + (f" (extras: {', '.join(extras)})" if extras else "")
-        return f"{venv} && pip install -e {shlex.quote(target)}", why
+        quoted = shlex.quote(target)
+        # The image's setuptools first (no index needed for the build); the package's own backend otherwise.
+        return f"pip install --no-build-isolation -e {quoted} || pip install -e {quoted}", why
     requirements = _requirements(workspace)
     if requirements:
         args = " ".join(f"-r {shlex.quote(path)}" for path in requirements)
-        return f"{venv} && pip install {args}", f"detected from {', '.join(requirements)}"
+        return f"pip install {args}", f"detected from {', '.join(requirements)}"
     return "", "nothing to install was found (no pyproject.toml, setup.py, uv.lock or requirements file)"
 
 

@@ -69,6 +69,7 @@ class Pynguin:
                 f"--project-path {shlex.quote(project)}",
                 f"--module-name {shlex.quote(target.module)}",
                 f"--output-path {shlex.quote(out)}",
+                f"--report-dir {shlex.quote(out + '/report')}",  # never its default, ./pynguin-report
                 f"--maximum-search-time {int(seconds)}",
                 "--seed 1",
             ]
