@@ -118,9 +118,12 @@ def choose(
     """The run's install step: the workflow's config, else `setup.install`, else detected (Python)."""
     if policy.network == "none":
         return SetupStep(reason=f"the {policy.workflow} policy allows no network, so there is no setup phase")
-    configured = workflow.install(config) or config.setup.install
+    own = workflow.install(config)
+    configured = own or config.setup.install
     if configured:
-        where = f"workflows.{workflow.name}.install" if workflow.install(config) else "setup.install"
+        # A workflow's install may itself fall back to setup.install: then that is where it came from.
+        shared = own is None or own == config.setup.install
+        where = "setup.install" if shared else f"workflows.{workflow.name}.install"
         command, reason = configured, f"from `{where}` in .github/steward.yml"
     else:
         command, reason = detect(workspace)
