@@ -43,12 +43,12 @@ def _project(root: Path, files: dict[str, str]) -> Path:
         ({"pyproject.toml": "[project]\nname='a'\n", "uv.lock": "version = 1\n"}, "uv export", "uv.lock"),
         (
             {"pyproject.toml": "[project]\nname='a'\n[project.optional-dependencies]\ntest=['x']\ndoc=['y']"},
-            "pip install --no-build-isolation -e '.[test]'",
+            "pip install --no-build-isolation '/tmp/steward-src/.[test]'",
             "extras: test",
         ),
         (
             {"setup.py": "from setuptools import setup\nsetup()\n"},
-            "pip install --no-build-isolation -e .",
+            "pip install --no-build-isolation /tmp/steward-src/.",
             "setup",
         ),
         (

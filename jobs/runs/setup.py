@@ -43,6 +43,12 @@ ENV = {
     "PIP_CACHE_DIR": f"{CACHE_MOUNT}/pip",
     "UV_CACHE_DIR": f"{CACHE_MOUNT}/uv",
 }
+SOURCE_COPY = "/tmp/steward-src"  # noqa: S108 (the sandbox's own tmpfs)
+COPY_SOURCE = (
+    f"mkdir -p {SOURCE_COPY} && tar -C /workspace --exclude=./.git -cf - . | tar -C {SOURCE_COPY} -xf -"
+)
+"""The project is installed from a copy: its own code is imported from the workspace, its dependencies and
+metadata come from the install."""
 TEST_EXTRAS = ("test", "tests", "testing", "dev")
 DEPENDENCY_FILES = ("uv.lock", "pyproject.toml", "setup.py", "setup.cfg", "requirements.txt")
 MAX_REQUIREMENTS = 5
@@ -83,18 +89,18 @@ def detect(workspace: Path) -> tuple[str, str]:
     pyproject = _read(workspace, "pyproject.toml")
     if _read(workspace, "uv.lock") is not None and pyproject is not None:
         export = "uv export --frozen --all-extras --no-emit-project -o /tmp/steward-requirements.txt"
-        command = (
-            f"pip install uv && {export} && pip install -r /tmp/steward-requirements.txt && pip install -e ."
-        )
+        command = f"pip install uv && {export} && pip install -r /tmp/steward-requirements.txt"
         return command, "detected from uv.lock"
     if pyproject is not None or _read(workspace, "setup.py") is not None or _read(workspace, "setup.cfg"):
         extras = _extras(pyproject)
         target = f".[{','.join(extras)}]" if extras else "."
         source = "pyproject.toml" if pyproject is not None else "setup.py/setup.cfg"
         why = f"detected from {source}" + (f" (extras: {', '.join(extras)})" if extras else "")
-        quoted = shlex.quote(target)
-        # The image's setuptools first (no index needed for the build); the package's own backend otherwise.
-        return f"pip install --no-build-isolation -e {quoted} || pip install -e {quoted}", why
+        # From a copy, so the build's files (egg-info, build/) never land in the workspace and its diff; the
+        # image's setuptools first (no index needed), the package's own build backend otherwise.
+        quoted = shlex.quote(SOURCE_COPY + "/" + target)
+        install = f"pip install --no-build-isolation {quoted} || pip install {quoted}"
+        return f"{COPY_SOURCE} && ({install})", why
     requirements = _requirements(workspace)
     if requirements:
         args = " ".join(f"-r {shlex.quote(path)}" for path in requirements)
