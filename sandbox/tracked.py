@@ -1,0 +1,37 @@
+"""The files of a checkout, as the host lists them: git's index named explicitly, never discovered.
+
+Discovery would find an enclosing repository when the data directory sits in a work tree, or a `.git` the
+sandbox planted in the workspace. Without a git directory, the regular files (never through links).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from sandbox import hostfs
+from sandbox.git import host_git
+from sandbox.hostfs import UnsafePath
+
+DEFAULT_LIMIT = 5000
+GIT_SECONDS = 60
+
+
+class TrackedFilesError(UnsafePath):
+    """Git could not list the checkout's files."""
+
+
+def tracked_files(workspace: Path, git_dir: Path | None = None, *, limit: int = DEFAULT_LIMIT) -> list[str]:
+    """Repository paths in git's index, sorted, at most `limit` of them (or the regular files without one)."""
+    if git_dir is None:
+        return sorted(hostfs.regular_files(workspace, limit))
+    argv, env = host_git(git_dir, workspace, "ls-files", "-z")
+    try:
+        done = subprocess.run(argv, env=env, capture_output=True, timeout=GIT_SECONDS, check=False)
+    except subprocess.TimeoutExpired:
+        raise TrackedFilesError(f"git ls-files took longer than {GIT_SECONDS} s") from None
+    if done.returncode != 0:
+        err = done.stderr.decode(errors="replace").strip()[-500:]
+        raise TrackedFilesError(f"git ls-files failed ({done.returncode}): {err}")
+    paths = [p for p in done.stdout.decode(errors="replace").split("\0") if p]
+    return sorted(paths)[:limit]
