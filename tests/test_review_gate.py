@@ -152,3 +152,15 @@ async def test_new_push_resets_to_pending_and_closing_ends_the_run(
     await run_burst(settings)
     (run,) = await runs(settings)
     assert run.id == run_id and run.state == RunState.MERGED
+
+
+@pytest.mark.parametrize("workflow", ["docs", "tests"])
+def test_every_writing_workflow_reads_its_own_requester_rule(workflow: str) -> None:
+    from app.config.model import RepoConfig
+    from jobs.runs.gate import _requester_may_approve
+
+    on = RepoConfig.model_validate({"workflows": {workflow: {"requester_may_approve_review": True}}})
+    assert _requester_may_approve(workflow, on) is True
+    assert _requester_may_approve(workflow, RepoConfig()) is False
+    other = "tests" if workflow == "docs" else "docs"
+    assert _requester_may_approve(other, on) is False

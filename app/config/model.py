@@ -164,6 +164,9 @@ class WritingWorkflowConfig(WorkflowConfig):
     max_bytes: Size | None = None
     """Most bytes one proposal may write over all its files (accepts 2m); unset keeps the policy's, and it
     may only be lower."""
+    requester_may_approve_review: bool = False
+    """Whether the person who asked for the run may also give the approving review that turns
+    `steward/review` green."""
 
 
 class DocsConfig(WritingWorkflowConfig):
@@ -177,9 +180,6 @@ class DocsConfig(WritingWorkflowConfig):
     """Issue or pull-request label -> changelog section; the first matching label wins."""
     default_section: Section = "Changed"
     """The section used when no label matches."""
-    requester_may_approve_review: bool = False
-    """Whether the person who asked for the run may also give the approving review that turns
-    `steward/review` green."""
 
 
 class TestsConfig(WritingWorkflowConfig):

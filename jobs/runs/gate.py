@@ -11,7 +11,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from app.config.loader import load_repo_config
-from app.config.model import RepoConfig
+from app.config.model import RepoConfig, WritingWorkflowConfig
 from app.constants import REVIEW_STATUS_CONTEXT
 from app.events import PullRequestEvent, PullRequestReviewEvent
 from app.github.protocol import RepoId, permission_rank
@@ -135,4 +135,4 @@ async def _guarded_pull(
 def _requester_may_approve(workflow: str, config: RepoConfig) -> bool:
     """The run's workflow section's `requester_may_approve_review` (off where the section has none)."""
     section = registry.get(workflow).section(config)
-    return bool(getattr(section, "requester_may_approve_review", False))
+    return isinstance(section, WritingWorkflowConfig) and section.requester_may_approve_review
