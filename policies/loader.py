@@ -98,6 +98,7 @@ def effective_policy(policy: Policy, config: WorkflowConfig | None) -> Policy:
             "denied": [*policy.denied, *(g for g in config.deny if g not in policy.denied)],
             "limits": policy.limits.narrowed_by(_limits_asked(policy, config)),
             "approval": approval,
+            "budget": policy.budget.narrowed_by(config.budget.model_dump(exclude_none=True)),
             **_diff_limits(policy, config),
         }
     )
@@ -140,6 +141,16 @@ def narrowing_problems(policy: Policy, config: WorkflowConfig, where: str) -> li
                     f"{where}.{name}",
                     f"{_shown(name, asked)} is above the {policy.workflow} policy's {_shown(name, ceiling)}; "
                     "it may only be lowered",
+                )
+            )
+    for name, value in config.budget.model_dump(exclude_none=True).items():
+        ceiling = getattr(policy.budget, name)
+        if value > ceiling:
+            problems.append(
+                NarrowingProblem(
+                    f"{where}.budget.{name}",
+                    f"{value:g} is above the {policy.workflow} policy's budget of {ceiling:g}; "
+                    "a budget may only be lowered",
                 )
             )
     disk = config.limits.disk

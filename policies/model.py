@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.config.model import Role
+from policies.budget import Budget
 from sandbox.diffcheck import ALWAYS_DENIED
 from sandbox.gitmeasure import MEASURE_BUDGET
 from sandbox.limits import Limits, parse_size
@@ -55,7 +56,9 @@ class Policy(BaseModel):
     approval: ApprovalRule = Field(default_factory=ApprovalRule)
     """The minimum approval rule."""
     tools: list[str] = Field(default_factory=list)
-    """Tools the workflow's engines may call."""
+    """Tools the agent engine is offered (the allowlist: anything else is refused and recorded)."""
+    budget: Budget = Field(default_factory=Budget)
+    """The agent engine's per-run ceilings (model requests, tokens, cost, tool calls, wall time)."""
 
     @field_validator("max_file_bytes", "max_bytes", mode="before")
     @classmethod

@@ -236,3 +236,24 @@ async def test_recorded_runner_turns_each_command_into_a_step(ledger: Ledger) ->
         ("boom", None, steps[2].duration, "aborted: CancelledError"),
     ]
     assert steps[0].output_digest == hashlib.sha256(b"usage\n").hexdigest()
+
+
+async def test_agent_steps_keep_kind_tokens_cost_and_move_the_run_totals(ledger: Ledger) -> None:
+    run = await ledger.create_run(REPO, 3, "docs", actor="alice")
+    await ledger.record_agent_step(
+        run.id, "model", "model", input_tokens=120, output_tokens=30, cost=0.004,
+        detail={"response": {"parts": []}}, duration=0.2,
+    )  # fmt: skip
+    await ledger.record_agent_step(run.id, "tool", "write_file", refused=True, reason="path denied")
+    trace = await ledger.trace(run.id)
+    model, tool = trace.steps
+    assert (model.step_kind, model.input_tokens, model.output_tokens) == ("model", 120, 30)
+    assert model.detail == {"response": {"parts": []}} and model.cost == 0.004
+    assert (tool.step_kind, tool.name, tool.refused, tool.kill_reason) == (
+        "tool",
+        "write_file",
+        True,
+        "path denied",
+    )
+    now = await ledger.require_run(run.id)
+    assert (now.tool_calls, now.model_tokens) == (1, 150) and abs(now.cost_usd - 0.004) < 1e-9

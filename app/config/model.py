@@ -113,6 +113,23 @@ class LimitsOverride(_Strict):
     """Bytes the work tree may hold, checkout included; accepts 512m, 2g (at least 16m)."""
 
 
+class BudgetOverride(_Strict):
+    """The agent engine's budget for one workflow; each may only be lower than the policy's."""
+
+    model_requests: int | None = Field(default=None, ge=1)
+    """Most requests to the model (retries count)."""
+    input_tokens: int | None = Field(default=None, ge=1)
+    """Most input tokens over the run."""
+    output_tokens: int | None = Field(default=None, ge=1)
+    """Most output tokens over the run."""
+    cost: float | None = Field(default=None, ge=0)
+    """Most cost over the run, in the currency of the operator's model prices."""
+    tool_calls: int | None = Field(default=None, ge=1)
+    """Most tool calls, refused ones included."""
+    wall_time: Duration | None = None
+    """Wall seconds the agent may take; accepts 90s, 10m."""
+
+
 class ApprovalConfig(_Strict):
     """Whether a plan waits for `/steward approve`, and from whom."""
 
@@ -167,6 +184,10 @@ class WritingWorkflowConfig(WorkflowConfig):
     requester_may_approve_review: bool = False
     """Whether the person who asked for the run may also give the approving review that turns
     `steward/review` green."""
+    engine: Literal["builtin", "agent"] = "builtin"
+    """`builtin` needs no model; `agent` drives the operator's model through Steward's own tools."""
+    budget: BudgetOverride = Field(default_factory=BudgetOverride)
+    """The agent engine's budget here (lower than the policy's only)."""
 
 
 class DocsConfig(WritingWorkflowConfig):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 
@@ -104,6 +105,52 @@ class RecordsMixin(LedgerBase):
         """Start and finish a step in one call, for steps timed elsewhere."""
         step_id = await self.add_step(run_id, name, command)
         return await self.finish_step(step_id, exit_code, output, duration, kill_reason)
+
+    async def record_agent_step(
+        self,
+        run_id: str,
+        kind: str,
+        name: str,
+        *,
+        command: str = "",
+        exit_code: int | None = 0,
+        output: str | bytes = b"",
+        duration: float = 0.0,
+        refused: bool = False,
+        reason: str | None = None,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cost: float = 0.0,
+        detail: dict[str, Any] | None = None,
+    ) -> StepView:
+        """One model request (`kind="model"`) or tool call (`kind="tool"`) of the agent, and the run's totals
+        moved in the same transaction (a tool call counts one, a model request its tokens and cost)."""
+        raw = _as_bytes(output)
+        async with self._sessions.begin() as session:
+            await self._row(session, run_id)
+            last = await session.scalar(select(func.max(StepRow.seq)).where(StepRow.run_id == run_id))
+            ended = utcnow()
+            row = StepRow(
+                run_id=run_id, seq=(last or 0) + 1, name=name, command=command, exit_code=exit_code,
+                started_at=ended, ended_at=ended, duration=duration,
+                output_digest=hashlib.sha256(raw).hexdigest(), output_excerpt=excerpt(raw.decode(errors="replace")),
+                output_bytes=len(raw), kill_reason=reason, kind=kind, refused=refused,
+                input_tokens=input_tokens, output_tokens=output_tokens, cost=cost, detail=detail,
+            )  # fmt: skip
+            session.add(row)
+            await session.execute(
+                update(RunRow)
+                .where(RunRow.id == run_id)
+                .values(
+                    tool_calls=RunRow.tool_calls + (1 if kind == "tool" else 0),
+                    model_tokens=RunRow.model_tokens + input_tokens + output_tokens,
+                    cost_usd=RunRow.cost_usd + cost,
+                    updated_at=ended,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            await session.flush()
+            return StepView.of(row)
 
     async def record_approval(
         self,

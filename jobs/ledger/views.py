@@ -112,6 +112,17 @@ class StepView:
     kill_reason: str | None
     started_at: datetime
     ended_at: datetime | None
+    kind: str | None = None
+    refused: bool = False
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float = 0.0
+    detail: dict[str, Any] | None = None
+
+    @property
+    def step_kind(self) -> str:
+        """`model` or `tool` for the agent's steps; the step's name (exec, setup, clone, ...) otherwise."""
+        return self.kind or self.name
 
     @classmethod
     def of(cls, row: object) -> StepView:

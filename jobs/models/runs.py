@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -99,6 +100,15 @@ class StepRow(Base):
     kill_reason: Mapped[str | None] = mapped_column(String(255))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str | None] = mapped_column(String(16))
+    """`model` or `tool` for the agent's steps; None for the others (their kind is their name)."""
+    refused: Mapped[bool] = mapped_column(Boolean, default=False)
+    """A tool call the policy refused, or the model request a budget stopped."""
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """A model step's new messages and response; a tool step's arguments (never a secret)."""
 
 
 class ApprovalRow(Base):
