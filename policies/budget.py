@@ -8,7 +8,7 @@ BUDGET_FIELDS = ("model_requests", "input_tokens", "output_tokens", "cost", "too
 
 
 class Budget(BaseModel):
-    """Per-run ceilings of the agent engine; the run stops at the first one reached, keeping nothing unchecked."""
+    """Per-run ceilings of the agent engine: the run stops at the first one reached, keeping nothing."""
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
 

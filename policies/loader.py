@@ -104,6 +104,18 @@ def effective_policy(policy: Policy, config: WorkflowConfig | None) -> Policy:
     )
 
 
+def _budget_problems(policy: Policy, config: WritingWorkflowConfig, where: str) -> list[NarrowingProblem]:
+    return [
+        NarrowingProblem(
+            f"{where}.budget.{name}",
+            f"{value:g} is above the {policy.workflow} policy's budget of {getattr(policy.budget, name):g}; "
+            "a budget may only be lowered",
+        )
+        for name, value in config.budget.model_dump(exclude_none=True).items()
+        if value > getattr(policy.budget, name)
+    ]
+
+
 def narrowing_problems(policy: Policy, config: WorkflowConfig, where: str) -> list[NarrowingProblem]:
     """Every setting under `where` (e.g. workflows.docs) that asks for more than the policy allows."""
     if not isinstance(config, WritingWorkflowConfig):
@@ -143,16 +155,7 @@ def narrowing_problems(policy: Policy, config: WorkflowConfig, where: str) -> li
                     "it may only be lowered",
                 )
             )
-    for name, value in config.budget.model_dump(exclude_none=True).items():
-        ceiling = getattr(policy.budget, name)
-        if value > ceiling:
-            problems.append(
-                NarrowingProblem(
-                    f"{where}.budget.{name}",
-                    f"{value:g} is above the {policy.workflow} policy's budget of {ceiling:g}; "
-                    "a budget may only be lowered",
-                )
-            )
+    problems.extend(_budget_problems(policy, config, where))
     disk = config.limits.disk
     if disk is not None and disk < MIN_DISK:
         problems.append(

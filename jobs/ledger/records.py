@@ -133,7 +133,8 @@ class RecordsMixin(LedgerBase):
             row = StepRow(
                 run_id=run_id, seq=(last or 0) + 1, name=name, command=command, exit_code=exit_code,
                 started_at=ended, ended_at=ended, duration=duration,
-                output_digest=hashlib.sha256(raw).hexdigest(), output_excerpt=excerpt(raw.decode(errors="replace")),
+                output_digest=hashlib.sha256(raw).hexdigest(),
+                output_excerpt=excerpt(raw.decode(errors="replace")),
                 output_bytes=len(raw), kill_reason=reason, kind=kind, refused=refused,
                 input_tokens=input_tokens, output_tokens=output_tokens, cost=cost, detail=detail,
             )  # fmt: skip
