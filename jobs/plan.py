@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.constants import MARKER_PLAN
 from app.github.untrusted import code_span, fenced, inline, message
+from policies.budget import Budget
 from sandbox.limits import Limits
 
 STEP_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
@@ -59,6 +60,20 @@ class SetupStep(BaseModel):
     """The digest of the dependency files, naming the download cache a second run reuses."""
 
 
+class AgentPlan(BaseModel):
+    """The agent engine's part of a plan: which model, which tools, what it may spend, what it reads first."""
+
+    model: str
+    """`provider:name` of the operator's model."""
+    tools: list[str] = Field(default_factory=list)
+    """The tools offered to the model (the policy's allowlist, nothing else)."""
+    budget: Budget = Field(default_factory=Budget)
+    memory_file: str = ""
+    """The repository's instructions file (`.github/steward.md` or `AGENTS.md`); empty: none."""
+    memory_sha: str = ""
+    """Its git blob sha at the planned commit."""
+
+
 class Plan(BaseModel):
     """What a writing run will do, shown to people before it acts."""
 
@@ -90,6 +105,8 @@ class Plan(BaseModel):
     engine: str = "builtin"
     setup: SetupStep | None = None
     """The setup phase's install step (None: planned before setup phases existed, or none at all)."""
+    agent: AgentPlan | None = None
+    """The agent engine's model, tools and budget (None: the built-in engine)."""
 
     def kept(self) -> list[PlanStep]:
         """Steps that will run."""
@@ -205,6 +222,29 @@ def setup_lines(setup: SetupStep | None) -> list[str]:
     ]
 
 
+def budget_line(budget: Budget) -> str:
+    """The agent's budget in words."""
+    return (
+        f"{budget.model_requests} model requests · {budget.input_tokens} input tokens · "
+        f"{budget.output_tokens} output tokens · cost {budget.cost:g} · {budget.tool_calls} tool calls · "
+        f"{budget.wall_time:g} s"
+    )
+
+
+def agent_lines(agent: AgentPlan | None) -> list[str]:
+    """The agent engine in words: the model, the only tools it is offered, its budget, its memory file."""
+    if agent is None:
+        return []
+    lines = [
+        f"**Model:** {code(agent.model)} · **tools offered:** "
+        + (", ".join(code(tool) for tool in agent.tools) or "none"),
+        f"**Budget:** {budget_line(agent.budget)} (the run stops at the first one reached)",
+    ]
+    if agent.memory_file:
+        lines.append(f"**Instructions file:** {code(agent.memory_file)} (blob `{agent.memory_sha[:12]}`)")
+    return lines
+
+
 def render_plan(plan: Plan, *, run_id: str, state: str, status: str = "") -> str:
     """The plan comment; the same plan, run and state always render the same text (safe to re-post)."""
     head = f"### Steward plan: `{plan.workflow}` for #{plan.number}"
@@ -220,6 +260,7 @@ def render_plan(plan: Plan, *, run_id: str, state: str, status: str = "") -> str
         lines.append("**Never changes:** " + ", ".join(code(p) for p in plan.denied_paths))
     lines.append(f"**Limits:** {limits_line(plan.limits)}")
     lines += setup_lines(plan.setup)
+    lines += agent_lines(plan.agent)
     perms = ", ".join(f"{name}: {level}" for name, level in sorted(plan.permissions.items()))
     lines.append(f"**Token permissions:** {perms or 'none'} (this repository only)")
     if plan.base_sha:

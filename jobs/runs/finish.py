@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 
 from app.github.untrusted import message
+from jobs.agent.budget import BudgetExceeded
 from jobs.failures import TRANSIENT
 from jobs.ledger import Ledger, LedgerError, RunState, RunView
 from jobs.plan import Plan
@@ -126,6 +127,14 @@ async def _finish(
                 ledger, forge, run, RunState.FAILED,
                 f"the diff was refused by the {order.policy.workflow} policy",
                 f"Run `{run.id}` was stopped: {_quoted(exc)}\n\nTrace: `steward runs show {run.id}`.",
+            )  # fmt: skip
+        return None
+    except BudgetExceeded as exc:  # the agent stopped at once: nothing it wrote is kept
+        if not await _stopped(ledger, run.id):
+            await end_run(
+                ledger, forge, run, RunState.FAILED, f"stopped by the agent's `{exc.budget}` budget",
+                f"Run `{run.id}` was stopped: {exc}. Nothing it wrote was kept.\n\n"
+                f"Trace: `steward runs show {run.id}`.",
             )  # fmt: skip
         return None
     except SandboxError as exc:  # image missing, Docker down, git refused: said as it is

@@ -9,20 +9,28 @@ checked against the policy, committed and proposed with the workflow's PR text.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from app.config.model import RepoConfig, WorkflowConfig
-from app.github.protocol import IssueRecord
+from jobs.agent.task import RunAgent
 from jobs.plan import Plan
+from jobs.runs.workitem import Exec, WorkItem
 from policies.model import Policy
-from sandbox.base import CommandResult
 from sandbox.limits import Limits
 
-Exec = Callable[[list[str] | str], Awaitable[CommandResult]]
-"""Run one command in the run's sandbox (recorded in the ledger as an `exec` step)."""
+__all__ = [
+    "Exec",
+    "Outcome",
+    "PlanInput",
+    "StepOutcome",
+    "WorkInput",
+    "WorkItem",
+    "Workflow",
+    "kinds",
+]
 
 
 @dataclass(frozen=True)
@@ -44,19 +52,6 @@ class Outcome:
     problems: list[str] = field(default_factory=list)
     """What went wrong, in words fit for the PR body and the result comment."""
     notes: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class WorkItem:
-    """What a run is about: the issue or pull request, the words after the command, and the files in play."""
-
-    issue: IssueRecord
-    instructions: str = ""
-    """Free text after the command (recorded as data; the built-in engines do not act on it)."""
-    paths: tuple[str, ...] = ()
-    """Paths named by the command (`/steward tests src/a.py`) or by `--paths` on the terminal."""
-    changed_files: tuple[str, ...] = ()
-    """On a pull request, the files it changes; on an issue, those of the pull requests linked to it."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +82,9 @@ class WorkInput:
     budget: Limits
     run: Exec
     """Run a command in the sandbox (the setup phase is over: no network)."""
+    agent: RunAgent | None = None
+    """The agent engine, when the plan chose it (None: the built-in engine only). The workflow calls it
+    where its own steps would write, then checks what it wrote as it checks its own."""
 
 
 @runtime_checkable
