@@ -8,8 +8,10 @@ import secrets
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from app.settings import MODEL_FIELDS, ModelPrices, Settings, SettingsError, load_settings
+from jobs.agent.model import ModelNotConfigured, build_model
 
 LOCAL = {
     "STEWARD_MODEL_PROVIDER": "openai",
@@ -145,6 +147,49 @@ def test_the_api_key_never_shows_in_the_settings_printed_or_dumped(monkeypatch: 
         json.dumps(settings.model_dump(), default=str),
     ):
         assert key not in text
+
+
+def test_the_agent_engine_without_a_model_says_what_to_set() -> None:
+    with pytest.raises(ModelNotConfigured) as caught:
+        build_model(Settings())
+    message = str(caught.value)
+    assert isinstance(caught.value, SettingsError)  # the CLI and the worker already report those
+    for name in MODEL_FIELDS:
+        assert f"STEWARD_{name.upper()}" in message, name
+    assert "openai or anthropic" in message
+
+
+def test_a_configured_model_is_built_for_its_provider() -> None:
+    prices = ModelPrices(input_per_mtok=0, output_per_mtok=0)
+    local = build_model(
+        Settings(
+            model_provider="openai",
+            model_base_url=LOCAL["STEWARD_MODEL_BASE_URL"],
+            model_name="qwen",
+            model_prices=prices,
+        )
+    )
+    hosted = build_model(
+        Settings(
+            model_provider="openai",
+            model_name="gpt-4.1",
+            model_prices=prices,
+            model_api_key=SecretStr("sk-not-real-000000"),
+        )
+    )
+    claude = build_model(
+        Settings(
+            model_provider="anthropic",
+            model_name="claude-sonnet-4-5",
+            model_prices=prices,
+            model_api_key=SecretStr("sk-ant-not-real-00000"),
+        )
+    )
+    assert [(m.system, m.model_name, m.base_url) for m in (local, hosted, claude)] == [
+        ("openai-compatible", "qwen", "http://127.0.0.1:8080/v1/"),
+        ("openai", "gpt-4.1", "https://api.openai.com/v1/"),
+        ("anthropic", "claude-sonnet-4-5", "https://api.anthropic.com"),
+    ]
 
 
 def test_every_setting_has_a_row_in_the_readme_settings_table() -> None:
