@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import pydantic_settings
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sandbox.images import DEFAULT_IMAGE
 
@@ -18,8 +31,23 @@ DEFAULT_EGRESS_ALLOWLIST = [
 ]
 
 
+MODEL_FIELDS = ("model_provider", "model_base_url", "model_name", "model_api_key", "model_prices")
+"""The settings that together name the agent engine's model; all unset means no model."""
+
+
 class SettingsError(Exception):
     """The environment does not configure Steward well enough for the command asked."""
+
+
+class ModelPrices(BaseModel):
+    """What the model costs per million tokens, in the currency the budgets' `cost` is counted in."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input_per_mtok: float = Field(ge=0, allow_inf_nan=False)
+    """Price of a million input (prompt) tokens."""
+    output_per_mtok: float = Field(ge=0, allow_inf_nan=False)
+    """Price of a million output (completion) tokens."""
 
 
 class Settings(BaseSettings):
@@ -65,6 +93,73 @@ class Settings(BaseSettings):
     """Seconds a client has to send a request's whole body once its headers are in; then 408."""
     log_level: str = "INFO"
     """Logging level for all processes."""
+    model_provider: Literal["openai", "anthropic"] | None = None
+    """The agent engine's model API: `openai` (any Chat Completions endpoint: OpenAI, llama.cpp, vLLM, Ollama)
+    or `anthropic`. Unset: no model, and the `agent` engine is refused."""
+    model_base_url: str | None = None
+    """The provider's base URL (e.g. http://127.0.0.1:8080/v1); unset means the provider's own public API."""
+    model_name: str | None = None
+    """The model the endpoint serves, as the provider names it."""
+    model_api_key: SecretStr | None = None
+    """The provider's API key; needed for the providers' own APIs, optional for a local endpoint."""
+    model_prices: Annotated[ModelPrices | None, NoDecode] = None
+    """JSON `{"input_per_mtok": X, "output_per_mtok": Y}`: what a million tokens cost, for the cost budget."""
+
+    @field_validator(*MODEL_FIELDS, mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("model_prices", mode="before")
+    @classmethod
+    def _prices_from_json(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError:
+                raise ValueError('not JSON; expected {"input_per_mtok": X, "output_per_mtok": Y}') from None
+        return value
+
+    @field_validator("model_base_url")
+    @classmethod
+    def _base_url_is_http(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("expected an http:// or https:// URL, e.g. http://127.0.0.1:8080/v1")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("must not carry credentials; put the key in STEWARD_MODEL_API_KEY")
+        return value
+
+    @model_validator(mode="after")
+    def _model_complete(self) -> Settings:
+        given = [f"STEWARD_{name.upper()}" for name in MODEL_FIELDS if getattr(self, name) is not None]
+        if self.model_provider is None:
+            if given:
+                raise ValueError(
+                    f"{', '.join(given)} set but STEWARD_MODEL_PROVIDER is not: "
+                    "set it to openai or anthropic, or unset the others"
+                )
+            return self
+        missing = []
+        if self.model_name is None:
+            missing.append("STEWARD_MODEL_NAME (the model the endpoint serves)")
+        if self.model_prices is None:
+            missing.append(
+                'STEWARD_MODEL_PRICES (JSON {"input_per_mtok": X, "output_per_mtok": Y}; 0 and 0 for a free '
+                "local model)"
+            )
+        if self.model_api_key is None and self.model_provider == "anthropic":
+            missing.append("STEWARD_MODEL_API_KEY (Anthropic's API needs one)")
+        elif self.model_api_key is None and self.model_base_url is None:
+            missing.append(
+                "STEWARD_MODEL_API_KEY (OpenAI's API needs one), "
+                "or STEWARD_MODEL_BASE_URL for a local endpoint"
+            )
+        if missing:
+            raise ValueError(f"STEWARD_MODEL_PROVIDER={self.model_provider} also needs " + "; ".join(missing))
+        return self
 
     @model_validator(mode="after")
     def _bodies_fit(self) -> Settings:
@@ -127,10 +222,16 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            loc = "_".join(str(p) for p in err["loc"] if p != "__root__")
-            name = f"STEWARD_{loc.upper()}" if loc else "settings"
-            problems.append(f"{name}: {err['msg']}")
+            parts = [str(p) for p in err["loc"] if p != "__root__"]
+            name = f"STEWARD_{parts[0].upper()}" if parts else "settings"
+            where = f" ({'.'.join(parts[1:])})" if len(parts) > 1 else ""
+            problems.append(f"{name}{where}: {err['msg']}")
         raise SettingsError("invalid settings: " + "; ".join(problems)) from None
+    except pydantic_settings.SettingsError as exc:
+        # pydantic-settings decodes a JSON list before validation and names only the field it could not parse.
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"STEWARD_{field.group(1).upper()}" if field else "settings"
+        raise SettingsError(f"invalid settings: {name}: not valid JSON") from None
 
 
 @lru_cache(maxsize=1)
