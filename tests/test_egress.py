@@ -297,6 +297,24 @@ class Recorder:
         await self.server.wait_closed()
 
 
+async def test_the_proxy_counts_the_bytes_it_carries_each_way_and_not_its_own_refusals() -> None:
+    recorder = Recorder()
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+    async with recorder as port:
+        net = FakeNet({"pypi.org": [PUBLIC]}, {(PUBLIC, 80): port, (PUBLIC, 443): port})
+        async with EgressProxy(["pypi.org"], resolve=net.resolve, connect=net.connect) as proxy:
+            await _ask(proxy, b"GET http://other.example/ HTTP/1.1\r\n\r\n")  # refused: nothing carried
+            assert (proxy.traffic.sent, proxy.traffic.received) == (0, 0)
+            plain = await _ask(proxy, b"GET http://pypi.org/simple/ HTTP/1.1\r\nUser-Agent: pip\r\n\r\n")
+            after_plain = (proxy.traffic.sent, proxy.traffic.received)
+            tunnelled = b"GET /tunnelled HTTP/1.1\r\n\r\n"
+            through = await _ask(proxy, b"CONNECT pypi.org:443 HTTP/1.1\r\n\r\n" + tunnelled)
+    first = recorder.received.partition(b"GET /tunnelled")[0]
+    assert plain == answer and through.endswith(answer)
+    assert after_plain == (len(first), len(answer))  # the rebuilt head upstream saw, the answer it gave
+    assert (proxy.traffic.sent, proxy.traffic.received) == (len(recorder.received), 2 * len(answer))
+
+
 SMUGGLED = "GET /admin HTTP/1.1\r\nHost: attacker-service.example\r\n\r\n"
 
 

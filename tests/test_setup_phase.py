@@ -169,6 +169,7 @@ async def _one_run(
         assert sandbox._gateway is not None and sandbox._gateway.proxy is not None
         gateway, port = sandbox._gateway.proxy.address
         installed = await run_setup(sandbox, step, ledger, run.id)
+        received = sandbox.proxy_traffic.received  # counted before the network was cut, kept after
         used = await sandbox.run(["python3", "-c", "import stewardprobe; print(stewardprobe.VALUE)"])
         proxy = await sandbox.run(["python3", "-c", PROBE.format(host=gateway, port=port)])
         fetch = await sandbox.run(
@@ -180,6 +181,7 @@ async def _one_run(
         "used": used.output.strip(),
         "proxy": proxy.output,
         "fetch": fetch.output,
+        "received": str(received),
         **steps,
     }
 
@@ -209,3 +211,5 @@ async def test_setup_reaches_the_allowlisted_loopback_index_only_and_the_work_ph
     assert "Successfully installed stewardprobe" in first["setup"]
     assert downloads_first == 1
     assert second["used"] == "42" and len(_Index.downloads) == 1  # the second run's wheel came from the cache
+    cold, warm = int(first["received"]), int(second["received"])
+    assert warm > 0 and cold - warm >= len(_Index.wheel)  # the warm run fetched the index page only
