@@ -155,6 +155,9 @@ class EgressProxy:
         method, target, version = parts
         length = 0
         if method == "CONNECT":
+            if not egress_http.printable(target):  # it is logged and recorded: one line, nothing hidden
+                await _answer(writer, 400, "malformed CONNECT target")
+                return
             host, _, port_text = target.rpartition(":")
             port = int(port_text) if port_text.isdigit() else 443
             forward: bytes | None = None

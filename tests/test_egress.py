@@ -271,6 +271,17 @@ async def test_proxy_answers_garbage_without_crashing() -> None:
         )
 
 
+async def test_a_connect_target_with_a_control_character_is_refused_before_it_is_looked_up() -> None:
+    """Hosts go to the log and the ledger's egress step, one line each: a name with a newline is not one."""
+    net = FakeNet({"pkgs.example.test": [PUBLIC]}, {})
+    forged = b"CONNECT x\nforged-line.example.test:443 HTTP/1.1\r\n\r\n"  # matches *.example.test
+    async with EgressProxy(["*.example.test"], resolve=net.resolve, connect=net.connect) as proxy:
+        answer = await _ask(proxy, forged)
+        tabbed = await _ask(proxy, b"CONNECT a\tb.example.test:443 HTTP/1.1\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400") and tabbed.startswith(b"HTTP/1.1 400")
+    assert proxy.refused == [] and proxy.reached == [] and net.resolved == []
+
+
 class Recorder:
     """A loopback upstream that keeps every byte it is sent, answers one request, then listens a while."""
 

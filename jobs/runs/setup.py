@@ -14,14 +14,14 @@ import os
 import shlex
 import stat
 import tomllib
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from app.config.model import RepoConfig
 from app.settings import DEFAULT_CACHE_MAX_BYTES
-from jobs.ledger import Ledger
+from jobs.ledger import Ledger, egress
+from jobs.ledger.egress import EgressRecord
 from jobs.ledger.recording import recorded
 from jobs.plan import SetupStep
 from jobs.runs.workflow import Workflow
@@ -180,14 +180,9 @@ async def run_setup(sandbox: DockerSandbox, step: SetupStep, ledger: Ledger, run
     runner = recorded(lambda argv: sandbox.run(argv), ledger, run_id, "setup")
     result = await runner(["sh", "-c", step.command])
     await sandbox.enter_work_phase()
-    reached = Counter(sandbox.proxy_reached)
-    refused = sandbox.proxy_refusals
-    lines = [f"reached {host} ({count}x)" for host, count in sorted(reached.items())]
-    lines += [f"refused {entry}" for entry in refused]
-    await ledger.record_step(
-        run_id, "egress", f"setup phase: {len(reached)} host(s) reached, {len(refused)} refused", 0,
-        ("\n".join(lines) or "no connection").encode(),
-    )  # fmt: skip
+    traffic = sandbox.proxy_traffic
+    record = EgressRecord.of(sandbox.proxy_reached, sandbox.proxy_refusals, traffic.sent, traffic.received)
+    await ledger.record_step(run_id, egress.NAME, record.summary(), 0, record.text().encode())
     if not result.ok:
         tail = result.output[-TAIL_CHARS:].strip() or "no output"
         why = result.explanation or f"exit {result.exit_code}"
