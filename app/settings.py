@@ -29,6 +29,8 @@ DEFAULT_EGRESS_ALLOWLIST = [
     "registry.npmjs.org",
     "deb.debian.org",
 ]
+DEFAULT_CACHE_MAX_BYTES = 2 * 1024**3
+"""STEWARD_CACHE_MAX_BYTES's default: what all repositories' download caches may take together."""
 
 
 MODEL_FIELDS = ("model_provider", "model_base_url", "model_name", "model_api_key", "model_prices")
@@ -83,6 +85,9 @@ class Settings(BaseSettings):
     egress_without_firewall: bool = False
     """Run a setup phase even when its host firewall (iptables, as root) cannot be put in place; host services
     listening on all interfaces then answer the sandbox. Off: such a setup phase is refused."""
+    cache_max_bytes: int = Field(default=DEFAULT_CACHE_MAX_BYTES, gt=0)
+    """What the setup phases' download caches (STEWARD_DATA_DIR/caches) may take together; at the start of a
+    setup phase the least recently used are removed until they fit (one used in the last hour stays)."""
     max_body_bytes: int = 25 * 1024 * 1024
     """The largest webhook body accepted (GitHub caps payloads at 25 MB)."""
     max_bodies_in_flight_bytes: int = Field(default=64 * 1024 * 1024, gt=0)

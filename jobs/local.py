@@ -69,6 +69,7 @@ def run_workflow(
             allowed_images=settings.allowed_images,
             egress_allowlist=tuple(settings.egress_allowlist),
             egress_without_firewall=settings.egress_without_firewall,
+            cache_max_bytes=settings.cache_max_bytes,
             data_dir=settings.data_dir,
             workflow=workflow,
             paths=tuple(paths),

@@ -17,6 +17,7 @@ from docker.errors import DockerException
 
 from sandbox import cgroup, container, diskwatch, hostfs, quiesce, quota
 from sandbox.base import CommandResult, Network, SandboxError
+from sandbox.egress import Traffic
 from sandbox.execution import OnOutput, RawOutcome, run_exec
 from sandbox.explain import explain
 from sandbox.image import SANDBOX_HOME, ensure_image
@@ -82,6 +83,7 @@ class DockerSandbox:
         self._gateway: SetupGateway | None = None
         self._refused: list[str] = []
         self._reached: list[str] = []
+        self._traffic = Traffic()
         self._deadline = 0.0
         self._quota = False  # the work tree is a size-limited filesystem of its own (see sandbox/quota.py)
         self._one_at_a_time = anyio.Lock()  # a kill resets the whole container, so commands never overlap
@@ -102,12 +104,21 @@ class DockerSandbox:
         live = self._gateway.proxy.reached if self._gateway and self._gateway.proxy else []
         return [*self._reached, *live]
 
+    @property
+    def proxy_traffic(self) -> Traffic:
+        """Bytes the setup phase's proxy carried each way (kept after the network is gone)."""
+        total = Traffic(self._traffic.sent, self._traffic.received)
+        if self._gateway is not None and self._gateway.proxy is not None:
+            total.add(self._gateway.proxy.traffic)
+        return total
+
     async def _close_gateway(self) -> None:
         if self._gateway is not None:
             gateway, self._gateway = self._gateway, None
             if gateway.proxy is not None:
                 self._refused.extend(gateway.proxy.refused)
                 self._reached.extend(gateway.proxy.reached)
+                self._traffic.add(gateway.proxy.traffic)
             await gateway.close()
 
     async def __aenter__(self) -> Self:

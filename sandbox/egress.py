@@ -7,6 +7,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 from sandbox import addresses, egress_http
 
@@ -59,6 +60,20 @@ def _split_entry(entry: str) -> tuple[str, str]:
     return name, port
 
 
+@dataclass
+class Traffic:
+    """Bytes the proxy carried between the sandbox and the hosts it reached (its own refusals not counted)."""
+
+    sent: int = 0
+    """From the sandbox to upstream: forwarded requests, and what went up a tunnel."""
+    received: int = 0
+    """From upstream to the sandbox: answers, and what came down a tunnel."""
+
+    def add(self, other: Traffic) -> None:
+        self.sent += other.sent
+        self.received += other.received
+
+
 class EgressProxy:
     """Forwards what the allowlist admits and answers 403 (and logs) everything else."""
 
@@ -81,6 +96,7 @@ class EgressProxy:
         self.refused: list[str] = []
         self.reached: list[str] = []
         """Each `host:port` the proxy connected to on the sandbox's behalf, once per connection."""
+        self.traffic = Traffic()
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -139,6 +155,9 @@ class EgressProxy:
         method, target, version = parts
         length = 0
         if method == "CONNECT":
+            if not egress_http.printable(target):  # it is logged and recorded: one line, nothing hidden
+                await _answer(writer, 400, "malformed CONNECT target")
+                return
             host, _, port_text = target.rpartition(":")
             port = int(port_text) if port_text.isdigit() else 443
             forward: bytes | None = None
@@ -163,14 +182,23 @@ class EgressProxy:
             if forward is None:
                 writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
                 await writer.drain()
-                await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+                await asyncio.gather(
+                    _pipe(reader, up_writer, self._count_sent), _pipe(up_reader, writer, self._count_received)
+                )
             else:
                 # Exactly one request: whatever else the client sends never reaches upstream.
                 up_writer.write(forward + body)
+                self._count_sent(len(forward) + len(body))
                 await up_writer.drain()
-                await _pipe(up_reader, writer)
+                await _pipe(up_reader, writer, self._count_received)
         finally:
             up_writer.close()
+
+    def _count_sent(self, count: int) -> None:
+        self.traffic.sent += count
+
+    def _count_received(self, count: int) -> None:
+        self.traffic.received += count
 
     async def _refuse(self, writer: asyncio.StreamWriter, host: str, port: int, reason: str) -> None:
         self.refused.append(f"{host}:{port} ({reason})")
@@ -204,9 +232,12 @@ class EgressProxy:
         return None
 
 
-async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+async def _pipe(
+    source: asyncio.StreamReader, sink: asyncio.StreamWriter, count: Callable[[int], None]
+) -> None:
     try:
         while data := await source.read(PIPE_CHUNK):
+            count(len(data))
             sink.write(data)
             await sink.drain()
     except (ConnectionError, OSError):

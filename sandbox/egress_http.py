@@ -56,6 +56,11 @@ class Forward:
     body_length: int
 
 
+def printable(target: str) -> bool:
+    """A request target of visible ASCII only (no space, control character, NUL): what a CONNECT may name."""
+    return _TARGET.fullmatch(target) is not None
+
+
 def rebuild(method: str, target: str, version: str, header_lines: list[str]) -> Forward:
     """One request only: its Host from the URL, routing and hop-by-hop headers dropped, its body framed."""
     if not (_TOKEN.fullmatch(method) and _TARGET.fullmatch(target) and _VERSION.fullmatch(version)):

@@ -10,8 +10,11 @@ import contextlib
 import errno
 import os
 import secrets
+import shutil
 import stat
+import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from sandbox.base import SandboxError
@@ -162,3 +165,76 @@ def regular_files(root: Path, limit: int) -> list[str]:
             if len(found) >= limit:
                 return found
     return found
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a directory tree takes on disk (allocated blocks, a hard link counted once), as far as walked."""
+
+    bytes: int
+    complete: bool
+    """False when the walk stopped at its entry or depth bound: `bytes` is then a lower bound."""
+
+
+def disk_usage(root: Path, max_entries: int, max_depth: int) -> Usage:
+    """The tree's disk use, walked by directory descriptor with O_NOFOLLOW (a link counts as itself)."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    entries = 0
+    complete = True
+
+    def walk(fd: int, depth: int) -> None:
+        nonlocal total, entries, complete
+        subdirs: list[str] = []
+        with os.scandir(fd) as listing:
+            for entry in listing:
+                entries += 1
+                if entries > max_entries:
+                    complete = False
+                    return
+                found = entry.stat(follow_symlinks=False)
+                if (found.st_dev, found.st_ino) not in seen:
+                    seen.add((found.st_dev, found.st_ino))
+                    total += found.st_blocks * 512
+                if stat.S_ISDIR(found.st_mode):
+                    subdirs.append(entry.name)
+        for name in subdirs:
+            if depth >= max_depth:
+                complete = False
+                continue
+            try:
+                child = os.open(name, _DIR_FLAGS, dir_fd=fd)  # a directory swapped for a link fails here
+            except OSError:
+                complete = False
+                continue
+            try:
+                walk(child, depth + 1)
+            finally:
+                os.close(child)
+            if entries > max_entries:
+                return
+
+    fd = os.open(root, _DIR_FLAGS)
+    try:
+        total += os.fstat(fd).st_blocks * 512
+        walk(fd, 0)
+    finally:
+        os.close(fd)
+    return Usage(total, complete)
+
+
+def remove_tree(root: Path) -> None:
+    """Delete a directory and all below it without following a link inside it (root itself must not be one).
+
+    shutil.rmtree walks by descriptor here (`avoids_symlink_attacks`); a tree too deep for its recursion goes
+    to GNU rm, which never follows a link either and stays on one file system.
+    """
+    found = os.lstat(root)
+    if not stat.S_ISDIR(found.st_mode):
+        raise UnsafePath(f"{root}: not a directory (a link is never followed)")
+    if not shutil.rmtree.avoids_symlink_attacks:  # pragma: no cover (Linux has the descriptor-based walk)
+        raise UnsafePath("this platform's shutil.rmtree could follow a link; nothing removed")
+    try:
+        shutil.rmtree(root)
+    except RecursionError:
+        subprocess.run(["rm", "-rf", "--one-file-system", "--", str(root)], check=True, timeout=600)

@@ -271,6 +271,17 @@ async def test_proxy_answers_garbage_without_crashing() -> None:
         )
 
 
+async def test_a_connect_target_with_a_control_character_is_refused_before_it_is_looked_up() -> None:
+    """Hosts go to the log and the ledger's egress step, one line each: a name with a newline is not one."""
+    net = FakeNet({"pkgs.example.test": [PUBLIC]}, {})
+    forged = b"CONNECT x\nforged-line.example.test:443 HTTP/1.1\r\n\r\n"  # matches *.example.test
+    async with EgressProxy(["*.example.test"], resolve=net.resolve, connect=net.connect) as proxy:
+        answer = await _ask(proxy, forged)
+        tabbed = await _ask(proxy, b"CONNECT a\tb.example.test:443 HTTP/1.1\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400") and tabbed.startswith(b"HTTP/1.1 400")
+    assert proxy.refused == [] and proxy.reached == [] and net.resolved == []
+
+
 class Recorder:
     """A loopback upstream that keeps every byte it is sent, answers one request, then listens a while."""
 
@@ -295,6 +306,24 @@ class Recorder:
         assert self.server is not None
         self.server.close()
         await self.server.wait_closed()
+
+
+async def test_the_proxy_counts_the_bytes_it_carries_each_way_and_not_its_own_refusals() -> None:
+    recorder = Recorder()
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+    async with recorder as port:
+        net = FakeNet({"pypi.org": [PUBLIC]}, {(PUBLIC, 80): port, (PUBLIC, 443): port})
+        async with EgressProxy(["pypi.org"], resolve=net.resolve, connect=net.connect) as proxy:
+            await _ask(proxy, b"GET http://other.example/ HTTP/1.1\r\n\r\n")  # refused: nothing carried
+            assert (proxy.traffic.sent, proxy.traffic.received) == (0, 0)
+            plain = await _ask(proxy, b"GET http://pypi.org/simple/ HTTP/1.1\r\nUser-Agent: pip\r\n\r\n")
+            after_plain = (proxy.traffic.sent, proxy.traffic.received)
+            tunnelled = b"GET /tunnelled HTTP/1.1\r\n\r\n"
+            through = await _ask(proxy, b"CONNECT pypi.org:443 HTTP/1.1\r\n\r\n" + tunnelled)
+    first = recorder.received.partition(b"GET /tunnelled")[0]
+    assert plain == answer and through.endswith(answer)
+    assert after_plain == (len(first), len(answer))  # the rebuilt head upstream saw, the answer it gave
+    assert (proxy.traffic.sent, proxy.traffic.received) == (len(recorder.received), 2 * len(answer))
 
 
 SMUGGLED = "GET /admin HTTP/1.1\r\nHost: attacker-service.example\r\n\r\n"

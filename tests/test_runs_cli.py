@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import hashlib
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -12,7 +14,9 @@ from typer.testing import CliRunner
 
 from app.cli import app
 from jobs.ledger import Ledger, RunState
+from jobs.ledger.egress import EgressRecord
 from jobs.ledger.render import format_duration, format_limits, format_size
+from jobs.plan import Plan, SetupStep
 from sandbox.limits import Limits
 from tests.conftest import RedisServer
 
@@ -167,3 +171,58 @@ def test_cancel_of_a_github_run_without_redis_still_cancels_and_says_so(db: str)
     done = CliRunner().invoke(app, ["runs", "cancel", run_id])
     assert done.exit_code == 0 and "could not reach Redis" in done.output
     assert state_of(db, run_id)[0] == RunState.CANCELLED
+
+
+INSTALL = "pip install --index-url http://pkgs.example.test/simple/ -r requirements.txt"
+
+
+def test_show_renders_the_setup_phase_with_its_command_result_digest_and_hosts(db: str) -> None:
+    output = b"Collecting rich\nERROR: No matching distribution found for rich\n"
+    egress = EgressRecord.of(
+        ["pkgs.example.test:80"] * 3 + ["files.example.test:443"],
+        ["other.example.test:80 (not in this sandbox's egress allowlist)"] * 2,
+        sent=3000,
+        received=2 * 1024**2,
+    )
+
+    async def go() -> str:
+        ledger = await Ledger.connect(db)
+        try:
+            run = await ledger.create_run("octo/hello", 7, "tests", actor="alice")
+            setup = SetupStep(
+                command=INSTALL, reason="detected from requirements.txt", hosts=["pkgs.example.test"]
+            )
+            await ledger.set_plan(run.id, Plan(workflow="tests", number=7, setup=setup))
+            step = await ledger.add_step(run.id, "setup", shlex.join(["sh", "-c", INSTALL]))
+            await ledger.finish_step(step, 1, output, 4.5, cpu_seconds=1.25)
+            await ledger.record_step(run.id, "egress", egress.summary(), 0, egress.text().encode())
+            await ledger.record_step(run.id, "exec", "python3 -m pytest", 0, b"1 passed\n")
+            return run.id
+        finally:
+            await ledger.close()
+
+    out = CliRunner().invoke(app, ["runs", "show", asyncio.run(go())]).output
+    assert f"  install: {INSTALL}  (detected from requirements.txt)" in out
+    assert "  may reach: pkgs.example.test" in out
+    lines = out.split("steps:")[1].splitlines()
+    assert lines[1] == "  1. setup phase: install step  [exit 1, 4.50s, cpu 1.25s]"
+    assert lines[2] == f"     command: {INSTALL}"  # as configured, not wrapped in sh -c
+    assert lines[3] == f"     output:  {len(output)} bytes, sha256 {hashlib.sha256(output).hexdigest()}"
+    assert lines[5] == "     | ERROR: No matching distribution found for rich"
+    assert lines[6] == "  2. setup phase: network  [2 host(s) reached, 1 refused; 2.0 MiB in, 2.9 KiB out]"
+    assert lines[7:10] == [
+        "     reached  files.example.test:443  (1 connection)",
+        "     reached  pkgs.example.test:80  (3 connections)",
+        "     REFUSED  other.example.test:80 (not in this sandbox's egress allowlist)  (2 times)",
+    ]
+    assert lines[10].startswith("  3. exec  [exit 0, ")
+    assert lines[11] == "     $ python3 -m pytest"  # every other step as before
+
+
+def test_an_egress_record_reads_back_what_it_wrote_and_skips_a_cut_marker() -> None:
+    record = EgressRecord.of(
+        ["a.test:443", "a.test:443"], ["b.test:80 (it resolved to 10.0.0.1 (private))"], 5, 7
+    )
+    text = record.text().replace("\n", "\n[... 12 characters cut ...]\n", 1)
+    assert EgressRecord.parse(text) == record
+    assert EgressRecord.parse("no connection") == EgressRecord()

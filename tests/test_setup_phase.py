@@ -10,9 +10,12 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import anyio
 import docker
 import pytest
+from typer.testing import CliRunner
 
+from app.cli import app
 from app.config.loader import parse_config
 from jobs.ledger import Ledger
 from jobs.plan import SetupStep
@@ -169,6 +172,7 @@ async def _one_run(
         assert sandbox._gateway is not None and sandbox._gateway.proxy is not None
         gateway, port = sandbox._gateway.proxy.address
         installed = await run_setup(sandbox, step, ledger, run.id)
+        received = sandbox.proxy_traffic.received  # counted before the network was cut, kept after
         used = await sandbox.run(["python3", "-c", "import stewardprobe; print(stewardprobe.VALUE)"])
         proxy = await sandbox.run(["python3", "-c", PROBE.format(host=gateway, port=port)])
         fetch = await sandbox.run(
@@ -180,6 +184,8 @@ async def _one_run(
         "used": used.output.strip(),
         "proxy": proxy.output,
         "fetch": fetch.output,
+        "received": str(received),
+        "run": run.id,
         **steps,
     }
 
@@ -195,7 +201,8 @@ async def test_setup_reaches_the_allowlisted_loopback_index_only_and_the_work_ph
     net = FakeNet({INDEX_HOST: [PUBLIC], OTHER_HOST: [PUBLIC]}, {(PUBLIC, 80): index})
     monkeypatch.setattr(egress, "resolve_host", net.resolve)
     monkeypatch.setattr(egress, "connect_to", net.connect)
-    ledger = await Ledger.connect(f"sqlite+aiosqlite:///{tmp_path / 'ledger.db'}")
+    db = f"sqlite+aiosqlite:///{tmp_path / 'ledger.db'}"
+    ledger = await Ledger.connect(db)
     try:
         first = await _one_run(tmp_path, sandbox_image, docker_client, ledger, "ws1")
         downloads_first = len(_Index.downloads)
@@ -209,3 +216,18 @@ async def test_setup_reaches_the_allowlisted_loopback_index_only_and_the_work_ph
     assert "Successfully installed stewardprobe" in first["setup"]
     assert downloads_first == 1
     assert second["used"] == "42" and len(_Index.downloads) == 1  # the second run's wheel came from the cache
+    cold, warm = int(first["received"]), int(second["received"])
+    assert warm > 0 and cold - warm >= len(_Index.wheel)  # the warm run fetched the index page only
+
+    monkeypatch.setenv("STEWARD_DATABASE_URL", db)  # `steward runs show` on the ledger the real run made
+    shown = await anyio.to_thread.run_sync(
+        lambda: CliRunner().invoke(app, ["runs", "show", first["run"]]).output
+    )
+    steps = shown.split("steps:")[1]
+    assert (
+        "1. setup phase: install step  [exit 0, " in steps
+        and f"     command: {TRY_OTHER}; {INSTALL}\n" in steps
+    )
+    assert "2. setup phase: network  [1 host(s) reached, 1 refused; " in steps
+    assert f"     reached  {INDEX_HOST}:80  (" in steps
+    assert f"     REFUSED  {OTHER_HOST}:80 (not in this sandbox's egress allowlist)  (1 time)" in steps

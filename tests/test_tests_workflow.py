@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from tests.tests_workflow_support import (
     item,
     make_remote,
     plan_for,
+    relinking,
     sh,
     work_in_sandbox,
 )
@@ -113,5 +115,44 @@ async def test_a_candidate_that_writes_outside_the_paths_makes_the_diff_check_re
     with pytest.raises(hostgit.DiffRefusedError, match=r"pkg/planted\.py"):
         await hostgit.commit_and_push(
             ws, policy=path_policy(policy), run_id="r-3", message="tests", identity=BOT
+        )
+    assert branches(bare) == ["main"]
+
+
+def _regular_files(root: Path) -> list[Path]:
+    """Every regular file below root, no link followed."""
+    found = []
+    for top, _, files in os.walk(root):
+        found += [Path(top, name) for name in files if not Path(top, name).is_symlink()]
+    return sorted(found)
+
+
+@pytest.mark.parametrize("what", ["tests", "tests/test_calc_steward.py"])
+async def test_a_candidate_that_swaps_the_tests_folder_or_file_for_a_link_gets_nothing_written_or_pushed(
+    tmp_path: Path,
+    sandbox_image: str,  # noqa: F811
+    what: str,
+) -> None:
+    bare, ws = await clone(tmp_path)
+    outside = tmp_path / "host-dir"  # a host directory; the link names it, only the host could follow it
+    outside.mkdir()
+    (outside / "keep.txt").write_text("the host's own file\n")
+    before = {path: path.read_bytes() for path in _regular_files(tmp_path) if ws.root not in path.parents}
+    flow = TestsWorkflow(generator=Fixed({"pass": relinking(what, outside)}))
+    cfg = config()
+    outcome = await work_in_sandbox(ws, flow, cfg, sandbox_image, item())
+
+    assert (ws.work_tree / what).is_symlink()  # the candidate did swap it in, during validation
+    after = {path: path.read_bytes() for path in _regular_files(tmp_path) if ws.root not in path.parents}
+    assert after == before  # nothing written outside the workspace (nor into the host directory)
+    assert outcome.changed == [] and outcome.kept == []
+    assert any(
+        "could not write tests/test_calc_steward.py" in problem and "symbolic link" in problem
+        for problem in outcome.problems
+    ), outcome.problems
+    policy = effective_policy(flow.policy(), cfg.workflows.tests)
+    with pytest.raises(hostgit.DiffRefusedError, match="symbolic links"):
+        await hostgit.commit_and_push(
+            ws, policy=path_policy(policy), run_id="r-4", message="tests", identity=BOT
         )
     assert branches(bare) == ["main"]

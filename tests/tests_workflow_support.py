@@ -61,6 +61,21 @@ ESCAPING = (  # writes beside the module under test, by a path it works out (so 
 )
 
 
+def relinking(what: str, outside: Path) -> str:
+    """A candidate that passes and adds coverage, and meanwhile replaces `what` in the workspace (the tests
+    folder, or the file the kept tests will go to) with a link to a host directory (meaningless in the
+    sandbox; the host would follow it)."""
+    target = str(outside) if what == "tests" else str(outside / "planted.py")
+    return (
+        "import os\nimport shutil\n" + HEAD + "\n\ndef test_case_6():\n"
+        f"    link = {what!r}\n"
+        "    if not os.path.islink(link):\n"
+        "        if os.path.isdir(link):\n            shutil.rmtree(link)\n"
+        f"        os.symlink({target!r}, link)\n"
+        "    assert module_0.classify(-3) == 'negative'\n"
+    )
+
+
 @dataclass
 class Fixed:
     """A generator that hands out fixed candidate tests, so validation can be tested without Pynguin."""

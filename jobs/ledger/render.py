@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from jobs.ledger.views import RunTrace, RunView, utcnow
+from jobs.ledger import egress
+from jobs.ledger.egress import EgressRecord
+from jobs.ledger.views import RunTrace, RunView, StepView, utcnow
 from jobs.plan import step_label
 
 _STEP_OUTPUT_LINES = 6
@@ -168,7 +171,81 @@ def _plan(trace: RunTrace) -> list[str]:
         lines.append("  may change: " + ", ".join(plan.paths))
     if plan.permissions:
         lines.append("  token: " + ", ".join(f"{k}:{v}" for k, v in sorted(plan.permissions.items())))
+    if plan.setup is not None:
+        install = plan.setup.command or "none"
+        lines.append(f"  install: {install}" + (f"  ({plan.setup.reason})" if plan.setup.reason else ""))
+        if plan.setup.command:
+            lines.append("  may reach: " + (", ".join(plan.setup.hosts) or "no host"))
     return lines
+
+
+def _status(step: StepView) -> str:
+    code = "running" if step.ended_at is None else f"exit {step.exit_code}"
+    took = f"{step.duration:.2f}s" if step.duration is not None else "-"
+    if step.cpu_seconds is not None:
+        took += f", cpu {step.cpu_seconds:.2f}s"
+    killed = f"  KILLED: {step.kill_reason}" if step.kill_reason else ""
+    return f"[{code}, {took}]{killed}"
+
+
+def _tail(step: StepView) -> list[str]:
+    excerpt = step.output_excerpt.rstrip().splitlines()[-_STEP_OUTPUT_LINES:]
+    return [f"     | {line}" for line in excerpt]
+
+
+def _step(step: StepView) -> list[str]:
+    lines = [f"  {step.seq}. {step.name}  {_status(step)}"]
+    if step.command:
+        lines.append(f"     $ {step.command}")
+    if step.output_digest:
+        lines.append(f"     output: {step.output_bytes} bytes, sha256 {step.output_digest[:16]}")
+    return lines + _tail(step)
+
+
+def _install_command(recorded: str) -> str:
+    """The install step as configured: the `sh -c` the sandbox ran it through taken off."""
+    try:
+        argv = shlex.split(recorded)
+    except ValueError:
+        return recorded
+    return argv[2] if len(argv) == 3 and argv[:2] == ["sh", "-c"] else recorded
+
+
+def _setup_step(step: StepView) -> list[str]:
+    """The install step: its command, exit, time and the digest of its whole output."""
+    lines = [
+        f"  {step.seq}. setup phase: install step  {_status(step)}",
+        f"     command: {_install_command(step.command)}",
+    ]
+    if step.output_digest:
+        lines.append(f"     output:  {_bytes(step.output_bytes)}, sha256 {step.output_digest}")
+    return lines + _tail(step)
+
+
+def _egress_step(step: StepView) -> list[str]:
+    """The setup phase's network: each host reached and refused, and the bytes the proxy carried."""
+    record = EgressRecord.parse(step.output_excerpt)
+    traffic = f"{_bytes(record.received)} in, {_bytes(record.sent)} out"
+    lines = [
+        f"  {step.seq}. setup phase: network  [{len(record.reached)} host(s) reached, "
+        f"{len(record.refused)} refused; {traffic}]"
+    ]
+    lines += [f"     reached  {host}  ({_times(n, 'connection')})" for host, n in record.reached.items()]
+    lines += [f"     REFUSED  {entry}  ({_times(n, 'time')})" for entry, n in record.refused.items()]
+    if not record.reached and not record.refused:
+        lines.append("     no connection was asked for")
+    return lines
+
+
+def _bytes(count: int) -> str:
+    for unit, size in (("MiB", 1024**2), ("KiB", 1024)):
+        if count >= size:
+            return f"{count / size:.1f} {unit}"
+    return f"{count} bytes"
+
+
+def _times(count: int, what: str) -> str:
+    return f"{count} {what}" + ("" if count == 1 else "s")
 
 
 def _steps(trace: RunTrace) -> list[str]:
@@ -176,18 +253,12 @@ def _steps(trace: RunTrace) -> list[str]:
         return []
     lines = ["", "steps:"]
     for step in trace.steps:
-        code = "running" if step.ended_at is None else f"exit {step.exit_code}"
-        took = f"{step.duration:.2f}s" if step.duration is not None else "-"
-        if step.cpu_seconds is not None:
-            took += f", cpu {step.cpu_seconds:.2f}s"
-        killed = f"  KILLED: {step.kill_reason}" if step.kill_reason else ""
-        lines.append(f"  {step.seq}. {step.name}  [{code}, {took}]{killed}")
-        if step.command:
-            lines.append(f"     $ {step.command}")
-        if step.output_digest:
-            lines.append(f"     output: {step.output_bytes} bytes, sha256 {step.output_digest[:16]}")
-        excerpt = step.output_excerpt.rstrip().splitlines()[-_STEP_OUTPUT_LINES:]
-        lines += [f"     | {line}" for line in excerpt]
+        if step.name == "setup":
+            lines += _setup_step(step)
+        elif step.name == egress.NAME:
+            lines += _egress_step(step)
+        else:
+            lines += _step(step)
     return lines
 
 

@@ -20,6 +20,7 @@ from app.config.loader import parse_config
 from app.config.model import RepoConfig
 from app.constants import CONFIG_PATH
 from app.github.protocol import IssueRecord
+from app.settings import DEFAULT_CACHE_MAX_BYTES
 from jobs.ledger import TERMINAL, ApprovalDecision, Ledger, RunState, RunView
 from jobs.plan import Plan
 from jobs.runs import registry
@@ -55,6 +56,8 @@ class LocalOptions:
     egress_allowlist: tuple[str, ...] = ()
     """The only hosts the setup phase may reach (STEWARD_EGRESS_ALLOWLIST)."""
     egress_without_firewall: bool = False
+    cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES
+    """What all repositories' download caches may take together (STEWARD_CACHE_MAX_BYTES)."""
 
 
 def local_workflow(name: str) -> Workflow:
@@ -269,7 +272,9 @@ async def _work(ledger: Ledger, options: LocalOptions, local: LocalRun, forge: L
             await end_run(ledger, forge, run, RunState.FAILED, f"the clone failed: {why}"[:500], why)
             raise LocalRunError(f"run {run.id} failed: {why}") from None
         image = images.choose(config.setup.image, options.image, [options.image, *options.allowed_images])
-        phase = Phase(options.data_dir, str(local.top), options.egress_without_firewall)
+        phase = Phase(
+            options.data_dir, str(local.top), options.egress_without_firewall, options.cache_max_bytes
+        )
         message = local.workflow.commit_message(local.item)
         setup = WorkSetup(image, LOCAL_IDENTITY, message, phase=phase)
         order = WorkOrder(local.workflow, local.item, config, local.policy)

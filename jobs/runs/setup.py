@@ -14,21 +14,22 @@ import os
 import shlex
 import stat
 import tomllib
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from app.config.model import RepoConfig
-from jobs.ledger import Ledger
+from app.settings import DEFAULT_CACHE_MAX_BYTES
+from jobs.ledger import Ledger, egress
+from jobs.ledger.egress import EgressRecord
 from jobs.ledger.recording import recorded
 from jobs.plan import SetupStep
 from jobs.runs.workflow import Workflow
 from policies.model import Policy
-from sandbox import hostfs
+from sandbox import caches, hostfs
 from sandbox.base import CommandResult, SandboxError
 from sandbox.docker_sandbox import DockerSandbox
-from sandbox.image import SANDBOX_HOME, SANDBOX_UID
+from sandbox.image import SANDBOX_HOME
 
 USER_BASE = f"{SANDBOX_HOME}/.local"
 SITE_PACKAGES = f"{USER_BASE}/lib/python3.11/site-packages"
@@ -138,19 +139,6 @@ def choose(
     return SetupStep(command=command, reason=reason, hosts=list(hosts), cache_key=cache_key(workspace))
 
 
-def cache_dir(data_dir: Path, repo: str, key: str) -> Path:
-    """The host directory holding one repository's download cache for one set of dependency files.
-
-    The host only creates it (owned by the sandbox user) and removes it; it never reads what is inside.
-    """
-    name = hashlib.sha256(repo.encode()).hexdigest()[:16]
-    path = data_dir / "caches" / name / key
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if os.geteuid() == 0:
-        os.chown(path, SANDBOX_UID, SANDBOX_UID)
-    return path
-
-
 class SetupFailedError(SandboxError):
     """The install step failed: the message quotes the tail of its output."""
 
@@ -163,10 +151,15 @@ class Phase:
     """Where per-repository caches go (None: no cache)."""
     repo: str = ""
     without_firewall: bool = False
+    cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES
+    """What all repositories' download caches may take together (STEWARD_CACHE_MAX_BYTES)."""
 
 
 def sandbox_options(step: SetupStep | None, phase: Phase) -> dict[str, Any]:
-    """The DockerSandbox keywords of a run: a setup network only when there is an install step."""
+    """The DockerSandbox keywords of a run: a setup network only when there is an install step.
+
+    With a cache, the least recently used caches are pruned to the bound first (it walks them: off the loop).
+    """
     options: dict[str, Any] = {"env": ENV}
     if step is None or not step.command:
         return options | {"network": "none"}
@@ -176,7 +169,9 @@ def sandbox_options(step: SetupStep | None, phase: Phase) -> dict[str, Any]:
         "egress_without_firewall": phase.without_firewall,
     }
     if phase.data_dir is not None and step.cache_key:
-        options["cache"] = (cache_dir(phase.data_dir, phase.repo, step.cache_key), CACHE_MOUNT)
+        mounted = caches.cache_dir(phase.data_dir, phase.repo, step.cache_key)  # used now: not pruned
+        caches.prune(phase.data_dir, phase.cache_max_bytes)
+        options["cache"] = (mounted, CACHE_MOUNT)
     return options
 
 
@@ -185,14 +180,9 @@ async def run_setup(sandbox: DockerSandbox, step: SetupStep, ledger: Ledger, run
     runner = recorded(lambda argv: sandbox.run(argv), ledger, run_id, "setup")
     result = await runner(["sh", "-c", step.command])
     await sandbox.enter_work_phase()
-    reached = Counter(sandbox.proxy_reached)
-    refused = sandbox.proxy_refusals
-    lines = [f"reached {host} ({count}x)" for host, count in sorted(reached.items())]
-    lines += [f"refused {entry}" for entry in refused]
-    await ledger.record_step(
-        run_id, "egress", f"setup phase: {len(reached)} host(s) reached, {len(refused)} refused", 0,
-        ("\n".join(lines) or "no connection").encode(),
-    )  # fmt: skip
+    traffic = sandbox.proxy_traffic
+    record = EgressRecord.of(sandbox.proxy_reached, sandbox.proxy_refusals, traffic.sent, traffic.received)
+    await ledger.record_step(run_id, egress.NAME, record.summary(), 0, record.text().encode())
     if not result.ok:
         tail = result.output[-TAIL_CHARS:].strip() or "no output"
         why = result.explanation or f"exit {result.exit_code}"

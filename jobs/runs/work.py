@@ -135,7 +135,7 @@ async def work(
     install = plan.setup if plan.setup is not None and plan.setup.command else None
     if order.policy.network == "none":
         install = None  # a plan made under a looser policy never opens the network
-    options = sandbox_options(install, phase or Phase())
+    options = await anyio.to_thread.run_sync(sandbox_options, install, phase or Phase())
     async with DockerSandbox(ws.work_tree, plan.limits, run_id=run_id, image=image, **options) as sb:
         if install is not None:
             await run_setup(sb, install, ledger, run_id)

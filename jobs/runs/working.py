@@ -90,7 +90,9 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
             identity=bot_identity(settings.bot_login),
             message=workflow.commit_message(item),
             token=token,
-            phase=Phase(settings.data_dir, run.repo, settings.egress_without_firewall),
+            phase=Phase(
+                settings.data_dir, run.repo, settings.egress_without_firewall, settings.cache_max_bytes
+            ),
         )
         order = WorkOrder(workflow, item, config, policy)
         proposed = await finish(ledger, forge, run, plan, ws, order, setup)
