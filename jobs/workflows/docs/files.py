@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from policies.loader import path_allowed
 from policies.model import Policy
 from sandbox import hostfs
-from sandbox.git import host_git
 from sandbox.hostfs import TooLarge, UnsafePath
+from sandbox.tracked import TrackedFilesError
+from sandbox.tracked import tracked_files as tracked
 
 __all__ = [
     "MAX_FILES",
     "MAX_FILE_BYTES",
+    "TrackedFilesError",
     "UnsafePath",
     "read_text",
     "tracked_files",
@@ -24,31 +25,11 @@ __all__ = [
 MAX_FILE_BYTES = 1024 * 1024
 """Larger files are not documentation the engine edits."""
 MAX_FILES = 5000
-GIT_SECONDS = 60
-
-
-class TrackedFilesError(UnsafePath):
-    """Git could not list the checkout's files."""
 
 
 def tracked_files(workspace: Path, git_dir: Path | None = None) -> list[str]:
-    """Repository paths in git's index (named explicitly, never discovered), or the regular files without one.
-
-    Discovery would find an enclosing repository when the data directory sits in a work tree, or a `.git`
-    the sandbox planted in the workspace.
-    """
-    if git_dir is None:
-        return sorted(hostfs.regular_files(workspace, MAX_FILES))
-    argv, env = host_git(git_dir, workspace, "ls-files", "-z")
-    try:
-        done = subprocess.run(argv, env=env, capture_output=True, timeout=GIT_SECONDS, check=False)
-    except subprocess.TimeoutExpired:
-        raise TrackedFilesError(f"git ls-files took longer than {GIT_SECONDS} s") from None
-    if done.returncode != 0:
-        err = done.stderr.decode(errors="replace").strip()[-500:]
-        raise TrackedFilesError(f"git ls-files failed ({done.returncode}): {err}")
-    paths = [p for p in done.stdout.decode(errors="replace").split("\0") if p]
-    return sorted(paths)[:MAX_FILES]
+    """Repository paths in git's index (the repository named, never discovered), or the regular files."""
+    return tracked(workspace, git_dir, MAX_FILES)
 
 
 def writable_files(workspace: Path, policy: Policy, git_dir: Path | None = None) -> list[str]:

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from jobs.runs.workflow import WorkItem
-from sandbox import hostfs
-from sandbox.git import host_git
-from sandbox.hostfs import UnsafePath
+from sandbox.tracked import tracked_files
 
 MAX_FILES = 20000
-GIT_SECONDS = 60
 PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
 SUPPORTED = "Python projects (a pyproject.toml, setup.py or setup.cfg, or .py sources)"
 _NAMED = re.compile(r"(?<![\w./-])((?:[\w.-]+/)*[\w.-]+\.py)\b")
@@ -36,16 +32,7 @@ class Affected:
 
 def repository_files(workspace: Path, git_dir: Path | None) -> list[str]:
     """The checkout's tracked files (git's index, named explicitly), or its regular files without one."""
-    if git_dir is None:
-        return sorted(hostfs.regular_files(workspace, MAX_FILES))
-    argv, env = host_git(git_dir, workspace, "ls-files", "-z")
-    try:
-        done = subprocess.run(argv, env=env, capture_output=True, timeout=GIT_SECONDS, check=False)
-    except subprocess.TimeoutExpired:
-        raise UnsafePath(f"git ls-files took longer than {GIT_SECONDS} s") from None
-    if done.returncode != 0:
-        raise UnsafePath(f"git ls-files failed: {done.stderr.decode(errors='replace').strip()[-300:]}")
-    return sorted(p for p in done.stdout.decode(errors="replace").split("\0") if p)[:MAX_FILES]
+    return tracked_files(workspace, git_dir, MAX_FILES)
 
 
 def is_test_file(path: str) -> bool:
