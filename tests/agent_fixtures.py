@@ -69,13 +69,15 @@ def seed_repo(path: Path, files: dict[str, str] = FILES) -> Path:
     return path
 
 
-def checkout(tmp: Path, files: dict[str, str] = FILES) -> hostgit.Workspace:
+async def clone_checkout(tmp: Path, files: dict[str, str] = FILES) -> hostgit.Workspace:
     """A clone as a run makes one: root/git holds the repository, the work tree holds no .git."""
     seed = seed_repo(tmp / "seed", files)
     commit = _git(seed, "rev-parse", "HEAD").strip()
-    return anyio.run(
-        lambda: hostgit.clone(seed.as_uri(), commit, root=tmp / "run", branch="steward/docs/7", ref="main")
-    )
+    return await hostgit.clone(seed.as_uri(), commit, root=tmp / "run", branch="steward/docs/7", ref="main")
+
+
+def checkout(tmp: Path, files: dict[str, str] = FILES) -> hostgit.Workspace:
+    return anyio.run(clone_checkout, tmp, files)
 
 
 @dataclass

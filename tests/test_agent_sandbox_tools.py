@@ -14,7 +14,7 @@ from mcp.types import TextContent
 from jobs.agent.server import build_server
 from jobs.agent.tools import MAX_HITS, OUTPUT_CHARS
 from policies.loader import load_policy
-from tests.agent_fixtures import SECRET, SECRET_NAME, Bench, Calls, calls, context, started_bench  # noqa: F401
+from tests.agent_fixtures import SECRET, SECRET_NAME, Bench, Calls, context, started_bench
 from tests.sandbox_fixtures import docker_client, sandbox_image  # noqa: F401
 
 pytestmark = [pytest.mark.anyio, pytest.mark.docker]
@@ -29,7 +29,7 @@ def bench(
     yield from started_bench(tmp_path_factory.mktemp("agent-sb"), sandbox_image, docker_client, "agent-sb")
 
 
-async def session_calls(bench: Bench, calls: Calls, *steps: tuple[str, dict[str, object]]) -> list[str]:  # noqa: F811
+async def session_calls(bench: Bench, calls: Calls, *steps: tuple[str, dict[str, object]]) -> list[str]:
     policy = load_policy("docs").model_copy(update={"tools": ["run_command", "search", "read_file"]})
     texts = []
     async with Client(build_server(context(bench.ws, policy, bench.sandbox, calls))) as client:
@@ -39,7 +39,7 @@ async def session_calls(bench: Bench, calls: Calls, *steps: tuple[str, dict[str,
     return texts
 
 
-async def test_run_command_runs_in_the_sandbox_and_says_how_it_ended(bench: Bench, calls: Calls) -> None:  # noqa: F811
+async def test_run_command_runs_in_the_sandbox_and_says_how_it_ended(bench: Bench, calls: Calls) -> None:
     (out,) = await session_calls(
         bench, calls, ("run_command", {"command": "id -u; pwd; cat README.md; exit 3"})
     )
@@ -51,7 +51,7 @@ async def test_run_command_runs_in_the_sandbox_and_says_how_it_ended(bench: Benc
     assert record.ok and record.arguments == {"command": "id -u; pwd; cat README.md; exit 3"}
 
 
-async def test_the_sandbox_environment_holds_no_steward_secret(bench: Bench, calls: Calls) -> None:  # noqa: F811
+async def test_the_sandbox_environment_holds_no_steward_secret(bench: Bench, calls: Calls) -> None:
     assert os.environ[SECRET_NAME] == SECRET  # the host has it, as a worker holding the model key would
     every = "for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < $f; done 2>/dev/null"
     outs = await session_calls(
@@ -69,20 +69,20 @@ async def test_the_sandbox_environment_holds_no_steward_secret(bench: Bench, cal
     assert calls.records[-1].refused
 
 
-async def test_command_output_is_bounded_with_the_cut_said(bench: Bench, calls: Calls) -> None:  # noqa: F811
+async def test_command_output_is_bounded_with_the_cut_said(bench: Bench, calls: Calls) -> None:
     (out,) = await session_calls(bench, calls, ("run_command", {"command": "seq 1 30000; echo the-end"}))
     assert "characters cut" in out and out.rstrip().splitlines()[-2] == "the-end"
     assert len(out) < OUTPUT_CHARS + 500 and out.splitlines()[2] == "1"
 
 
-async def test_a_command_stopped_by_a_limit_says_which(bench: Bench, calls: Calls) -> None:  # noqa: F811
+async def test_a_command_stopped_by_a_limit_says_which(bench: Bench, calls: Calls) -> None:
     (out,) = await session_calls(
         bench, calls, ("run_command", {"command": "head -c 2000000 /dev/zero | tr '\\0' x"})
     )
     assert "stopped by the output limit" in out.splitlines()[0], out[:300]
 
 
-async def test_search_finds_literal_and_regex_lines_in_the_workspace(bench: Bench, calls: Calls) -> None:  # noqa: F811
+async def test_search_finds_literal_and_regex_lines_in_the_workspace(bench: Bench, calls: Calls) -> None:
     literal, regex, none, bad, dotted = await session_calls(
         bench, calls,
         ("search", {"pattern": "widgets --help"}),
@@ -98,7 +98,7 @@ async def test_search_finds_literal_and_regex_lines_in_the_workspace(bench: Benc
     assert dotted == "no line matches 'a.b'"  # literal: the dot is a dot
 
 
-async def test_search_results_are_bounded_and_never_come_from_git(bench: Bench, calls: Calls) -> None:  # noqa: F811
+async def test_search_results_are_bounded_and_never_come_from_git(bench: Bench, calls: Calls) -> None:
     many = "for i in $(seq 1 40); do seq 1 30 | sed 's/^/needle /' > docs/many/f$i.md; done"
     planted = "mkdir -p sub/.git && echo needle > sub/.git/config"
     await session_calls(
