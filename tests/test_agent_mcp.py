@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -332,3 +333,45 @@ def test_every_builtin_tool_is_named_as_the_issue_names_it() -> None:
     assert [tool.name for tool in BUILTIN] == [
         "list_files", "read_file", "search", "write_file", "run_command", "get_issue"
     ]  # fmt: skip
+
+
+async def test_long_arguments_are_cut_in_the_record_and_digested_whole(bench: Bench, calls: Calls) -> None:
+    content = "# Long\n" + "word " * 5000
+    result, _ = await call(ctx_for(bench, calls, only("write_file")), "write_file",
+                           {"path": "docs/long.md", "content": content})  # fmt: skip
+    assert not result.is_error and (bench.ws.work_tree / "docs/long.md").read_text() == content
+    record = calls.last()
+    kept = record.arguments["content"]
+    assert len(kept) < 2100 and "characters cut" in kept and kept.startswith("# Long")
+    whole = json.dumps({"content": content, "path": "docs/long.md"}, sort_keys=True, ensure_ascii=False)
+    assert record.arguments_sha256 == hashlib.sha256(whole.encode()).hexdigest()
+
+
+async def test_pydantic_ai_sees_the_same_tools_and_reads_refusals_as_tool_returns(
+    bench: Bench, calls: Calls
+) -> None:
+    from pydantic_ai import Agent
+    from pydantic_ai.mcp import MCPToolset
+    from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart, ToolReturnPart
+    from pydantic_ai.models.function import AgentInfo, FunctionModel
+
+    offered: list[list[str]] = []
+    returned: list[str] = []
+
+    def model(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        offered.append([tool.name for tool in info.function_tools])
+        if len(messages) == 1:
+            return ModelResponse(parts=[
+                ToolCallPart("write_file", {"path": ".github/workflows/x.yml", "content": "on: push\n"}),
+                ToolCallPart("read_file", {"path": "README.md"}),
+            ])  # fmt: skip
+        returned.extend(str(p.content) for p in messages[-1].parts if isinstance(p, ToolReturnPart))
+        return ModelResponse(parts=[TextPart("done")])
+
+    server = build_server(ctx_for(bench, calls, only("read_file", "write_file")))
+    result = await Agent(FunctionModel(model), toolsets=[MCPToolset(server)]).run("update the docs")
+    assert result.output == "done" and offered == [["read_file", "write_file"]] * 2
+    assert any("may never change" in text for text in returned)
+    assert any("Widgets make gadgets." in text and "BEGIN DATA" in text for text in returned)
+    assert sorted((r.name, r.refused) for r in calls.records) == [("read_file", False), ("write_file", True)]
+    assert not (bench.ws.work_tree / ".github/workflows/x.yml").exists()

@@ -23,8 +23,9 @@ class ToolCallRecord:
 
     name: str
     arguments: dict[str, Any]
-    """The call's arguments, long strings cut (`arguments_sha256` covers them whole)."""
+    """The call's arguments, long ones cut (`arguments_sha256` covers them whole)."""
     arguments_sha256: str
+    """sha256 of the arguments as canonical JSON (sorted keys, UTF-8)."""
     ok: bool
     """The tool did what was asked (False when it was refused or failed)."""
     refused: bool

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -51,8 +52,20 @@ def _no_root_logging_setup() -> Iterator[None]:
             root.removeHandler(placeholder)
 
 
+def _canonical(value: object) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+
+
 def _bounded(arguments: dict[str, Any]) -> dict[str, Any]:
-    return {k: cut(v, ARGUMENT_CHARS) if isinstance(v, str) else v for k, v in arguments.items()}
+    """Each argument as given, or when long (a string, or a list as JSON) its start and end."""
+    bounded: dict[str, Any] = {}
+    for key, value in arguments.items():
+        if isinstance(value, str):
+            bounded[key] = cut(value, ARGUMENT_CHARS)
+        else:
+            text = _canonical(value)
+            bounded[key] = value if len(text) <= ARGUMENT_CHARS else cut(text, ARGUMENT_CHARS)
+    return bounded
 
 
 def _text(result: CallToolResult | InputRequiredResult) -> str:
@@ -125,7 +138,7 @@ class StewardServer(MCPServer[Any]):
         record = ToolCallRecord(
             name=name,
             arguments=_bounded(arguments),
-            arguments_sha256=digest(repr(sorted(arguments.items()))),
+            arguments_sha256=digest(_canonical(arguments)),
             ok=not reason,
             refused=refused,
             reason=cut(reason, EXCERPT_CHARS),
