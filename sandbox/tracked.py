@@ -1,7 +1,7 @@
-"""The files of a checkout, as the host lists them: git's index named explicitly, never discovered.
+"""A checkout's file list from git's index, the repository named explicitly (never discovered).
 
 Discovery would find an enclosing repository when the data directory sits in a work tree, or a `.git` the
-sandbox planted in the workspace. Without a git directory, the regular files (never through links).
+sandbox planted in the workspace. Without a repository, the regular files count (no link followed).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sandbox import hostfs
 from sandbox.git import host_git
 from sandbox.hostfs import UnsafePath
 
-DEFAULT_LIMIT = 5000
+MAX_FILES = 20000
 GIT_SECONDS = 60
 
 
@@ -21,11 +21,15 @@ class TrackedFilesError(UnsafePath):
     """Git could not list the checkout's files."""
 
 
-def tracked_files(workspace: Path, git_dir: Path | None = None, *, limit: int = DEFAULT_LIMIT) -> list[str]:
-    """Repository paths in git's index, sorted, at most `limit` of them (or the regular files without one)."""
+def tracked_files(
+    workspace: Path, git_dir: Path | None, limit: int = MAX_FILES, *, untracked: bool = False
+) -> list[str]:
+    """Sorted repository paths in git's index, at most `limit`; with `untracked`, the new files git would
+    add as well (not the ignored ones). git lists names, never reading a file nor following a link."""
     if git_dir is None:
         return sorted(hostfs.regular_files(workspace, limit))
-    argv, env = host_git(git_dir, workspace, "ls-files", "-z")
+    extra = ("--cached", "--others", "--exclude-standard") if untracked else ()
+    argv, env = host_git(git_dir, workspace, "ls-files", "-z", *extra)
     try:
         done = subprocess.run(argv, env=env, capture_output=True, timeout=GIT_SECONDS, check=False)
     except subprocess.TimeoutExpired:
@@ -33,5 +37,5 @@ def tracked_files(workspace: Path, git_dir: Path | None = None, *, limit: int = 
     if done.returncode != 0:
         err = done.stderr.decode(errors="replace").strip()[-500:]
         raise TrackedFilesError(f"git ls-files failed ({done.returncode}): {err}")
-    paths = [p for p in done.stdout.decode(errors="replace").split("\0") if p]
+    paths = {p for p in done.stdout.decode(errors="replace").split("\0") if p}
     return sorted(paths)[:limit]

@@ -20,7 +20,7 @@ from pydantic import SecretStr
 from app.settings import Settings
 from sandbox import neutral
 
-pytest_plugins = ("tests.run_fixtures", "tests.duplicates_fixtures")
+pytest_plugins = ("tests.run_fixtures", "tests.duplicates_fixtures", "tests.agent_fixtures")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WEBHOOK_EXAMPLES = FIXTURES / "webhooks" / "examples"

@@ -8,11 +8,13 @@ from policies.loader import path_allowed
 from policies.model import Policy
 from sandbox import hostfs
 from sandbox.hostfs import TooLarge, UnsafePath
-from sandbox.tracked import tracked_files
+from sandbox.tracked import TrackedFilesError
+from sandbox.tracked import tracked_files as tracked
 
 __all__ = [
     "MAX_FILES",
     "MAX_FILE_BYTES",
+    "TrackedFilesError",
     "UnsafePath",
     "read_text",
     "tracked_files",
@@ -25,9 +27,14 @@ MAX_FILE_BYTES = 1024 * 1024
 MAX_FILES = 5000
 
 
+def tracked_files(workspace: Path, git_dir: Path | None = None) -> list[str]:
+    """Repository paths in git's index (the repository named, never discovered), or the regular files."""
+    return tracked(workspace, git_dir, MAX_FILES)
+
+
 def writable_files(workspace: Path, policy: Policy, git_dir: Path | None = None) -> list[str]:
     """Tracked files the policy lets the run change."""
-    return [path for path in tracked_files(workspace, git_dir, limit=MAX_FILES) if path_allowed(policy, path)]
+    return [path for path in tracked_files(workspace, git_dir) if path_allowed(policy, path)]
 
 
 def read_text(workspace: Path, relative: str) -> str | None:

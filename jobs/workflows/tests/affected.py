@@ -31,8 +31,8 @@ class Affected:
 
 
 def repository_files(workspace: Path, git_dir: Path | None) -> list[str]:
-    """The checkout's tracked files, with the larger bound a test run needs (a package and its tests)."""
-    return tracked_files(workspace, git_dir, limit=MAX_FILES)
+    """The checkout's tracked files (git's index, named explicitly), or its regular files without one."""
+    return tracked_files(workspace, git_dir, MAX_FILES)
 
 
 def is_test_file(path: str) -> bool:
