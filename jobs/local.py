@@ -48,6 +48,20 @@ def run_workflow(
         help="A path the run is about (repeatable), as `/steward tests src/a.py` names it; recorded "
         "with the run and given to the workflow's plan.",
     ),
+    engine: str | None = typer.Option(
+        None,
+        "--engine",
+        metavar="ENGINE",
+        help="builtin (needs no model) or agent (the STEWARD_MODEL_* model through Steward's tools); "
+        "without it, the checkout's `workflows.<name>.engine`.",
+    ),
+    instructions: str = typer.Option(
+        "",
+        "--instructions",
+        metavar="TEXT",
+        help="What you want done, as the words after `/steward docs` (the agent engine acts on them, "
+        "as data: they cannot widen its paths, tools or budget).",
+    ),
 ) -> None:
     """Run a workflow against a local checkout (nothing is pushed).
 
@@ -55,9 +69,14 @@ def run_workflow(
     `steward run docs --repo DIR` runs the docs workflow.
     """
     from app.settings import SettingsError, load_settings
+    from jobs.agent.operator import operator_model
+    from jobs.agent.planning import model_label
     from jobs.runs.local import LocalOptions
     from jobs.runs.localitem import LocalRunError
 
+    if engine not in (None, "builtin", "agent"):
+        typer.echo(f"steward run: --engine must be builtin or agent, not {engine!r}", err=True)
+        raise typer.Exit(2)
     try:
         settings = load_settings()
         options = LocalOptions(
@@ -73,6 +92,10 @@ def run_workflow(
             data_dir=settings.data_dir,
             workflow=workflow,
             paths=tuple(paths),
+            engine=engine,
+            instructions=instructions,
+            model=lambda: operator_model(settings),
+            model_label=model_label(settings.model_provider, settings.model_name),
         )
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         _run(options, skip)

@@ -7,6 +7,7 @@ steps before approving, and `parse_ticked` reads the boxes back by their hidden 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -72,6 +73,8 @@ class AgentPlan(BaseModel):
     """The repository's instructions file (`.github/steward.md` or `AGENTS.md`); empty: none."""
     memory_sha: str = ""
     """Its git blob sha at the planned commit."""
+    item: dict[str, Any] = Field(default_factory=dict)
+    """The issue or pull request as the run read it (title, body, labels, ...), so a replay reads the same."""
 
 
 class Plan(BaseModel):

@@ -76,7 +76,7 @@ def test_the_agent_tool_server_never_imports_a_workflow() -> None:
     """Workflows hand their tools to jobs.agent (ToolContext.extra); the server knows no workflow by name."""
     graph = grimp.build_graph(*PACKAGES, cache_dir=None, exclude_type_checking_imports=False)
     reached = graph.find_upstream_modules("jobs.agent", as_package=True)
-    assert "jobs.runs.workflow" in reached  # the finder sees what jobs.agent does import
+    assert "jobs.runs.workitem" in reached  # the finder sees what jobs.agent does import
     assert sorted(m for m in reached if m.startswith("jobs.workflows")) == []
     assert graph.find_modules_that_directly_import("jobs.agent.context") >= {
         "jobs.workflows.docs.agent_tools",

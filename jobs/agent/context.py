@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from app.github.protocol import IssueComment
-from jobs.runs.workflow import Exec, WorkItem
+from jobs.runs.workitem import Exec, WorkItem
 from policies.model import Policy
 
 ToolFn = Callable[..., Awaitable[str]]

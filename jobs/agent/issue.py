@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from app.github.protocol import IssueComment
 from jobs.agent.data import as_data, cut, one_line
-from jobs.runs.workflow import WorkItem
+from jobs.runs.workitem import WorkItem
 
 BODY_CHARS = 32 * 1024
 COMMENT_CHARS = 8 * 1024

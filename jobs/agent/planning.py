@@ -31,6 +31,11 @@ NOT_CONFIGURED = (
 )
 
 
+def model_label(provider: str | None, name: str | None) -> str | None:
+    """`provider:name` of the operator's model, or None when no model is configured."""
+    return f"{provider}:{name}" if provider and name else None
+
+
 def blob_sha(data: bytes) -> str:
     """Git's blob id of these bytes (what `git hash-object` prints)."""
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()

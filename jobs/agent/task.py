@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-ToolFunction = Callable[..., Awaitable[str]]
-"""A workflow's own tool: typed keyword arguments in, text for the model out (offered only if the policy
-lists its name)."""
+from jobs.agent.context import AgentTool
 
 
 @dataclass(frozen=True)
@@ -16,7 +14,10 @@ class AgentTask:
     """The workflow's goal in its own words (trusted: Steward wrote it) and the tools it adds."""
 
     goal: str
-    tools: Mapping[str, ToolFunction] = field(default_factory=dict)
+    tools: Sequence[AgentTool] = ()
+    """The workflow's own tools (offered only where the policy lists their names)."""
+    writable: tuple[str, ...] | None = None
+    """Narrower writable globs for this task (within the policy's; None: the policy's)."""
 
 
 @dataclass(frozen=True)

@@ -68,13 +68,24 @@ def list_cmd(
 
 
 @runs.command("show")
-def show_cmd(run_id: str = typer.Argument(..., help="The run id (r-...).")) -> None:
+def show_cmd(
+    run_id: str = typer.Argument(..., help="The run id (r-...)."),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="One JSON object: the run, its steps (kind, name, refused, tokens, cost), totals.",
+    ),
+) -> None:
     """Show one run's timeline: transitions, plan, approvals, steps, proposal and cost."""
+    import json
+
+    from jobs.ledger.jsonview import trace_json
     from jobs.ledger.render import render_timeline
     from jobs.ledger.states import RunNotFound
 
     async def body(ledger: Ledger) -> str:
-        return render_timeline(await ledger.trace(run_id))
+        trace = await ledger.trace(run_id)
+        return json.dumps(trace_json(trace), indent=2) + "\n" if as_json else render_timeline(trace)
 
     try:
         typer.echo(_with_ledger(body), nl=False)
@@ -110,6 +121,40 @@ def cancel_cmd(
     except (RunNotFound, CancelRefused) as exc:
         typer.echo(f"steward runs cancel: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+@runs.command("replay")
+def replay_cmd(
+    run_id: str = typer.Argument(..., help="The run id (r-...) of an agent run."),
+    repo: str | None = typer.Option(
+        None,
+        "--repo",
+        metavar="DIR",
+        help="The checkout to replay on (default: the one a local run recorded).",
+    ),
+) -> None:
+    """Run the agent again on its recorded model responses (no model needed), in a fresh sandbox on the
+    same base commit; say whether it made the same tool calls and the same diff. Exit 1 when they differ."""
+    from pathlib import Path
+
+    from app.settings import SettingsError, load_settings
+    from jobs.ledger.states import RunNotFound
+    from jobs.runs.localitem import LocalRunError
+    from jobs.runs.replaying import replay_run
+
+    try:
+        settings = load_settings()
+        report = asyncio.run(
+            replay_run(settings.db_url, run_id, data_dir=settings.data_dir, image=settings.sandbox_image,
+                       repo=Path(repo) if repo else None)
+        )  # fmt: skip
+    except (RunNotFound, LocalRunError, SettingsError) as exc:
+        typer.echo(f"steward runs replay: {exc}", err=True)
+        raise typer.Exit(1) from None
+    verdict = "the same tool calls and the same diff" if report.same else "a different run"
+    typer.echo("\n".join([f"Replay {report.replay} of {report.original}: {verdict}.", *report.lines]))
+    if not report.same:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -202,6 +203,36 @@ def _step(step: StepView) -> list[str]:
     return lines + _tail(step)
 
 
+def _agent_step(step: StepView) -> list[str]:
+    """A model request (tokens, cost, latency, what it answered) or a tool call (refused or not, and why)."""
+    took = format_seconds(step.duration or 0.0)
+    if step.step_kind == "model":
+        head = (f"  {step.seq}. model  [{step.input_tokens} in, {step.output_tokens} out tokens, "
+                f"cost {step.cost:.6f}, {took}]")  # fmt: skip
+        return [head, f"     -> {step.output_excerpt.strip()[:200]}"]
+    state = f"REFUSED: {step.kill_reason}" if step.refused else ("ok" if step.exit_code == 0 else "failed")
+    lines = [f"  {step.seq}. tool {step.name}  [{state[:300]}, {took}]"]
+    arguments = (step.detail or {}).get("arguments")
+    if arguments:
+        lines.append(f"     args: {json.dumps(arguments, ensure_ascii=True)[:300]}")
+    if step.output_digest:
+        lines.append(f"     result: sha256 {step.output_digest[:16]}")
+    return lines
+
+
+def _agent_totals(trace: RunTrace) -> list[str]:
+    model = [step for step in trace.steps if step.step_kind == "model"]
+    tools = [step for step in trace.steps if step.step_kind == "tool"]
+    if not model and not tools:
+        return []
+    refused = sum(1 for step in tools if step.refused)
+    return [
+        f"  agent totals: {len(model)} model request(s), {sum(s.input_tokens for s in model)} input and "
+        f"{sum(s.output_tokens for s in model)} output tokens, cost {sum(s.cost for s in model):.6f}, "
+        f"{len(tools)} tool call(s) ({refused} refused)"
+    ]
+
+
 def _install_command(recorded: str) -> str:
     """The install step as configured: the `sh -c` the sandbox ran it through taken off."""
     try:
@@ -257,9 +288,11 @@ def _steps(trace: RunTrace) -> list[str]:
             lines += _setup_step(step)
         elif step.name == egress.NAME:
             lines += _egress_step(step)
+        elif step.step_kind in ("model", "tool"):
+            lines += _agent_step(step)
         else:
             lines += _step(step)
-    return lines
+    return lines + _agent_totals(trace)
 
 
 def render_timeline(trace: RunTrace) -> str:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from app.github.untrusted import message
 from jobs.agent.budget import BudgetExceeded
+from jobs.agent.engine import EngineModel
+from jobs.agent.planning import AgentNotConfigured
 from jobs.failures import TRANSIENT
 from jobs.ledger import Ledger, LedgerError, RunState, RunView
 from jobs.plan import Plan
@@ -31,6 +33,8 @@ class WorkSetup:
     token: str | None = None
     phase: Phase = field(default_factory=Phase)
     """The operator's choices for the setup phase (firewall, download caches)."""
+    model: EngineModel | None = None
+    """The operator's model for the agent engine (None: none configured; an agent plan then fails)."""
 
 
 def _quoted(exc: Exception) -> str:
@@ -119,7 +123,7 @@ async def _finish(
         result = await work(
             ws, plan, order, ledger=ledger, run_id=run.id, image=setup.image,
             identity=setup.identity, message=setup.message, date=commit_date(run), token=setup.token,
-            phase=setup.phase,
+            phase=setup.phase, model=setup.model,
         )  # fmt: skip
     except DiffRefusedError as exc:
         if not await _stopped(ledger, run.id):
@@ -129,13 +133,9 @@ async def _finish(
                 f"Run `{run.id}` was stopped: {_quoted(exc)}\n\nTrace: `steward runs show {run.id}`.",
             )  # fmt: skip
         return None
-    except BudgetExceeded as exc:  # the agent stopped at once: nothing it wrote is kept
+    except (AgentNotConfigured, BudgetExceeded) as exc:
         if not await _stopped(ledger, run.id):
-            await end_run(
-                ledger, forge, run, RunState.FAILED, f"stopped by the agent's `{exc.budget}` budget",
-                f"Run `{run.id}` was stopped: {exc}. Nothing it wrote was kept.\n\n"
-                f"Trace: `steward runs show {run.id}`.",
-            )  # fmt: skip
+            await end_run(ledger, forge, run, RunState.FAILED, *_agent_stop(run.id, exc))
         return None
     except SandboxError as exc:  # image missing, Docker down, git refused: said as it is
         if not await _stopped(ledger, run.id):  # (a cancel removes the container under the command)
@@ -178,6 +178,17 @@ async def _finish(
         run = await ledger.require_run(run.id)
     await forge.show_plan(run, plan, reason)
     return proposed
+
+
+def _agent_stop(run_id: str, exc: AgentNotConfigured | BudgetExceeded) -> tuple[str, str]:
+    """The reason and the message of a run the agent engine could not start, or a budget stopped."""
+    if isinstance(exc, BudgetExceeded):  # it stopped at once: nothing it wrote is kept
+        return (
+            f"stopped by the agent's `{exc.budget}` budget",
+            f"Run `{run_id}` was stopped: {exc}. Nothing it wrote was kept.\n\n"
+            f"Trace: `steward runs show {run_id}`.",
+        )
+    return "the agent engine has no model", f"Run `{run_id}` did not work: {exc}."
 
 
 def _failures(plan: Plan) -> str:

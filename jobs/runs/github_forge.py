@@ -10,6 +10,7 @@ from app.github.protocol import RepoId, RunGitHubClient
 from jobs.ledger import RunView
 from jobs.plan import Plan
 from jobs.runs import registry
+from jobs.runs.engines import agent_section
 from jobs.runs.forge import Proposed
 from jobs.runs.outcome import tell
 from jobs.runs.plancomment import show_plan
@@ -45,7 +46,9 @@ class GitHubForge:
         branch = branch_name(workflow.name, run.number)
         pull = await self.gh.find_open_pull(self.repo, branch)
         if pull is None:
-            text = workflow.body(plan, item, result.outcome, diff_stat(result.changes), run.id)
+            text = workflow.body(
+                plan, item, result.outcome, diff_stat(result.changes), run.id
+            ) + agent_section(result.outcome)
             pull = await self.gh.create_pull(
                 self.repo, title=workflow.title(item), body=bounded_body(text), head=branch, base=self.base
             )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +21,12 @@ from app.config.model import RepoConfig
 from app.constants import CONFIG_PATH
 from app.github.protocol import IssueRecord
 from app.settings import DEFAULT_CACHE_MAX_BYTES
+from jobs.agent.engine import EngineModel
+from jobs.agent.planning import AgentNotConfigured
 from jobs.ledger import TERMINAL, ApprovalDecision, Ledger, RunState, RunView
 from jobs.plan import Plan
 from jobs.runs import registry
+from jobs.runs.engines import EngineChoice, with_engine
 from jobs.runs.finish import WorkSetup, end_run, finish
 from jobs.runs.local_forge import Echo, LocalForge, git_out
 from jobs.runs.localitem import LocalRunError, issue_from_commit, read_issue, repo_key
@@ -58,6 +61,14 @@ class LocalOptions:
     egress_without_firewall: bool = False
     cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES
     """What all repositories' download caches may take together (STEWARD_CACHE_MAX_BYTES)."""
+    engine: str | None = None
+    """`--engine`: builtin or agent (None: the checkout's config decides)."""
+    instructions: str = ""
+    """`--instructions`: free text for the run, as a command's words after `/steward docs`."""
+    model: Callable[[], EngineModel | None] = lambda: None
+    """Makes the operator's model for the agent engine, when the plan needs it (None: none configured)."""
+    model_label: str | None = None
+    """`provider:name` of that model, for the plan."""
 
 
 def local_workflow(name: str) -> Workflow:
@@ -149,7 +160,7 @@ async def plan_local(options: LocalOptions, echo: Echo, err: Echo | None = None)
     if not section.enabled:
         raise LocalRunError(f"the {workflow.name} workflow is disabled in {CONFIG_PATH}")
     policy = effective_policy(workflow.policy(), section)
-    item = WorkItem(issue=issue, paths=options.paths)
+    item = WorkItem(issue=issue, instructions=options.instructions, paths=options.paths)
     branch = branch_name(workflow.name, issue.number)
     exists = await anyio.run_process(
         ["git", "-C", str(top), "rev-parse", "--verify", "-q", f"refs/heads/{branch}"], check=False
@@ -177,7 +188,8 @@ async def plan_local(options: LocalOptions, echo: Echo, err: Echo | None = None)
         )
         async with cancelled_on_interrupt(ledger, run.id, actor):
             given = PlanInput(item, config, policy, top, None, head)
-            plan = await _plan(ledger, run.id, workflow, given, actor, list(options.egress_allowlist))
+            choice = EngineChoice(options.engine, options.model_label)
+            plan = await _plan(ledger, run.id, workflow, given, actor, list(options.egress_allowlist), choice)
             await _forge(workflow, top, head, echo, err).show_plan(run, plan)
             if plan.approval_required:
                 await ledger.transition(
@@ -195,7 +207,13 @@ def _forge(workflow: Workflow, top: Path, head: str, echo: Echo, err: Echo | Non
 
 
 async def _plan(
-    ledger: Ledger, run_id: str, workflow: Workflow, given: PlanInput, actor: str, hosts: list[str]
+    ledger: Ledger,
+    run_id: str,
+    workflow: Workflow,
+    given: PlanInput,
+    actor: str,
+    hosts: list[str],
+    choice: EngineChoice,
 ) -> Plan:
     await ledger.transition(run_id, RunState.PLANNING, actor=actor, reason="planning against HEAD")
     git_dir = Path((await git_out(given.workspace, "rev-parse", "--absolute-git-dir")).strip())
@@ -203,6 +221,12 @@ async def _plan(
     plan = await anyio.to_thread.run_sync(lambda: workflow.plan(given))
     install = choose_setup(given.workspace, given.config, workflow, given.policy, hosts)
     plan = plan.model_copy(update={"setup": install})
+    section = workflow.section(given.config)
+    try:
+        plan = with_engine(plan, section, given.policy, choice, given.workspace, git_dir, given.item.issue)
+    except AgentNotConfigured as exc:
+        await ledger.transition(run_id, RunState.FAILED, actor=actor, reason="the agent engine has no model")
+        raise LocalRunError(f"nothing was run: {exc}") from None
     await ledger.set_plan(run_id, plan)
     await ledger.update_run(
         run_id, config_digest=config_digest(given.config), limits=plan.limits.model_dump(mode="json")
@@ -276,7 +300,8 @@ async def _work(ledger: Ledger, options: LocalOptions, local: LocalRun, forge: L
             options.data_dir, str(local.top), options.egress_without_firewall, options.cache_max_bytes
         )
         message = local.workflow.commit_message(local.item)
-        setup = WorkSetup(image, LOCAL_IDENTITY, message, phase=phase)
+        model = options.model() if plan.agent is not None else None
+        setup = WorkSetup(image, LOCAL_IDENTITY, message, phase=phase, model=model)
         order = WorkOrder(local.workflow, local.item, config, local.policy)
         await finish(ledger, forge, run, plan, ws, order, setup)
     finally:

@@ -12,6 +12,7 @@ import anyio
 from jobs.ledger import RunView
 from jobs.plan import Plan, render_plan
 from jobs.runs import registry
+from jobs.runs.engines import agent_section
 from jobs.runs.forge import Proposed
 from jobs.runs.localitem import LocalRunError
 from jobs.runs.work import WorkResult, diff_stat
@@ -71,7 +72,9 @@ class LocalForge:
         branch = branch_name(workflow.name, run.number)
         diff = await git_out(self.checkout, "diff", "--no-color", self.base, branch)
         self.echo(f"\n=== diff ({branch}, commit {result.commit[:12]}) ===\n{diff.rstrip()}")
-        body = workflow.body(plan, item, result.outcome, diff_stat(result.changes), run.id)
+        body = workflow.body(plan, item, result.outcome, diff_stat(result.changes), run.id) + agent_section(
+            result.outcome
+        )
         self.echo(f"\n=== pull request it would open ===\n{workflow.title(item)}\n\n{body}")
         self.echo(
             f"\nCommitted on local branch {branch}; nothing was pushed. Trace: steward runs show {run.id}"

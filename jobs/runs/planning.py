@@ -10,9 +10,11 @@ import anyio
 from app.config.loader import load_repo_config
 from app.github.client import GitHubKitClient
 from app.github.protocol import RepoId
+from jobs.agent.planning import AgentNotConfigured, model_label
 from jobs.context import settings_of
 from jobs.ledger import Ledger, RunState, RunView, TransitionConflict
 from jobs.runs import registry
+from jobs.runs.engines import EngineChoice, with_engine
 from jobs.runs.finish import end_run
 from jobs.runs.github_forge import GitHubForge
 from jobs.runs.guard import run_job
@@ -74,6 +76,15 @@ async def _plan(ctx: dict[str, Any], ledger: Ledger, run: RunView) -> str:
         plan = await anyio.to_thread.run_sync(lambda: workflow.plan(given))
         install = choose_setup(ws.work_tree, result.config, workflow, policy, settings.egress_allowlist)
         plan = plan.model_copy(update={"setup": install})
+        choice = EngineChoice(model=model_label(settings.model_provider, settings.model_name))
+        section = workflow.section(result.config)
+        try:
+            plan = with_engine(plan, section, policy, choice, ws.work_tree, ws.git_dir, issue)
+        except AgentNotConfigured as exc:
+            forge = GitHubForge(gh, repo, settings.bot_login)
+            await end_run(ledger, forge, run, RunState.FAILED, "the agent engine has no model",
+                          f"Run `{run.id}` did not start: {exc}.")  # fmt: skip
+            return "failed: no model for the agent engine"
     finally:
         remove(root)
     plan = plan.model_copy(update={"requested_by": run.actor})

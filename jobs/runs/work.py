@@ -14,11 +14,16 @@ import docker
 from docker.errors import DockerException, ImageNotFound
 
 from app.config.model import RepoConfig
+from jobs.agent.budget import Meter
+from jobs.agent.engine import AgentRun, EngineModel, run_agent
+from jobs.agent.planning import NOT_CONFIGURED, AgentNotConfigured
+from jobs.agent.task import AgentResult, AgentTask, RunAgent
 from jobs.ledger import Ledger
 from jobs.ledger.recording import recorded
 from jobs.plan import Plan
+from jobs.runs.engines import AGENT_STEP, agent_wanted, memory_text
 from jobs.runs.setup import Phase, run_setup, sandbox_options
-from jobs.runs.workflow import Exec, Outcome, Workflow, WorkInput, WorkItem
+from jobs.runs.workflow import Exec, Outcome, StepOutcome, Workflow, WorkInput, WorkItem
 from policies.model import Policy
 from sandbox.base import CommandResult, ImageMissingError, SandboxError
 from sandbox.diffcheck import FileChange, PathPolicy
@@ -111,6 +116,86 @@ def _exec(runner: Callable[[list[str]], Awaitable[CommandResult]]) -> Exec:
     return run
 
 
+def _agent(where: AgentRun, model: EngineModel) -> RunAgent:
+    """The agent for the workflow to call, once or per module: every call spends from one budget."""
+    meter = Meter(where.plan.budget)
+    if model.retries is not None:
+        model.retries.meter = meter
+
+    async def call(task: AgentTask) -> AgentResult:
+        return await run_agent(where, model, task, meter)
+
+    return call
+
+
+@dataclass(frozen=True)
+class Sandboxed:
+    """How the work step's sandbox is made: the image, the setup phase's choices, the agent's model."""
+
+    image: str
+    phase: Phase | None = None
+    model: EngineModel | None = None
+
+
+async def work_in_sandbox(
+    ws: Workspace, plan: Plan, order: WorkOrder, how: Sandboxed, *, ledger: Ledger, run_id: str
+) -> Outcome:
+    """The setup phase (if the plan has one), then the workflow's work step on the plan's kept steps, in a
+    fresh sandbox with no network; the work tree holds the result (nothing committed)."""
+    if plan.agent is not None and agent_wanted(plan) and how.model is None:
+        raise AgentNotConfigured(NOT_CONFIGURED)
+    try:
+        return await _work_in_sandbox(ws, plan, order, how, ledger=ledger, run_id=run_id)
+    finally:
+        if how.model is not None and how.model.close is not None:
+            await how.model.close()
+
+
+async def _work_in_sandbox(
+    ws: Workspace, plan: Plan, order: WorkOrder, how: Sandboxed, *, ledger: Ledger, run_id: str
+) -> Outcome:
+    digest = await image_digest(how.image)
+    await ledger.update_run(run_id, sandbox_image=how.image, sandbox_digest=digest)
+    install = plan.setup if plan.setup is not None and plan.setup.command else None
+    if order.policy.network == "none":
+        install = None  # a plan made under a looser policy never opens the network
+    options = await anyio.to_thread.run_sync(sandbox_options, install, how.phase or Phase())
+    async with DockerSandbox(ws.work_tree, plan.limits, run_id=run_id, image=how.image, **options) as sb:
+        if install is not None:
+            await run_setup(sb, install, ledger, run_id)
+
+        async def in_sandbox(argv: list[str]) -> CommandResult:
+            return await sb.run(argv)
+
+        run = _exec(recorded(in_sandbox, ledger, run_id, "exec"))
+        agent = None
+        if plan.agent is not None and agent_wanted(plan) and how.model is not None:
+            where = AgentRun(
+                ledger=ledger, run_id=run_id, workflow=order.workflow.name, workspace=ws.work_tree,
+                git_dir=ws.git_dir, policy=order.policy, plan=plan.agent, run=run, item=order.item,
+                memory=memory_text(ws.work_tree, plan),
+            )  # fmt: skip
+            agent = _agent(where, how.model)
+        given = WorkInput(
+            item=order.item,
+            config=order.config,
+            policy=order.policy,
+            plan=plan,
+            workspace=ws.work_tree,
+            git_dir=ws.git_dir,
+            budget=plan.limits,
+            run=run,
+            agent=agent,
+        )
+        outcome = await order.workflow.work(given)
+        if outcome.agent is not None:
+            done = outcome.agent
+            detail = (f"{done.requests} model request(s), {done.tool_calls} tool call(s), "
+                      f"{len(done.written)} file(s) written")  # fmt: skip
+            outcome.steps.append(StepOutcome(AGENT_STEP, "done", detail))
+        return outcome
+
+
 async def work(
     ws: Workspace,
     plan: Plan,
@@ -124,36 +209,14 @@ async def work(
     date: str,
     token: str | None = None,
     phase: Phase | None = None,
+    model: EngineModel | None = None,
 ) -> WorkResult:
-    """Run the workflow's work step on the plan's kept steps in a fresh sandbox (no network), then check,
-    commit and push the diff.
+    """Work in the sandbox (work_in_sandbox), then check, commit and push the diff.
 
     Raises sandbox.git.DiffRefusedError when the diff leaves the policy's paths: nothing is committed.
     """
-    digest = await image_digest(image)
-    await ledger.update_run(run_id, sandbox_image=image, sandbox_digest=digest)
-    install = plan.setup if plan.setup is not None and plan.setup.command else None
-    if order.policy.network == "none":
-        install = None  # a plan made under a looser policy never opens the network
-    options = await anyio.to_thread.run_sync(sandbox_options, install, phase or Phase())
-    async with DockerSandbox(ws.work_tree, plan.limits, run_id=run_id, image=image, **options) as sb:
-        if install is not None:
-            await run_setup(sb, install, ledger, run_id)
-
-        async def in_sandbox(argv: list[str]) -> CommandResult:
-            return await sb.run(argv)
-
-        given = WorkInput(
-            item=order.item,
-            config=order.config,
-            policy=order.policy,
-            plan=plan,
-            workspace=ws.work_tree,
-            git_dir=ws.git_dir,
-            budget=plan.limits,
-            run=_exec(recorded(in_sandbox, ledger, run_id, "exec")),
-        )
-        outcome = await order.workflow.work(given)
+    how = Sandboxed(image, phase, model)
+    outcome = await work_in_sandbox(ws, plan, order, how, ledger=ledger, run_id=run_id)
     paths = path_policy(order.policy)
     found = await changes(ws, paths.max_file_bytes)
     commit = await commit_and_push(

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from app.config.model import RepoConfig, WorkflowConfig
-from jobs.agent.task import RunAgent
+from jobs.agent.task import AgentResult, RunAgent
 from jobs.plan import Plan
 from jobs.runs.workitem import Exec, WorkItem
 from policies.model import Policy
@@ -52,6 +52,8 @@ class Outcome:
     problems: list[str] = field(default_factory=list)
     """What went wrong, in words fit for the PR body and the result comment."""
     notes: list[str] = field(default_factory=list)
+    agent: AgentResult | None = None
+    """What the agent engine did and spent, when it ran (shown in the PR body by the lifecycle)."""
 
 
 @dataclass(frozen=True)

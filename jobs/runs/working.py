@@ -8,6 +8,7 @@ from typing import Any
 from app.config.loader import load_repo_config
 from app.github.protocol import RepoId
 from app.github.untrusted import message
+from jobs.agent.operator import operator_model
 from jobs.context import settings_of
 from jobs.failures import TRANSIENT
 from jobs.ledger import Ledger, RunState, RunView
@@ -93,6 +94,7 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
             phase=Phase(
                 settings.data_dir, run.repo, settings.egress_without_firewall, settings.cache_max_bytes
             ),
+            model=operator_model(settings) if plan.agent is not None else None,
         )
         order = WorkOrder(workflow, item, config, policy)
         proposed = await finish(ledger, forge, run, plan, ws, order, setup)

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from app.config.model import RepoConfig, WorkflowConfig
-from jobs.plan import Plan
+from jobs.agent.task import AgentTask
+from jobs.plan import NOT_ACTED_ON, Plan
 from jobs.runs.workflow import Outcome, PlanInput, WorkInput, WorkItem
 from jobs.workflows.docs import proposal
+from jobs.workflows.docs.agent_tools import tools
 from jobs.workflows.docs.engine import apply_docs, plan_docs
 from policies.loader import load_policy
 from policies.model import Policy
+
+AGENT_GOAL = (
+    "Update this repository's documentation for the issue or pull request below, acting on the requester's "
+    "instructions where they fit: edit prose in the documentation files you may write (read the code and "
+    "the docs first; keep each change small and true to the code), and add a changelog entry with "
+    "changelog_entry when the change is one users notice."
+)
 
 
 class DocsWorkflow:
@@ -37,14 +46,18 @@ class DocsWorkflow:
         )
 
     async def work(self, given: WorkInput) -> Outcome:
-        return await apply_docs(
-            given.workspace,
-            given.plan,
-            given.item.issue,
-            given.config.workflows.docs,
-            given.run,
-            git_dir=given.git_dir,
+        config = given.config.workflows.docs
+        done = None
+        if given.agent is not None:  # the agent edits prose first; the built-in steps then run as ever
+            done = await given.agent(AgentTask(AGENT_GOAL, tools(config)))
+        outcome = await apply_docs(
+            given.workspace, given.plan, given.item.issue, config, given.run, git_dir=given.git_dir
         )
+        if done is not None:
+            outcome.agent = done
+            outcome.changed = sorted({*outcome.changed, *done.written})
+            outcome.notes = [note for note in outcome.notes if note != NOT_ACTED_ON]
+        return outcome
 
     def title(self, item: WorkItem) -> str:
         return proposal.title(item.issue)

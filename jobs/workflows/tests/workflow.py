@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from app.config.model import RepoConfig, WorkflowConfig
 from jobs.plan import Plan
 from jobs.runs.workflow import Outcome, PlanInput, WorkInput, WorkItem
-from jobs.workflows.tests import text
+from jobs.workflows.tests import agent_tools, text
+from jobs.workflows.tests.affected import repository_files
+from jobs.workflows.tests.agentgen import AgentGenerator, Both, total
 from jobs.workflows.tests.engine import run_engine
 from jobs.workflows.tests.generators import Generator, Pynguin
+from jobs.workflows.tests.layout import detect
 from jobs.workflows.tests.planning import plan_tests
 from policies.loader import load_policy
 from policies.model import Policy
@@ -37,7 +41,13 @@ class TestsWorkflow:
         return plan_tests(given, given.config.workflows.tests)
 
     async def work(self, given: WorkInput) -> Outcome:
-        return await run_engine(given, given.config.workflows.tests, self.generator)
+        if given.agent is None:
+            return await run_engine(given, given.config.workflows.tests, self.generator)
+        files = await asyncio.to_thread(repository_files, given.workspace, given.git_dir)
+        agent = AgentGenerator(given.agent, agent_tools.TOOLS, detect(files).folder)
+        outcome = await run_engine(given, given.config.workflows.tests, Both(self.generator, agent))
+        outcome.agent = total(agent.results)
+        return outcome
 
     def title(self, item: WorkItem) -> str:
         return text.title(item)

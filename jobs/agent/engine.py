@@ -1,0 +1,157 @@
+"""The agent engine: pydantic-ai drives the model; the model acts only through Steward's MCP server.
+
+One run: the policy's tools are offered over an in-memory MCP session, every model request is metered and
+traced (jobs.agent.traced), every tool call is counted before it runs and traced after (refused ones too),
+and the whole is bounded by the wall-time budget. The first budget reached raises BudgetExceeded at once;
+the lifecycle then keeps nothing the agent wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import anyio
+from pydantic_ai import Agent
+from pydantic_ai.exceptions import UsageLimitExceeded
+from pydantic_ai.mcp import MCPToolset
+from pydantic_ai.models import Model
+from pydantic_ai.usage import UsageLimits
+
+from app.github.protocol import IssueComment
+from jobs.agent.budget import BudgetExceeded, Meter
+from jobs.agent.context import ToolCallRecord, ToolContext
+from jobs.agent.prompt import instructions, prompt
+from jobs.agent.server import build_server
+from jobs.agent.task import AgentResult, AgentTask
+from jobs.agent.traced import MeteredModel, ModelStep, Price
+from jobs.ledger import Ledger
+from jobs.plan import AgentPlan
+from jobs.runs.workitem import Exec, WorkItem
+from policies.globs import glob_within_any
+from policies.model import Policy
+
+__all__ = ["AgentRun", "EngineModel", "run_agent"]
+
+
+@dataclass(frozen=True)
+class EngineModel:
+    """The model a run uses (the operator's, a test's, or a replay of recorded responses) and its price."""
+
+    model: Model
+    price: Price
+    retries: RetryCounter | None = None
+    """Told the run's meter, so that each HTTP retry counts as a model request."""
+    close: Callable[[], Awaitable[None]] | None = None
+    """Releases the model's HTTP client when the run's work ends."""
+
+
+class RetryCounter(Protocol):
+    meter: Meter | None
+
+
+@dataclass(frozen=True)
+class AgentRun:
+    """Where the agent works, under what, for which run."""
+
+    ledger: Ledger
+    run_id: str
+    workflow: str
+    workspace: Path
+    git_dir: Path | None
+    policy: Policy
+    plan: AgentPlan
+    run: Exec
+    item: WorkItem
+    comments: Sequence[IssueComment] = ()
+    memory: str = ""
+    """The repository's instructions file's text (read at planning's blob), shown as data."""
+
+
+def _budget_of(error: BaseException) -> BudgetExceeded | None:
+    """The BudgetExceeded inside what pydantic-ai or anyio raised (it may come wrapped in a group)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, BudgetExceeded):
+            return seen
+        if isinstance(seen, BaseExceptionGroup):
+            for inner in seen.exceptions:
+                found = _budget_of(inner)
+                if found is not None:
+                    return found
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _narrowed(policy: Policy, task: AgentTask) -> Policy:
+    if task.writable is None:
+        return policy
+    inside = [glob for glob in task.writable if glob_within_any(glob, policy.writable)]
+    return policy.model_copy(update={"writable": inside})
+
+
+async def run_agent(where: AgentRun, engine: EngineModel, task: AgentTask, meter: Meter) -> AgentResult:
+    """Let the model work on the task, spending from the run's meter (one per run, however many tasks);
+    returns what it did, or raises BudgetExceeded (the lifecycle then keeps nothing)."""
+    ledger, run_id = where.ledger, where.run_id
+    spent = (meter.requests, meter.input_tokens, meter.output_tokens, meter.cost, meter.tool_calls)
+
+    async def on_call(record: ToolCallRecord) -> None:
+        await ledger.record_agent_step(
+            run_id, "tool", record.name, command=f"tool {record.name}", exit_code=0 if record.ok else 1,
+            output=record.result_excerpt, duration=record.duration, refused=record.refused,
+            reason=record.reason or None,
+            detail={"arguments": record.arguments, "arguments_sha256": record.arguments_sha256,
+                    "result_sha256": record.result_sha256},
+        )  # fmt: skip
+
+    ctx = ToolContext(
+        workspace=where.workspace, git_dir=where.git_dir, policy=_narrowed(where.policy, task), run=where.run,
+        on_call=on_call, item=where.item, comments=where.comments, extra=tuple(task.tools),
+    )  # fmt: skip
+    server = build_server(ctx)
+
+    async def record_model(step: ModelStep) -> None:
+        await ledger.record_agent_step(
+            run_id, "model", "model", command=f"model {where.plan.model}", output=step.summary,
+            duration=step.duration, input_tokens=step.input_tokens, output_tokens=step.output_tokens,
+            cost=step.cost, detail={"messages": step.new_messages, "response": step.response},
+        )  # fmt: skip
+        for call in step.unoffered:
+            meter.before_tool_call()
+            await server.refuse_unoffered(call[0], call[1])
+
+    model = MeteredModel(engine.model, meter, engine.price, record_model, offered=set(server.offered))
+
+    async def process_tool_call(_ctx: Any, call_tool: Any, name: str, arguments: dict[str, Any]) -> Any:
+        meter.before_tool_call()
+        return await call_tool(name, arguments)
+
+    toolset: MCPToolset[None] = MCPToolset(server, process_tool_call=process_tool_call, max_retries=3)
+    agent: Agent[None, str] = Agent(
+        model,
+        toolsets=[toolset],
+        instructions=instructions(where.workflow, ctx.policy, server.offered, task.goal),
+    )
+    limits = UsageLimits(request_limit=None, tool_calls_limit=None)
+    try:
+        with anyio.fail_after(max(where.plan.budget.wall_time - meter.elapsed(), 0.001)):
+            result = await agent.run(
+                prompt(where.item, where.comments, where.plan, where.memory), usage_limits=limits
+            )
+    except TimeoutError:
+        raise BudgetExceeded("wall_time", where.plan.budget.wall_time, round(meter.elapsed(), 1)) from None
+    except UsageLimitExceeded as exc:  # pydantic-ai's own guard: said in the budget's words
+        raise BudgetExceeded("model_requests", where.plan.budget.model_requests, meter.requests) from exc
+    except Exception as exc:
+        found = _budget_of(exc)
+        if found is not None:
+            raise found from None
+        raise
+    return AgentResult(
+        text=result.output, requests=meter.requests - spent[0], input_tokens=meter.input_tokens - spent[1],
+        output_tokens=meter.output_tokens - spent[2], cost=meter.cost - spent[3],
+        tool_calls=meter.tool_calls - spent[4], written=tuple(sorted(ctx.written)),
+    )  # fmt: skip
