@@ -8,7 +8,6 @@ Run from the repository root: uv run python bench/agent.py [--calls 50] [--ledge
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -27,7 +26,8 @@ import anyio  # noqa: E402
 import docker  # noqa: E402
 from mcp import Client  # noqa: E402
 
-from jobs.agent.context import OnCall, ToolCallRecord, ToolContext  # noqa: E402
+from jobs.agent.context import ToolCallRecord, ToolContext  # noqa: E402
+from jobs.agent.engine import traced_calls  # noqa: E402
 from jobs.agent.server import build_server  # noqa: E402
 from jobs.ledger import Ledger  # noqa: E402
 from policies.loader import load_policy  # noqa: E402
@@ -143,19 +143,6 @@ async def dispatch_alone(ws: hostgit.Workspace, calls: int) -> None:
           f"p95 {p95(timings):.3f} ms")  # fmt: skip
 
 
-def ledger_on_call(ledger: Ledger, run_id: str) -> OnCall:
-    """A stand-in for the engine's on_call (the lead wires the real one): one `tool` step per call,
-    the record as JSON in the step's output."""
-
-    async def on_call(record: ToolCallRecord) -> None:
-        command = json.dumps({"name": record.name, "arguments": record.arguments})[:2000]
-        exit_code = 0 if record.ok else (2 if record.refused else 1)
-        body = json.dumps(record.as_dict())
-        await ledger.record_step(run_id, "tool", command, exit_code, body, record.duration)
-
-    return on_call
-
-
 def db_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
 
@@ -171,7 +158,7 @@ async def ledger_space(ws: hostgit.Workspace, sandbox: DockerSandbox, tmp: Path,
     ledger = await Ledger.connect(url, run_migrations=False)
     policy = load_policy("docs").model_copy(update={"tools": ["list_files", "read_file", "search", "write_file",
                                                               "run_command"]})  # fmt: skip
-    ctx = ToolContext(ws.work_tree, ws.git_dir, policy, exec_of(sandbox), ledger_on_call(ledger, run_id))
+    ctx = ToolContext(ws.work_tree, ws.git_dir, policy, exec_of(sandbox), traced_calls(ledger, run_id))
     start = time.perf_counter()
     async with Client(build_server(ctx)) as client:
         for i in range(calls):

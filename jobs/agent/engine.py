@@ -22,7 +22,7 @@ from pydantic_ai.usage import UsageLimits
 
 from app.github.protocol import IssueComment
 from jobs.agent.budget import BudgetExceeded, Meter
-from jobs.agent.context import ToolCallRecord, ToolContext
+from jobs.agent.context import OnCall, ToolCallRecord, ToolContext
 from jobs.agent.prompt import instructions, prompt
 from jobs.agent.server import build_server
 from jobs.agent.task import AgentResult, AgentTask
@@ -92,11 +92,8 @@ def _narrowed(policy: Policy, task: AgentTask) -> Policy:
     return policy.model_copy(update={"writable": inside})
 
 
-async def run_agent(where: AgentRun, engine: EngineModel, task: AgentTask, meter: Meter) -> AgentResult:
-    """Let the model work on the task, spending from the run's meter (one per run, however many tasks);
-    returns what it did, or raises BudgetExceeded (the lifecycle then keeps nothing)."""
-    ledger, run_id = where.ledger, where.run_id
-    spent = (meter.requests, meter.input_tokens, meter.output_tokens, meter.cost, meter.tool_calls)
+def traced_calls(ledger: Ledger, run_id: str) -> OnCall:
+    """Each tool call (refused ones too) as a `tool` step of the run: arguments, result digest, excerpt."""
 
     async def on_call(record: ToolCallRecord) -> None:
         await ledger.record_agent_step(
@@ -106,6 +103,17 @@ async def run_agent(where: AgentRun, engine: EngineModel, task: AgentTask, meter
             detail={"arguments": record.arguments, "arguments_sha256": record.arguments_sha256,
                     "result_sha256": record.result_sha256},
         )  # fmt: skip
+
+    return on_call
+
+
+async def run_agent(where: AgentRun, engine: EngineModel, task: AgentTask, meter: Meter) -> AgentResult:
+    """Let the model work on the task, spending from the run's meter (one per run, however many tasks);
+    returns what it did, or raises BudgetExceeded (the lifecycle then keeps nothing)."""
+    ledger, run_id = where.ledger, where.run_id
+    spent = (meter.requests, meter.input_tokens, meter.output_tokens, meter.cost, meter.tool_calls)
+
+    on_call = traced_calls(ledger, run_id)
 
     ctx = ToolContext(
         workspace=where.workspace, git_dir=where.git_dir, policy=_narrowed(where.policy, task), run=where.run,
