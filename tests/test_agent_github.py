@@ -60,6 +60,7 @@ async def test_an_agent_run_on_github_plans_works_proposes_and_accounts_for_its_
         "workflows:\n  docs:\n    engine: agent\n    approval:\n      required: false\n"
         "    budget:\n      tool_calls: 20\n"
     )
+    github.add_comment(7, "Please also note it works with --times.", "carol")
     await say(model_settings, "/steward docs document the --shout flag", MAINTAINER, 3001)
     (run,) = await runs(model_settings)
     assert run.state == RunState.PROPOSED, run
@@ -74,6 +75,8 @@ async def test_an_agent_run_on_github_plans_works_proposes_and_accounts_for_its_
     assert "3000 input and 300 output tokens" in pull["body"] and "2 tool call(s)" in pull["body"]
     trace = await trace_of(model_settings, run.id)
     assert [s.name for s in trace.steps if s.step_kind == "tool"] == ["get_issue", "write_file"]
+    issue_step = next(s for s in trace.steps if s.name == "get_issue")
+    assert "works with --times" in issue_step.output_excerpt and "BEGIN DATA" in issue_step.output_excerpt
     assert run.tool_calls == 2 and run.model_tokens == 3300
     assert run.cost_usd == pytest.approx(3 * (1000 + 200) / 1e6)
     sent = json.dumps([call.request.content.decode(errors="replace") for call in api.calls])

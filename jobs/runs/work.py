@@ -14,6 +14,7 @@ import docker
 from docker.errors import DockerException, ImageNotFound
 
 from app.config.model import RepoConfig
+from app.github.protocol import IssueComment
 from jobs.agent.budget import Meter
 from jobs.agent.engine import AgentRun, EngineModel, run_agent
 from jobs.agent.planning import NOT_CONFIGURED, AgentNotConfigured
@@ -105,6 +106,8 @@ class WorkOrder:
     item: WorkItem
     config: RepoConfig
     policy: Policy
+    comments: tuple[IssueComment, ...] = ()
+    """The item's comments by people (for the agent's get_issue; none are fetched for the built-in engine)."""
 
 
 def _exec(runner: Callable[[list[str]], Awaitable[CommandResult]]) -> Exec:
@@ -173,6 +176,7 @@ async def _work_in_sandbox(
             where = AgentRun(
                 ledger=ledger, run_id=run_id, workflow=order.workflow.name, workspace=ws.work_tree,
                 git_dir=ws.git_dir, policy=order.policy, plan=plan.agent, run=run, item=order.item,
+                comments=order.comments,
                 memory=memory_text(ws.work_tree, plan),
             )  # fmt: skip
             agent = _agent(where, how.model)

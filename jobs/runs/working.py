@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from app.config.loader import load_repo_config
-from app.github.protocol import RepoId
+from app.github.protocol import IssueComment, RepoId
 from app.github.untrusted import message
 from jobs.agent.operator import operator_model
 from jobs.context import settings_of
@@ -96,7 +96,11 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
             ),
             model=operator_model(settings) if plan.agent is not None else None,
         )
-        order = WorkOrder(workflow, item, config, policy)
+        comments: tuple[IssueComment, ...] = ()
+        if plan.agent is not None:  # what people said, as data for get_issue; Steward's own are left out
+            said = await gh.list_comments(repo, run.number)
+            comments = tuple(c for c in said if c.author != settings.bot_login)
+        order = WorkOrder(workflow, item, config, policy, comments)
         proposed = await finish(ledger, forge, run, plan, ws, order, setup)
     finally:
         await release(root)
