@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -192,10 +193,12 @@ async def test_a_hostile_agent_is_refused_at_every_turn_and_the_ledger_says_whic
         ("tool_calls", 3, None),
         ("output_tokens", 50, None),
         ("cost", 0.0003, None),
+        ("input_tokens", 250, 3),
+        ("wall_time", "2s", None),
     ],
 )
 async def test_each_budget_stops_the_run_at_once_and_keeps_nothing(
-    tmp_path: Path, budget: str, value: float, expect_requests: int | None
+    tmp_path: Path, budget: str, value: float | str, expect_requests: int | None
 ) -> None:
     repo, issue = checkout(tmp_path)
     (repo / ".github").mkdir(exist_ok=True)
@@ -206,6 +209,13 @@ async def test_each_budget_stops_the_run_at_once_and_keeps_nothing(
     git(repo, "commit", "-qm", "budget")
     turn = calls(("write_file", {"path": "docs/usage.md", "content": "x\n"}))
     script, asked = scripted(*[turn] * 100)  # a model that would take 100 turns
+    if budget == "wall_time":
+        quick = script
+
+        def script(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+            time.sleep(0.4)  # a slow model: the clock, not a count, stops it
+            return quick(messages, info)
+
     opts = options(tmp_path, repo, issue, script)
     lines: list[str] = []
     run_id = await run_local(opts, lines)
@@ -217,6 +227,8 @@ async def test_each_budget_stops_the_run_at_once_and_keeps_nothing(
         assert asked[0] == expect_requests and trace["totals"]["model_requests"] == expect_requests
     if budget == "tool_calls":
         assert trace["totals"]["tool_calls"] == 3
+    if budget == "wall_time":
+        assert 2 <= asked[0] < 20
     assert git(repo, "branch", "--list", "steward/docs/7") == ""  # nothing committed
 
 
