@@ -115,3 +115,18 @@ async def test_a_candidate_that_writes_outside_the_paths_makes_the_diff_check_re
             ws, policy=path_policy(policy), run_id="r-3", message="tests", identity=BOT
         )
     assert branches(bare) == ["main"]
+
+
+async def test_a_file_that_keeps_no_test_says_why_in_the_problems_a_closed_run_shows(
+    tmp_path: Path,
+    sandbox_image: str,  # noqa: F811
+) -> None:
+    _, ws = await clone(tmp_path)
+    flow = TestsWorkflow(generator=Fixed({"failing": FAILING, "idle": NO_GAIN}))
+    outcome = await work_in_sandbox(ws, flow, config(), sandbox_image, item())
+    assert outcome.kept == [] and outcome.changed == []
+    before = outcome.before["pkg/calc.py"]
+    assert outcome.problems == [
+        f"no test kept for pkg/calc.py ({before.line_percent:.1f}% lines, {before.branch_percent:.1f}% "
+        "branches before); candidates dropped: 1 failed, 1 no new coverage"
+    ]

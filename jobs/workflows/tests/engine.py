@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections import Counter
 
 from app.config.model import TestsConfig
 from jobs.runs.workflow import StepOutcome, WorkInput
@@ -12,7 +13,7 @@ from jobs.workflows.tests.candidates import Candidate, Target, module_of
 from jobs.workflows.tests.clean import formatted, merge
 from jobs.workflows.tests.generators import Generator
 from jobs.workflows.tests.layout import detect
-from jobs.workflows.tests.measure import Report
+from jobs.workflows.tests.measure import FileCoverage, Report
 from jobs.workflows.tests.outcome import Dropped, Kept, TestsOutcome
 from jobs.workflows.tests.planning import LEAST_STEP, SUITE_STEP, file_step_id, source_roots
 from jobs.workflows.tests.sandboxenv import SCRATCH, WORKSPACE
@@ -32,6 +33,16 @@ def _least_covered(report: Report, sources: list[str], most: int) -> list[str]:
         key=lambda path: (report.get(path).line_percent, path),
     )
     return ranked[:most]
+
+
+def nothing_kept(path: str, before: FileCoverage, dropped: list[Dropped]) -> str:
+    """Why a file got no test: its coverage before and its candidates' fates (a closed run says only this)."""
+    reasons = Counter(d.reason for d in dropped if d.path == path)
+    fates = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items())) or "none generated"
+    return (
+        f"no test kept for {path} ({before.line_percent:.1f}% lines, {before.branch_percent:.1f}% branches "
+        f"before); candidates dropped: {fates}"
+    )
 
 
 async def run_engine(given: WorkInput, config: TestsConfig, generator: Generator) -> TestsOutcome:
@@ -73,6 +84,8 @@ async def run_engine(given: WorkInput, config: TestsConfig, generator: Generator
                 kept_by_file.setdefault(path, []).append((candidate, verdict.detail))
             else:
                 outcome.dropped.append(Dropped(candidate.id, path, verdict.reason or "", verdict.detail))
+        if path not in kept_by_file:
+            outcome.problems.append(nothing_kept(path, baseline.get(path), outcome.dropped))
     await _place(given, session, files, kept_by_file, outcome)
     await _suite(given, session, suite_targets, include, kept_steps, outcome)
     outcome.commands = session.commands
