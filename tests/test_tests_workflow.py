@@ -127,6 +127,6 @@ async def test_a_file_that_keeps_no_test_says_why_in_the_problems_a_closed_run_s
     assert outcome.kept == [] and outcome.changed == []
     before = outcome.before["pkg/calc.py"]
     assert outcome.problems == [
-        f"no test kept for pkg/calc.py ({before.line_percent:.1f}% lines, {before.branch_percent:.1f}% "
+        f"no test kept for `pkg/calc.py` ({before.line_percent:.1f}% lines, {before.branch_percent:.1f}% "
         "branches before); candidates dropped: 1 failed, 1 no new coverage"
     ]

@@ -40,7 +40,7 @@ def nothing_kept(path: str, before: FileCoverage, dropped: list[Dropped]) -> str
     reasons = Counter(d.reason for d in dropped if d.path == path)
     fates = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items())) or "none generated"
     return (
-        f"no test kept for {path} ({before.line_percent:.1f}% lines, {before.branch_percent:.1f}% branches "
+        f"no test kept for `{path}` ({before.line_percent:.1f}% lines, {before.branch_percent:.1f}% branches "
         f"before); candidates dropped: {fates}"
     )
 
