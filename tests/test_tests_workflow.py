@@ -19,6 +19,7 @@ from tests.tests_workflow_support import (
     FLAKY,
     NO_GAIN,
     PASSING,
+    PROJECT,
     SLOW,
     Fixed,
     item,
@@ -156,3 +157,33 @@ async def test_a_candidate_that_swaps_the_tests_folder_or_file_for_a_link_gets_n
             ws, policy=path_policy(policy), run_id="r-4", message="tests", identity=BOT
         )
     assert branches(bare) == ["main"]
+
+
+async def test_a_file_that_keeps_no_test_says_why_in_the_problems_a_closed_run_shows(
+    tmp_path: Path,
+    sandbox_image: str,  # noqa: F811
+) -> None:
+    _, ws = await clone(tmp_path)
+    flow = TestsWorkflow(generator=Fixed({"failing": FAILING, "idle": NO_GAIN}))
+    outcome = await work_in_sandbox(ws, flow, config(), sandbox_image, item())
+    assert outcome.kept == [] and outcome.changed == []
+    before = outcome.before["pkg/calc.py"]
+    assert outcome.problems == [
+        f"no test kept for `pkg/calc.py` ({before.line_percent:.1f}% lines, {before.branch_percent:.1f}% "
+        "branches before); candidates dropped: 1 failed, 1 no new coverage"
+    ]
+
+
+async def test_a_suite_that_already_failed_is_not_blamed_on_the_kept_tests(
+    tmp_path: Path,
+    sandbox_image: str,  # noqa: F811
+) -> None:
+    broken = "def test_needs_data_the_sdist_lacks():\n    assert open('data/missing.txt').read()\n"
+    bare, commit = make_remote(tmp_path, {**PROJECT, "tests/test_data.py": broken})
+    ws = await hostgit.clone(bare.as_uri(), commit, root=tmp_path / "run", branch="b", ref="main")
+    flow = TestsWorkflow(generator=Fixed({"pass": PASSING}))
+    outcome = await work_in_sandbox(ws, flow, config(), sandbox_image, item())
+    assert [kept.name for kept in outcome.kept] == ["test_classify_1"]
+    assert outcome.failing_before == ["tests/test_data.py::test_needs_data_the_sdist_lacks"]
+    assert outcome.suite_passed is True and outcome.problems == []
+    assert any("failed before the kept tests too (1 failing)" in note for note in outcome.notes)

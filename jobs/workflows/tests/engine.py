@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
+from collections import Counter
 
 from app.config.model import TestsConfig
 from jobs.runs.workflow import StepOutcome, WorkInput
@@ -12,7 +14,7 @@ from jobs.workflows.tests.candidates import Candidate, Target, module_of
 from jobs.workflows.tests.clean import formatted, merge
 from jobs.workflows.tests.generators import Generator
 from jobs.workflows.tests.layout import detect
-from jobs.workflows.tests.measure import Report
+from jobs.workflows.tests.measure import FileCoverage, Report
 from jobs.workflows.tests.outcome import Dropped, Kept, TestsOutcome
 from jobs.workflows.tests.planning import LEAST_STEP, SUITE_STEP, file_step_id, source_roots
 from jobs.workflows.tests.sandboxenv import SCRATCH, WORKSPACE
@@ -22,6 +24,8 @@ from policies.loader import path_allowed
 from sandbox import hostfs
 from sandbox.hostfs import UnsafePath
 
+_SUMMARY = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.M)
+"""A failing test's id in pytest's short summary (`FAILED tests/test_x.py::test_y - ...`)."""
 SUITE_SECONDS = 900
 """The existing suite, run under coverage, may take this long (the sandbox's own limits still apply)."""
 
@@ -34,6 +38,21 @@ def _least_covered(report: Report, sources: list[str], most: int) -> list[str]:
     return ranked[:most]
 
 
+def failing_tests(output: str) -> set[str]:
+    """The tests pytest's short summary names as failed or in error."""
+    return set(_SUMMARY.findall(output))
+
+
+def nothing_kept(path: str, before: FileCoverage, dropped: list[Dropped]) -> str:
+    """Why a file got no test: its coverage before and its candidates' fates (a closed run says only this)."""
+    reasons = Counter(d.reason for d in dropped if d.path == path)
+    fates = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items())) or "none generated"
+    return (
+        f"no test kept for `{path}` ({before.line_percent:.1f}% lines, {before.branch_percent:.1f}% branches "
+        f"before); candidates dropped: {fates}"
+    )
+
+
 async def run_engine(given: WorkInput, config: TestsConfig, generator: Generator) -> TestsOutcome:
     """Carry out the approved plan; files are written to the workspace only through sandbox.hostfs."""
     outcome = TestsOutcome()
@@ -44,9 +63,10 @@ async def run_engine(given: WorkInput, config: TestsConfig, generator: Generator
     include = [f"{WORKSPACE}/*"]
     suite_targets = [detect(files).folder or "."]
     await session.raw(f"mkdir -p {SCRATCH}")
-    _, base = await session.covered(
+    before_run, base = await session.covered(
         suite_targets, include, SUITE_SECONDS, "the existing suite under coverage (before)", source=roots
     )
+    outcome.failing_before = sorted(failing_tests(before_run.output)) if not before_run.ok else []
     baseline = base or Report()
     kept_steps = {step.id for step in given.plan.kept()}
     wanted = [step.detail for step in given.plan.kept() if step.id == file_step_id(step.detail)]
@@ -73,6 +93,8 @@ async def run_engine(given: WorkInput, config: TestsConfig, generator: Generator
                 kept_by_file.setdefault(path, []).append((candidate, verdict.detail))
             else:
                 outcome.dropped.append(Dropped(candidate.id, path, verdict.reason or "", verdict.detail))
+        if path not in kept_by_file:
+            outcome.problems.append(nothing_kept(path, baseline.get(path), outcome.dropped))
     await _place(given, session, files, kept_by_file, outcome)
     await _suite(given, session, suite_targets, include, kept_steps, outcome)
     outcome.commands = session.commands
@@ -131,11 +153,23 @@ async def _suite(
     done, after = await session.covered(
         targets, include, SUITE_SECONDS, "the whole suite with the kept tests (after)", source=session.roots
     )
-    outcome.suite_passed = done.ok
     if after is not None:
         outcome.after = {path: after.get(path) for path in outcome.affected}
-    if not done.ok:
-        outcome.problems.append(f"the whole suite failed with the kept tests (exit {done.exit_code})")
+    if done.ok:
+        outcome.suite_passed = True
+        return
+    now = failing_tests(done.output)
+    broken = sorted(now - set(outcome.failing_before))
+    # The suite failed before the kept tests too: it broke only if some test fails that did not before.
+    outcome.suite_passed = bool(outcome.failing_before) and bool(now) and not broken
+    if outcome.suite_passed:
+        outcome.notes.append(
+            f"the suite failed before the kept tests too ({len(outcome.failing_before)} failing); "
+            "no other test fails with them"
+        )
+        return
+    shown = f": {', '.join(broken[:5])}" if broken else ""
+    outcome.problems.append(f"the whole suite failed with the kept tests (exit {done.exit_code}){shown}")
 
 
 def _steps(given: WorkInput, outcome: TestsOutcome) -> None:

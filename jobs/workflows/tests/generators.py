@@ -27,6 +27,10 @@ class Run(Protocol):
 
 PYNGUIN_GRACE = 60
 """Seconds Pynguin gets past its search budget to write its module, before `timeout` stops it."""
+MUTATION_SECONDS = PYNGUIN_GRACE // 3
+"""Pynguin's assertion generation (mutation analysis) after the search, which it does not bound by default:
+on a parser module such as toml's decoder it ran past 240 s, so `timeout` stopped Pynguin before it wrote any
+test. Bounded, the rest of the grace covers its start, minimisation and writing."""
 
 
 class GeneratorMissingError(RuntimeError):
@@ -71,6 +75,7 @@ class Pynguin:
                 f"--output-path {shlex.quote(out)}",
                 f"--report-dir {shlex.quote(out + '/report')}",  # never its default, ./pynguin-report
                 f"--maximum-search-time {int(seconds)}",
+                f"--maximum-mutation-time {MUTATION_SECONDS}",
                 "--seed 1",
             ]
         )

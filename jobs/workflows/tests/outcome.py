@@ -43,5 +43,8 @@ class TestsOutcome(Outcome):
     commands: list[Command] = field(default_factory=list)
     generated: int = 0
     suite_passed: bool | None = None
+    """No test fails that passed before the kept tests (None: not run)."""
+    failing_before: list[str] = field(default_factory=list)
+    """Tests of the suite that failed before any test was added."""
     refused: list[str] = field(default_factory=list)
     """Test files that would have landed outside the writable paths, so were not written."""

@@ -65,6 +65,8 @@ def body(plan: Plan, item: WorkItem, outcome: Outcome, stat: str, run_id: str) -
     problems = [f"- problem: {message(p, DETAIL_CHARS)}" for p in outcome.problems]
     notes = [f"- note: {message(n)}" for n in outcome.notes]
     suite = {True: "passed", False: "**failed**", None: "not run"}[tests.suite_passed]
+    if tests.suite_passed and tests.failing_before:
+        suite = f"no test fails that passed before ({len(tests.failing_before)} failed before it already)"
     return "\n".join(
         [
             f"Steward's tests for #{item.issue.number} ({inline(item.issue.title, TITLE_CHARS)}).",
