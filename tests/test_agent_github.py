@@ -55,7 +55,7 @@ async def test_an_agent_run_on_github_plans_works_proposes_and_accounts_for_its_
     def operator(_settings: Settings) -> EngineModel:
         return EngineModel(FunctionModel(script, model_name="local-7b"), lambda i, o: (i + 2 * o) / 1e6)
 
-    monkeypatch.setattr("jobs.runs.working.operator_model", operator)
+    monkeypatch.setattr("jobs.agent.operator.operator_model", operator)
     github.files[".github/steward.yml"] = (
         "workflows:\n  docs:\n    engine: agent\n    approval:\n      required: false\n"
         "    budget:\n      tool_calls: 20\n"

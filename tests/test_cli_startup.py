@@ -29,6 +29,19 @@ def test_importing_the_command_line_loads_no_heavy_library(module: str) -> None:
     assert done.stdout.strip() == ""
 
 
+AGENT_LIBRARIES = ("pydantic_ai", "mcp", "fastmcp", "openai", "anthropic")
+
+
+@pytest.mark.parametrize("module", ["jobs.worker", "app.web.app", "jobs.runs.work"])
+def test_the_worker_and_the_web_app_load_the_agent_libraries_only_when_an_agent_works(module: str) -> None:
+    found = f"sorted(m for m in sys.modules if m.split('.')[0] in {AGENT_LIBRARIES!r})"
+    code = f"import sys, {module}; print(' '.join({found}))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == ""
+
+
 def test_help_and_version_answer_without_loading_any_area() -> None:
     code = (
         "import sys\nfrom app.cli import main\nsys.argv = ['steward', sys.argv[1]]\n"

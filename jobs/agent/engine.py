@@ -8,66 +8,26 @@ the lifecycle then keeps nothing the agent wrote.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import anyio
 from pydantic_ai import Agent
 from pydantic_ai.exceptions import UsageLimitExceeded
 from pydantic_ai.mcp import MCPToolset
-from pydantic_ai.models import Model
 from pydantic_ai.usage import UsageLimits
 
-from app.github.protocol import IssueComment
 from jobs.agent.budget import BudgetExceeded, Meter
 from jobs.agent.context import OnCall, ToolCallRecord, ToolContext
 from jobs.agent.prompt import instructions, prompt
 from jobs.agent.server import build_server
+from jobs.agent.spec import AgentRun, EngineModel
 from jobs.agent.task import AgentResult, AgentTask
-from jobs.agent.traced import MeteredModel, ModelStep, Price
+from jobs.agent.traced import MeteredModel, ModelStep
 from jobs.ledger import Ledger
-from jobs.plan import AgentPlan
-from jobs.runs.workitem import Exec, WorkItem
 from policies.globs import glob_within_any
 from policies.model import Policy
 
-__all__ = ["AgentRun", "EngineModel", "run_agent"]
-
-
-@dataclass(frozen=True)
-class EngineModel:
-    """The model a run uses (the operator's, a test's, or a replay of recorded responses) and its price."""
-
-    model: Model
-    price: Price
-    retries: RetryCounter | None = None
-    """Told the run's meter, so that each HTTP retry counts as a model request."""
-    close: Callable[[], Awaitable[None]] | None = None
-    """Releases the model's HTTP client when the run's work ends."""
-
-
-class RetryCounter(Protocol):
-    meter: Meter | None
-
-
-@dataclass(frozen=True)
-class AgentRun:
-    """Where the agent works, under what, for which run."""
-
-    ledger: Ledger
-    run_id: str
-    workflow: str
-    workspace: Path
-    git_dir: Path | None
-    policy: Policy
-    plan: AgentPlan
-    run: Exec
-    item: WorkItem
-    comments: Sequence[IssueComment] = ()
-    memory: str = ""
-    """The repository's instructions file's text (read at planning's blob), shown as data."""
+__all__ = ["AgentRun", "EngineModel", "run_agent", "traced_calls"]
 
 
 def _budget_of(error: BaseException) -> BudgetExceeded | None:

@@ -17,9 +17,7 @@ from pydantic_ai.models.wrapper import WrapperModel
 from pydantic_ai.settings import ModelSettings
 
 from jobs.agent.budget import Meter
-
-Price = Callable[[int, int], float]
-"""The cost of a response from its input and output tokens."""
+from jobs.agent.spec import Price
 
 
 @dataclass(frozen=True)

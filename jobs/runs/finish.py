@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from app.github.untrusted import message
 from jobs.agent.budget import BudgetExceeded
-from jobs.agent.engine import EngineModel
 from jobs.agent.planning import AgentNotConfigured
+from jobs.agent.spec import EngineModel
 from jobs.failures import TRANSIENT
 from jobs.ledger import Ledger, LedgerError, RunState, RunView
 from jobs.plan import Plan

@@ -21,8 +21,8 @@ from app.config.model import RepoConfig
 from app.constants import CONFIG_PATH
 from app.github.protocol import IssueRecord
 from app.settings import DEFAULT_CACHE_MAX_BYTES
-from jobs.agent.engine import EngineModel
 from jobs.agent.planning import AgentNotConfigured
+from jobs.agent.spec import EngineModel
 from jobs.ledger import TERMINAL, ApprovalDecision, Ledger, RunState, RunView
 from jobs.plan import Plan
 from jobs.runs import registry

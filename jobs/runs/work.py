@@ -16,8 +16,8 @@ from docker.errors import DockerException, ImageNotFound
 from app.config.model import RepoConfig
 from app.github.protocol import IssueComment
 from jobs.agent.budget import Meter
-from jobs.agent.engine import AgentRun, EngineModel, run_agent
 from jobs.agent.planning import NOT_CONFIGURED, AgentNotConfigured
+from jobs.agent.spec import AgentRun, EngineModel
 from jobs.agent.task import AgentResult, AgentTask, RunAgent
 from jobs.ledger import Ledger
 from jobs.ledger.recording import recorded
@@ -126,6 +126,8 @@ def _agent(where: AgentRun, model: EngineModel) -> RunAgent:
         model.retries.meter = meter
 
     async def call(task: AgentTask) -> AgentResult:
+        from jobs.agent.engine import run_agent  # pydantic-ai, mcp and the SDKs load only when an agent works
+
         return await run_agent(where, model, task, meter)
 
     return call

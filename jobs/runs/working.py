@@ -8,7 +8,8 @@ from typing import Any
 from app.config.loader import load_repo_config
 from app.github.protocol import IssueComment, RepoId
 from app.github.untrusted import message
-from jobs.agent.operator import operator_model
+from app.settings import Settings
+from jobs.agent.spec import EngineModel
 from jobs.context import settings_of
 from jobs.failures import TRANSIENT
 from jobs.ledger import Ledger, RunState, RunView
@@ -27,6 +28,12 @@ from sandbox import images
 from sandbox.git import GitError, Identity, branch_name, release
 
 log = logging.getLogger(__name__)
+
+
+def _operator_model(settings: Settings) -> EngineModel | None:
+    from jobs.agent.operator import operator_model  # the model's SDKs load only for an agent run
+
+    return operator_model(settings)
 
 
 def bot_identity(bot_login: str) -> Identity:
@@ -94,7 +101,7 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
             phase=Phase(
                 settings.data_dir, run.repo, settings.egress_without_firewall, settings.cache_max_bytes
             ),
-            model=operator_model(settings) if plan.agent is not None else None,
+            model=_operator_model(settings) if plan.agent is not None else None,
         )
         comments: tuple[IssueComment, ...] = ()
         if plan.agent is not None:  # what people said, as data for get_issue; Steward's own are left out

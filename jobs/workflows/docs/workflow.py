@@ -7,7 +7,6 @@ from jobs.agent.task import AgentTask
 from jobs.plan import NOT_ACTED_ON, Plan
 from jobs.runs.workflow import Outcome, PlanInput, WorkInput, WorkItem
 from jobs.workflows.docs import proposal
-from jobs.workflows.docs.agent_tools import tools
 from jobs.workflows.docs.engine import apply_docs, plan_docs
 from policies.loader import load_policy
 from policies.model import Policy
@@ -49,6 +48,8 @@ class DocsWorkflow:
         config = given.config.workflows.docs
         done = None
         if given.agent is not None:  # the agent edits prose first; the built-in steps then run as ever
+            from jobs.workflows.docs.agent_tools import tools  # the tool layer loads only for the agent
+
             done = await given.agent(AgentTask(AGENT_GOAL, tools(config)))
         outcome = await apply_docs(
             given.workspace, given.plan, given.item.issue, config, given.run, git_dir=given.git_dir

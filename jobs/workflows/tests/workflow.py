@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 from app.config.model import RepoConfig, WorkflowConfig
 from jobs.plan import Plan
 from jobs.runs.workflow import Outcome, PlanInput, WorkInput, WorkItem
-from jobs.workflows.tests import agent_tools, text
+from jobs.workflows.tests import text
 from jobs.workflows.tests.affected import repository_files
-from jobs.workflows.tests.agentgen import AgentGenerator, Both, total
 from jobs.workflows.tests.engine import run_engine
 from jobs.workflows.tests.generators import Generator, Pynguin
 from jobs.workflows.tests.layout import detect
@@ -43,6 +42,9 @@ class TestsWorkflow:
     async def work(self, given: WorkInput) -> Outcome:
         if given.agent is None:
             return await run_engine(given, given.config.workflows.tests, self.generator)
+        from jobs.workflows.tests import agent_tools  # the tool layer loads only for the agent
+        from jobs.workflows.tests.agentgen import AgentGenerator, Both, total
+
         files = await asyncio.to_thread(repository_files, given.workspace, given.git_dir)
         agent = AgentGenerator(given.agent, agent_tools.TOOLS, detect(files).folder)
         outcome = await run_engine(given, given.config.workflows.tests, Both(self.generator, agent))
