@@ -87,10 +87,24 @@ class PagedGitHub:
 
     def __init__(self, issues: list[IssueRecord]) -> None:
         self.issues = issues
+        self.asked: list[tuple[float, int]] = []
+        """(when, items) per page asked for: one page's work is the time to the next ask."""
 
     async def list_issues(self, repo: RepoId, page: int, per_page: int = 100) -> IssuePage:
+        self.asked.append((time.perf_counter(), len(self.issues[(page - 1) * per_page : page * per_page])))
         chunk = self.issues[(page - 1) * per_page : page * per_page]
         return IssuePage(items=chunk, has_next=page * per_page < len(self.issues))
+
+
+def page_rates(asked: list[tuple[float, int]], finished: float) -> list[float]:
+    """Issues per second of each page: its items over the time until the next page was asked for."""
+    ends = [when for when, _ in asked[1:]] + [finished]
+    return [items / (end - start) for (start, items), end in zip(asked, ends, strict=True) if items]
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def rss_peak_mb() -> float:
@@ -112,16 +126,17 @@ async def main(args: argparse.Namespace) -> None:
     if hybrid:
         started = time.perf_counter()
         semantic.embed(["warm up the model"])
-        print(f"model load: {time.perf_counter() - started:.1f} s")
+        print(f"model load: {time.perf_counter() - started:.1f} s ({semantic.describe()})")
     base_rss = rss_peak_mb()
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite+aiosqlite:///{tmp}/bench.db")
         await migrate(engine)
         db = sessions(engine)
-        started = time.perf_counter()
+        github = PagedGitHub(backlog)
+        cpu_started, started = cpu_seconds(), time.perf_counter()
         # One call for the whole history (a job stops after PAGES_PER_JOB or SECONDS_PER_JOB and re-queues).
         progress = await backfill(
-            PagedGitHub(backlog),  # type: ignore[arg-type]
+            github,  # type: ignore[arg-type]
             db,
             REPO,
             max_pages=10**6,
@@ -129,8 +144,15 @@ async def main(args: argparse.Namespace) -> None:
         )
         if not progress.done or progress.items != len(backlog):
             raise SystemExit(f"backfill stopped at {progress.items} of {len(backlog)} issues")
-        took = time.perf_counter() - started
-        print(f"backfill: {progress.items} issues in {took:.1f} s = {progress.items / took:.0f} issues/s")
+        finished = time.perf_counter()
+        took, cpu = finished - started, cpu_seconds() - cpu_started
+        rates = page_rates(github.asked, finished)
+        backfill_line = (
+            f"backfill: {progress.items} issues in {took:.1f} s = {progress.items / took:.0f} issues/s, "
+            f"median page {statistics.median(rates):.0f} issues/s ({len(rates)} pages); "
+            f"{cpu:.1f} CPU s = {progress.items / cpu:.0f} issues per CPU second"
+        )
+        print(backfill_line)
         after_backfill = rss_peak_mb()
 
         cache = IndexCache(db)
@@ -153,13 +175,19 @@ async def main(args: argparse.Namespace) -> None:
             done = time.perf_counter()
             rank_ms.append((done - indexed) * 1000)
             total_ms.append((done - started) * 1000)
+        triage_p95 = pct(total_ms, 0.95)
         print(
             f"triage of one new issue ({len(fresh)} issues, after {len(backlog)}): "
-            f"index+rank p50 {statistics.median(total_ms):.1f} ms, p95 {pct(total_ms, 0.95):.1f} ms; "
+            f"index+rank p50 {statistics.median(total_ms):.1f} ms, p95 {triage_p95:.1f} ms; "
             f"rank only p50 {statistics.median(rank_ms):.1f} ms, p95 {pct(rank_ms, 0.95):.1f} ms"
         )
         await engine.dispose()
     print(f"memory: peak RSS {rss_peak_mb():.0f} MiB (before indexing {base_rss:.0f} MiB)")
+    load = os.getloadavg()[0]
+    print(
+        f"summary: backfill median {statistics.median(rates):.0f} issues/s, triage p95 {triage_p95:.1f} ms; "
+        f"load average {load:.1f} on {os.cpu_count()} cores (other processes' load slows both)"
+    )
 
 
 if __name__ == "__main__":

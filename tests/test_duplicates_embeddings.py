@@ -47,3 +47,29 @@ def test_hybrid_ranking_lifts_a_paraphrase_that_lexical_ranks_low() -> None:
     lexical_gap = lexical.fused[1] - lexical.fused[0]
     hybrid_gap = hybrid.fused[1] - hybrid.fused[0]
     assert hybrid_gap < lexical_gap - 0.05  # the paraphrase (doc 0) closes in: it means the same thing
+
+
+def test_bfloat16_embeds_like_float32_and_one_item_like_a_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The faster bfloat16 weights must not change what the model says: same neighbours, cosines > 0.99."""
+    texts = [
+        embed_text(
+            "NullPointerException in FileSystem.getStatus", "getStatus throws when the path is missing."
+        ),
+        embed_text(
+            "getStatus NPE for a missing path", "FileSystem.getStatus fails with NullPointerException."
+        ),
+        embed_text("Add a dark theme", "Please support dark mode in the editor."),
+    ]
+    vectors = {}
+    for choice in ("0", "1"):
+        monkeypatch.setenv(semantic.BF16_ENV, choice)
+        monkeypatch.setattr(semantic, "_model", None)
+        assert semantic.describe().startswith("bfloat16" if choice == "1" else "float32")
+        vectors[choice] = semantic.embed(texts)
+        single = semantic.embed(texts[:1])[0]
+        assert float(single @ vectors[choice][0]) > 0.99  # one thread for one item, the batch's threads else
+    agreement = np.sum(vectors["0"] * vectors["1"], axis=1)
+    assert agreement.min() > 0.99
+    assert np.allclose(np.linalg.norm(vectors["1"], axis=1), 1.0, atol=1e-4)
+    for matrix in vectors.values():
+        assert matrix[0] @ matrix[1] > matrix[0] @ matrix[2] + 0.2
