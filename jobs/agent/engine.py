@@ -31,17 +31,20 @@ __all__ = ["AgentRun", "EngineModel", "run_agent", "traced_calls"]
 
 
 def _budget_of(error: BaseException) -> BudgetExceeded | None:
-    """The BudgetExceeded inside what pydantic-ai or anyio raised (it may come wrapped in a group)."""
-    seen: BaseException | None = error
-    while seen is not None:
+    """The BudgetExceeded inside what pydantic-ai or anyio raised (it may come wrapped in a group, whose
+    members' contexts may lead back to the group: each exception is looked at once)."""
+    looked: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        seen = pending.pop()
+        if seen is None or id(seen) in looked:
+            continue
+        looked.add(id(seen))
         if isinstance(seen, BudgetExceeded):
             return seen
+        pending.append(seen.__cause__ or seen.__context__)
         if isinstance(seen, BaseExceptionGroup):
-            for inner in seen.exceptions:
-                found = _budget_of(inner)
-                if found is not None:
-                    return found
-        seen = seen.__cause__ or seen.__context__
+            pending.extend(reversed(seen.exceptions))  # the group's members first, in order
     return None
 
 
