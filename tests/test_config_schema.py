@@ -20,7 +20,7 @@ from app.config.checks import semantic_problems
 from app.config.loader import parse_config
 from app.config.model import RepoConfig
 from app.config.reference import config_schema
-from app.config.types import PATTERN_WORDS, Duration, Glob, Size
+from app.config.types import PATTERN_WORDS, Duration, Glob, McpServerName, Size
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = Draft202012Validator(json.loads((ROOT / "schema" / "steward.schema.json").read_text()))
@@ -37,6 +37,10 @@ DURATIONS = (
 GLOBS = (
     ["docs/**", "*.md", "a?b.rst", " x", "d" * 200, "*/" * 8],
     ["", "   ", "\n", "*" * 9, "?*" * 5, "d" * 201, 5, None, ["docs/**"]],
+)
+MCP_SERVER_NAMES = (
+    ["search", "issue-db", "a_1", "x" * 32],
+    ["", "Search", "a b", "a.b", "x" * 33, "ok\n", 1, None, ["search"]],
 )
 PREFIXES = (["/bot", "/a-b_c", "/B" + "x" * 30], ["bot", "/bot\n", "/1x", "/", "/" + "a" * 33, 1, None])
 
@@ -70,7 +74,12 @@ def _numbers(kind: type, info: FieldInfo | None) -> tuple[list[Any], list[Any]]:
     return valid, invalid
 
 
-NAMED: dict[Any, tuple[list[Any], list[Any]]] = {Size: SIZES, Duration: DURATIONS, Glob: GLOBS}
+NAMED: dict[Any, tuple[list[Any], list[Any]]] = {
+    Size: SIZES,
+    Duration: DURATIONS,
+    Glob: GLOBS,
+    McpServerName: MCP_SERVER_NAMES,
+}
 
 
 def samples(annotation: Any, info: FieldInfo | None = None) -> tuple[list[Any], list[Any]]:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from app.config.types import PREFIX_PATTERN, Duration, Glob, Size
+from app.config.types import PREFIX_PATTERN, Duration, Glob, McpServerName, Size
 
 Role = Literal["none", "read", "triage", "write", "maintain", "admin"]
 """GitHub's repository roles, weakest first; `none` means anyone."""
@@ -188,6 +188,10 @@ class WritingWorkflowConfig(WorkflowConfig):
     """`builtin` needs no model; `agent` drives the operator's model through Steward's own tools."""
     budget: BudgetOverride = Field(default_factory=BudgetOverride)
     """The agent engine's budget here (lower than the policy's only)."""
+    mcp_servers: list[McpServerName] = Field(default_factory=list)
+    """External MCP servers the agent engine may use here, by the names the operator declared in
+    STEWARD_MCP_SERVERS; only the tools the operator allows are offered, as `<server>_<tool>`. A name the
+    operator did not declare refuses the agent's plan."""
 
 
 class DocsConfig(WritingWorkflowConfig):

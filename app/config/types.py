@@ -21,12 +21,14 @@ DURATION_PATTERN = whole(r"0*[1-9][0-9]*[smh]")
 GLOB_PATTERN = whole(r"(?=[\s\S]*\S)[^*?]*(?:[*?][^*?]*){0,8}")
 MAX_GLOB_CHARS = 200
 PREFIX_PATTERN = whole(r"/[A-Za-z][A-Za-z0-9_-]{0,31}")
+MCP_SERVER_PATTERN = whole(r"[a-z0-9_-]{1,32}")
 
 PATTERN_WORDS: dict[str, str] = {
     SIZE_PATTERN: "a whole number of bytes above 0, or one followed by k, m or g (e.g. `512m`, `2g`)",
     DURATION_PATTERN: "a number of seconds above 0, or a whole number and s, m or h (e.g. `90s`, `10m`)",
     GLOB_PATTERN: "a path glob with some text that is not a space and at most 8 wildcards (`*` or `?`)",
     PREFIX_PATTERN: "`/` then a letter, then up to 31 letters, digits, `_` or `-` (e.g. `/steward`, `/bot`)",
+    MCP_SERVER_PATTERN: "1 to 32 lowercase letters, digits, `_` or `-` (e.g. `search`, `issue-db`)",
 }
 """What each pattern means, in words: error messages say this instead of showing the regex."""
 
@@ -84,3 +86,6 @@ Glob = Annotated[
     WithJsonSchema({"type": "string", "maxLength": MAX_GLOB_CHARS, "pattern": GLOB_PATTERN}),
 ]
 """A path glob (`*`, `?`, `**`), bounded so that matching it stays cheap."""
+
+McpServerName = Annotated[str, Field(pattern=MCP_SERVER_PATTERN)]
+"""An external MCP server's name, as the operator declared it in STEWARD_MCP_SERVERS."""
