@@ -96,6 +96,7 @@ def run_workflow(
             instructions=instructions,
             model=lambda: operator_model(settings),
             model_label=model_label(settings.model_provider, settings.model_name),
+            mcp_servers=tuple(settings.mcp_servers),
         )
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         _run(options, skip)

@@ -67,7 +67,10 @@ class AgentPlan(BaseModel):
     model: str
     """`provider:name` of the operator's model."""
     tools: list[str] = Field(default_factory=list)
-    """The tools offered to the model (the policy's allowlist, nothing else)."""
+    """The tools offered to the model (the policy's allowlist, then the external servers' allowlisted tools as
+    `<server>_<tool>`; nothing else)."""
+    mcp_servers: list[str] = Field(default_factory=list)
+    """The operator's external MCP servers this run may use (the repository's `mcp_servers`)."""
     budget: Budget = Field(default_factory=Budget)
     memory_file: str = ""
     """The repository's instructions file (`.github/steward.md` or `AGENTS.md`); empty: none."""

@@ -1,6 +1,7 @@
 """The agent engine: pydantic-ai drives the model; the model acts only through Steward's MCP server.
 
-One run: the policy's tools are offered over an in-memory MCP session, every model request is metered and
+One run: the policy's tools are offered over an in-memory MCP session (and the allowlisted tools of the
+external MCP servers the plan names, jobs.agent.external), every model request is metered and
 traced (jobs.agent.traced), every tool call is counted before it runs and traced after (refused ones too),
 and the whole is bounded by the wall-time budget. The first budget reached raises BudgetExceeded at once;
 the lifecycle then keeps nothing the agent wrote.
@@ -18,6 +19,8 @@ from pydantic_ai.usage import UsageLimits
 
 from jobs.agent.budget import BudgetExceeded, Meter
 from jobs.agent.context import OnCall, ToolCallRecord, ToolContext
+from jobs.agent.external import connected
+from jobs.agent.planning import enabled_servers
 from jobs.agent.prompt import instructions, prompt
 from jobs.agent.server import build_server
 from jobs.agent.spec import AgentRun, EngineModel
@@ -83,6 +86,9 @@ async def run_agent(where: AgentRun, engine: EngineModel, task: AgentTask, meter
         on_call=on_call, item=where.item, comments=where.comments, extra=tuple(task.tools),
     )  # fmt: skip
     server = build_server(ctx)
+    # The plan named the servers; the operator may have withdrawn one since (refused, not skipped).
+    servers = enabled_servers(where.plan.mcp_servers, engine.servers, server.offered, workflow=where.workflow)
+    offered = list(server.offered)
 
     async def record_model(step: ModelStep) -> None:
         await ledger.record_agent_step(
@@ -92,26 +98,27 @@ async def run_agent(where: AgentRun, engine: EngineModel, task: AgentTask, meter
         )  # fmt: skip
         for call in step.unoffered:
             meter.before_tool_call()
-            await server.refuse_unoffered(call[0], call[1])
-
-    model = MeteredModel(engine.model, meter, engine.price, record_model, offered=set(server.offered))
+            await server.refuse_unoffered(call[0], call[1], offered=offered)
 
     async def process_tool_call(_ctx: Any, call_tool: Any, name: str, arguments: dict[str, Any]) -> Any:
         meter.before_tool_call()
         return await call_tool(name, arguments)
 
     toolset: MCPToolset[None] = MCPToolset(server, process_tool_call=process_tool_call, max_retries=3)
-    agent: Agent[None, str] = Agent(
-        model,
-        toolsets=[toolset],
-        instructions=instructions(where.workflow, ctx.policy, server.offered, task.goal),
-    )
     limits = UsageLimits(request_limit=None, tool_calls_limit=None)
     try:
         with anyio.fail_after(max(where.plan.budget.wall_time - meter.elapsed(), 0.001)):
-            result = await agent.run(
-                prompt(where.item, where.comments, where.plan, where.memory), usage_limits=limits
-            )
+            async with connected(servers, where.plan.tools, meter, on_call) as external:
+                offered.extend(external.offered)
+                model = MeteredModel(engine.model, meter, engine.price, record_model, offered=set(offered))
+                agent: Agent[None, str] = Agent(
+                    model,
+                    toolsets=[toolset, *external.toolsets],
+                    instructions=instructions(where.workflow, ctx.policy, offered, task.goal),
+                )
+                result = await agent.run(
+                    prompt(where.item, where.comments, where.plan, where.memory), usage_limits=limits
+                )
     except TimeoutError:
         raise BudgetExceeded("wall_time", where.plan.budget.wall_time, round(meter.elapsed(), 1)) from None
     except UsageLimitExceeded as exc:  # pydantic-ai's own guard: said in the budget's words

@@ -40,4 +40,4 @@ def operator_model(settings: Settings) -> EngineModel | None:
     def price(n_in: int, n_out: int) -> float:
         return cost(_Usage(n_in, n_out), prices)
 
-    return EngineModel(model, price, retries=retries, close=http.aclose)
+    return EngineModel(model, price, retries=retries, close=http.aclose, servers=tuple(settings.mcp_servers))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
+from app.settings import McpServer
 from jobs.agent.engine import EngineModel
 from jobs.agent.traced import load_response
 from jobs.ledger.views import RunTrace
@@ -41,8 +43,9 @@ def tool_calls(trace: RunTrace) -> list[tuple[str, str]]:
     return recorded(trace).calls
 
 
-def replay_model(found: Recorded) -> EngineModel:
-    """A model answering each request with the next recorded response, at its recorded cost."""
+def replay_model(found: Recorded, servers: Sequence[McpServer] = ()) -> EngineModel:
+    """A model answering each request with the next recorded response, at its recorded cost; `servers` are
+    the operator's external MCP servers, which the replayed calls reach again."""
     queue = list(found.responses)
     costs = list(found.costs)
 
@@ -56,4 +59,4 @@ def replay_model(found: Recorded) -> EngineModel:
     def price(_input: int, _output: int) -> float:
         return costs.pop(0) if costs else 0.0
 
-    return EngineModel(FunctionModel(answer, model_name="replay"), price)
+    return EngineModel(FunctionModel(answer, model_name="replay"), price, servers=servers)

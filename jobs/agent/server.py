@@ -74,6 +74,24 @@ def _text(result: CallToolResult | InputRequiredResult) -> str:
     return "\n".join(part.text for part in result.content if isinstance(part, TextContent))
 
 
+def tool_record(
+    name: str, arguments: dict[str, Any], started: float, shown: str, *, reason: str, refused: bool = False
+) -> ToolCallRecord:
+    """One call as the trace keeps it: `shown` is the text the model is given, `reason` (empty when ok) why
+    it failed; `started` is when it began (time.monotonic)."""
+    return ToolCallRecord(
+        name=name,
+        arguments=_bounded(arguments),
+        arguments_sha256=digest(_canonical(arguments)),
+        ok=not reason,
+        refused=refused,
+        reason=cut(reason, EXCERPT_CHARS),
+        result_sha256=digest(shown),
+        result_excerpt=cut(shown, EXCERPT_CHARS),
+        duration=time.monotonic() - started,
+    )
+
+
 class StewardServer(MCPServer[Any]):
     """An MCP server whose every tool call goes through `call_tool`, one at a time, and is recorded."""
 
@@ -111,15 +129,21 @@ class StewardServer(MCPServer[Any]):
             return result
 
     async def refuse_unoffered(
-        self, name: str, arguments: dict[str, Any], started: float | None = None
+        self,
+        name: str,
+        arguments: dict[str, Any],
+        started: float | None = None,
+        *,
+        offered: Sequence[str] | None = None,
     ) -> Refused:
-        """Record a call to a tool this run does not offer as refused; the refusal says what is offered.
+        """Record a call to a tool this run does not offer as refused; the refusal says what is offered
+        (`offered`, when the run offers more than this server's tools).
 
         A client may refuse such a call itself without sending it (pydantic-ai answers the model "Unknown
         tool name"): the engine calls this for each one, so the trace still holds it.
         """
-        offered = ", ".join(self.offered) or "none"
-        refusal = Refused(f"`{name}` is not a tool this run offers (offered: {offered})")
+        names = ", ".join(self.offered if offered is None else offered) or "none"
+        refusal = Refused(f"`{name}` is not a tool this run offers (offered: {names})")
         began = time.monotonic() if started is None else started
         await self._record(name, arguments, began, str(refusal), reason=str(refusal), refused=True)
         return refusal
@@ -135,17 +159,7 @@ class StewardServer(MCPServer[Any]):
         refused: bool = False,
     ) -> None:
         """Tell on_call; `shown` is the text the model is given, `reason` (empty when ok) why it failed."""
-        record = ToolCallRecord(
-            name=name,
-            arguments=_bounded(arguments),
-            arguments_sha256=digest(_canonical(arguments)),
-            ok=not reason,
-            refused=refused,
-            reason=cut(reason, EXCERPT_CHARS),
-            result_sha256=digest(shown),
-            result_excerpt=cut(shown, EXCERPT_CHARS),
-            duration=time.monotonic() - started,
-        )
+        record = tool_record(name, arguments, started, shown, reason=reason, refused=refused)
         try:
             await self.ctx.on_call(record)
         except Exception as exc:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from app.github.protocol import IssueComment
+from app.settings import McpServer
 from jobs.agent.budget import Meter
 from jobs.plan import AgentPlan
 from jobs.runs.workitem import Exec, WorkItem
@@ -33,6 +34,8 @@ class EngineModel:
     """Told the run's meter, so that each HTTP retry counts as a model request."""
     close: Callable[[], Awaitable[None]] | None = None
     """Releases the model's HTTP client when the run's work ends."""
+    servers: Sequence[McpServer] = ()
+    """The operator's external MCP servers (STEWARD_MCP_SERVERS); a run uses those its plan names."""
 
 
 class RetryCounter(Protocol):

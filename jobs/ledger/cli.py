@@ -146,7 +146,7 @@ def replay_cmd(
         settings = load_settings()
         report = asyncio.run(
             replay_run(settings.db_url, run_id, data_dir=settings.data_dir, image=settings.sandbox_image,
-                       repo=Path(repo) if repo else None)
+                       repo=Path(repo) if repo else None, servers=settings.mcp_servers)
         )  # fmt: skip
     except (RunNotFound, LocalRunError, SettingsError) as exc:
         typer.echo(f"steward runs replay: {exc}", err=True)

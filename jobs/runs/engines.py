@@ -2,18 +2,27 @@
 
 The repository's config chooses per workflow (`workflows.<name>.engine`), a local run may override it with
 `--engine`; the agent needs the operator's model, so a plan for it without one is refused in words that say
-what to set.
+what to set, as is one enabling an external MCP server the operator did not declare.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.config.model import WorkflowConfig, WritingWorkflowConfig
 from app.github.protocol import IssueRecord
-from jobs.agent.planning import ACTED_ON, MEMORY_BYTES, agent_plan
+from app.settings import McpServer
+from jobs.agent.planning import (
+    ACTED_ON,
+    MEMORY_BYTES,
+    NOT_CONFIGURED,
+    AgentNotConfigured,
+    agent_plan,
+    enabled_servers,
+)
 from jobs.plan import Plan, PlanStep
 from jobs.runs.workflow import Outcome
 from policies.model import Policy
@@ -30,6 +39,8 @@ class EngineChoice:
     asked: str | None = None
     """`builtin` or `agent` from the terminal; None: the repository's config decides."""
     model: str | None = None
+    servers: Sequence[McpServer] = ()
+    """The operator's external MCP servers (STEWARD_MCP_SERVERS), which the repository's config may enable."""
 
 
 def engine_of(section: WorkflowConfig, choice: EngineChoice) -> str:
@@ -47,10 +58,15 @@ def with_engine(
     git_dir: Path | None,
     issue: IssueRecord,
 ) -> Plan:
-    """The plan with its engine said; raises AgentNotConfigured for the agent without a model."""
+    """The plan with its engine said; raises AgentNotConfigured for the agent without a model, or enabling an
+    MCP server the operator did not declare."""
     if engine_of(section, choice) != "agent":
         return plan
-    agent = agent_plan(choice.model, policy, workspace, git_dir)
+    names = section.mcp_servers if isinstance(section, WritingWorkflowConfig) else []
+    if not choice.model:
+        raise AgentNotConfigured(NOT_CONFIGURED)
+    servers = enabled_servers(names, choice.servers, policy.tools, workflow=plan.workflow)
+    agent = agent_plan(choice.model, policy, workspace, git_dir, servers)
     agent = agent.model_copy(update={"item": dataclasses.asdict(issue)})
     note = ACTED_ON if plan.instructions.strip() else ""
     step = PlanStep(

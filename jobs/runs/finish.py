@@ -188,7 +188,7 @@ def _agent_stop(run_id: str, exc: AgentNotConfigured | BudgetExceeded) -> tuple[
             f"Run `{run_id}` was stopped: {exc}. Nothing it wrote was kept.\n\n"
             f"Trace: `steward runs show {run_id}`.",
         )
-    return "the agent engine has no model", f"Run `{run_id}` did not work: {exc}."
+    return exc.reason, f"Run `{run_id}` did not work: {exc}."
 
 
 def _failures(plan: Plan) -> str:

@@ -20,7 +20,7 @@ from app.config.loader import parse_config
 from app.config.model import RepoConfig
 from app.constants import CONFIG_PATH
 from app.github.protocol import IssueRecord
-from app.settings import DEFAULT_CACHE_MAX_BYTES
+from app.settings import DEFAULT_CACHE_MAX_BYTES, McpServer
 from jobs.agent.planning import AgentNotConfigured
 from jobs.agent.spec import EngineModel
 from jobs.ledger import TERMINAL, ApprovalDecision, Ledger, RunState, RunView
@@ -69,6 +69,8 @@ class LocalOptions:
     """Makes the operator's model for the agent engine, when the plan needs it (None: none configured)."""
     model_label: str | None = None
     """`provider:name` of that model, for the plan."""
+    mcp_servers: Sequence[McpServer] = ()
+    """The operator's external MCP servers (STEWARD_MCP_SERVERS) the checkout's config may enable."""
 
 
 def local_workflow(name: str) -> Workflow:
@@ -188,7 +190,7 @@ async def plan_local(options: LocalOptions, echo: Echo, err: Echo | None = None)
         )
         async with cancelled_on_interrupt(ledger, run.id, actor):
             given = PlanInput(item, config, policy, top, None, head)
-            choice = EngineChoice(options.engine, options.model_label)
+            choice = EngineChoice(options.engine, options.model_label, options.mcp_servers)
             plan = await _plan(ledger, run.id, workflow, given, actor, list(options.egress_allowlist), choice)
             await _forge(workflow, top, head, echo, err).show_plan(run, plan)
             if plan.approval_required:
@@ -225,7 +227,7 @@ async def _plan(
     try:
         plan = with_engine(plan, section, given.policy, choice, given.workspace, git_dir, given.item.issue)
     except AgentNotConfigured as exc:
-        await ledger.transition(run_id, RunState.FAILED, actor=actor, reason="the agent engine has no model")
+        await ledger.transition(run_id, RunState.FAILED, actor=actor, reason=exc.reason)
         raise LocalRunError(f"nothing was run: {exc}") from None
     await ledger.set_plan(run_id, plan)
     await ledger.update_run(

@@ -76,15 +76,17 @@ async def _plan(ctx: dict[str, Any], ledger: Ledger, run: RunView) -> str:
         plan = await anyio.to_thread.run_sync(lambda: workflow.plan(given))
         install = choose_setup(ws.work_tree, result.config, workflow, policy, settings.egress_allowlist)
         plan = plan.model_copy(update={"setup": install})
-        choice = EngineChoice(model=model_label(settings.model_provider, settings.model_name))
+        choice = EngineChoice(
+            model=model_label(settings.model_provider, settings.model_name), servers=settings.mcp_servers
+        )
         section = workflow.section(result.config)
         try:
             plan = with_engine(plan, section, policy, choice, ws.work_tree, ws.git_dir, issue)
         except AgentNotConfigured as exc:
             forge = GitHubForge(gh, repo, settings.bot_login)
-            await end_run(ledger, forge, run, RunState.FAILED, "the agent engine has no model",
+            await end_run(ledger, forge, run, RunState.FAILED, exc.reason,
                           f"Run `{run.id}` did not start: {exc}.")  # fmt: skip
-            return "failed: no model for the agent engine"
+            return f"failed: {exc.reason}"
     finally:
         remove(root)
     plan = plan.model_copy(update={"requested_by": run.actor})

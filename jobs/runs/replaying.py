@@ -9,11 +9,13 @@ If the checkout's HEAD has moved since the run, it says so: the replay still wor
 from __future__ import annotations
 
 import getpass
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
 
+from app.settings import McpServer
 from jobs.agent.replay import recorded, replay_model, tool_calls
 from jobs.ledger import Ledger, RunState, RunView
 from jobs.runs import registry
@@ -59,17 +61,30 @@ async def _tree(top: Path, rev: str) -> str | None:
 
 
 async def replay_run(
-    db_url: str, run_id: str, *, data_dir: Path, image: str, repo: Path | None = None
+    db_url: str,
+    run_id: str,
+    *,
+    data_dir: Path,
+    image: str,
+    repo: Path | None = None,
+    servers: Sequence[McpServer] = (),
 ) -> ReplayReport:
+    """`servers`: the operator's external MCP servers, for a run whose plan used some (called again)."""
     ledger = await Ledger.connect(db_url)
     try:
-        return await _replay(ledger, run_id, data_dir=data_dir, image=image, repo=repo)
+        return await _replay(ledger, run_id, data_dir=data_dir, image=image, repo=repo, servers=servers)
     finally:
         await ledger.close()
 
 
 async def _replay(
-    ledger: Ledger, run_id: str, *, data_dir: Path, image: str, repo: Path | None
+    ledger: Ledger,
+    run_id: str,
+    *,
+    data_dir: Path,
+    image: str,
+    repo: Path | None,
+    servers: Sequence[McpServer],
 ) -> ReplayReport:
     trace = await ledger.trace(run_id)
     run, plan = trace.run, trace.run.plan
@@ -113,7 +128,7 @@ async def _replay(
         issue = recorded_issue(plan, run.number)
         order = WorkOrder(workflow, WorkItem(issue, run.instructions, tuple(run.paths)), config, policy)
         chosen = images.choose(config.setup.image, image, [image])
-        how = Sandboxed(chosen, Phase(data_dir, str(top)), replay_model(found))
+        how = Sandboxed(chosen, Phase(data_dir, str(top)), replay_model(found, servers))
         try:
             await work_in_sandbox(ws, plan, order, how, ledger=ledger, run_id=again.id)
             await changes(ws, path_policy(policy).max_file_bytes)
