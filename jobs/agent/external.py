@@ -115,6 +115,9 @@ async def connected(
     """The servers started (or reached) and listed: each offers its tools that are both in the operator's
     allowlist and in `allowed` (the plan's tools), and that it has. A server that cannot be reached refuses
     the run (McpServerRefused); every command server is stopped when the block ends."""
+    if not servers:
+        yield External([], [])
+        return
     async with contextlib.AsyncExitStack() as stack:
         cwd = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="steward-mcp-")))
         toolsets: list[AbstractToolset[None]] = []
