@@ -419,15 +419,7 @@ async def test_an_opened_pull_request_stores_its_files_branch_and_author_type_an
     api.get(f"/repos/{REPO.full_name}", name="repo").mock(
         return_value=httpx.Response(200, json={"full_name": REPO.full_name, "default_branch": "main"})
     )
-    files = api.get(f"/repos/{REPO.full_name}/pulls/71/files", name="files").mock(
-        return_value=httpx.Response(
-            200,
-            json=[
-                {"filename": "app/upload/handler.py", "status": "modified"},
-                {"filename": "tests/test_upload.py", "status": "added"},
-            ],
-        )
-    )
+    github.pull_files[71] = ["app/upload/handler.py", "tests/test_upload.py"]
     payload = load_payload("pull_request", "opened")
     payload["installation"] = {"id": 42}
     payload["repository"]["full_name"] = REPO.full_name
@@ -442,7 +434,7 @@ async def test_an_opened_pull_request_stores_its_files_branch_and_author_type_an
     event = PullRequestEvent.model_validate(payload).model_dump(mode="json")
     ctx: dict[str, Any] = {"settings": settings, "sessions": db, "job_try": 1}
     outcome = await triage_item(ctx, "d-pr", event, "pull_request")
-    assert files.called
+    assert api["pull_files"].called
     row = await store.get_item(db, REPO.full_name, 71)
     assert row is not None and row.kind == "pull" and row.author_type == "user" and row.base_branch == "main"
     assert json.loads(row.files or "[]") == ["app/upload/handler.py", "tests/test_upload.py"]

@@ -128,8 +128,8 @@ async def triage_item(
         loaded = await load_repo_config(gh, repo, ctx.get("redis"))
         config = loaded.config.workflows.duplicates
         sessions = db_sessions(ctx)
-        if item.is_pull_request:  # one bounded page: the files two pull requests share tell duplicates
-            item.files = await gh.pull_files(repo, item.number, FILES_MAX)
+        if item.is_pull_request and config.enabled and config.on_pull_requests:
+            item.files = await gh.pull_files(repo, item.number, FILES_MAX)  # one bounded page: shared files
         await store.upsert_item(sessions, repo.full_name, item)
         reason = skip_reason(config, item, is_bot, asked=False)
         if reason is not None:
