@@ -40,6 +40,8 @@ class FakeGitHub:
     """login -> role_name (admin, maintain, write, triage, read); absent logins get a 404."""
     files: dict[str, str] = field(default_factory=dict)
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    pull_files: dict[int, list[str]] = field(default_factory=dict)
+    """Pull request number -> the paths its files API lists (none for others)."""
     token_bodies: list[dict[str, Any]] = field(default_factory=list)
     token_auth: list[str] = field(default_factory=list)
     created: int = 0
@@ -74,7 +76,15 @@ class FakeGitHub:
         router.patch(url__regex=rf"{base}/issues/comments/\d+$", name="update_comment").mock(
             side_effect=self._guard("update_comment", self._update)
         )
+        router.get(url__regex=rf"{base}/pulls/\d+/files", name="pull_files").mock(
+            side_effect=self._guard("pull_files", self._pull_files)
+        )
         return router
+
+    def _pull_files(self, request: httpx.Request) -> httpx.Response:
+        number = int(request.url.path.split("/")[-2])
+        paths = self.pull_files.get(number, [])
+        return httpx.Response(200, json=[{"filename": p, "status": "modified"} for p in paths])
 
     def _guard(self, name: str, handler: Any) -> Any:
         def respond(request: httpx.Request) -> httpx.Response:

@@ -97,12 +97,17 @@ def test_eval_figures_match_the_hand_computed_case() -> None:
     # Threshold 0, one suggestion each: a:2 -> a:1 (wrong), a:3 -> a:1 (right), a:4 -> a:3 (wrong);
     # a:5 is closed as a duplicate of a report outside the file: left out. Precision 1/3, recall 1/2.
     data = _eval("--k", "1,5", "--threshold", "0", "--max-suggestions", "1")
+    curve = data.pop("curve")
+    projects = data.pop("projects")
     assert data == {
         "n": 2,
         "recall": {"1": 0.5, "5": 1.0},
         "mrr": 0.6667,
         "decision": {"threshold": 0.0, "precision": 0.3333, "recall": 0.5},
     }
+    assert curve[0] == {"threshold": 0.0, "comments": 3, "precision": 0.3333, "recall": 0.5}  # type: ignore[index]
+    assert [p["threshold"] for p in curve] == sorted(p["threshold"] for p in curve)  # type: ignore[attr-defined]
+    assert set(projects) == {"a"}  # type: ignore[arg-type]  # b:1 has no earlier report in b
 
 
 def test_eval_at_threshold_one_never_comments() -> None:

@@ -278,7 +278,7 @@ async def test_an_edit_updates_the_comment_in_place_and_starts_none(
     from tests.conftest import load_payload
 
     await seed(db)
-    github.files[".github/steward.yml"] = "workflows:\n  duplicates:\n    threshold: 0.05\n"
+    github.files[".github/steward.yml"] = "workflows:\n  duplicates:\n    threshold: 0.3\n"
     api.get(f"/repos/{REPO.full_name}", name="repo").mock(
         return_value=httpx.Response(200, json={"full_name": REPO.full_name, "default_branch": "main"})
     )
@@ -302,7 +302,7 @@ async def test_an_edit_updates_the_comment_in_place_and_starts_none(
     await record_triage(db, REPO.full_name, QUERY, "d-0", 42, "no candidate passed")
     outcome = await index_event(ctx, "d-1b", "issues", edited())
     assert outcome.endswith("no duplicates comment to update") and github.bot_comments(QUERY) == []
-    assert ORIGINAL in await run(await client(settings), db, IndexCache(db), DuplicatesConfig(threshold=0.05))
+    assert ORIGINAL in await run(await client(settings), db, IndexCache(db), DuplicatesConfig(threshold=0.3))
     payload["issue"].update(
         title="Icelandic translation missing", body="The settings page shows English strings."
     )
@@ -392,3 +392,54 @@ async def test_a_hostile_title_renders_as_text_inside_the_one_link_to_its_issue(
     words = re.sub(r"<code>.*?</code>", "", rendered)
     assert "<code>@alice</code>" in rendered and "@alice" not in words and "#12" not in words
     assert rendered.count("<tr>") == len(shown) + 1
+
+
+async def test_an_opened_pull_request_stores_its_files_branch_and_author_type_and_says_why(
+    db: Sessions, settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    from app.events import PullRequestEvent
+    from jobs.duplicates.jobs import triage_item
+    from tests.conftest import load_payload
+
+    await seed(db)
+    original = IssueRecord(
+        number=70,
+        title="Return 400 for an upload without a body",
+        body="The upload handler crashed on an empty request; it answers 400 now.",
+        state="open",
+        is_pull_request=True,
+        author="carol",
+        author_type="user",
+        base_branch="main",
+        files=["app/upload/handler.py", "tests/test_upload.py"],
+        created_at="2024-02-01T00:00:00Z",
+    )
+    await store.upsert_items(db, REPO.full_name, [original])
+    github.files[".github/steward.yml"] = "workflows:\n  duplicates:\n    on_pull_requests: true\n"
+    api.get(f"/repos/{REPO.full_name}", name="repo").mock(
+        return_value=httpx.Response(200, json={"full_name": REPO.full_name, "default_branch": "main"})
+    )
+    github.pull_files[71] = ["app/upload/handler.py", "tests/test_upload.py"]
+    payload = load_payload("pull_request", "opened")
+    payload["installation"] = {"id": 42}
+    payload["repository"]["full_name"] = REPO.full_name
+    payload["pull_request"].update(
+        number=71,
+        title="Empty upload crashes the handler",
+        body="Sending no payload to the upload endpoint raises; reply with a bad request.",
+        created_at="2024-03-01T00:00:00Z",
+        user={"login": "dave", "type": "User"},
+    )
+    payload["pull_request"]["base"]["ref"] = "main"
+    event = PullRequestEvent.model_validate(payload).model_dump(mode="json")
+    ctx: dict[str, Any] = {"settings": settings, "sessions": db, "job_try": 1}
+    outcome = await triage_item(ctx, "d-pr", event, "pull_request")
+    assert api["pull_files"].called
+    row = await store.get_item(db, REPO.full_name, 71)
+    assert row is not None and row.kind == "pull" and row.author_type == "user" and row.base_branch == "main"
+    assert json.loads(row.files or "[]") == ["app/upload/handler.py", "tests/test_upload.py"]
+    assert outcome.startswith("suggested #70"), (
+        outcome
+    )  # the shared files carry it past the default threshold
+    (body,) = github.bot_comments(71)
+    assert "- #70: changes the same files `app/upload/handler.py`, `tests/test_upload.py`" in body

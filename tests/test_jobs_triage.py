@@ -87,7 +87,11 @@ async def test_an_opened_issue_is_indexed_and_records_one_closed_duplicates_run(
     assert run.workflow == "duplicates" and run.state == RunState.CLOSED
     assert await reasons(settings, run.id) == ["no candidate passed (0 ranked)"]  # the outcome, said once
     assert await indexed(settings, repo, number)
-    assert github.token_bodies[0]["permissions"] == {"contents": "read", "issues": "write"}
+    assert github.token_bodies[0]["permissions"] == {
+        "contents": "read",
+        "issues": "write",
+        "pull_requests": "read",
+    }
     assert github.bot_comments(number) == []  # an empty index has nothing to suggest: silence
 
 

@@ -38,7 +38,7 @@ def test_token_permissions_are_least_privilege() -> None:
         "issues": "write",
         "statuses": "write",
     }
-    assert token_permissions("duplicates") == {"contents": "read", "issues": "write"}
+    assert token_permissions("duplicates") == {"contents": "read", "issues": "write", "pull_requests": "read"}
     assert token_permissions("commands") == {"contents": "read", "issues": "write"}
 
 

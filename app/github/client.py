@@ -293,6 +293,8 @@ def issue_record(data: dict[str, Any]) -> IssueRecord:
         # REST issue lists mark pull requests with a `pull_request` object; pull request payloads have `head`.
         is_pull_request=bool(data.get("pull_request")) or "head" in data or "merged_at" in data,
         author=str(user.get("login", "")),
+        author_type=_author_type(user),
+        base_branch=str((data.get("base") or {}).get("ref") or ""),
         labels=[str(label.get("name", "")) for label in data.get("labels") or [] if isinstance(label, dict)],
         html_url=str(data.get("html_url", "")),
         state_reason=data.get("state_reason"),
@@ -300,6 +302,14 @@ def issue_record(data: dict[str, Any]) -> IssueRecord:
         updated_at=data.get("updated_at"),
         closed_at=data.get("closed_at"),
     )
+
+
+def _author_type(user: dict[str, Any]) -> str:
+    """bot for GitHub's Bot accounts and apps' [bot] logins, user for others, '' when unknown."""
+    kind = str(user.get("type") or "").lower()
+    if kind == "bot" or str(user.get("login", "")).endswith("[bot]"):
+        return "bot"
+    return "user" if kind else ""
 
 
 def _linked_pull(event: Any, repo: RepoId) -> int | None:

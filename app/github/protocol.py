@@ -62,6 +62,12 @@ class IssueRecord:
     created_at: str | None = None
     updated_at: str | None = None
     closed_at: str | None = None
+    author_type: str = ""
+    """user or bot (GitHub's `user.type`, lowercased; an app's login ending in [bot] counts as bot)."""
+    base_branch: str = ""
+    """A pull request's base branch, from pull request payloads (issue lists lack it)."""
+    files: list[str] | None = None
+    """A pull request's changed files, when fetched (bounded); None when not."""
 
 
 @dataclass

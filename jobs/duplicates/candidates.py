@@ -9,8 +9,8 @@ import numpy as np
 from sqlalchemy import select
 
 from app.config.model import DuplicatesConfig
-from jobs.duplicates import semantic, store
-from jobs.duplicates.engine import TOP_K, calibrate, fuse
+from jobs.duplicates import calibration, decision, semantic, store
+from jobs.duplicates.engine import TOP_K, fuse, top_in_pool
 from jobs.duplicates.lexical import BoolArray
 from jobs.duplicates.live import IndexCache, Segment
 from jobs.duplicates.store import Sessions
@@ -30,6 +30,8 @@ class Suggestion:
     kind: str
     html_url: str
     score: float
+    why: decision.Pair | None = None
+    """What the two share (title words, files, an error line, an issue reference), for the comment."""
 
 
 async def find_candidates(
@@ -71,6 +73,10 @@ async def find_candidates(
         if i not in keep:
             pool[i] = False
     chosen = np.asarray(keep[:TOP_K], dtype=np.int64)
+    chosen_rows = [rows[int(numbers[i])] for i in chosen]
+    columns = calibration.features(fused[pool], top_in_pool(chosen, pool))
+    pairs = decision.pairs(item(query), [item(row) for row in chosen_rows], columns)
+    probs = decision.probabilities([p.features for p in pairs], decision.coefficients(vector is not None))
     return [
         Suggestion(
             number=row.number,
@@ -78,11 +84,25 @@ async def find_candidates(
             state=row.state,
             kind=row.kind,
             html_url=row.html_url,
-            score=round(candidate.score, 3),
+            score=round(float(prob), 3),
+            why=pair,
         )
-        for candidate in calibrate(fused, pool, chosen, hybrid and vector is not None)
-        if (row := rows[int(numbers[candidate.index])])
+        for row, pair, prob in zip(chosen_rows, pairs, probs, strict=True)
     ]
+
+
+def item(row: IssueIndexRow) -> decision.Item:
+    """What the decision reads of an indexed row."""
+    files = None if row.files is None else tuple(str(f) for f in json.loads(row.files))
+    return decision.Item(
+        title=row.title,
+        body=row.body,
+        number=row.number,
+        author=row.author,
+        author_type=row.author_type,
+        base_branch=row.base_branch,
+        files=files,
+    )
 
 
 def _pool(segment: Segment, number: int, cutoff: float, judged: dict[int, bool]) -> BoolArray:

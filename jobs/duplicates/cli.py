@@ -58,8 +58,13 @@ def duplicates(
     evaluate.stderr_progress(f"{len(reports)} reports; retrieval: {mode} ({why})")
     outcomes = evaluate.run(reports, lexical_only=lexical_only, progress=evaluate.stderr_progress)
     metrics = evaluate.measure(outcomes, ks, threshold, max_suggestions)
+    points = evaluate.curve(outcomes, (*evaluate.CURVE_THRESHOLDS, threshold), max_suggestions)
+    projects = evaluate.per_project(outcomes, ks, threshold, max_suggestions)
     if as_json:
-        typer.echo(json.dumps(metrics.as_json()))
+        report = metrics.as_json()
+        report["curve"] = [p.as_json() for p in points]
+        report["projects"] = {name: m.as_json() for name, m in projects.items()}
+        typer.echo(json.dumps(report))
         return
     typer.echo(f"retrieval: {mode}   reports with their original in the file: n = {metrics.n}")
     for key, value in metrics.recall.items():
@@ -69,6 +74,20 @@ def duplicates(
         f"decision at threshold {threshold:g}: {metrics.comments} comments, "
         f"precision {metrics.precision:.3f}, recall {metrics.decision_recall:.3f}"
     )
+    typer.echo("precision-recall curve (choose a threshold; the decision's coefficients are fixed):")
+    for p in points:
+        mark = "  <- threshold" if p.threshold == threshold else ""
+        typer.echo(
+            f"  threshold {p.threshold:<5g} {p.comments:5d} comments  precision {p.precision:.3f}"
+            f"  recall {p.recall:.3f}{mark}"
+        )
+    typer.echo(f"per project at threshold {threshold:g}:")
+    last = max(ks)
+    for name, m in projects.items():
+        typer.echo(
+            f"  {name:28s} n={m.n:4d}  recall@{last} {m.recall[last]:.3f}  MRR {m.mrr:.3f}  "
+            f"{m.comments:4d} comments  precision {m.precision:.3f}  recall {m.decision_recall:.3f}"
+        )
     typer.echo("calibration: the best candidate's score against how often it was the labelled duplicate")
     for project, bins in evaluate.reliability(outcomes).items():
         expected = sum(b.mean_score * b.n for b in bins)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from app.constants import DEFAULT_COMMAND_PREFIX, MARKER_DUPLICATES
-from app.github.untrusted import inline
+from app.github.untrusted import code_span, inline
 from jobs.duplicates.candidates import Suggestion
 
 TITLE_CHARS = 120
+WHY_WORDS = 6
+"""Shared title words (and files) named per reason line."""
+WHY_CHARS = 100
 
 
 def _cell(text: str) -> str:
@@ -33,6 +36,8 @@ def render(shown: Sequence[Suggestion], prefix: str = DEFAULT_COMMAND_PREFIX) ->
     lines += [
         f"| #{s.number} | [{_cell(s.title)}]({s.html_url}) | {_state(s)} | {s.score:.2f} |" for s in shown
     ]
+    lines += ["", "Why:"]
+    lines += [f"- #{s.number}: {reason(s)}" for s in shown]
     first = shown[0].number
     lines += [
         "",
@@ -41,6 +46,30 @@ def render(shown: Sequence[Suggestion], prefix: str = DEFAULT_COMMAND_PREFIX) ->
         " Steward never closes anything; a maintainer decides.",
     ]
     return "\n".join(lines)
+
+
+def _codes(values: Sequence[str]) -> str:
+    """Outside text as inline code (inert: no links, mentions or markup), a few at most."""
+    shown = ", ".join(code_span(v, WHY_CHARS) for v in values[:WHY_WORDS])
+    more = len(values) - WHY_WORDS
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def reason(item: Suggestion) -> str:
+    """One line saying why a candidate was suggested: what the two share."""
+    why = item.why
+    if why is None:
+        return "similar text"
+    parts = []
+    if why.files:
+        parts.append(f"changes the same files {_codes(why.files)}")
+    if why.error_line:
+        parts.append(f"the same error line {code_span(why.error_line, WHY_CHARS)}")
+    if why.refs:
+        parts.append(f"refers to the same issue {_codes([f'#{n}' for n in why.refs])}")
+    if why.title_words:
+        parts.append(f"shares the title words {_codes(why.title_words)}")
+    return "; ".join(parts) if parts else "similar description"
 
 
 def render_none(asked: bool) -> str:

@@ -29,6 +29,13 @@ class Report:
     duplicate_of: str | None
     marked_duplicate: bool = False
     """Closed as a duplicate (duplicate_of, or a source resolution saying so), the link known or not."""
+    number: int | None = None
+    author: str = ""
+    author_type: str = ""
+    """user or bot, when the source says."""
+    base_branch: str = ""
+    files: tuple[str, ...] | None = None
+    """A pull request's changed files, when the source has them (DupPR has not)."""
 
 
 def _instant(text: str) -> str:
@@ -58,6 +65,11 @@ class Row(BaseModel):
     project: Text = ""
     duplicate_of: str | None = Field(default=None, min_length=1)
     resolution: Text = ""
+    number: int | None = None
+    author: Text = ""
+    author_type: Annotated[str | None, AfterValidator(lambda value: (value or "").lower())] = ""
+    base_branch: Text = ""
+    files: list[str] | None = None
 
     def report(self) -> Report:
         return Report(
@@ -68,6 +80,11 @@ class Row(BaseModel):
             project=self.project or "",
             duplicate_of=self.duplicate_of,
             marked_duplicate=self.duplicate_of is not None or (self.resolution or "").lower() == "duplicate",
+            number=self.number,
+            author=self.author or "",
+            author_type=self.author_type or "",
+            base_branch=self.base_branch or "",
+            files=None if self.files is None else tuple(self.files),
         )
 
 

@@ -143,8 +143,11 @@ S = TypeVar("S", bound=Scored)
 
 
 def suggestions(candidates: Sequence[S], threshold: float, max_suggestions: int) -> list[S]:
-    """What a comment shows: nothing unless the best passes the threshold, then the best few near it."""
-    if not candidates or candidates[0].score < threshold:
+    """What a comment shows: nothing unless the best passes the threshold, then the best few near it.
+
+    Best by score, not by rank: the top-ranked look-alike (a backport, a bump) may score below a later one."""
+    ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
+    if not ranked or ranked[0].score < threshold:
         return []
     floor = threshold * LIST_FLOOR
-    return [c for c in candidates[:max_suggestions] if c.score >= floor]
+    return [c for c in ranked[:max_suggestions] if c.score >= floor]

@@ -10,7 +10,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from jobs.duplicates import calibration, semantic
+from jobs.duplicates import calibration, decision, semantic
 from jobs.duplicates.dataset import Report
 from jobs.duplicates.engine import Candidate, Corpus, suggestions, top_in_pool
 from jobs.duplicates.text import embed_text, tokenize
@@ -69,6 +69,19 @@ def _vectors(reports: Sequence[Report], lexical_only: bool) -> np.ndarray | None
     return semantic.embed([embed_text(r.title, r.body) for r in reports])
 
 
+def item(report: Report) -> decision.Item:
+    """What the decision reads of a report (authors, branches, files unknown when the file lacks them)."""
+    return decision.Item(
+        title=report.title,
+        body=report.body,
+        number=report.number,
+        author=report.author,
+        author_type=report.author_type,
+        base_branch=report.base_branch,
+        files=report.files,
+    )
+
+
 def run(
     reports: Sequence[Report], lexical_only: bool = False, progress: Progress | None = None
 ) -> list[Outcome]:
@@ -89,6 +102,7 @@ def run(
             progress(f"{project}: {len(members)} reports, indexing")
         vectors = _vectors(members, lexical_only)
         tokens = [tokenize(r.title, r.body) for r in members]
+        items = [item(r) for r in members]
         corpus = Corpus(tokens, vectors)
         ids = [r.id for r in members]
         position = {r.id: i for i, r in enumerate(members)}
@@ -104,11 +118,18 @@ def run(
                 continue
             vector = None if vectors is None else vectors[i]
             ranking = corpus.rank(tokens[i], vector, pool)
-            outcome = Outcome(report, ranking.candidates, ids, linked=frozenset(links.get(report.id, ())))
+            top = np.asarray([c.index for c in ranking.candidates], dtype=np.int64)
+            columns = calibration.features(ranking.fused[pool], top_in_pool(top, pool))
+            rows = [p.features for p in decision.pairs(items[i], [items[int(j)] for j in top], columns)]
+            coef = decision.coefficients(hybrid=vectors is not None)
+            probs = decision.probabilities(rows, coef)
+            candidates = [
+                Candidate(c.index, c.fused, float(p)) for c, p in zip(ranking.candidates, probs, strict=True)
+            ]
+            outcome = Outcome(report, candidates, ids, linked=frozenset(links.get(report.id, ())))
             if judged:
                 outcome.original_rank = ranking.rank_of(position[original.id])  # type: ignore[union-attr]
-            top = np.asarray([c.index for c in ranking.candidates], dtype=np.int64)
-            outcome.features = calibration.features(ranking.fused[pool], top_in_pool(top, pool)).tolist()
+            outcome.features = rows
             outcomes.append(outcome)
             if progress and (i + 1) % 500 == 0:
                 progress(f"{project}: ranked {i + 1}/{len(members)}")
@@ -145,6 +166,46 @@ def measure(
     precision = correct / comments if comments else 0.0
     decision_recall = found / n if n else 0.0
     return Metrics(n, recall, mrr, threshold, precision, decision_recall, comments)
+
+
+CURVE_THRESHOLDS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+"""The main points of the precision-recall curve the eval prints (the default threshold is added)."""
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    threshold: float
+    comments: int
+    precision: float
+    recall: float
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "threshold": self.threshold,
+            "comments": self.comments,
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+        }
+
+
+def curve(outcomes: Sequence[Outcome], thresholds: Sequence[float], max_suggestions: int) -> list[CurvePoint]:
+    """The decision's comments, precision and recall at each threshold (ascending)."""
+    points = []
+    for threshold in sorted(set(thresholds)):
+        m = measure(outcomes, [1], threshold, max_suggestions)
+        points.append(CurvePoint(threshold, m.comments, m.precision, m.decision_recall))
+    return points
+
+
+def per_project(
+    outcomes: Sequence[Outcome], ks: Sequence[int], threshold: float, max_suggestions: int
+) -> dict[str, Metrics]:
+    """measure() for each project alone, by project name."""
+    projects = sorted({o.report.project for o in outcomes})
+    return {
+        p: measure([o for o in outcomes if o.report.project == p], ks, threshold, max_suggestions)
+        for p in projects
+    }
 
 
 RELIABILITY_EDGES = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)

@@ -1,26 +1,42 @@
-"""Refit the calibration on a labelled JSONL set: `python -m jobs.duplicates.fit FILE.jsonl [--by-project]`.
+"""Refit the decision model on a labelled JSONL set, judged by held-out projects.
 
-`--by-project` also fits on each project alone and measures the decision on every project with those
-coefficients, to show whether one threshold means about the same precision in a repository not fitted on.
+`python -m jobs.duplicates.fit FILE.jsonl [--write] [--lexical-only]`
+
+Leave one project out: fit on all projects but one, score the one left out, rotate. The held-out scores of
+every project together give the cross-validated figures (per project and overall) and the precision-recall
+curve the default threshold is chosen from: the lowest threshold whose held-out precision, and that of every
+higher one, is at least TARGET_PRECISION. The shipped coefficients are then fitted on every project; `--write`
+writes them and the threshold into jobs/duplicates/decision_coef.py. The data stays where it is.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
-from jobs.duplicates import calibration, evaluate, semantic
+from jobs.duplicates import calibration, decision, evaluate, semantic
 from jobs.duplicates.dataset import load_reports
 from jobs.duplicates.engine import DEFAULT_MAX_SUGGESTIONS, Candidate
 
-THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5)
+L2 = 1.0
+TARGET_PRECISION = 0.8
+GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
+PRIORS = {"files": 4.0, "files_disjoint": -1.5, "template_only": 0.0, "automated": 0.0, "other_branch": 0.0}
+"""Set, not fitted: the development data has no changed-file lists. A PR pair changing the same files is
+strong evidence (Jaccard 1 adds 4 to the log-odds); two PRs whose known files are disjoint change different
+code. Fitted coefficients replace these once a labelled set with files exists (drop the entry here)."""
+COEF_FILE = Path(__file__).with_name("decision_coef.py")
 
 
-def training_rows(outcomes: Sequence[evaluate.Outcome]) -> tuple[np.ndarray, np.ndarray]:
+def training_rows(
+    outcomes: Sequence[evaluate.Outcome],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Top candidates of every report whose truth is known; positive when linked to it as a duplicate."""
     xs: list[list[float]] = []
     ys: list[float] = []
@@ -28,16 +44,30 @@ def training_rows(outcomes: Sequence[evaluate.Outcome]) -> tuple[np.ndarray, np.
         if not outcome.truth_known:
             continue
         for candidate, row in zip(outcome.candidates, outcome.features, strict=True):
+            if decision.vetoed(row):  # never suggested, so not what the model has to tell apart
+                continue
             xs.append(row)
             ys.append(1.0 if outcome.is_linked(candidate) else 0.0)
-    return np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+    width = len(decision.FEATURES)
+    return np.asarray(xs, dtype=np.float64).reshape(-1, width), np.asarray(ys, dtype=np.float64)
 
 
-def rescored(outcomes: Sequence[evaluate.Outcome], coef: tuple[float, ...]) -> list[evaluate.Outcome]:
+def fit(outcomes: Sequence[evaluate.Outcome], l2: float = L2) -> tuple[float, ...]:
+    """L2-regularised logistic regression over the fitted features; PRIORS fill in the others."""
+    x, y = training_rows(outcomes)
+    fitted = [i for i, name in enumerate(decision.FEATURES) if name not in PRIORS]
+    weights = calibration.fit(x[:, fitted], y, l2)
+    coef = [PRIORS.get(name, 0.0) for name in decision.FEATURES]
+    for i, w in zip(fitted, weights, strict=True):
+        coef[i] = w
+    return tuple(coef)
+
+
+def rescored(outcomes: Sequence[evaluate.Outcome], coef: Sequence[float]) -> list[evaluate.Outcome]:
     """The same rankings with scores from other coefficients (ranks, hence recall@k and MRR, unchanged)."""
     out = []
     for outcome in outcomes:
-        probs = calibration.probabilities(np.asarray(outcome.features, dtype=np.float64), coef)
+        probs = decision.probabilities(outcome.features, coef)
         candidates = [
             Candidate(c.index, c.fused, float(p)) for c, p in zip(outcome.candidates, probs, strict=True)
         ]
@@ -45,33 +75,87 @@ def rescored(outcomes: Sequence[evaluate.Outcome], coef: tuple[float, ...]) -> l
     return out
 
 
-def by_project(outcomes: Sequence[evaluate.Outcome]) -> None:
-    """Fit on each project; print comments / precision / recall per project and threshold."""
+def held_out(outcomes: Sequence[evaluate.Outcome]) -> list[evaluate.Outcome]:
+    """Every project's outcomes scored by coefficients fitted on the other projects only."""
     projects = sorted({o.report.project for o in outcomes})
-    split = {p: [o for o in outcomes if o.report.project == p] for p in projects}
-    for fitted in projects:
-        coef = calibration.fit(*training_rows(split[fitted]))
-        print(f"  fitted on {fitted}: {coef}")
-        for threshold in THRESHOLDS:
-            cells = []
-            for project in projects:
-                m = evaluate.measure(rescored(split[project], coef), [1], threshold, DEFAULT_MAX_SUGGESTIONS)
-                role = "fit" if project == fitted else "held out"
-                cells.append(f"{project} ({role}) {m.comments} / {m.precision:.2f} / {m.decision_recall:.3f}")
-            print(f"    t={threshold}: " + "   ".join(cells))
+    out: list[evaluate.Outcome] = []
+    for project in projects:
+        coef = fit([o for o in outcomes if o.report.project != project])
+        out += rescored([o for o in outcomes if o.report.project == project], coef)
+    return out
+
+
+def choose_threshold(curve: Sequence[evaluate.CurvePoint], target: float = TARGET_PRECISION) -> float | None:
+    """The lowest threshold from which on every point that comments keeps precision >= target."""
+    chosen = None
+    for point in sorted(curve, key=lambda p: p.threshold, reverse=True):
+        if point.comments and point.precision < target:
+            break
+        if point.comments:
+            chosen = point.threshold
+    return chosen
+
+
+def _report(outcomes: Sequence[evaluate.Outcome], label: str) -> float | None:
+    scored = held_out(outcomes)
+    curve = evaluate.curve(scored, GRID, DEFAULT_MAX_SUGGESTIONS)
+    threshold = choose_threshold(curve)
+    print(f"{label}: held-out (leave one project out) curve, max {DEFAULT_MAX_SUGGESTIONS} suggestions")
+    for point in curve:
+        print(
+            f"  t={point.threshold:.2f}  {point.comments:4d} comments  precision {point.precision:.3f}"
+            f"  recall {point.recall:.3f}"
+        )
+    at = threshold if threshold is not None else 0.5
+    print(f"  chosen threshold: {threshold} (precision >= {TARGET_PRECISION} held out)")
+    for project, m in evaluate.per_project(scored, [1, 5], at, DEFAULT_MAX_SUGGESTIONS).items():
+        print(
+            f"  {project:24s} n={m.n:3d}  comments {m.comments:3d}  precision {m.precision:.3f}"
+            f"  recall {m.decision_recall:.3f}  r@5 {m.recall[5]:.3f}  MRR {m.mrr:.3f}"
+        )
+    m = evaluate.measure(scored, [1, 5], at, DEFAULT_MAX_SUGGESTIONS)
+    print(
+        f"  {'overall':24s} n={m.n:3d}  comments {m.comments:3d}  precision {m.precision:.3f}"
+        f"  recall {m.decision_recall:.3f}  r@5 {m.recall[5]:.3f}  MRR {m.mrr:.3f}"
+    )
+    return threshold
+
+
+def _tuple(name: str, coef: Sequence[float]) -> str:
+    rows = "".join(f"    {v!r},  # {f}\n" for v, f in zip(coef, decision.FEATURES, strict=True))
+    return f"{name} = (\n{rows})\n"
+
+
+def _write(hybrid: tuple[float, ...], lexical: tuple[float, ...], threshold: float, source: str) -> None:
+    text = COEF_FILE.read_text(encoding="utf-8")
+    head = text.split("# --- fitted ---")[0]
+    body = (
+        f"# --- fitted --- by `python -m jobs.duplicates.fit {source} --write`, {time.strftime('%Y-%m-%d')}\n"
+        f"{_tuple('HYBRID', hybrid)}{_tuple('LEXICAL', lexical)}THRESHOLD = {threshold}\n"
+    )
+    COEF_FILE.write_text(head + body, encoding="utf-8")
 
 
 def main(argv: Sequence[str]) -> None:
     reports = load_reports(Path(argv[0]))
-    modes = [("LEXICAL_COEF", True)]
-    if semantic.embeddings_available()[0]:
-        modes.append(("HYBRID_COEF", False))
+    modes = [("lexical", True)]
+    if semantic.embeddings_available()[0] and "--lexical-only" not in argv:
+        modes.append(("hybrid", False))
+    fitted: dict[str, tuple[float, ...]] = {}
+    thresholds: dict[str, float | None] = {}
     for name, lexical_only in modes:
         outcomes = evaluate.run(reports, lexical_only=lexical_only, progress=evaluate.stderr_progress)
-        x, y = training_rows(outcomes)
-        print(f"{name} = {calibration.fit(x, y)}  # {int(y.sum())} positives of {len(y)}")
-        if "--by-project" in argv[1:]:
-            by_project(outcomes)
+        thresholds[name] = _report(outcomes, name)
+        fitted[name] = fit(outcomes)
+        print(
+            f"{name} coefficients (all projects): {dict(zip(decision.FEATURES, fitted[name], strict=True))}"
+        )
+    if "--write" in argv:
+        primary = "hybrid" if "hybrid" in fitted else "lexical"
+        threshold = thresholds[primary]
+        if threshold is None:
+            raise SystemExit("no threshold reaches the target precision held out; nothing written")
+        _write(fitted.get("hybrid", fitted["lexical"]), fitted["lexical"], threshold, Path(argv[0]).name)
 
 
 if __name__ == "__main__":

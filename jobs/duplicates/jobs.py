@@ -21,6 +21,7 @@ from jobs.duplicates.rerun import retriage_on_edit
 from jobs.duplicates.store import Sessions
 from jobs.duplicates.triage import triage
 from jobs.failures import guarded
+from jobs.models.issue_index import FILES_MAX
 from policies.loader import token_permissions
 
 log = logging.getLogger(__name__)
@@ -120,13 +121,15 @@ async def triage_item(
     item = issue_record(data)
     item.is_pull_request = kind == "pull_request"
     repo = RepoId.parse(repo_name)
-    is_bot = (data.get("user") or {}).get("type") == "Bot" or item.author.endswith("[bot]")
+    is_bot = item.author_type == "bot"
 
     async def work() -> str:
         gh = await github_for(ctx, installation_id, repo, token_permissions(WORKFLOW))
         loaded = await load_repo_config(gh, repo, ctx.get("redis"))
         config = loaded.config.workflows.duplicates
         sessions = db_sessions(ctx)
+        if item.is_pull_request and config.enabled and config.on_pull_requests:
+            item.files = await gh.pull_files(repo, item.number, FILES_MAX)  # one bounded page: shared files
         await store.upsert_item(sessions, repo.full_name, item)
         reason = skip_reason(config, item, is_bot, asked=False)
         if reason is not None:

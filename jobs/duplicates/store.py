@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.github.protocol import IssueRecord
 from jobs.duplicates import semantic
 from jobs.duplicates.text import embed_text, tokenize
-from jobs.models.issue_index import BODY_MAX, TITLE_MAX, DuplicateFeedbackRow, IssueIndexRow
+from jobs.models.issue_index import BODY_MAX, FILES_MAX, TITLE_MAX, DuplicateFeedbackRow, IssueIndexRow
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -46,6 +46,8 @@ def _values(repo: str, record: IssueRecord, vector: bytes | None) -> dict[str, o
         "state_reason": record.state_reason,
         "labels": json.dumps(record.labels),
         "author": record.author,
+        "author_type": record.author_type,
+        "base_branch": record.base_branch[:255],
         "html_url": record.html_url,
         "created_at": parse_time(record.created_at) or datetime.now(UTC),
         "updated_at": parse_time(record.updated_at),
@@ -53,6 +55,7 @@ def _values(repo: str, record: IssueRecord, vector: bytes | None) -> dict[str, o
         "tokens": " ".join(tokens),
         "token_count": len(tokens),
         "embedding": vector,
+        **({} if record.files is None else {"files": json.dumps(record.files[:FILES_MAX])}),
         "indexed_at": datetime.now(UTC),
         "revision": now_revision(),
     }
@@ -82,6 +85,8 @@ async def upsert_items(sessions: Sessions, repo: str, records: Sequence[IssueRec
                 session.add(row)
                 existing[record.number] = row
             else:
+                if not record.base_branch:  # an issue-list page of a PR lacks it: keep what a PR payload gave
+                    values.pop("base_branch")
                 for key, value in values.items():
                     setattr(row, key, value)
                 if record.state == "open":

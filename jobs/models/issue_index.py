@@ -20,6 +20,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from jobs.db import Base
 
 TITLE_MAX = 1024
+FILES_MAX = 100
+"""Changed files kept per pull request: one page of GitHub's files API, enough to compare two PRs."""
 BODY_MAX = 20_000
 """Stored body characters: enough for retrieval, bounded so a pasted log cannot bloat the index."""
 
@@ -45,6 +47,12 @@ class IssueIndexRow(Base):
     labels: Mapped[str] = mapped_column(Text, default="[]")
     """JSON list of label names."""
     author: Mapped[str] = mapped_column(String(255), default="")
+    author_type: Mapped[str] = mapped_column(String(16), default="")
+    """user or bot (GitHub's `user.type`); empty for rows indexed before it was stored."""
+    base_branch: Mapped[str] = mapped_column(String(255), default="")
+    """A pull request's base branch; empty for issues."""
+    files: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """JSON list of a pull request's changed files (at most FILES_MAX); None when not fetched."""
     html_url: Mapped[str] = mapped_column(String(512), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
