@@ -314,3 +314,77 @@ async def test_each_external_call_is_metered_before_it_is_made_and_an_unlisted_o
         ("ext_echo", False, True),
     ]
     assert '{"said": "hi"}' in shown and "BEGIN DATA" in shown and records[1].result_excerpt == shown
+
+
+WEB_SERVER = '''
+import sys
+from mcp.server.mcpserver import MCPServer
+
+server = MCPServer("web")
+
+
+@server.tool()
+def echo(text: str) -> str:
+    """Say the text back."""
+    return "web echo: " + text
+
+
+@server.tool()
+def shout(text: str) -> str:
+    """Say the text back in capitals."""
+    return text.upper()
+
+
+port = int(sys.argv[1])
+server.run("streamable-http", host="127.0.0.1", port=port, stateless_http=True, json_response=True)
+'''
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.anyio
+@pytest.mark.docker
+@pytest.mark.timeout(180)
+async def test_a_server_reached_by_url_on_loopback_offers_only_its_allowlist_and_is_traced(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import time
+
+    import httpx
+
+    port = free_port()
+    script = tmp_path / "web_server.py"
+    script.write_text(WEB_SERVER)
+    proc = subprocess.Popen([sys.executable, str(script), str(port)], stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # up once it answers HTTP at all
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/mcp", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        repo, issue = checkout(tmp_path)
+        enable(repo, "web")
+        declared = McpServer(name="web", url=f"http://127.0.0.1:{port}/mcp", tools=("echo",))
+        answer, offered = scripted(
+            calls(("web_echo", {"text": "over http"})), calls(("web_shout", {"text": "no"})), text("done")
+        )
+        opts = options(tmp_path, repo, issue, answer, (declared,))
+        run_id = await run_local(opts, [])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert offered and all("web_echo" in names and "web_shout" not in names for names in offered)
+    trace = await trace_of(opts, run_id)
+    tools = [(s["name"], s["refused"]) for s in trace["steps"] if s["kind"] == "tool"]
+    assert tools == [("web_echo", False), ("web_shout", True)]
+    echo = next(s for s in trace["steps"] if s["name"] == "web_echo")
+    assert "web echo: over http" in echo["output"]["excerpt"]
