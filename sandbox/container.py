@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from pathlib import Path
 
 import docker
@@ -74,6 +75,10 @@ def create_and_start(
     return str(container.id)
 
 
+INSIDE_READ_PAUSES = (0.1, 0.3, 0.0)
+"""Seconds to wait after a failed read from inside the container before the next of three tries."""
+
+
 def read_counters(client: docker.DockerClient, container_id: str) -> cgroup.Counters | None:
     """From the host's cgroup files when the daemon is local, else by reading them inside the container."""
     files = cgroup.host_files(container_id)
@@ -84,10 +89,16 @@ def read_counters(client: docker.DockerClient, container_id: str) -> cgroup.Coun
         exec_id = client.api.exec_create(container_id, ["cat", *paths], user=KEEPER_USER)["Id"]
         return bytes(client.api.exec_start(exec_id)).decode(errors="replace")
 
-    try:
-        return cgroup.parse(cat(cgroup.MEMORY_INSIDE), cat(cgroup.PIDS_INSIDE), cat(cgroup.CPU_INSIDE))
-    except APIError:
-        return None  # e.g. no process can start while a fork bomb holds every pid
+    found: cgroup.Counters | None = None
+    for pause in INSIDE_READ_PAUSES:  # an exec can fail for a moment, e.g. just after a restart
+        try:
+            found = cgroup.parse(cat(cgroup.MEMORY_INSIDE), cat(cgroup.PIDS_INSIDE), cat(cgroup.CPU_INSIDE))
+        except APIError:
+            found = None  # e.g. no process can start while a fork bomb holds every pid
+        if found is not None and found.cpu_seconds is not None:
+            return found
+        time.sleep(pause)
+    return found
 
 
 def reset(client: docker.DockerClient, container_id: str) -> None:
