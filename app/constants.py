@@ -18,6 +18,7 @@ JOB_INDEX = "index"
 JOB_PULL_CLOSED = "pr-closed"
 JOB_PULL_SYNC = "pr-sync"
 JOB_BACKFILL = "backfill"
+JOB_CONFIG_CHECK = "config-check"
 
 # Comment markers (hidden HTML comments that let Steward find and update its own comments)
 MARKER_HELP = "<!-- steward:help -->"

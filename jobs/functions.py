@@ -6,6 +6,7 @@ from typing import Any
 
 from arq import func
 
+from jobs.configcheck import check_config
 from jobs.context import JOB_TIMEOUT_SECONDS, QUICK_JOB_TIMEOUT
 from jobs.duplicates.jobs import TRIAGE_JOB, backfill_index, index_event, triage_item
 from jobs.handlers.comment import handle_comment
@@ -27,5 +28,6 @@ FUNCTIONS: list[Any] = [
     func(pull_closed, timeout=QUICK_JOB_TIMEOUT),
     func(index_event, timeout=QUICK_JOB_TIMEOUT),
     func(backfill_index, timeout=QUICK_JOB_TIMEOUT),
+    func(check_config, timeout=QUICK_JOB_TIMEOUT),
 ]
 """Coroutines `async def job(ctx, **kwargs)` or arq `func(...)` wrappers (for a per-job timeout or tries)."""

@@ -137,8 +137,9 @@ def test_opened_issue_queues_triage(settings: Settings, name: str) -> None:
 
 def test_opened_pull_request_queues_triage(settings: Settings) -> None:
     payload = load_payload("pull_request", "opened")
-    [job] = route(settings, "pull_request", payload)
-    assert job.function == "triage_duplicates"
+    jobs = route(settings, "pull_request", payload)
+    assert [job.function for job in jobs] == ["triage_duplicates", "check_config"]
+    job = jobs[0]
     assert job.job_id == f"triage:{payload['repository']['id']}:{payload['pull_request']['number']}"
     assert set(job.kwargs) == {"delivery_id", "event", "kind"}
     assert job.kwargs["kind"] == "pull_request"
@@ -202,3 +203,12 @@ def test_unhandled_events_make_no_jobs(settings: Settings) -> None:
         for path in folder.glob("*.json"):
             payload = json.loads(path.read_text())
             assert route(settings, folder.name, installed(payload)) == [], path
+
+
+def test_a_push_to_another_branchs_pull_request_only_gets_the_config_check(settings: Settings) -> None:
+    payload = load_payload("pull_request", "synchronize")
+    payload["pull_request"]["head"]["ref"] = "feature/x"
+    delivery = Delivery("pull_request", "d-1", PullRequestEvent.model_validate(payload))
+    jobs = build_router(settings).dispatch(delivery)
+    assert [job.function for job in jobs] == ["check_config"]  # the review gate is for steward/ branches only
+    assert delivery.reasons == ["not a pull request from a steward/ branch"]

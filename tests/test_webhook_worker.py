@@ -39,11 +39,15 @@ async def test_arq_worker_runs_what_the_receiver_enqueued(
     async def triage_duplicates(ctx: dict[str, Any], **kwargs: Any) -> None:
         ran.append(("triage_duplicates", ctx["job_id"], kwargs))
 
+    async def check_config(ctx: dict[str, Any], **kwargs: Any) -> None:
+        ran.append(("check_config", ctx["job_id"], kwargs))
+
     redis_settings = RedisSettings.from_dsn(redis_url)
     worker = Worker(
         functions=[
             func(handle_comment, name="handle_comment"),
             func(triage_duplicates, name="triage_duplicates"),
+            func(check_config, name="check_config"),
         ],
         redis_settings=redis_settings,
         burst=True,
@@ -51,7 +55,7 @@ async def test_arq_worker_runs_what_the_receiver_enqueued(
         handle_signals=False,
     )
     try:
-        assert await worker.run_check() == 2
+        assert await worker.run_check() == 3
     finally:
         await worker.close()
 

@@ -10,12 +10,13 @@ import typer
 from app.config.loader import MAX_CONFIG_BYTES, parse_config
 from app.config.model import RepoConfig
 from app.config.reference import render_reference, render_schema
+from app.config.result import ConfigResult
 from app.settings import SettingsError, load_settings
 from sandbox import images
 
 
-def validate(path: Annotated[Path, typer.Argument(help="A .github/steward.yml to check.")]) -> None:
-    """Check a configuration file: exit 0 when Steward can use it, 1 with each error (field and line)."""
+def _read(path: Path) -> ConfigResult:
+    """The file parsed, or exit 1 saying why it cannot be read."""
     try:
         raw = path.read_bytes()[: MAX_CONFIG_BYTES + 1]
         text = raw.decode("utf-8")
@@ -25,10 +26,20 @@ def validate(path: Annotated[Path, typer.Argument(help="A .github/steward.yml to
     except UnicodeDecodeError:
         typer.echo(f"{path}: not UTF-8 text", err=True)
         raise typer.Exit(1) from None
-    result = parse_config(text)
+    return parse_config(text)
+
+
+def _problems(path: Path, result: ConfigResult) -> list[str]:
     problems = [issue.located(str(path)) for issue in result.errors]
     if not result.errors:
         problems += [f"{path}: {field}: {message}" for field, message in _image_problems(result.config)]
+    return problems
+
+
+def validate(path: Annotated[Path, typer.Argument(help="A .github/steward.yml to check.")]) -> None:
+    """Check a configuration file: exit 0 when Steward can use it, 1 with each error (field and line)."""
+    result = _read(path)
+    problems = _problems(path, result)
     if problems:
         for problem in problems:
             typer.echo(problem, err=True)
@@ -45,6 +56,36 @@ def _image_problems(config: RepoConfig) -> list[tuple[str, str]]:
         return []  # nothing to compare against; the worker checks again before any sandbox starts
     found = ((field, images.refusal(image, allowed, field)) for field, image in config.images().items())
     return [(field, problem) for field, problem in found if problem is not None]
+
+
+def diff_command(
+    base: Annotated[Path, typer.Argument(help="The configuration in force (the default branch's).")],
+    head: Annotated[Path, typer.Argument(help="The proposed configuration.")],
+) -> None:
+    """What changes if HEAD replaces BASE: who may run each command, what each workflow may do, the noise
+    limits. Exit 1 when HEAD is invalid (each error listed), 0 otherwise."""
+    from app.config.simulate import diff
+
+    before, after = _read(base), _read(head)
+    base_problems, head_problems = _problems(base, before), _problems(head, after)
+    for problem in base_problems:
+        typer.echo(f"note: {problem} (the base is compared as Steward reads it)", err=True)
+    if head_problems:
+        for problem in head_problems:
+            typer.echo(problem, err=True)
+        typer.echo(
+            f"{head}: invalid, {len(head_problems)} error(s): Steward would use the defaults and run no "
+            "workflow that writes until it is fixed",
+            err=True,
+        )
+        raise typer.Exit(1)
+    changes = diff(before.config, after.config)
+    if not changes:
+        typer.echo(f"{base} -> {head}: no change in what Steward may do")
+        return
+    typer.echo(f"{base} -> {head}: {len(changes)} change(s)")
+    for change in changes:
+        typer.echo(f"  {change.line()}")
 
 
 def schema() -> None:
@@ -75,6 +116,7 @@ def register(app: typer.Typer) -> None:
     """Add `steward config ...` and `steward help`."""
     config = typer.Typer(help="Check and document .github/steward.yml.", no_args_is_help=True)
     config.command("validate")(validate)
+    config.command("diff")(diff_command)
     config.command("schema")(schema)
     config.command("docs")(docs)
     app.add_typer(config, name="config")

@@ -14,7 +14,16 @@ from githubkit.cache import MemCacheStrategy
 
 from app.github.comments import bounded_body
 from app.github.errors import GitHubRefused
-from app.github.protocol import FileContent, IssueComment, IssuePage, IssueRecord, PullRef, RepoId, RepoInfo
+from app.github.protocol import (
+    CheckAnnotation,
+    FileContent,
+    IssueComment,
+    IssuePage,
+    IssueRecord,
+    PullRef,
+    RepoId,
+    RepoInfo,
+)
 from app.github.redact import register_secret
 from app.github.retrying import DEFAULT_POLICY, RetryPolicy, request
 from app.settings import Settings
@@ -25,6 +34,13 @@ GITHUB_TIMEOUT_SECONDS = 30.0
 PER_PAGE = 100
 TIMELINE_PAGES = 5
 """An issue's timeline read at most this far (500 events) for the pull requests linked to it."""
+
+MAX_CHECK_TITLE = 255
+MAX_CHECK_TEXT = 60_000
+"""GitHub refuses a check's summary over 65,535 characters."""
+MAX_CHECK_ANNOTATION = 4_000
+MAX_CHECK_ANNOTATIONS = 50
+"""GitHub takes at most 50 annotations per request."""
 
 
 def app_github(
@@ -266,6 +282,51 @@ class GitHubKitClient:
             if isinstance(item, dict) and item.get("context") == context:
                 return str(item.get("state"))
         return None
+
+    async def upsert_check_run(
+        self,
+        repo: RepoId,
+        sha: str,
+        *,
+        name: str,
+        conclusion: str,
+        title: str,
+        summary: str,
+        annotations: list[CheckAnnotation],
+    ) -> int:
+        found = await self._json(
+            "GET",
+            f"repos/{repo.full_name}/commits/{sha}/check-runs",
+            params={"check_name": name, "per_page": 10},
+        )
+        runs = [run for run in (found or {}).get("check_runs") or [] if isinstance(run, dict) and "id" in run]
+        body: dict[str, Any] = {
+            "name": name,
+            "head_sha": sha,
+            "status": "completed",
+            "conclusion": conclusion,
+            "output": {
+                "title": title[:MAX_CHECK_TITLE],
+                "summary": summary[:MAX_CHECK_TEXT],
+                "annotations": [
+                    {
+                        "path": note.path,
+                        "start_line": note.line,
+                        "end_line": note.line,
+                        "annotation_level": note.level,
+                        "message": note.message[:MAX_CHECK_ANNOTATION],
+                        **({"title": note.title[:255]} if note.title else {}),
+                    }
+                    for note in annotations[:MAX_CHECK_ANNOTATIONS]
+                ],
+            },
+        }
+        if runs:  # only our App's runs are visible to its token under this name
+            run_id = int(runs[0]["id"])
+            await self._json("PATCH", f"repos/{repo.full_name}/check-runs/{run_id}", json=body)
+            return run_id
+        created = await self._json("POST", f"repos/{repo.full_name}/check-runs", json=body)
+        return int(created["id"])
 
 
 def pull_ref(data: dict[str, Any]) -> PullRef:

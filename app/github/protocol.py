@@ -152,3 +152,31 @@ class RunGitHubClient(GitHubClient, Protocol):
 
     async def status_of(self, repo: RepoId, sha: str, context: str) -> str | None:
         """The latest state of `context` on the commit, or None when it has none (look before setting)."""
+
+
+@dataclass(frozen=True)
+class CheckAnnotation:
+    """One line annotation of a check run (GitHub takes at most 50 per request)."""
+
+    path: str
+    line: int
+    message: str
+    title: str = ""
+    level: str = "failure"
+
+
+class CheckGitHubClient(GitHubClient, Protocol):
+    """Checks on a commit: one named check run, created or brought up to date."""
+
+    async def upsert_check_run(
+        self,
+        repo: RepoId,
+        sha: str,
+        *,
+        name: str,
+        conclusion: str,
+        title: str,
+        summary: str,
+        annotations: list[CheckAnnotation],
+    ) -> int:
+        """Complete the check run `name` on `sha` (updating ours when it exists); its id."""

@@ -17,6 +17,8 @@ The worker must register job functions with exactly these names and keyword argu
 - `pull_synchronized` / `pull_closed` (pull requests from `steward/...` branches only), job id
   `pr-sync:<repository id>:<number>:<head sha>` / `pr-closed:...`, kwargs `delivery_id`, `event`
   (a PullRequestEvent).
+- `check_config` (every pull request's new head: the worker checks a change to `.github/steward.yml`), job id
+  `config-check:<repository id>:<number>:<head sha>`, kwargs `delivery_id`, `event` (a PullRequestEvent).
 - `index_event` (duplicate index upkeep), job id `index:<delivery id>`, kwargs `delivery_id`, `event_name`
   ("issues", "pull_request" or "issue_comment") and `event`.
 
@@ -28,7 +30,7 @@ jobs. Whether a repository enables duplicate triage is the worker's decision (it
 
 from __future__ import annotations
 
-from app.handlers import commands, duplicates, index, installations, pulls, reviews
+from app.handlers import commands, config_check, duplicates, index, installations, pulls, reviews
 from app.router import Router
 from app.settings import Settings
 
@@ -42,4 +44,5 @@ def build_router(settings: Settings) -> Router:
         reviews.router,
         pulls.router,
         index.router,
+        config_check.router,
     )
