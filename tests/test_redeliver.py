@@ -179,7 +179,13 @@ async def test_a_refused_request_is_recorded_and_not_retried(settings: Settings,
 
 async def test_hostile_list_entries_are_skipped(settings: Settings, ledger: Any) -> None:
     good = attempt(8, "g-503", minutes_ago=5, code=503)
-    junk: list[Any] = [None, "x", {"id": "8"}, {"id": 9}, {**good, "id": 7, "status_code": "503", "guid": "g-7"}]
+    junk: list[Any] = [
+        None,
+        "x",
+        {"id": "8"},
+        {"id": 9},
+        {**good, "id": 7, "status_code": "503", "guid": "g-7"},
+    ]
     deliveries = Deliveries([*junk, good])
     with mock(deliveries):
         await recover(settings, ledger, now=NOW)
