@@ -1,5 +1,5 @@
-"""Missed deliveries are recovered: GitHub's delivery list (shaped like `GET /app/hook/deliveries`, paginated by
-cursor) mocked with respx, the ledger a real SQLite or PostgreSQL database, the cron lock on a real Redis."""
+"""Missed deliveries are recovered: GitHub's delivery list (shaped like `GET /app/hook/deliveries`, by cursor)
+mocked with respx, the ledger a real SQLite or PostgreSQL database, the cron lock on a real Redis."""
 
 from __future__ import annotations
 
