@@ -204,6 +204,15 @@ class Settings(BaseSettings):
     """Seconds a client has to send a request's headers; then 408 and the connection closes."""
     body_timeout_seconds: float = Field(default=30.0, gt=0)
     """Seconds a client has to send a request's whole body once its headers are in; then 408."""
+    redeliver_every_minutes: int = Field(default=5, ge=0, le=60)
+    """Minutes between passes that ask GitHub to redeliver failed webhook deliveries (at the minutes past the
+    hour that are multiples of it); 0 turns the pass off."""
+    redeliver_max_per_pass: int = Field(default=10, ge=1, le=100)
+    """Most redelivery requests one pass makes; the rest wait for the next pass."""
+    redeliver_max_pages: int = Field(default=5, ge=1, le=50)
+    """Pages of 100 deliveries one pass reads at most."""
+    redeliver_lookback_hours: int = Field(default=24, ge=1, le=72)
+    """How far back a pass looks (GitHub keeps deliveries for three days)."""
     log_level: str = "INFO"
     """Logging level for all processes."""
     model_provider: Literal["openai", "anthropic"] | None = None

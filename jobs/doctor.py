@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import anyio
 import httpx
@@ -165,6 +166,21 @@ def check_embeddings() -> Check:
     return Check("embeddings", True, f"semantic duplicate triage: {reason}", required=False)
 
 
+def check_schedule(settings: Settings, now: datetime | None = None) -> list[Check]:
+    """Each scheduled job with its next run time (UTC), or that it is off and why."""
+    from jobs.scheduled import next_runs
+
+    now = now or datetime.now(UTC)
+    lines = []
+    for item, when in next_runs(settings, now):
+        if when is None:
+            lines.append(Check(f"cron {item.name}", True, f"off ({item.summary})", required=False))
+        else:
+            at = when.strftime("%Y-%m-%d %H:%M UTC")
+            lines.append(Check(f"cron {item.name}", True, f"next run {at}: {item.summary}", required=False))
+    return lines
+
+
 async def run_checks(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> list[Check]:
     """Every check, each bounded in time."""
     checks: list[Check] = []
@@ -184,4 +200,5 @@ async def run_checks(settings: Settings, transport: httpx.AsyncBaseTransport | N
     if key.ok:
         checks.append(await bounded("github app", lambda: check_github_api(settings, transport)))
     checks.append(check_embeddings())
+    checks.extend(check_schedule(settings))
     return checks

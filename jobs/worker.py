@@ -19,6 +19,7 @@ from jobs.context import JOB_MAX_TRIES, JOB_TIMEOUT_SECONDS
 from jobs.db import make_engine, migrate, sessions
 from jobs.functions import FUNCTIONS
 from jobs.runs.work import workspaces_dir
+from jobs.scheduled import cron_jobs
 from sandbox.reaper import reap_workspaces as reap
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,7 @@ def worker_settings(
         base_ctx["max_tries"] = overrides["max_tries"]
     options: dict[str, Any] = {
         "functions": list(functions if functions is not None else FUNCTIONS),
+        "cron_jobs": cron_jobs(settings) if functions is None else [],
         "redis_settings": redis_settings(settings),
         "on_startup": startup,
         "on_shutdown": shutdown,

@@ -68,7 +68,10 @@ async def test_run_checks_covers_everything_and_stays_bounded(settings: Settings
     closed = f"http://127.0.0.1:{free_port()}"
     quick = settings.model_copy(update={"github_api_url": closed})
     names = [c.name for c in await run_checks(quick)]
-    assert names == ["redis", "database", "docker", "sandbox image", "github key", "github app", "embeddings"]
+    assert names == [
+        *("redis", "database", "docker", "sandbox image", "github key", "github app", "embeddings"),
+        "cron recover_deliveries",
+    ]
 
 
 def test_cli_exits_1_when_a_required_check_fails(
