@@ -6,6 +6,7 @@ from app.commands.context import CommandContext
 from app.github.protocol import permission_rank
 from jobs.commands.common import NOT_CONNECTED, bot_of, ready
 from jobs.ledger import ApprovalDecision, Ledger, LedgerError, RunState, RunView
+from jobs.runs.binding import digest
 from jobs.runs.plancomment import show_plan, ticked_now
 from jobs.runs.queue import enqueue_plan, enqueue_work
 
@@ -90,10 +91,11 @@ async def approve(ctx: CommandContext) -> str:
     kept, dropped = approved.kept(), approved.dropped()
     await ledger.record_approval(
         run.id, ctx.actor, ApprovalDecision.ACCEPTED, role=ctx.role,
-        steps_kept=[s.id for s in kept], steps_dropped=[s.id for s in dropped],
+        steps_kept=[s.id for s in kept], steps_dropped=[s.id for s in dropped], plan_digest=digest(approved),
     )  # fmt: skip
     await ledger.set_plan(run.id, approved)
     await show_plan(ctx.gh, ctx.repo, ctx.number, run.id, approved, RunState.RUNNING.value, bot=bot)
-    await enqueue_work(redis, run.id)
+    accepted = [a for a in (await ledger.trace(run.id)).approvals if a.decision == ApprovalDecision.ACCEPTED]
+    await enqueue_work(redis, run.id, len(accepted))
     note = f" ({len(dropped)} unticked step(s) dropped)" if dropped else ""
     return f"Approved by @{ctx.actor}: run `{run.id}` is running {len(kept)} step(s){note}."

@@ -163,6 +163,7 @@ class RecordsMixin(LedgerBase):
         reason: str = "",
         steps_kept: Iterable[str] = (),
         steps_dropped: Iterable[str] = (),
+        plan_digest: str = "",
     ) -> None:
         """Store an answer to a plan, accepted or refused (refusals are kept too)."""
         async with self._sessions.begin() as session:
@@ -176,6 +177,7 @@ class RecordsMixin(LedgerBase):
                     reason=reason,
                     steps_kept=list(steps_kept),
                     steps_dropped=list(steps_dropped),
+                    plan_digest=plan_digest,
                     at=utcnow(),
                 )
             )

@@ -29,7 +29,8 @@ TRANSITIONS: dict[RunState, frozenset[RunState]] = {
     # awaiting_approval -> planning when the default branch moved and the plan is remade
     S.AWAITING_APPROVAL: frozenset({S.RUNNING, S.PLANNING}) | _ABORT,
     # running -> closed when the work changed nothing, so there is nothing to propose
-    S.RUNNING: frozenset({S.PROPOSED, S.CLOSED}) | _ABORT,
+    # running -> planning when the approved plan no longer holds (jobs/runs/binding.py) and is remade
+    S.RUNNING: frozenset({S.PROPOSED, S.CLOSED, S.PLANNING}) | _ABORT,
     S.PROPOSED: frozenset({S.MERGED, S.CLOSED}) | _ABORT,
     # terminal: a retry makes a new run (retry_of) instead of reviving this one
     S.MERGED: frozenset(),

@@ -138,6 +138,7 @@ class ApprovalView:
     steps_kept: list[str]
     steps_dropped: list[str]
     at: datetime
+    plan_digest: str = ""
 
     @classmethod
     def of(cls, row: object) -> ApprovalView:

@@ -124,6 +124,8 @@ class ApprovalRow(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     steps_kept: Mapped[list[str]] = mapped_column(JSON, default=list)
     steps_dropped: Mapped[list[str]] = mapped_column(JSON, default=list)
+    plan_digest: Mapped[str] = mapped_column(String(64), default="")
+    """For an accepted approval: the digest of the plan it approved (jobs/runs/binding.py)."""
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -24,8 +24,14 @@ def plan_job_id(run_id: str, base: str = "first") -> str:
     return f"{JOB_RUN}:plan:{run_id}:{base[:12]}"
 
 
-def work_job_id(run_id: str) -> str:
-    return f"{JOB_RUN}:work:{run_id}"
+MAX_WORK_ROUNDS = 10
+"""Approvals one run may have (each after the last one lapsed, jobs/runs/rebind.py); each gets its own work
+job id, since a finished job's id blocks a new one with the same id."""
+
+
+def work_job_id(run_id: str, round: int = 1) -> str:
+    """The work job of the run's `round`th approval (the first keeps the plain id)."""
+    return f"{JOB_RUN}:work:{run_id}" + (f":{round}" if round > 1 else "")
 
 
 async def enqueue_plan(redis: Any, run_id: str, base: str = "first") -> bool:
@@ -34,15 +40,16 @@ async def enqueue_plan(redis: Any, run_id: str, base: str = "first") -> bool:
     return job is not None
 
 
-async def enqueue_work(redis: Any, run_id: str) -> bool:
+async def enqueue_work(redis: Any, run_id: str, round: int = 1) -> bool:
     """Queue the run's work; False when it already is (a double approve changes nothing)."""
-    job = await redis.enqueue_job(WORK_JOB, _job_id=work_job_id(run_id), run_id=run_id)
+    job = await redis.enqueue_job(WORK_JOB, _job_id=work_job_id(run_id, round), run_id=run_id)
     return job is not None
 
 
 async def abort_jobs(redis: Any, run_id: str, plan_bases: list[str]) -> None:
     """Abort the run's jobs (a running one is cancelled, and its sandbox destroyed on the way out)."""
-    ids = [work_job_id(run_id), *(plan_job_id(run_id, base) for base in plan_bases)]
+    works = [work_job_id(run_id, round) for round in range(1, MAX_WORK_ROUNDS + 1)]
+    ids = [*works, *(plan_job_id(run_id, base) for base in plan_bases)]
     for job_id in ids:
         job = Job(job_id, redis)
         if await job.status() in (JobStatus.complete, JobStatus.not_found):

@@ -20,6 +20,7 @@ from jobs.runs.finish import WorkSetup, end_run, finish
 from jobs.runs.github_forge import GitHubForge
 from jobs.runs.guard import run_job
 from jobs.runs.item import work_item
+from jobs.runs.rebind import approval_lapsed
 from jobs.runs.scoped import scoped_client
 from jobs.runs.setup import Phase
 from jobs.runs.work import WorkOrder, recorded_clone, workspace_root
@@ -69,6 +70,9 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
     item = await work_item(gh, repo, issue, run)
     info = await gh.repository_info(repo)
     forge = GitHubForge(gh, repo, settings.bot_login, info.default_branch)
+    lapsed = await approval_lapsed(ctx, ledger, gh, forge, run, plan, policy, workflow.section(config))
+    if lapsed is not None:
+        return lapsed
     try:
         image = images.choose(config.setup.image, settings.sandbox_image, settings.allowed_images)
     except images.ImageRefusedError as exc:
