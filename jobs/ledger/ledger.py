@@ -33,6 +33,7 @@ UPDATABLE = frozenset(
         "plan_comment_id",
         "installation_id",
         "engine",
+        "revision_of",
     }
 )
 """Run fields that may be filled in as the run learns them (update_run)."""
