@@ -91,8 +91,9 @@ class FakeReviewGitHub(FakeRunGitHub):
         number = int(request.url.path.split("/")[-2])
         pull = next(p for p in self.pulls if p["number"] == number)
         assert self.remote is not None
+        fmt = "--format=%H%x00%an%x00%ae%x00%B%x01"
         log = subprocess.run(
-            ["git", "log", "--reverse", "--format=%H%x00%an%x00%ae%x00%B%x01", f"main..{pull['head']['ref']}"],
+            ["git", "log", "--reverse", fmt, f"main..{pull['head']['ref']}"],
             cwd=self.remote.bare, capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
         items = []
