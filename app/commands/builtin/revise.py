@@ -9,8 +9,8 @@ COMMAND = CommandSpec(
     floor="write",
     where="a Steward PR",
     summary=(
-        "a new run on the PR's own branch, reading its review comments as data (needs the workflow's "
-        "approval level)"
+        "revises a Steward pull request: a new commit on its branch from its review comments (also needs "
+        "the workflow's approval level, maintain by default)"
     ),
     examples=("/steward revise", "/steward revise keep the changelog entry to one line"),
     handler="jobs.commands.revise:revise",
