@@ -12,8 +12,13 @@ from pathlib import Path
 
 import pytest
 import respx
+from pydantic import SecretStr
+from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
+from pydantic_ai.models.function import AgentInfo, FunctionModel
+from pydantic_ai.usage import RequestUsage
 
 from app.settings import Settings
+from jobs.agent.engine import EngineModel
 from jobs.ledger import RunState, RunView
 from tests.revision_fixtures import (
     PR,
@@ -45,6 +50,14 @@ from tests.worker_support import enqueue, run_burst
 pytestmark = [pytest.mark.anyio, pytest.mark.docker]
 REVIEW_BODY = "Please keep the usage page in step with --help too."
 LINE_BODY = "This block is stale: refresh it."
+
+
+@pytest.fixture
+def model_settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={"model_provider": "openai", "model_base_url": "http://127.0.0.1:9/v1",
+                "model_name": "local-7b", "model_api_key": SecretStr("sk-test-revise")}
+    )  # fmt: skip
 
 
 @pytest.fixture
@@ -211,3 +224,70 @@ async def test_a_changes_requested_review_starts_one_revision_where_revise_on_sa
     (reply,) = [b for b in github.bot_comments(PR) if "<!-- steward:revise-review 502 -->" in b]
     assert "@rita, a revision of this pull request needs `maintain` access" in reply
     assert len(await runs(settings, PR)) == 1
+
+
+async def test_with_the_agent_engine_the_model_reads_the_comments_as_data_and_each_gets_an_answer(
+    model_settings: Settings,
+    github: FakeReviewGitHub,
+    remote: Remote,
+    api: respx.MockRouter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[str] = []
+
+    def script(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        asked = sum(1 for m in messages if m.kind == "response")
+        usage = RequestUsage(input_tokens=100, output_tokens=10)
+        text = "# Usage\n\nPass `--shout` to greet in capitals.\n"
+        revising = "comment-601" in str(messages[0])
+        if asked == 0:
+            seen.append(str(messages[0]))
+            if revising:
+                text += "Pass `--times N` to greet N times.\n"
+            call = ToolCallPart("write_file", {"path": "docs/usage.md", "content": text})
+            return ModelResponse(parts=[call], usage=usage)
+        words = (
+            "comment-601: documented --times in docs/usage.md\nreview-501: kept the rest"
+            if revising
+            else "ok"
+        )
+        return ModelResponse(parts=[TextPart(words if revising else "ok")], usage=usage)
+
+    def operator(_settings: Settings) -> EngineModel:
+        return EngineModel(FunctionModel(script, model_name="local-7b"), lambda i, o: 0.0)
+
+    monkeypatch.setattr("jobs.agent.operator.operator_model", operator)
+    github.files[".github/steward.yml"] = (
+        "workflows:\n  docs:\n    engine: agent\n    approval:\n      required: false\n"
+    )
+    await say(model_settings, "/steward docs", MAINTAINER, 3001)
+    (parent,) = await runs(model_settings)
+    first = remote.sha(BRANCH)
+    assert parent.state == RunState.PROPOSED and first is not None
+    github.reviews[PR] = [
+        review_item(501, REVIEWER, "changes_requested", REVIEW_BODY, "2099-01-01T10:00:00Z")
+    ]
+    github.review_comments[PR] = [
+        review_comment_item(
+            601, REVIEWER, "docs/usage.md", 3, "Mention --times here.", "2099-01-01T10:00:01Z"
+        )
+    ]
+
+    await on_pull(model_settings, "/steward revise and nothing else", MAINTAINER, 3002)
+    (revision,) = await runs(model_settings, PR)
+    assert revision.state == RunState.PROPOSED, revision
+    (plan,) = github.plan_comments(PR)
+    assert "- [x] Address rita's comment on docs/usage.md line 3: Mention --times here." in plan["body"]
+    assert "- [x] Address rita's review (changes requested): Please keep the usage page" in plan["body"]
+    prompt = seen[-1]
+    assert "the review comments on your pull request to address" in prompt and "BEGIN DATA" in prompt
+    assert "comment-601 by rita on docs/usage.md line 3" in prompt and "Mention --times here." in prompt
+    assert "and nothing else" in prompt  # the requester's instructions, as data too
+    head = remote.sha(BRANCH)
+    assert head is not None and git(remote.bare, "rev-parse", f"{head}^") == first
+    assert "--times N" in git(remote.bare, "show", f"{head}:docs/usage.md")
+    assert len(github.pulls) == 1 and statuses_for(github, head) == ["pending"]
+    (result,) = result_comments(github)
+    assert "@rita on `docs/usage.md` line 3" in result
+    assert "done: changed `docs/usage.md` \\+1 -0; documented --times in docs/usage.md" in result
+    assert "@rita's review (changes requested)" in result and "done: kept the rest" in result

@@ -59,10 +59,14 @@ async def revision_base(gh: ReviewGitHubClient, ledger: Ledger, run: RunView, bo
 
 
 def note_title(note: ReviewNote) -> str:
-    """A plan step's title for one comment: where it is and its first words (made inert by the plan)."""
+    """A plan step's title for one comment, as plain text: where it is and its first words (the plan comment
+    makes it inert)."""
     words = " ".join(note.body.split())
     cut = words if len(words) <= TITLE_CHARS else words[: TITLE_CHARS - 1] + "…"
-    return f"Address {note.where()}: {cut}"
+    if note.kind == "comment":
+        at = f" line {note.line}" if note.line else ""
+        return f"Address {note.author}'s comment on {note.path}{at}: {cut}"
+    return f"Address {note.author}'s review ({note.state.replace('_', ' ')}): {cut}"
 
 
 def with_revision(plan: Plan, revision: RevisionPlan) -> Plan:
