@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.constants import MARKER_PLAN
 from app.github.untrusted import code_span, fenced, inline, message
+from jobs.runs.revision.model import RevisionPlan, revision_lines
 from policies.budget import Budget
 from sandbox.limits import Limits
 
@@ -113,6 +114,8 @@ class Plan(BaseModel):
     """The setup phase's install step (None: planned before setup phases existed, or none at all)."""
     agent: AgentPlan | None = None
     """The agent engine's model, tools and budget (None: the built-in engine)."""
+    revision: RevisionPlan | None = None
+    """What a revision (`/steward revise`) builds on and reads (None: a first run)."""
 
     def kept(self) -> list[PlanStep]:
         """Steps that will run."""
@@ -267,6 +270,7 @@ def render_plan(plan: Plan, *, run_id: str, state: str, status: str = "") -> str
     lines.append(f"**Limits:** {limits_line(plan.limits)}")
     lines += setup_lines(plan.setup)
     lines += agent_lines(plan.agent)
+    lines += revision_lines(plan.revision)
     perms = ", ".join(f"{name}: {level}" for name, level in sorted(plan.permissions.items()))
     lines.append(f"**Token permissions:** {perms or 'none'} (this repository only)")
     if plan.base_sha:

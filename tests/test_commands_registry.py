@@ -35,6 +35,7 @@ DESIGN_TABLE = {
     "approve": "maintain",
     "cancel": "write",
     "retry": "write",
+    "revise": "write",
 }
 REPO = RepoId("Codertocat", "Hello-World")
 

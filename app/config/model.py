@@ -87,6 +87,9 @@ class CommandsConfig(_Strict):
     """`/steward cancel`: stop queued or running runs here."""
     retry: CommandOverride = Field(default_factory=CommandOverride)
     """`/steward retry`: run the last failed or cancelled run again."""
+    revise: CommandOverride = Field(default_factory=CommandOverride)
+    """`/steward revise`: revise a Steward pull request from its review comments (never below the
+    workflow's approval level)."""
 
     def get(self, name: str) -> CommandOverride:
         """The override of a command by its written name (`not-duplicate`)."""
@@ -184,6 +187,9 @@ class WritingWorkflowConfig(WorkflowConfig):
     requester_may_approve_review: bool = False
     """Whether the person who asked for the run may also give the approving review that turns
     `steward/review` green."""
+    revise_on: list[Literal["changes_requested"]] = Field(default_factory=list)
+    """Reviews that start a revision of this workflow's pull requests by themselves: `changes_requested`
+    (a "Request changes" review by someone with the approval level). Empty: only `/steward revise` does."""
     engine: Literal["builtin", "agent"] = "builtin"
     """`builtin` needs no model; `agent` drives the operator's model through Steward's own tools."""
     budget: BudgetOverride = Field(default_factory=BudgetOverride)

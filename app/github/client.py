@@ -26,6 +26,14 @@ from app.github.protocol import (
 )
 from app.github.redact import register_secret
 from app.github.retrying import DEFAULT_POLICY, RetryPolicy, request
+from app.github.reviews import (
+    CommitRecord,
+    ReviewCommentRecord,
+    ReviewRecord,
+    commit_record,
+    review_comment_record,
+    review_record,
+)
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -256,6 +264,26 @@ class GitHubKitClient:
             if len(found) >= limit:
                 break
         return found[:limit]
+
+    async def _listed(self, url: str, limit: int) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        async for page in self._pages(url, -(-limit // PER_PAGE)):
+            found += [item for item in page if isinstance(item, dict) and ("id" in item or "sha" in item)]
+            if len(found) >= limit:
+                break
+        return found[:limit]
+
+    async def pull_reviews(self, repo: RepoId, number: int, limit: int) -> list[ReviewRecord]:
+        items = await self._listed(f"repos/{repo.full_name}/pulls/{number}/reviews", limit)
+        return [review_record(item) for item in items]
+
+    async def pull_review_comments(self, repo: RepoId, number: int, limit: int) -> list[ReviewCommentRecord]:
+        items = await self._listed(f"repos/{repo.full_name}/pulls/{number}/comments", limit)
+        return [review_comment_record(item) for item in items]
+
+    async def pull_commits(self, repo: RepoId, number: int, limit: int) -> list[CommitRecord]:
+        items = await self._listed(f"repos/{repo.full_name}/pulls/{number}/commits", limit)
+        return [commit_record(item) for item in items if "sha" in item]
 
     async def linked_pulls(self, repo: RepoId, number: int, limit: int) -> list[int]:
         found: list[int] = []

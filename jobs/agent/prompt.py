@@ -13,6 +13,7 @@ from app.github.protocol import IssueComment
 from jobs.agent.data import DATA_RULE, as_data
 from jobs.agent.issue import issue_text
 from jobs.plan import AgentPlan
+from jobs.runs.revision.agent import review_text
 from jobs.runs.workitem import WorkItem
 from policies.model import Policy
 
@@ -45,6 +46,9 @@ def instructions(workflow: str, policy: Policy, tools_offered: Sequence[str], go
 def prompt(item: WorkItem, comments: Sequence[IssueComment], plan: AgentPlan, memory: str) -> str:
     """The first message: the item, the requester's words and the instructions file, each as data."""
     parts = [issue_text(item, comments)]
+    if item.review:
+        parts.append(as_data("the review comments on your pull request to address, each by its id",
+                             review_text(item.review)))  # fmt: skip
     if item.instructions.strip():
         parts.append(as_data("the requester's instructions (from the command)", item.instructions))
     if plan.memory_file and memory:

@@ -12,11 +12,12 @@ from jobs.ledger import Ledger
 from jobs.runs.plancomment import run_marker
 
 
-async def limit_hit(ctx: CommandContext, ledger: Ledger) -> str | None:
-    """Which noise limit a new run would break, and when it resets; None when none is hit."""
+async def limit_hit(ctx: CommandContext, ledger: Ledger, *, opens_pull: bool = True) -> str | None:
+    """Which noise limit a new run would break, and when it resets; None when none is hit. A revision
+    (`opens_pull=False`) adds a commit to an open pull request, so the open-PR limit does not hold it back."""
     noise = ctx.config.noise
     counts = await ledger.noise_counts(ctx.repo.full_name)
-    if counts.open_proposed >= noise.max_open_prs:
+    if opens_pull and counts.open_proposed >= noise.max_open_prs:
         return (
             f"open Steward pull requests ({counts.open_proposed} of {noise.max_open_prs}); it resets when "
             "one of them is merged or closed"

@@ -33,6 +33,7 @@ UPDATABLE = frozenset(
         "plan_comment_id",
         "installation_id",
         "engine",
+        "revision_of",
     }
 )
 """Run fields that may be filled in as the run learns them (update_run)."""
@@ -184,6 +185,8 @@ class Ledger(RecordsMixin, QueriesMixin):
             instructions=old.instructions,
             paths=old.paths,
             retry_of=old.id,
+            revision_of=old.revision_of,  # a retried revision is still a revision, on the same branch
+            branch=old.branch if old.revision_of else None,
             installation_id=old.installation_id,
             config_digest=old.config_digest,
             policy=old.policy,

@@ -152,11 +152,15 @@ class QueriesMixin(LedgerBase):
                 )
             )
             count, oldest = in_window.one()
-            proposed = await session.scalar(
-                select(func.count(RunRow.id)).where(
-                    RunRow.repo == repo, RunRow.state == RunState.PROPOSED.value
-                )
+            proposed_here = (RunRow.repo == repo, RunRow.state == RunState.PROPOSED.value)
+            # a revision proposes in its parent's pull request: count pull requests, not proposing runs
+            pulls = await session.scalar(
+                select(func.count(func.distinct(RunRow.pr_number))).where(*proposed_here)
             )
+            unnumbered = await session.scalar(
+                select(func.count(RunRow.id)).where(*proposed_here, RunRow.pr_number.is_(None))
+            )
+            proposed = int(pulls or 0) + int(unnumbered or 0)
         return NoiseCounts(
             runs_in_window=int(count),
             open_proposed=int(proposed or 0),

@@ -139,6 +139,7 @@ def _header(run: RunView) -> list[str]:
     ]
     optional = [
         ("retry of", run.retry_of),
+        ("revision of", run.revision_of),
         ("installation", run.installation_id),
         ("config digest", run.config_digest),
         (

@@ -49,6 +49,7 @@ class RunView:
     idempotency_key: str | None
     installation_id: int | None
     retry_of: str | None
+    revision_of: str | None
     config_digest: str | None
     policy: dict[str, Any]
     limits: dict[str, Any]

@@ -43,6 +43,8 @@ class RunRow(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     installation_id: Mapped[int | None] = mapped_column(BigInteger)
     retry_of: Mapped[str | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    revision_of: Mapped[str | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    """The run whose pull request this run revises (`/steward revise`), on that pull request's branch."""
     config_digest: Mapped[str | None] = mapped_column(SHA)
     policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     limits: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

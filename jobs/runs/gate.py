@@ -111,11 +111,19 @@ async def _close(ctx: dict[str, Any], event: PullRequestEvent) -> str:
         return "not a Steward pull request"
     to = RunState.MERGED if event.pull_request.merged else RunState.CLOSED
     actor = event.sender.login if event.sender else "github"
-    try:
-        await ledger.transition(run.id, to, actor=actor, reason=f"pull request #{number} {to.value}")
-    except LedgerError as exc:
-        return f"run {run.id} unchanged: {exc}"
-    return f"run {run.id} {to.value}"
+    ended = []
+    for each in await ledger.list_runs(repo=event.repository.full_name, limit=RUNS_SCANNED):
+        if each.pr_number != number or each.state != RunState.PROPOSED:
+            continue  # a revision proposes in its parent's pull request: both end with it
+        try:
+            await ledger.transition(each.id, to, actor=actor, reason=f"pull request #{number} {to.value}")
+        except LedgerError as exc:
+            log.info("run %s unchanged: %s", each.id, exc)
+            continue
+        ended.append(each.id)
+    if not ended:
+        return f"run {run.id} unchanged: it is {run.state}"
+    return f"run {', '.join(ended)} {to.value}"
 
 
 async def _guarded_pull(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.constants import REVIEW_STATUS_CONTEXT
-from app.github.comments import bounded_body
+from app.github.comments import bounded_body, upsert_comment
 from app.github.protocol import RepoId, RunGitHubClient
 from jobs.ledger import RunView
 from jobs.plan import Plan
@@ -14,6 +14,8 @@ from jobs.runs.engines import agent_section
 from jobs.runs.forge import Proposed
 from jobs.runs.outcome import tell
 from jobs.runs.plancomment import show_plan
+from jobs.runs.revision.planning import RevisionRefused
+from jobs.runs.revision.result import result_body, result_marker
 from jobs.runs.work import WorkResult, diff_stat
 from jobs.runs.workflow import WorkItem
 from sandbox.git import branch_name
@@ -43,8 +45,10 @@ class GitHubForge:
     async def propose(self, run: RunView, plan: Plan, item: WorkItem, result: WorkResult) -> Proposed:
         assert result.commit is not None
         workflow = registry.get(run.workflow)
-        branch = branch_name(workflow.name, run.number)
+        branch = plan.revision.branch if plan.revision is not None else branch_name(workflow.name, run.number)
         pull = await self.gh.find_open_pull(self.repo, branch)
+        if pull is None and plan.revision is not None:
+            raise RevisionRefused(f"#{plan.revision.pull} closed before the revision's commit was proposed")
         if pull is None:
             text = workflow.body(
                 plan, item, result.outcome, diff_stat(result.changes), run.id
@@ -55,5 +59,10 @@ class GitHubForge:
         if await self.gh.status_of(self.repo, result.commit, REVIEW_STATUS_CONTEXT) is None:
             await self.gh.set_status(
                 self.repo, result.commit, "pending", context=REVIEW_STATUS_CONTEXT, description=PENDING_TEXT
+            )
+        if plan.revision is not None:  # one result comment per revision, found by its marker on a retry
+            body = result_body(run.id, plan, result.commit, plan.revision)
+            await upsert_comment(
+                self.gh, self.repo, pull.number, result_marker(run.id), body, author=self.bot
             )
         return Proposed(where=f"#{pull.number}", number=pull.number, url=pull.html_url)

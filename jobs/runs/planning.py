@@ -21,6 +21,7 @@ from jobs.runs.guard import run_job
 from jobs.runs.item import work_item
 from jobs.runs.plancomment import show_plan
 from jobs.runs.queue import enqueue_work
+from jobs.runs.revision.planning import REVISION_PERMISSIONS, RevisionRefused, revision_base, with_revision
 from jobs.runs.scoped import PLAN_PERMISSIONS, scoped_client
 from jobs.runs.setup import choose as choose_setup
 from jobs.runs.work import config_digest, workspace_root
@@ -47,7 +48,8 @@ async def _plan(ctx: dict[str, Any], ledger: Ledger, run: RunView) -> str:
             run = await ledger.require_run(run.id)
     repo = RepoId.parse(run.repo)
     assert run.installation_id is not None
-    gh, token = await scoped_client(ctx, run.installation_id, repo, PLAN_PERMISSIONS)
+    wanted = REVISION_PERMISSIONS if run.revision_of else PLAN_PERMISSIONS
+    gh, token = await scoped_client(ctx, run.installation_id, repo, wanted)
     if run.state != RunState.PLANNING:
         await converge(ctx, ledger, gh, run)
         return f"run {run.id} is {run.state}"
@@ -63,15 +65,25 @@ async def _plan(ctx: dict[str, Any], ledger: Ledger, run: RunView) -> str:
     policy = effective_policy(workflow.policy(), workflow.section(result.config))
     info = await gh.repository_info(repo)
     _, sha = await gh.default_branch_sha(repo)
-    issue = await gh.get_issue(repo, run.number)
+    at, ref, branch, revision = sha, info.default_branch, branch_name(workflow.name, run.number), None
+    if run.revision_of:  # a revision plans on its pull request's branch head, for the original item
+        try:
+            base = await revision_base(gh, ledger, run, settings.bot_login)
+        except RevisionRefused as exc:
+            forge = GitHubForge(gh, repo, settings.bot_login)
+            await end_run(
+                ledger, forge, run, RunState.FAILED, str(exc), f"Run `{run.id}` did not start: {exc}."
+            )
+            return f"failed: {exc}"
+        issue, revision = base.issue, base.revision
+        at, ref, branch = revision.head_sha, revision.branch, revision.branch
+    else:
+        issue = await gh.get_issue(repo, run.number)
     item = await work_item(gh, repo, issue, run)
     root = workspace_root(settings.data_dir, f"{run.id}-plan")
     remove(root)
     try:
-        ws = await clone(
-            info.clone_url, sha, root=root, branch=branch_name(workflow.name, run.number), token=token,
-            ref=info.default_branch,
-        )  # fmt: skip
+        ws = await clone(info.clone_url, at, root=root, branch=branch, token=token, ref=ref)
         given = PlanInput(item, result.config, policy, ws.work_tree, ws.git_dir, sha)
         plan = await anyio.to_thread.run_sync(lambda: workflow.plan(given))
         install = choose_setup(ws.work_tree, result.config, workflow, policy, settings.egress_allowlist)
@@ -89,6 +101,8 @@ async def _plan(ctx: dict[str, Any], ledger: Ledger, run: RunView) -> str:
             return f"failed: {exc.reason}"
     finally:
         remove(root)
+    if revision is not None:
+        plan = with_revision(plan, revision)
     plan = plan.model_copy(update={"requested_by": run.actor})
     await ledger.set_plan(run.id, plan)
     await ledger.update_run(

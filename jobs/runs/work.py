@@ -23,6 +23,8 @@ from jobs.ledger import Ledger
 from jobs.ledger.recording import recorded
 from jobs.plan import Plan
 from jobs.runs.engines import AGENT_STEP, agent_wanted, memory_text
+from jobs.runs.revision.agent import revision_task
+from jobs.runs.revision.result import note_outcomes, without_notes
 from jobs.runs.setup import Phase, run_setup, sandbox_options
 from jobs.runs.workflow import Exec, Outcome, StepOutcome, Workflow, WorkInput, WorkItem
 from policies.model import Policy
@@ -119,8 +121,9 @@ def _exec(runner: Callable[[list[str]], Awaitable[CommandResult]]) -> Exec:
     return run
 
 
-def _agent(where: AgentRun, model: EngineModel) -> RunAgent:
-    """The agent for the workflow to call, once or per module: every call spends from one budget."""
+def _agent(where: AgentRun, model: EngineModel, *, revising: bool = False) -> RunAgent:
+    """The agent for the workflow to call, once or per module: every call spends from one budget. In a
+    revision, each task is framed as one (the review comments reach the model as data in its prompt)."""
     meter = Meter(where.plan.budget)
     if model.retries is not None:
         model.retries.meter = meter
@@ -128,7 +131,7 @@ def _agent(where: AgentRun, model: EngineModel) -> RunAgent:
     async def call(task: AgentTask) -> AgentResult:
         from jobs.agent.engine import run_agent  # pydantic-ai, mcp and the SDKs load only when an agent works
 
-        return await run_agent(where, model, task, meter)
+        return await run_agent(where, model, revision_task(task) if revising else task, meter)
 
     return call
 
@@ -181,12 +184,12 @@ async def _work_in_sandbox(
                 comments=order.comments,
                 memory=memory_text(ws.work_tree, plan),
             )  # fmt: skip
-            agent = _agent(where, how.model)
+            agent = _agent(where, how.model, revising=plan.revision is not None)
         given = WorkInput(
             item=order.item,
             config=order.config,
             policy=order.policy,
-            plan=plan,
+            plan=without_notes(plan),
             workspace=ws.work_tree,
             git_dir=ws.git_dir,
             budget=plan.limits,
@@ -225,6 +228,7 @@ async def work(
     outcome = await work_in_sandbox(ws, plan, order, how, ledger=ledger, run_id=run_id)
     paths = path_policy(order.policy)
     found = await changes(ws, paths.max_file_bytes)
+    outcome.steps += note_outcomes(plan, found, outcome.agent)  # a revision's comment steps, if any
     commit = await commit_and_push(
         ws,
         policy=paths,

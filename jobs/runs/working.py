@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from app.config.loader import load_repo_config
@@ -21,6 +22,9 @@ from jobs.runs.github_forge import GitHubForge
 from jobs.runs.guard import run_job
 from jobs.runs.item import work_item
 from jobs.runs.rebind import approval_lapsed
+from jobs.runs.revision.planning import RevisionRefused
+from jobs.runs.revision.result import kept_notes
+from jobs.runs.revision.working import revision_head
 from jobs.runs.scoped import scoped_client
 from jobs.runs.setup import Phase
 from jobs.runs.work import WorkOrder, recorded_clone, workspace_root
@@ -66,13 +70,26 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
     gh, token = await scoped_client(ctx, run.installation_id, repo, dict(shipped.permissions))
     config = (await load_repo_config(gh, repo, ctx.get("redis"))).config
     policy = effective_policy(shipped, workflow.section(config))
-    issue = await gh.get_issue(repo, run.number)
-    item = await work_item(gh, repo, issue, run)
     info = await gh.repository_info(repo)
     forge = GitHubForge(gh, repo, settings.bot_login, info.default_branch)
     lapsed = await approval_lapsed(ctx, ledger, gh, forge, run, plan, policy, workflow.section(config))
     if lapsed is not None:
         return lapsed
+    at, branch, ref, number = (
+        plan.base_sha,
+        branch_name(workflow.name, run.number),
+        info.default_branch,
+        run.number,
+    )
+    if plan.revision is not None:  # on the pull request's branch, at its head now, for the original item
+        try:
+            head = await revision_head(gh, ledger, run, plan, settings.bot_login)
+        except RevisionRefused as exc:
+            await end_run(ledger, forge, run, RunState.FAILED, str(exc), f"Run `{run.id}` stopped: {exc}.")
+            return f"failed: {exc}"
+        plan, at, branch, ref, number = head.plan, head.head_sha, head.branch, head.branch, head.item_number
+    issue = await gh.get_issue(repo, number)
+    item = replace(await work_item(gh, repo, issue, run), review=kept_notes(plan))
     try:
         image = images.choose(config.setup.image, settings.sandbox_image, settings.allowed_images)
     except images.ImageRefusedError as exc:
@@ -84,8 +101,7 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
     try:
         try:
             ws = await recorded_clone(
-                ledger, run.id, info.clone_url, plan.base_sha, root=root,
-                branch=branch_name(workflow.name, run.number), token=token, ref=info.default_branch,
+                ledger, run.id, info.clone_url, at, root=root, branch=branch, token=token, ref=ref,
                 disk=plan.limits.disk,
             )  # fmt: skip
         except TRANSIENT:

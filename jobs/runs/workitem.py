@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from app.github.protocol import IssueRecord
+from jobs.runs.revision.model import ReviewNote
 from sandbox.base import CommandResult
 
 __all__ = ["Exec", "WorkItem"]
@@ -25,3 +26,5 @@ class WorkItem:
     """Paths named by the command (`/steward tests src/a.py`) or by `--paths` on the terminal."""
     changed_files: tuple[str, ...] = ()
     """On a pull request, the files it changes; on an issue, those of the pull requests linked to it."""
+    review: tuple[ReviewNote, ...] = ()
+    """A revision's review comments that its approved plan addresses (data for the agent, never orders)."""
