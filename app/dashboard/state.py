@@ -1,0 +1,69 @@
+"""What the dashboard holds while `steward serve` runs: settings, sessions, templates, ledger, Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from app.dashboard.session import Sessions
+from app.settings import Settings
+from jobs.ledger import Ledger
+from jobs.ledger.render import format_age, format_cost, format_limits, format_seconds
+
+HERE = Path(__file__).parent
+REDIS_TIMEOUT_SECONDS = 3
+
+
+def templates() -> Environment:
+    """Jinja2 with autoescape on for every template: run titles, diffs and tool output are hostile."""
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True,
+    )  # fmt: skip
+    env.filters.update(age=format_age, cost=format_cost, limits=format_limits, seconds=format_seconds)
+    return env
+
+
+class Dashboard:
+    """Opens the ledger and Redis on first use, so `serve` starts while either is down."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.sessions = Sessions(settings)
+        self.env = templates()
+        self._ledger: Ledger | None = None
+        self._redis: Any = None
+        self._lock = asyncio.Lock()
+
+    async def ledger(self) -> Ledger:
+        async with self._lock:
+            if self._ledger is None:
+                self._ledger = await Ledger.connect(self.settings.db_url)
+            return self._ledger
+
+    async def redis(self) -> Any:
+        """The arq pool (it enqueues retries and reads the queue), or None while Redis is unreachable."""
+        from arq.connections import RedisSettings, create_pool
+        from redis.exceptions import RedisError
+
+        async with self._lock:
+            if self._redis is None:
+                where = replace(
+                    RedisSettings.from_dsn(self.settings.redis_url),
+                    conn_retries=0, conn_timeout=REDIS_TIMEOUT_SECONDS,
+                )  # fmt: skip
+                try:
+                    self._redis = await asyncio.wait_for(create_pool(where), REDIS_TIMEOUT_SECONDS * 2)
+                except (RedisError, OSError, TimeoutError):
+                    return None
+            return self._redis
+
+    async def close(self) -> None:
+        if self._ledger is not None:
+            await self._ledger.close()
+        if self._redis is not None:
+            await self._redis.aclose()
