@@ -50,12 +50,18 @@ def _filter(request: Request) -> tuple[RunFilter, dict[str, str], str | None]:
 
 
 def _cursor(request: Request) -> Cursor | None:
-    raw = request.query_params.get("after", "")
-    at, _, run_id = raw.partition("~")
-    try:
-        return Cursor(datetime.fromisoformat(at), run_id) if at and run_id else None
-    except ValueError:
+    """`after=<microseconds since the epoch>~<run id>`: URL-safe as it stands."""
+    at, _, run_id = request.query_params.get("after", "").partition("~")
+    if not at.isdigit() or not run_id or len(at) > 20:
         return None
+    return Cursor(datetime.fromtimestamp(0, UTC) + timedelta(microseconds=int(at)), run_id[:32])
+
+
+def _after(cursor: Cursor | None) -> str | None:
+    if cursor is None:
+        return None
+    micros = (cursor.created_at - datetime.fromtimestamp(0, UTC)) // timedelta(microseconds=1)
+    return f"{micros}~{cursor.id}"
 
 
 def _summary(run: RunView) -> dict[str, Any]:
@@ -72,7 +78,7 @@ async def runs(request: Request) -> Response:
     where, chosen, problem = _filter(request)
     ledger = await dashboard(request).ledger()
     found, after = await ledger.page_runs(where, after=_cursor(request), limit=PAGE_SIZE)
-    following = f"{after.created_at.isoformat()}~{after.id}" if after else None
+    following = _after(after)
     if not wants_html(request):
         return JSONResponse({"runs": [_summary(r) for r in found], "after": following, "problem": problem})
     partial = request.headers.get("hx-request") == "true"
