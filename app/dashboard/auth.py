@@ -57,7 +57,8 @@ def identify(request: Request, settings: Settings, session: Session) -> Operator
 
 
 def wants_html(request: Request) -> bool:
-    return "text/html" in request.headers.get("accept", "")
+    """A browser: it asks for HTML, or it is htmx asking for a piece of a page."""
+    return "text/html" in request.headers.get("accept", "") or request.headers.get("hx-request") == "true"
 
 
 def safe_next(value: str | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,13 +19,19 @@ HERE = Path(__file__).parent
 REDIS_TIMEOUT_SECONDS = 3
 
 
+def _pretty(value: Any) -> str:
+    """Tool arguments as readable JSON text (autoescape makes it safe to show, like any other text)."""
+    return json.dumps(value, indent=1, ensure_ascii=False, default=str)
+
+
 def templates() -> Environment:
     """Jinja2 with autoescape on for every template: run titles, diffs and tool output are hostile."""
     env = Environment(
         loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined,
         trim_blocks=True, lstrip_blocks=True,
     )  # fmt: skip
-    env.filters.update(age=format_age, cost=format_cost, limits=format_limits, seconds=format_seconds)
+    env.filters.update(age=format_age, cost=format_cost, limits=format_limits, seconds=format_seconds,
+                       pretty=_pretty)  # fmt: skip
     return env
 
 
