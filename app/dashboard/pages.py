@@ -82,7 +82,7 @@ async def runs(request: Request) -> Response:
     if not wants_html(request):
         return JSONResponse({"runs": [_summary(r) for r in found], "after": following, "problem": problem})
     partial = request.headers.get("hx-request") == "true"
-    choices = {name: await ledger.distinct(name) for name in ("repo", "workflow", "engine")}
+    choices = await dashboard(request).choices()
     return page(
         request, "runs_table.html" if partial else "runs.html", runs=found, chosen=chosen, after=following,
         problem=problem, choices=choices, states=[s.value for s in RunState], windows=list(WINDOWS),

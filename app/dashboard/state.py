@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from jobs.ledger.render import format_age, format_cost, format_limits, format_se
 
 HERE = Path(__file__).parent
 REDIS_TIMEOUT_SECONDS = 3
+CHOICES_SECONDS = 60.0
+"""How long the filters' choices (repositories, workflows, engines seen) are reused before read again."""
 
 
 def _pretty(value: Any) -> str:
@@ -45,12 +48,24 @@ class Dashboard:
         self._ledger: Ledger | None = None
         self._redis: Any = None
         self._lock = asyncio.Lock()
+        self._choices: tuple[float, dict[str, list[str]]] | None = None
 
     async def ledger(self) -> Ledger:
         async with self._lock:
             if self._ledger is None:
                 self._ledger = await Ledger.connect(self.settings.db_url)
             return self._ledger
+
+    async def choices(self) -> dict[str, list[str]]:
+        """The values the run list's filters offer: a scan of the runs, so read once a minute at most."""
+        now = time.monotonic()
+        if self._choices is None or now - self._choices[0] > CHOICES_SECONDS:
+            ledger = await self.ledger()
+            self._choices = (
+                now,
+                {name: await ledger.distinct(name) for name in ("repo", "workflow", "engine")},
+            )
+        return self._choices[1]
 
     async def redis(self) -> Any:
         """The arq pool (it enqueues retries and reads the queue), or None while Redis is unreachable."""
