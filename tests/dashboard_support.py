@@ -105,7 +105,9 @@ async def seed(url: str, *, extra_runs: int = 0) -> Seeded:
     try:
         made = sessions(engine)
         await record_triage(made, "octo/widgets", 50, "d-1", 1, "suggested #12 (0.91)")
-        await record_triage(made, "octo/widgets", 51, "d-2", 1, "no candidate passed (8 ranked)")
+        await record_triage(
+            made, "octo/widgets", 51, "d-2", 1, "no candidate passed (8 ranked; best #9 at 0.31)"
+        )
         await record_feedback(made, "octo/widgets", 50, 12, duplicate=False, source="command", actor="frank")
     finally:
         await engine.dispose()

@@ -237,7 +237,7 @@ def test_health_and_duplicates_read_redis_and_the_ledger(
     assert "No worker is alive" in client.get("/dashboard/health", headers=HTML).text
     dupes = client.get("/dashboard/duplicates", headers=HTML).text
     assert "suggested #12 (0.91)" in dupes and "commented" in dupes
-    assert "no candidate passed (8 ranked)" in dupes and "silent" in dupes
+    assert "no candidate passed (8 ranked; best #9 at 0.31)" in dupes and "silent" in dupes
     assert "frank" in dupes and "#12" in dupes
 
 
