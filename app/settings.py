@@ -230,9 +230,41 @@ class Settings(BaseSettings):
     """External MCP servers a repository may enable for the agent engine (JSON list of `{"name", "command"
     or "url", "tools"}`); their allowlisted tools are offered as `<server>_<tool>`."""
 
+    dashboard_token: SecretStr | None = None
+    """The single operator's token for the dashboard (`/dashboard`): its sign-in form takes it, and scripts
+    send `Authorization: Bearer <token>`. With the OAuth settings unset too, there is no dashboard."""
+    dashboard_oauth_client_id: str | None = None
+    """The App's client id, for signing in to the dashboard with GitHub (the App's user authorisation)."""
+    dashboard_oauth_client_secret: SecretStr | None = None
+    """The App's client secret, for the same sign-in; never shown or logged."""
+    dashboard_allowed_orgs: list[str] = Field(default_factory=list)
+    """GitHub organisations whose members may sign in with GitHub (JSON list)."""
+    dashboard_allowed_teams: list[str] = Field(default_factory=list)
+    """Teams, as `org/team-slug`, whose members may sign in with GitHub (JSON list)."""
+    dashboard_allowed_users: list[str] = Field(default_factory=list)
+    """GitHub logins that may sign in with GitHub (JSON list)."""
+    dashboard_session_secret: SecretStr | None = None
+    """Signs the dashboard's session cookies; unset, a random one per process (sessions end on restart,
+    and replicas do not share them), with a warning at start."""
+    dashboard_secure_cookies: Literal["auto", "always", "never"] = "auto"
+    """`auto`: the session cookie is `Secure` when the request came over TLS (as `X-Forwarded-Proto` says
+    when STEWARD_DASHBOARD_TRUST_PROXY is set); `always` behind a TLS proxy that does not say so."""
+    dashboard_trust_proxy: bool = False
+    """Believe `X-Forwarded-Proto` and `X-Forwarded-Host` (only behind a reverse proxy that sets them)."""
+    github_web_url: str = "https://github.com"
+    """GitHub's web address (sign-in, links to issues and branches); for GHES `https://HOST`."""
+
     @field_validator(*MODEL_FIELDS, mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator(
+        "dashboard_token", "dashboard_oauth_client_id", "dashboard_oauth_client_secret",
+        "dashboard_session_secret", mode="before",
+    )  # fmt: skip
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("model_prices", mode="before")
@@ -299,6 +331,29 @@ class Settings(BaseSettings):
                 f"({self.max_body_bytes}), or the largest deliveries could never be received"
             )
         return self
+
+    @model_validator(mode="after")
+    def _oauth_complete(self) -> Settings:
+        pair = (self.dashboard_oauth_client_id, self.dashboard_oauth_client_secret)
+        if (pair[0] is None) != (pair[1] is None):
+            raise ValueError(
+                "set both STEWARD_DASHBOARD_OAUTH_CLIENT_ID and STEWARD_DASHBOARD_OAUTH_CLIENT_SECRET, "
+                "or neither"
+            )
+        allowed = self.dashboard_allowed_orgs or self.dashboard_allowed_teams or self.dashboard_allowed_users
+        if pair[0] is not None and not allowed:
+            raise ValueError(
+                "GitHub sign-in to the dashboard needs STEWARD_DASHBOARD_ALLOWED_ORGS, _TEAMS or _USERS: "
+                "without them nobody could sign in"
+            )
+        if any(team.count("/") != 1 for team in self.dashboard_allowed_teams):
+            raise ValueError("STEWARD_DASHBOARD_ALLOWED_TEAMS: each team is `org/team-slug`")
+        return self
+
+    @property
+    def dashboard_enabled(self) -> bool:
+        """Whether `steward serve` serves the dashboard: a token or GitHub sign-in is configured."""
+        return self.dashboard_token is not None or self.dashboard_oauth_client_id is not None
 
     @model_validator(mode="after")
     def _one_private_key(self) -> Settings:

@@ -277,6 +277,12 @@ async def commit_and_push(
     return sha
 
 
+async def patch(ws: Workspace, commit: str) -> str:
+    """The diff from the clone's commit to `commit`, as a reviewer reads it (for the ledger only)."""
+    args = ("diff", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames", ws.commit, commit)
+    return await _git(ws.root, ws.git_dir, None, *args)
+
+
 def remove(ws: Workspace | Path) -> None:
     """Delete the workspace (git directory and work tree, unmounted first) whatever the sandbox left in it."""
     workspaces.discard(ws.root if isinstance(ws, Workspace) else ws)

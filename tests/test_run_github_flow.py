@@ -63,6 +63,9 @@ async def test_docs_plan_approve_sandbox_push_pr_and_review_gate(
     trace = await trace_of(settings, run.id)
     (approval,) = trace.approvals
     assert approval.decision == ApprovalDecision.ACCEPTED and len(approval.steps_dropped) == 1
+    (proposal,) = trace.proposals  # the diff itself is recorded, as pushed (the dashboard shows it)
+    assert proposal.diff.strip() == git(remote.bare, "diff", "--no-color", base, head)
+    assert "diff --git a/CHANGELOG.md b/CHANGELOG.md" in proposal.diff
     assert [step.name for step in trace.steps if step.name != "exec"] == ["plan", "clone", "commit"]
     assert all(step.exit_code == 0 and step.duration is not None for step in trace.steps)
     execs = [step for step in trace.steps if step.name == "exec"]

@@ -43,6 +43,12 @@ def create_app(settings: Settings | None = None) -> WebhookEdge:
     assert settings.webhook_secret is not None
     secret = settings.webhook_secret.get_secret_value().encode()
 
+    board = None
+    if settings.dashboard_enabled:
+        from app.dashboard import build
+
+        dashboard_app, board = build(settings)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         queue = Queue(settings.redis_url)
@@ -53,10 +59,18 @@ def create_app(settings: Settings | None = None) -> WebhookEdge:
             yield
         finally:
             await queue.close()
+            if board is not None:
+                await board.close()
 
     app = FastAPI(title="Steward", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     # Also a route, so other methods get 405 and "/webhooks/" its redirect; WebhookEdge serves POSTs first.
     app.router.routes.append(Route(WEBHOOK_PATH, Receiver(), methods=["POST"], include_in_schema=False))
+
+    if board is not None:  # nothing answers under /dashboard unless it is configured
+        from app.dashboard import PREFIX, Root
+
+        app.router.routes.append(Route(PREFIX, Root(dashboard_app), include_in_schema=False))
+        app.mount(PREFIX, dashboard_app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

@@ -32,7 +32,11 @@ class TriageResult:
             found = ", ".join(f"#{s.number} ({s.score:.2f})" for s in self.shown)
             return f"held {found}: no new comment past the noise limit of {self.held}"
         if not self.shown:
-            return f"no candidate passed ({len(self.candidates)} ranked)"
+            if not self.candidates:
+                return "no candidate passed (0 ranked)"
+            best = max(self.candidates, key=lambda s: s.score)  # a silent decision's score, for the dashboard
+            ranked = f"{len(self.candidates)} ranked; best #{best.number} at {best.score:.2f}"
+            return f"no candidate passed ({ranked})"
         return "suggested " + ", ".join(f"#{s.number} ({s.score:.2f})" for s in self.shown)
 
 

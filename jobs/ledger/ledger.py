@@ -10,6 +10,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
 from jobs.db import make_engine, migrate, sessions
+from jobs.ledger.browse import BrowseMixin
 from jobs.ledger.queries import QueriesMixin
 from jobs.ledger.records import RecordsMixin
 from jobs.ledger.states import RETRYABLE, NotRetryable, RunState, TransitionConflict, check_transition
@@ -43,7 +44,7 @@ def new_run_id() -> str:
     return RUN_ID_PREFIX + secrets.token_hex(5)
 
 
-class Ledger(RecordsMixin, QueriesMixin):
+class Ledger(RecordsMixin, QueriesMixin, BrowseMixin):
     """Every run and what happened in it; transitions are checked against one table, atomically."""
 
     @classmethod

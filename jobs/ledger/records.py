@@ -13,6 +13,8 @@ from jobs.ledger.base import LedgerBase
 from jobs.ledger.views import ApprovalDecision, StepView, aware, utcnow
 from jobs.models.runs import ApprovalRow, ProposalRow, RunRow, StepRow
 
+DIFF_MAX_CHARS = 512 * 1024
+"""The proposed diff kept per proposal; a longer one is cut, and says so."""
 OUTPUT_EXCERPT_CHARS = 4000
 """Output kept in the ledger per step; the digest covers all of it."""
 _HEAD = OUTPUT_EXCERPT_CHARS // 4
@@ -192,8 +194,11 @@ class RecordsMixin(LedgerBase):
         files: Iterable[str] = (),
         pr_number: int | None = None,
         pr_url: str | None = None,
+        diff: str = "",
     ) -> None:
         """Store what was pushed and proposed; the run's branch and pull request follow the latest."""
+        if len(diff) > DIFF_MAX_CHARS:
+            diff = diff[:DIFF_MAX_CHARS] + f"\n[... {len(diff) - DIFF_MAX_CHARS} characters cut ...]\n"
         async with self._sessions.begin() as session:
             run = await self._row(session, run_id)
             now = utcnow()
@@ -206,6 +211,7 @@ class RecordsMixin(LedgerBase):
                     files=list(files),
                     pr_number=pr_number,
                     pr_url=pr_url,
+                    diff=diff,
                     at=now,
                 )
             )

@@ -159,6 +159,7 @@ class ProposalView:
     pr_number: int | None
     pr_url: str | None
     at: datetime
+    diff: str = ""
 
     @classmethod
     def of(cls, row: object) -> ProposalView:

@@ -29,7 +29,10 @@ class RunRow(Base):
     """One run of one workflow on one issue or pull request."""
 
     __tablename__ = "runs"
-    __table_args__ = (Index("ix_runs_repo_number", "repo", "number"),)
+    __table_args__ = (
+        Index("ix_runs_repo_number", "repo", "number"),
+        Index("ix_runs_created_at_id", "created_at", "id"),  # the dashboard's keyset pages
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     repo: Mapped[str] = mapped_column(String(255), index=True)
@@ -142,6 +145,8 @@ class ProposalRow(Base):
     commit_sha: Mapped[str] = mapped_column(SHA)
     diff_stat: Mapped[str] = mapped_column(Text, default="")
     files: Mapped[list[str]] = mapped_column(JSON, default=list)
+    diff: Mapped[str] = mapped_column(Text, default="")
+    """The proposed diff (`git diff` of base and commit), cut at DIFF_MAX_CHARS; empty before 0008."""
     pr_number: Mapped[int | None] = mapped_column(Integer)
     pr_url: Mapped[str | None] = mapped_column(String(500))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

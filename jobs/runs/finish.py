@@ -16,7 +16,7 @@ from jobs.runs.forge import Forge, Proposed
 from jobs.runs.setup import Phase
 from jobs.runs.work import WorkOrder, diff_stat, work
 from sandbox.base import SandboxError
-from sandbox.git import DiffRefusedError, Identity, Workspace
+from sandbox.git import DiffRefusedError, GitError, Identity, Workspace, patch
 
 log = logging.getLogger(__name__)
 QUOTED_CHARS = 4000
@@ -167,6 +167,7 @@ async def _finish(
     await ledger.record_proposal(
         run.id, ws.branch, result.commit, diff_stat=diff_stat(result.changes),
         files=[change.path for change in result.changes], pr_number=proposed.number, pr_url=proposed.url,
+        diff=await _patch(ws, result.commit),
     )  # fmt: skip
     reason = f"proposed in {proposed.where}{_failures(plan)}"
     try:
@@ -178,6 +179,15 @@ async def _finish(
         run = await ledger.require_run(run.id)
     await forge.show_plan(run, plan, reason)
     return proposed
+
+
+async def _patch(ws: Workspace, commit: str) -> str:
+    """The proposed diff for the ledger; git failing here loses only the dashboard's view of it."""
+    try:
+        return await patch(ws, commit)
+    except GitError as exc:
+        log.warning("could not record the diff of %s: %s", commit[:12], exc)
+        return ""
 
 
 def _agent_stop(run_id: str, exc: AgentNotConfigured | BudgetExceeded) -> tuple[str, str]:
