@@ -17,6 +17,7 @@ from app.github.errors import GitHubRefused
 from app.github.protocol import FileContent, IssueComment, IssuePage, IssueRecord, PullRef, RepoId, RepoInfo
 from app.github.redact import register_secret
 from app.github.retrying import DEFAULT_POLICY, RetryPolicy, request
+from app.observability.github import hooks as github_hooks
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ def app_github(
         http_cache=False,
         auto_retry=False,  # retries are ours (app.github.retrying): bounded, never an hour's sleep
         async_transport=transport,
+        async_event_hooks=github_hooks(),  # each answer counted (steward_github_*)
         timeout=timeout,
     )
 
@@ -91,6 +93,7 @@ async def installation_client(
         http_cache=False,
         auto_retry=False,
         async_transport=transport,
+        async_event_hooks=github_hooks(),  # each answer counted (steward_github_*)
         timeout=GITHUB_TIMEOUT_SECONDS,
     )
     return GitHubKitClient(gh, policy)
