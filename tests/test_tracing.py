@@ -1,5 +1,5 @@
-"""OpenTelemetry traces: one delivery through the real receiver and a real arq worker on the test's Redis is one
-trace, from the receiver's span through its jobs and its run down to the sandbox commands (SDK in-memory
+"""OpenTelemetry traces: one delivery through the real receiver and a real arq worker on the test's Redis is
+one trace, from the receiver's span through its jobs and its run down to the sandbox commands (SDK in-memory
 exporter; real Docker, git and SQLite; GitHub's HTTP mocked by respx)."""
 
 from __future__ import annotations
@@ -78,9 +78,8 @@ async def test_one_delivery_is_one_trace_from_the_receiver_to_the_run_and_its_sa
     commands = [span for span in spans if span.name == "sandbox command"]
     for command in commands:
         # The plan job queued the work job (no approval needed), so the work continues the planning's span.
-        assert ancestors(command, by_id) == [
-            "run docs", "job work_run", "run docs", "job plan_run", "job handle_comment", "webhook issue_comment"
-        ]  # fmt: skip
+        expected = ["run docs", "job work_run", "run docs", "job plan_run", "job handle_comment"]
+        assert ancestors(command, by_id) == [*expected, "webhook issue_comment"]
         assert command.attributes is not None and command.attributes["steward.run.id"] == run.id
         assert command.attributes["steward.command.exit_code"] == 0
     (work_run,) = [span for span in spans if span.name == "run docs" and span.attributes

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.observability.metrics import CONTENT_TYPE_LATEST, QUEUE_DEPTH, render
+from app.observability.metrics import CONTENT_TYPE, QUEUE_DEPTH, render
 
 METRICS_PATH = "/metrics"
 
@@ -17,4 +17,4 @@ async def metrics(request: Request) -> Response:
         depth = await edge.queue.depth()
         if depth is not None:
             QUEUE_DEPTH.set(depth)
-    return Response(render(), media_type=CONTENT_TYPE_LATEST)
+    return Response(render(), media_type=CONTENT_TYPE)
