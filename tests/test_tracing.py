@@ -118,3 +118,18 @@ def test_the_otlp_url_gets_its_traces_path_once() -> None:
     assert tracing.otlp_url("http://127.0.0.1:4318") == "http://127.0.0.1:4318/v1/traces"
     assert tracing.otlp_url("http://collector:4318/") == "http://collector:4318/v1/traces"
     assert tracing.otlp_url("https://c.example/v1/traces") == "https://c.example/v1/traces"
+
+
+@pytest.mark.parametrize("module", ["app.web.app", "jobs.worker", "sandbox.docker_sandbox"])
+def test_the_opentelemetry_sdk_is_not_imported_while_nothing_is_traced(module: str) -> None:
+    """Nor its exporter (FastAPI itself imports the opentelemetry API package, as it did before Steward's
+    tracing: what is not loaded is the SDK, its exporters and protobuf)."""
+    import subprocess
+    import sys
+
+    heavy = ("opentelemetry.sdk", "opentelemetry.exporter", "google.protobuf")
+    code = f"import sys, {module}; print(sorted(m for m in sys.modules if m.startswith({heavy!r})))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
