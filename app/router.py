@@ -75,7 +75,10 @@ class Router:
     def __init__(self, *routers: Router) -> None:
         self._handlers: dict[tuple[str, str | None], list[Handler]] = {}
         self._models: dict[str, type[Envelope]] = {}
+        self._events: set[str] = set()
+        """Every event with a model or a handler."""
         for other in routers:
+            self._events |= other._events
             for event, model in other._models.items():
                 self._declare(event, model)
             for key, handlers in other._handlers.items():
@@ -83,6 +86,7 @@ class Router:
 
     def _declare(self, event: str, model: type[Envelope]) -> None:
         known = self._models.setdefault(event, model)
+        self._events.add(event)
         if known is not model:
             raise ValueError(f"{event} is parsed as {known.__name__}; a handler asked for {model.__name__}")
 
@@ -98,6 +102,7 @@ class Router:
 
         def decorate(handler: Handler) -> Handler:
             self._handlers.setdefault((event, action), []).append(handler)
+            self._events.add(event)
             return handler
 
         return decorate
@@ -105,6 +110,10 @@ class Router:
     def model_for(self, event: str) -> type[Envelope]:
         """The model a delivery of `event` is parsed into, once, before routing."""
         return self._models.get(event) or EVENT_MODELS.get(event, Envelope)
+
+    def knows(self, event: str) -> bool:
+        """Whether `event` is one Steward reads or routes (what a metric may name; others are `other`)."""
+        return event in self._events or event in EVENT_MODELS
 
     def handlers_for(self, event: str, action: str | None) -> list[Handler]:
         return [*self._handlers.get((event, action), []), *self._handlers.get((event, None), [])]

@@ -229,6 +229,13 @@ class Settings(BaseSettings):
     mcp_servers: Annotated[list[McpServer], NoDecode] = Field(default_factory=list)
     """External MCP servers a repository may enable for the agent engine (JSON list of `{"name", "command"
     or "url", "tools"}`); their allowlisted tools are offered as `<server>_<tool>`."""
+    metrics: bool = True
+    """Serve Prometheus metrics on `steward serve`'s GET /metrics (the worker's: `--metrics-port`)."""
+    otlp_endpoint: str | None = None
+    """An OTLP/HTTP collector (e.g. http://127.0.0.1:4318) to send traces to; `/v1/traces` is added unless
+    the URL already ends with it. Unset: no trace is made or sent."""
+    trace_sample_ratio: float = Field(default=1.0, ge=0, le=1)
+    """Of the traces that start at a delivery, the share kept (a job or run follows its delivery's choice)."""
 
     dashboard_token: SecretStr | None = None
     """The single operator's token for the dashboard (`/dashboard`): its sign-in form takes it, and scripts
@@ -292,6 +299,19 @@ class Settings(BaseSettings):
             raise ValueError("expected an http:// or https:// URL, e.g. http://127.0.0.1:8080/v1")
         if parts.username is not None or parts.password is not None:
             raise ValueError("must not carry credentials; put the key in STEWARD_MODEL_API_KEY")
+        return value
+
+    @field_validator("otlp_endpoint", mode="before")
+    @classmethod
+    def _otlp_endpoint(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, str):
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("expected an http:// or https:// URL, e.g. http://127.0.0.1:4318")
+            if parts.username is not None or parts.password is not None:
+                raise ValueError("must not carry credentials; use OTEL_EXPORTER_OTLP_HEADERS for those")
         return value
 
     @model_validator(mode="after")

@@ -33,11 +33,21 @@ def worker(
     burst: Annotated[
         bool, typer.Option(help="Stop once the queue is empty (for scripts and tests).")
     ] = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Serve this worker's Prometheus metrics on 127.0.0.1:PORT/metrics.",
+            envvar="STEWARD_WORKER_METRICS_PORT",
+            min=1,
+            max=65535,
+        ),
+    ] = None,
 ) -> None:
     """Run the arq worker: it answers commands, records installations and runs the workflows."""
     from arq.worker import create_worker
 
     from app.github.redact import install_redaction
+    from app.observability.worker import serve_metrics
     from jobs.doctor import check_key
     from jobs.worker import worker_settings
 
@@ -48,6 +58,12 @@ def worker(
         raise typer.Exit(2)
     logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
     install_redaction()
+    if metrics_port is not None:
+        try:
+            serve_metrics(metrics_port)
+        except OSError as exc:
+            typer.echo(f"steward: cannot serve metrics on 127.0.0.1:{metrics_port}: {exc.strerror}", err=True)
+            raise typer.Exit(2) from None
     # arq handles SIGINT/SIGTERM: jobs in flight are cancelled and re-queued for the next worker.
     create_worker(worker_settings(settings), burst=burst).run()
 

@@ -200,5 +200,16 @@ async def run_checks(settings: Settings, transport: httpx.AsyncBaseTransport | N
     if key.ok:
         checks.append(await bounded("github app", lambda: check_github_api(settings, transport)))
     checks.append(check_embeddings())
+    checks.append(check_observability(settings))
     checks.extend(check_schedule(settings))
     return checks
+
+
+def check_observability(settings: Settings) -> Check:
+    """What an operator can watch: never a failure, only what is on and how to turn the rest on."""
+    metrics = "metrics on GET /metrics" if settings.metrics else "GET /metrics off (STEWARD_METRICS=false)"
+    worker = "the worker's with `steward worker --metrics-port PORT`"
+    if settings.otlp_endpoint is None:
+        fix = "set STEWARD_OTLP_ENDPOINT to an OTLP/HTTP collector to send traces"
+        return Check("observability", False, f"{metrics}, {worker}; traces off", fix, required=False)
+    return Check("observability", True, f"{metrics}, {worker}; traces to {safe_url(settings.otlp_endpoint)}")

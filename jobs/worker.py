@@ -13,6 +13,8 @@ from typing import Any
 from arq.connections import RedisSettings
 
 from app.github.redact import install_redaction
+from app.observability import tracing
+from app.observability.worker import observed
 from app.settings import Settings
 from jobs import recovery
 from jobs.context import JOB_MAX_TRIES, JOB_TIMEOUT_SECONDS
@@ -30,6 +32,8 @@ MAX_JOBS = 10
 """Jobs one worker runs at once."""
 SANDBOX_REAPERS = (("sandbox.reaper", "reap_orphans"), ("sandbox.docker_backend", "reap_orphans"))
 """Where the sandbox package may expose a reaper of containers left by a crashed worker."""
+_TRACED = "tracing_configured"
+"""ctx key: this worker installed the OTLP tracer provider (and shuts it down)."""
 
 
 def redis_settings(settings: Settings) -> RedisSettings:
@@ -40,6 +44,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     """Open the ledger (migrated to the newest schema) and clean up after a previous crash."""
     settings: Settings = ctx["settings"]
     install_redaction()
+    ctx[_TRACED] = tracing.configure(settings, "steward-worker")
     engine = make_engine(settings.db_url)
     await migrate(engine)
     ctx["engine"] = engine
@@ -55,6 +60,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     engine = ctx.pop("engine", None)
     if engine is not None:
         await engine.dispose()
+    if ctx.pop(_TRACED, False):
+        tracing.uninstall()  # flushes the spans still batched
 
 
 async def reap_sandboxes() -> int:
@@ -106,7 +113,7 @@ def worker_settings(
     if "max_tries" in overrides:
         base_ctx["max_tries"] = overrides["max_tries"]
     options: dict[str, Any] = {
-        "functions": list(functions if functions is not None else FUNCTIONS),
+        "functions": [observed(f) for f in (functions if functions is not None else FUNCTIONS)],
         "cron_jobs": cron_jobs(settings) if functions is None else [],
         "redis_settings": redis_settings(settings),
         "on_startup": startup,

@@ -15,6 +15,8 @@ import anyio
 import docker
 from docker.errors import DockerException
 
+from app.observability import tracing
+from app.observability.metrics import SANDBOX_COMMANDS, SANDBOX_KILLS
 from sandbox import cgroup, container, diskwatch, hostfs, quiesce, quota
 from sandbox.base import CommandResult, Network, SandboxError
 from sandbox.egress import Traffic
@@ -35,6 +37,8 @@ BASE_ENV = {
 """The whole environment of a command: nothing is inherited from the host."""
 log = logging.getLogger(__name__)
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+PROGRAM_CHARS = 64
+"""Of a command's program (argv[0]), kept on its trace span; its arguments and output are not."""
 
 
 class DockerSandbox:
@@ -187,13 +191,26 @@ class DockerSandbox:
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
             text = explain("time", self.limits, timeout=0, run_budget=True)
+            SANDBOX_KILLS.labels("time").inc()
             return CommandResult(137, "", 0.0, "time", text)
         wanted = min(timeout or self.limits.command_timeout, self.limits.command_timeout)
-        try:
-            async with self._one_at_a_time:
-                return await self._within_disk(argv, wanted, min(wanted, remaining), output_bytes, on_output)
-        except DockerException as exc:
-            raise SandboxError(f"the sandbox stopped working: {exc}") from None
+        attributes = {"steward.run.id": self.run_id, "steward.command.program": argv[0][:PROGRAM_CHARS]}
+        with tracing.span("sandbox command", attributes) as span:
+            try:
+                async with self._one_at_a_time:
+                    result = await self._within_disk(
+                        argv, wanted, min(wanted, remaining), output_bytes, on_output
+                    )
+            except DockerException as exc:
+                raise SandboxError(f"the sandbox stopped working: {exc}") from None
+            tracing.set_attributes(
+                span, {"steward.command.exit_code": result.exit_code, "steward.command.killed_by":
+                       result.killed_by or ""},
+            )  # fmt: skip
+        SANDBOX_COMMANDS.observe(result.duration)
+        if result.killed_by is not None:
+            SANDBOX_KILLS.labels(result.killed_by).inc()
+        return result
 
     async def _within_disk(
         self,

@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from app import __version__
 from app.cli import COMMANDS, app, area
 
-HEAVY = ("sqlalchemy", "alembic", "githubkit", "docker", "fastapi", "arq", "pydantic_settings", "rich")
+HEAVY = ("sqlalchemy", "alembic", "githubkit", "docker", "fastapi", "arq", "pydantic_settings", "rich",
+         "opentelemetry", "prometheus_client")  # fmt: skip
 LIGHT_MODULES = ("app.cli", "jobs.cli", "jobs.local", "jobs.ledger.cli", "sandbox.cli")
 
 

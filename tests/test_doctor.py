@@ -13,7 +13,14 @@ from typer.testing import CliRunner
 
 from app.cli import app
 from app.settings import Settings
-from jobs.doctor import check_embeddings, check_github_api, check_key, check_redis, run_checks
+from jobs.doctor import (
+    check_embeddings,
+    check_github_api,
+    check_key,
+    check_observability,
+    check_redis,
+    run_checks,
+)
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.anyio
@@ -64,14 +71,21 @@ def test_embeddings_report_matches_what_is_installed() -> None:
     assert ("lexical only" in check.detail) != installed
 
 
+def test_observability_says_what_is_on_and_never_fails(settings: Settings) -> None:
+    off = check_observability(settings)
+    assert (
+        not off.ok and not off.required and "traces off" in off.detail and "STEWARD_OTLP_ENDPOINT" in off.fix
+    )
+    on = check_observability(settings.model_copy(update={"otlp_endpoint": "http://127.0.0.1:4318"}))
+    assert on.ok and "traces to http://127.0.0.1:4318" in on.detail and "GET /metrics" in on.detail
+
+
 async def test_run_checks_covers_everything_and_stays_bounded(settings: Settings) -> None:
     closed = f"http://127.0.0.1:{free_port()}"
     quick = settings.model_copy(update={"github_api_url": closed})
     names = [c.name for c in await run_checks(quick)]
-    assert names == [
-        *("redis", "database", "docker", "sandbox image", "github key", "github app", "embeddings"),
-        "cron recover_deliveries",
-    ]
+    expected = ["redis", "database", "docker", "sandbox image", "github key", "github app", "embeddings"]
+    assert names == [*expected, "observability", "cron recover_deliveries"]
 
 
 def test_cli_exits_1_when_a_required_check_fails(

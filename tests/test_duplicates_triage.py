@@ -19,12 +19,14 @@ from app.constants import MARKER_DUPLICATES
 from app.github.client import GitHubKitClient, installation_client
 from app.github.protocol import IssueRecord, RepoId
 from app.github.retrying import RetryPolicy
+from app.observability.metrics import render
 from app.settings import Settings
 from jobs.duplicates import semantic, store
 from jobs.duplicates.live import IndexCache
 from jobs.duplicates.store import Sessions
 from jobs.duplicates.triage import triage
 from tests.github_mock import API, BOT_LOGIN, FakeGitHub
+from tests.metrics_support import sample
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("lexical_only")]
 
@@ -443,3 +445,22 @@ async def test_an_opened_pull_request_stores_its_files_branch_and_author_type_an
     )  # the shared files carry it past the default threshold
     (body,) = github.bot_comments(71)
     assert "- #70: changes the same files `app/upload/handler.py`, `tests/test_upload.py`" in body
+
+
+async def test_each_decision_is_counted_silent_answered_and_commented(
+    db: Sessions, settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    await seed(db)
+    cache = IndexCache(db)
+    gh = await client(settings)
+    before = render().decode()
+    await run(gh, db, cache, DuplicatesConfig(threshold=0.95))  # nothing passes, nobody asked: silent
+    await run(gh, db, cache, DuplicatesConfig(threshold=0.95), asked=True)  # asked: "found none"
+    await run(gh, db, cache, DuplicatesConfig(threshold=0.05))  # a suggestion: the comment is updated
+    after = render().decode()
+    name = "steward_duplicate_decisions_total"
+    grew = {
+        decision: sample(after, name, decision=decision) - sample(before, name, decision=decision)
+        for decision in ("silent", "answered", "commented", "held")
+    }
+    assert grew == {"silent": 1, "answered": 1, "commented": 1, "held": 0}

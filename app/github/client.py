@@ -34,6 +34,7 @@ from app.github.reviews import (
     review_comment_record,
     review_record,
 )
+from app.observability.github import hooks as github_hooks
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ def app_github(
         http_cache=False,
         auto_retry=False,  # retries are ours (app.github.retrying): bounded, never an hour's sleep
         async_transport=transport,
+        async_event_hooks=github_hooks(),  # each answer counted (steward_github_*)
         timeout=timeout,
     )
 
@@ -115,6 +117,7 @@ async def installation_client(
         http_cache=False,
         auto_retry=False,
         async_transport=transport,
+        async_event_hooks=github_hooks(),  # each answer counted (steward_github_*)
         timeout=GITHUB_TIMEOUT_SECONDS,
     )
     return GitHubKitClient(gh, policy)

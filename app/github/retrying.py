@@ -12,6 +12,8 @@ from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed, 
 from githubkit.response import Response
 
 from app.github.errors import GitHubRefused, GitHubUnavailable, RateLimited
+from app.observability import tracing
+from app.observability.github import no_response
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,8 @@ async def request(
         attempt += 1
         last = attempt >= policy.max_tries
         try:
-            return await gh.arequest(method, url, **kwargs)
+            with tracing.span(f"github {method}", {"http.request.method": method, "url.path": _path(url)}):
+                return await gh.arequest(method, url, **kwargs)
         except RateLimitExceeded as exc:
             wait = max(exc.retry_after.total_seconds(), 1.0)
             if wait > policy.max_rate_wait or last:
@@ -59,6 +62,7 @@ async def request(
                 raise GitHubUnavailable(f"GitHub answered {status} to {method} {_path(url)}") from None
             await _backoff(policy, attempt, f"{status} on {method} {_path(url)}")
         except (RequestTimeout, RequestError) as exc:
+            no_response()
             if last:
                 raise GitHubUnavailable(f"cannot reach GitHub for {method} {_path(url)}") from None
             await _backoff(policy, attempt, f"{type(exc).__name__} on {method} {_path(url)}")

@@ -1,4 +1,4 @@
-"""The web process: the webhook receiver plus liveness and readiness probes."""
+"""The web process: the webhook receiver, liveness and readiness probes, and Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from starlette.types import Receive, Scope, Send
 
 from app import __version__
 from app.handlers import build_router
+from app.observability import tracing
 from app.settings import Settings, load_settings
 from app.web.body import BodyBudget
 from app.web.queue import Queue
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> WebhookEdge:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        traced = tracing.configure(settings, "steward-web")
         queue = Queue(settings.redis_url)
         await queue.connect()
         budget = BodyBudget(settings.max_bodies_in_flight_bytes)
@@ -61,6 +63,8 @@ def create_app(settings: Settings | None = None) -> WebhookEdge:
             await queue.close()
             if board is not None:
                 await board.close()
+            if traced:
+                tracing.uninstall()
 
     app = FastAPI(title="Steward", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     # Also a route, so other methods get 405 and "/webhooks/" its redirect; WebhookEdge serves POSTs first.
@@ -71,6 +75,10 @@ def create_app(settings: Settings | None = None) -> WebhookEdge:
 
         app.router.routes.append(Route(PREFIX, Root(dashboard_app), include_in_schema=False))
         app.mount(PREFIX, dashboard_app)
+    if settings.metrics:
+        from app.observability.endpoint import METRICS_PATH, metrics
+
+        app.router.routes.append(Route(METRICS_PATH, metrics, methods=["GET"], include_in_schema=False))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

@@ -111,15 +111,21 @@ class Queue:
             return False
         return True
 
-    async def enqueue(self, delivery_id: str, jobs: Iterable[JobSpec]) -> bool:
-        """Enqueue a delivery's jobs once; False means it was a redelivery and nothing was enqueued."""
+    async def enqueue(
+        self, delivery_id: str, jobs: Iterable[JobSpec], extra: dict[str, Any] | None = None
+    ) -> bool:
+        """Enqueue a delivery's jobs once; False means it was a redelivery and nothing was enqueued.
+
+        `extra`: keyword arguments every job also gets (the trace context, app.observability.tracing).
+        """
         now = timestamp_ms()
         keys = [(DELIVERY_KEY_PREFIX + delivery_id).encode()]
         written: list[bytes] = []
         for spec in jobs:
             job_id = spec.job_id.encode()
             keys += [JOB_KEY_PREFIX + job_id, RESULT_KEY_PREFIX + job_id]
-            written += [job_id, serialize_job(spec.function, (), spec.kwargs, None, now)]
+            kwargs = {**spec.kwargs, **extra} if extra else spec.kwargs
+            written += [job_id, serialize_job(spec.function, (), kwargs, None, now)]
         args = [str(len(written) // 2).encode(), str(now).encode(), *written]
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._pending.append((keys, args, done))
@@ -174,6 +180,15 @@ class Queue:
             raise
         finally:
             await pool.release(connection)
+
+    async def depth(self) -> int | None:
+        """Jobs waiting in arq's queue, or None when Redis does not answer in time."""
+        try:
+            async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
+                return int(await (await self._get()).zcard(QUEUE_KEY))
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.warning("redis unreachable: %s", type(exc).__name__)
+            return None
 
     async def close(self) -> None:
         if self._flusher is not None:

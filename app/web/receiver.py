@@ -18,6 +18,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass
+from time import perf_counter
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -25,6 +26,8 @@ from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from app.events import Envelope
+from app.observability import tracing
+from app.observability.metrics import DELIVERIES, DELIVERY_SECONDS, OTHER
 from app.router import Delivery, Router
 from app.web.body import BodyBudget, Disconnected, Held, Rejected, read_signed_body
 from app.web.queue import Queue, QueueUnavailable
@@ -131,15 +134,40 @@ class Receiver:
 
 async def _receive(scope: Scope, receive: Receive, send: Send) -> None:
     edge: Edge = scope["app"].state.edge
-    with edge.budget.hold() as held:  # the body's bytes count against the budget until it is answered
-        await _handle(edge, scope, receive, send, held)
-
-
-async def _handle(edge: Edge, scope: Scope, receive: Receive, send: Send, held: Held) -> None:
+    started = perf_counter()
     headers: dict[bytes, bytes] = dict(reversed(scope["headers"]))  # the first of repeated headers wins
     raw_event, raw_id = headers.get(b"x-github-event"), headers.get(b"x-github-delivery")
     event = raw_event.decode("latin-1") if raw_event is not None else None
     delivery_id = raw_id.decode("latin-1") if raw_id is not None else None
+    outcome = "error"
+    try:
+        with tracing.span(f"webhook {event_label(edge.router, event)}", kind="server") as current:
+            with edge.budget.hold() as held:  # the body's bytes count against the budget until answered
+                outcome = await _handle(edge, receive, send, held, headers, event, delivery_id)
+            said = {"steward.outcome": outcome, "github.event": event_label(edge.router, event)}
+            if outcome not in ("rejected", "disconnected") and delivery_id is not None:
+                said["github.delivery"] = delivery_id  # checked against DELIVERY_ID by then
+            tracing.set_attributes(current, said)
+    finally:
+        DELIVERIES.labels(event_label(edge.router, event), outcome).inc()
+        DELIVERY_SECONDS.observe(perf_counter() - started)
+
+
+def event_label(router: Router, event: str | None) -> str:
+    """The event as a metric label: one the router knows, else `other` (the header is not signed)."""
+    return event if event is not None and router.knows(event) else OTHER
+
+
+async def _handle(
+    edge: Edge,
+    receive: Receive,
+    send: Send,
+    held: Held,
+    headers: dict[bytes, bytes],
+    event: str | None,
+    delivery_id: str | None,
+) -> str:
+    """Answer the delivery; returns its outcome (the X-Steward-Outcome, or why there was none)."""
     try:
         body = await read_signed_body(receive, headers, edge.secret, edge.max_body_bytes, held)
         _check_headers(event, delivery_id)
@@ -147,15 +175,15 @@ async def _handle(edge: Edge, scope: Scope, receive: Receive, send: Send, held: 
         parsed = _parse(edge.router, event, body)
     except Disconnected:
         log.info("client went away before delivery=%.100r event=%.60r arrived", delivery_id, event)
-        return
+        return "disconnected"
     except Rejected as rejected:
         log.warning("rejected delivery=%.100r event=%.60r: %s", delivery_id, event, rejected.message)
         await _send(send, rejected.status, _encode(error=rejected.message), _refusal_headers(rejected.status))
-        return
+        return "unavailable" if rejected.status == HTTP_UNAVAILABLE else "rejected"
     if isinstance(parsed, ValidationError):
         await _accept(send, _unreadable(edge.router, event, delivery_id, body, parsed))
-    else:
-        await _route_and_enqueue(edge, send, event, delivery_id, parsed)
+        return "ignored"
+    return await _route_and_enqueue(edge, send, event, delivery_id, parsed)
 
 
 class _Where(BaseModel):
@@ -217,36 +245,43 @@ def _lacking(where: tuple[str, ...], exc: ValidationError) -> Headers:
     return LACKING
 
 
-async def _route_and_enqueue(edge: Edge, send: Send, event: str, delivery_id: str, parsed: Envelope) -> None:
+async def _route_and_enqueue(edge: Edge, send: Send, event: str, delivery_id: str, parsed: Envelope) -> str:
     action = parsed.action
     where = (event, action or "-", delivery_id, parsed.repository.full_name if parsed.repository else "-")
     delivery = Delivery(event, delivery_id, parsed)
     try:
         jobs = edge.router.dispatch(delivery)
     except ValidationError as exc:
-        return await _accept(send, _lacking(where, exc))
+        await _accept(send, _lacking(where, exc))
+        return "ignored"
     except Exception:
         log.exception("ignored " + WHERE + ": routing failed", *where)
-        return await _accept(send, ROUTING_FAILED)
+        await _accept(send, ROUTING_FAILED)
+        return "error"
     if not jobs:
         reason = _passed_by(edge.router, delivery)
         log.info("ignored " + WHERE + ": %s", *where, reason)
-        return await _accept(send, _ignored(reason))
+        await _accept(send, _ignored(reason))
+        return "ignored"
     try:
-        fresh = await edge.queue.enqueue(delivery_id, jobs)
+        fresh = await edge.queue.enqueue(delivery_id, jobs, tracing.job_kwargs())
     except QueueUnavailable as exc:
         log.error(
             "redis unreachable (%s): " + WHERE + " was not enqueued; GitHub should redeliver it", exc, *where
         )
-        return await _send(send, 503, UNAVAILABLE, UNAVAILABLE_HEADERS)
+        await _send(send, 503, UNAVAILABLE, UNAVAILABLE_HEADERS)
+        return "unavailable"
     except Exception:
         log.exception("not enqueued " + WHERE + ": unexpected error", *where)
-        return await _accept(send, ENQUEUE_FAILED)
+        await _accept(send, ENQUEUE_FAILED)
+        return "error"
     if not fresh:
         log.info("duplicate " + WHERE + ": already enqueued", *where)
-        return await _accept(send, DUPLICATE)
+        await _accept(send, DUPLICATE)
+        return "duplicate"
     ids = ",".join(job.job_id for job in jobs)
     await _accept(send, [(OUTCOME, b"queued"), (b"x-steward-jobs", _UNSAFE.sub("?", ids).encode())])
     # DEBUG: a line per queued delivery cost a busy receiver about a tenth of its throughput
     # (bench/webhooks.py); the worker logs each job with its delivery id when it runs.
     log.debug("queued " + WHERE + " jobs=%s", *where, ids)
+    return "queued"

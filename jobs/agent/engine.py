@@ -17,6 +17,7 @@ from pydantic_ai.exceptions import UsageLimitExceeded
 from pydantic_ai.mcp import MCPToolset
 from pydantic_ai.usage import UsageLimits
 
+from app.observability.metrics import OTHER, TOOL_CALLS
 from jobs.agent.budget import BudgetExceeded, Meter
 from jobs.agent.context import OnCall, ToolCallRecord, ToolContext
 from jobs.agent.external import connected
@@ -79,7 +80,13 @@ async def run_agent(where: AgentRun, engine: EngineModel, task: AgentTask, meter
     ledger, run_id = where.ledger, where.run_id
     spent = (meter.requests, meter.input_tokens, meter.output_tokens, meter.cost, meter.tool_calls)
 
-    on_call = traced_calls(ledger, run_id)
+    offered: list[str] = []  # filled below, once the servers are known
+    record_call = traced_calls(ledger, run_id)
+
+    async def on_call(record: ToolCallRecord) -> None:
+        outcome = "refused" if record.refused else "ok" if record.ok else "failed"
+        TOOL_CALLS.labels(record.name if record.name in offered else OTHER, outcome).inc()
+        await record_call(record)
 
     ctx = ToolContext(
         workspace=where.workspace, git_dir=where.git_dir, policy=_narrowed(where.policy, task), run=where.run,
@@ -88,7 +95,7 @@ async def run_agent(where: AgentRun, engine: EngineModel, task: AgentTask, meter
     server = build_server(ctx)
     # The plan named the servers; the operator may have withdrawn one since (refused, not skipped).
     servers = enabled_servers(where.plan.mcp_servers, engine.servers, server.offered, workflow=where.workflow)
-    offered = list(server.offered)
+    offered.extend(server.offered)
 
     async def record_model(step: ModelStep) -> None:
         await ledger.record_agent_step(

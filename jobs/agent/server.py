@@ -16,6 +16,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import INTERNAL_ERROR, CallToolResult, InputRequiredResult, TextContent
 from starlette.applications import Starlette
 
+from app.observability import tracing
 from jobs.agent.context import AgentTool, ToolCallRecord, ToolContext
 from jobs.agent.data import DATA_RULE, cut, digest
 from jobs.agent.errors import Refused, ToolError, refusal_of
@@ -114,19 +115,23 @@ class StewardServer(MCPServer[Any]):
             started = time.monotonic()
             if name not in self.offered:
                 raise await self.refuse_unoffered(name, arguments, started)
-            try:
-                result = await super().call_tool(name, arguments, context)
-            except ToolError as exc:  # what the model reads is this error's text
-                found = refusal_of(exc)
-                reason = str(found or exc)
-                await self._record(
-                    name, arguments, started, str(exc), reason=reason, refused=found is not None
-                )
-                raise
-            shown = _text(result)
-            failed = isinstance(result, CallToolResult) and result.is_error
-            await self._record(name, arguments, started, shown, reason=shown if failed else "")
-            return result
+            # A child of the run's span; the sandbox commands the tool runs are children of this one.
+            with tracing.span(f"tool {name}", {"steward.tool": name}) as span:
+                try:
+                    result = await super().call_tool(name, arguments, context)
+                except ToolError as exc:  # what the model reads is this error's text
+                    found = refusal_of(exc)
+                    reason = str(found or exc)
+                    tracing.set_attributes(span, {"steward.tool.refused": found is not None})
+                    await self._record(
+                        name, arguments, started, str(exc), reason=reason, refused=found is not None
+                    )
+                    raise
+                shown = _text(result)
+                failed = isinstance(result, CallToolResult) and result.is_error
+                tracing.set_attributes(span, {"steward.tool.failed": failed})
+                await self._record(name, arguments, started, shown, reason=shown if failed else "")
+                return result
 
     async def refuse_unoffered(
         self,

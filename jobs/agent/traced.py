@@ -16,6 +16,8 @@ from pydantic_ai.models import ModelRequestParameters
 from pydantic_ai.models.wrapper import WrapperModel
 from pydantic_ai.settings import ModelSettings
 
+from app.observability import tracing
+from app.observability.metrics import MODEL_COST, MODEL_REQUESTS, MODEL_TOKENS
 from jobs.agent.budget import Meter
 from jobs.agent.spec import Price
 
@@ -36,6 +38,12 @@ class ModelStep:
 
 
 RecordModel = Callable[[ModelStep], Awaitable[None]]
+MODEL_LABEL_CHARS = 64
+"""Of the model's name as a metric label (the operator names one model: STEWARD_MODEL_NAME)."""
+
+
+def bounded_model(name: str) -> str:
+    return name[:MODEL_LABEL_CHARS] or "unknown"
 
 
 def dump_messages(messages: list[ModelMessage]) -> list[dict[str, Any]]:
@@ -75,11 +83,22 @@ class MeteredModel(WrapperModel):
         model_request_parameters: ModelRequestParameters,
     ) -> ModelResponse:
         self.meter.before_request()
-        started = time.monotonic()
-        response = await self.wrapped.request(messages, model_settings, model_request_parameters)
-        duration = time.monotonic() - started
-        tokens_in, tokens_out = response.usage.input_tokens, response.usage.output_tokens
-        cost = self.price(tokens_in, tokens_out)
+        name = self.wrapped.model_name
+        with tracing.span("model request", {"gen_ai.request.model": name}) as span:
+            started = time.monotonic()
+            response = await self.wrapped.request(messages, model_settings, model_request_parameters)
+            duration = time.monotonic() - started
+            tokens_in, tokens_out = response.usage.input_tokens, response.usage.output_tokens
+            cost = self.price(tokens_in, tokens_out)
+            tracing.set_attributes(
+                span, {"gen_ai.usage.input_tokens": tokens_in, "gen_ai.usage.output_tokens": tokens_out,
+                       "steward.cost": cost, "steward.tool_calls": len(response.tool_calls)},
+            )  # fmt: skip
+        model = bounded_model(name)
+        MODEL_REQUESTS.labels(model).inc()
+        MODEL_TOKENS.labels(model, "input").inc(tokens_in)
+        MODEL_TOKENS.labels(model, "output").inc(tokens_out)
+        MODEL_COST.labels(model).inc(cost)
         new, self._seen = messages[self._seen :], len(messages) + 1
         await self.record(
             ModelStep(

@@ -10,6 +10,7 @@ from app.config.model import DuplicatesConfig
 from app.constants import JOB_BACKFILL
 from app.github.client import issue_record
 from app.github.protocol import IssueRecord, RepoId
+from app.observability import tracing
 from jobs.comment_count import comments_limit
 from jobs.context import db_sessions, github_for, settings_of
 from jobs.duplicates import backfill as backfill_mod
@@ -170,7 +171,9 @@ async def backfill_index(ctx: dict[str, Any], installation_id: int, repo: str, r
         progress = await backfill_mod.backfill(gh, sessions, repo_id)
         if not progress.done and ctx.get("redis") is not None:  # the next pages, under their own job id
             job_id = f"{backfill_job_id(repo)}:{progress.next_page}"
-            await ctx["redis"].enqueue_job(BACKFILL_JOB, installation_id, repo, _job_id=job_id)
+            await ctx["redis"].enqueue_job(
+                BACKFILL_JOB, installation_id, repo, _job_id=job_id, **tracing.job_kwargs()
+            )
         return f"{progress.items} items, next page {progress.next_page}, done={progress.done}"
 
     outcome = await guarded(
@@ -198,6 +201,7 @@ async def enqueue_backfills(ctx: dict[str, Any], installation_id: int, repos: li
             repo=repo,
             restart=False,
             _job_id=backfill_job_id(repo),
+            **tracing.job_kwargs(),
         )
         queued += job is not None
     return queued

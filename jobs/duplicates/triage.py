@@ -8,6 +8,7 @@ from app.config.model import DuplicatesConfig
 from app.constants import DEFAULT_COMMAND_PREFIX, MARKER_DUPLICATES
 from app.github.comments import find_marked, upsert_comment
 from app.github.protocol import GitHubClient, RepoId
+from app.observability.metrics import DUPLICATE_DECISIONS
 from jobs.duplicates.candidates import Suggestion, find_candidates
 from jobs.duplicates.comment import render, render_none
 from jobs.duplicates.engine import suggestions
@@ -25,6 +26,15 @@ class TriageResult:
     labelled: bool = False
     held: str | None = None
     """Why a suggestion was not posted (a noise limit), if it was held back."""
+
+    @property
+    def decision(self) -> str:
+        """commented (suggested), answered (said none was found), held (a noise limit) or silent."""
+        if self.held is not None:
+            return "held"
+        if self.comment_id is None:
+            return "silent"
+        return "commented" if self.shown else "answered"
 
     @property
     def summary(self) -> str:
@@ -57,6 +67,23 @@ async def triage(
 
     `hold_new` names a noise limit that is hit: then no new comment (or label); an existing one is updated.
     """
+    result = await _triage(gh, sessions, index, repo, number, config, bot_login, asked, prefix, hold_new)
+    DUPLICATE_DECISIONS.labels(result.decision).inc()
+    return result
+
+
+async def _triage(
+    gh: GitHubClient,
+    sessions: Sessions,
+    index: IndexCache,
+    repo: RepoId,
+    number: int,
+    config: DuplicatesConfig,
+    bot_login: str,
+    asked: bool,
+    prefix: str,
+    hold_new: str | None,
+) -> TriageResult:
     candidates = await find_candidates(sessions, index, repo.full_name, number, config)
     shown = suggestions(candidates, config.threshold, config.max_suggestions)
     held = shown and hold_new is not None

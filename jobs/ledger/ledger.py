@@ -9,16 +9,26 @@ from typing import Any, Self, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.observability.metrics import RUNS
 from jobs.db import make_engine, migrate, sessions
 from jobs.ledger.browse import BrowseMixin
 from jobs.ledger.queries import QueriesMixin
 from jobs.ledger.records import RecordsMixin
-from jobs.ledger.states import RETRYABLE, NotRetryable, RunState, TransitionConflict, check_transition
+from jobs.ledger.states import (
+    RETRYABLE,
+    TERMINAL,
+    NotRetryable,
+    RunState,
+    TransitionConflict,
+    check_transition,
+)
 from jobs.ledger.views import RunView, utcnow
 from jobs.models.runs import RunRow, TransitionRow
 from jobs.plan import Plan
 
 RUN_ID_PREFIX = "r-"
+ENDS = TERMINAL | {RunState.PROPOSED}
+"""The states steward_runs_total counts a run reaching (proposed, then merged or closed, is counted twice)."""
 
 UPDATABLE = frozenset(
     {
@@ -168,7 +178,10 @@ class Ledger(RecordsMixin, QueriesMixin, BrowseMixin):
         if not won:
             actual = await self.get_run(run_id)
             raise TransitionConflict(run_id, current, to, actual.state if actual else None)
-        return await self.require_run(run_id)
+        view = await self.require_run(run_id)
+        if to in ENDS:
+            RUNS.labels(view.workflow, view.engine, to.value).inc()
+        return view
 
     async def retry(self, run_id: str, *, actor: str, reason: str = "") -> RunView:
         """A new queued run repeating a failed or cancelled one (retrying twice returns the same new run)."""

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from app.github.protocol import RepoId
+from app.observability import tracing
 from jobs.context import db_sessions, max_tries
 from jobs.failures import TRANSIENT, ReportTo, guarded_text
 from jobs.ledger import TERMINAL, Ledger, LedgerError, RunState, RunView
@@ -37,8 +38,11 @@ async def run_job(
             await _fail(ledger, run_id, f"{what} failed: {type(exc).__name__}")
             raise
 
-    # timed=False: jobs.runs.deadline already stops a run job before arq's timeout and fails the run.
-    return await guarded_text(ctx, where, work(), timed=False)
+    attributes = {"steward.run.id": run.id, "steward.workflow": run.workflow, "steward.engine": run.engine,
+                  "steward.run.phase": what}  # fmt: skip
+    with tracing.span(f"run {run.workflow}", attributes):
+        # timed=False: jobs.runs.deadline already stops a run job before arq's timeout and fails the run.
+        return await guarded_text(ctx, where, work(), timed=False)
 
 
 async def _fail(ledger: Ledger, run_id: str, reason: str) -> None:

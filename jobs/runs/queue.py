@@ -10,6 +10,7 @@ from typing import Any
 from arq.jobs import Job, JobStatus
 
 from app.constants import JOB_RUN
+from app.observability.tracing import job_kwargs as trace
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +37,13 @@ def work_job_id(run_id: str, round: int = 1) -> str:
 
 async def enqueue_plan(redis: Any, run_id: str, base: str = "first") -> bool:
     """Queue the run's planning; False when that job is already queued, running or just done."""
-    job = await redis.enqueue_job(PLAN_JOB, _job_id=plan_job_id(run_id, base), run_id=run_id)
+    job = await redis.enqueue_job(PLAN_JOB, _job_id=plan_job_id(run_id, base), run_id=run_id, **trace())
     return job is not None
 
 
 async def enqueue_work(redis: Any, run_id: str, round: int = 1) -> bool:
     """Queue the run's work; False when it already is (a double approve changes nothing)."""
-    job = await redis.enqueue_job(WORK_JOB, _job_id=work_job_id(run_id, round), run_id=run_id)
+    job = await redis.enqueue_job(WORK_JOB, _job_id=work_job_id(run_id, round), run_id=run_id, **trace())
     return job is not None
 
 

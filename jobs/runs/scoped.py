@@ -11,6 +11,7 @@ from githubkit.cache import MemCacheStrategy
 from app.github.client import GITHUB_TIMEOUT_SECONDS, GitHubKitClient, mint_installation_token
 from app.github.protocol import RepoId
 from app.github.retrying import DEFAULT_POLICY, RetryPolicy
+from app.observability.github import hooks as github_hooks
 from jobs.comment_count import counting
 from jobs.context import settings_of
 
@@ -35,6 +36,7 @@ async def scoped_client(
         http_cache=False,
         auto_retry=False,
         async_transport=transport,
+        async_event_hooks=github_hooks(),  # each answer counted (steward_github_*)
         timeout=GITHUB_TIMEOUT_SECONDS,
     )
     return counting(GitHubKitClient(gh, policy), ctx.get("redis")), token  # new comments count (noise)

@@ -1,0 +1,1 @@
+"""Operators' view of the processes: Prometheus metrics (`metrics`) and OpenTelemetry traces (`tracing`)."""
