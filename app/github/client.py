@@ -14,7 +14,16 @@ from githubkit.cache import MemCacheStrategy
 
 from app.github.comments import bounded_body
 from app.github.errors import GitHubRefused
-from app.github.protocol import FileContent, IssueComment, IssuePage, IssueRecord, PullRef, RepoId, RepoInfo
+from app.github.protocol import (
+    DirEntry,
+    FileContent,
+    IssueComment,
+    IssuePage,
+    IssueRecord,
+    PullRef,
+    RepoId,
+    RepoInfo,
+)
 from app.github.redact import register_secret
 from app.github.retrying import DEFAULT_POLICY, RetryPolicy, request
 from app.settings import Settings
@@ -23,6 +32,8 @@ log = logging.getLogger(__name__)
 
 GITHUB_TIMEOUT_SECONDS = 30.0
 PER_PAGE = 100
+MAX_DIR_ENTRIES = 1000
+"""Entries of one directory listing read (the contents API itself lists at most 1,000)."""
 TIMELINE_PAGES = 5
 """An issue's timeline read at most this far (500 events) for the pull requests linked to it."""
 
@@ -148,6 +159,17 @@ class GitHubKitClient:
             return None
         return FileContent(path=path, text=text, sha=str(data.get("sha", "")))
 
+    async def list_directory(self, repo: RepoId, path: str) -> list[DirEntry]:
+        try:
+            data = await self._json("GET", f"repos/{repo.full_name}/contents/{path.strip('/')}")
+        except GitHubRefused as exc:
+            if exc.status == 404:
+                return []
+            raise
+        if not isinstance(data, list):  # a file, not a directory
+            return []
+        return [entry for item in data[:MAX_DIR_ENTRIES] if (entry := _dir_entry(item)) is not None]
+
     async def default_branch_sha(self, repo: RepoId) -> tuple[str, str]:
         data = await self._json("GET", f"repos/{repo.full_name}")
         branch = str(data["default_branch"])
@@ -266,6 +288,22 @@ class GitHubKitClient:
             if isinstance(item, dict) and item.get("context") == context:
                 return str(item.get("state"))
         return None
+
+
+def _dir_entry(item: Any) -> DirEntry | None:
+    if (
+        not isinstance(item, dict)
+        or not isinstance(item.get("name"), str)
+        or not isinstance(item.get("path"), str)
+    ):
+        return None
+    size = item.get("size")
+    return DirEntry(
+        name=item["name"],
+        path=item["path"],
+        type=str(item.get("type") or ""),
+        size=size if isinstance(size, int) and not isinstance(size, bool) else 0,
+    )
 
 
 def pull_ref(data: dict[str, Any]) -> PullRef:
