@@ -335,11 +335,18 @@ def issue_record(data: dict[str, Any]) -> IssueRecord:
         base_branch=str((data.get("base") or {}).get("ref") or ""),
         labels=[str(label.get("name", "")) for label in data.get("labels") or [] if isinstance(label, dict)],
         html_url=str(data.get("html_url", "")),
-        state_reason=data.get("state_reason"),
+        state_reason=data.get("state_reason") or _merged(data),
         created_at=data.get("created_at"),
         updated_at=data.get("updated_at"),
         closed_at=data.get("closed_at"),
     )
+
+
+def _merged(data: dict[str, Any]) -> str | None:
+    """'merged' for a merged pull request (REST and webhook objects, or an issue list's `pull_request`)."""
+    pull = data.get("pull_request")
+    merged_at = data.get("merged_at") or (pull.get("merged_at") if isinstance(pull, dict) else None)
+    return "merged" if data.get("merged") or merged_at else None
 
 
 def _author_type(user: dict[str, Any]) -> str:

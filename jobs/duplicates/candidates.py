@@ -108,7 +108,18 @@ def item(row: IssueIndexRow) -> decision.Item:
         author_type=row.author_type,
         base_branch=row.base_branch,
         files=files,
+        created=row.created_at.timestamp() if row.created_at else None,
+        state=row_state(row),
     )
+
+
+def row_state(row: IssueIndexRow) -> str:
+    """open, closed, merged or duplicate (closed as one, or linked to its original)."""
+    if row.duplicate_of or row.state_reason == "duplicate":
+        return "duplicate"
+    if row.state_reason == "merged":
+        return "merged"
+    return "closed" if row.state == "closed" else "open"
 
 
 def _pool(segment: Segment, number: int, cutoff: float, judged: dict[int, bool]) -> BoolArray:
