@@ -64,7 +64,7 @@ class FakeGitHub:
         router.get(url__regex=rf"{base}/collaborators/[^/]+/permission$", name="permission").mock(
             side_effect=self._guard("permission", self._permission)
         )
-        router.get(url__regex=rf"{base}/contents/.+", name="contents").mock(
+        router.get(url__regex=rf"{base}/contents/.*", name="contents").mock(
             side_effect=self._guard("contents", self._contents)
         )
         router.get(url__regex=rf"{base}/issues/\d+/comments", name="list_comments").mock(
@@ -132,9 +132,36 @@ class FakeGitHub:
         legacy = {"maintain": "write", "triage": "read"}.get(role, role)
         return httpx.Response(200, json={"permission": legacy, "role_name": role, "user": user(login)})
 
+    def _listing(self, path: str) -> list[dict[str, Any]] | None:
+        """A directory's entries as the contents API lists them, or None when no file is under it."""
+        prefix = f"{path}/" if path else ""
+        entries: dict[str, dict[str, Any]] = {}
+        for name, text in self.files.items():
+            if not name.startswith(prefix):
+                continue
+            head, _, rest = name[len(prefix) :].partition("/")
+            full = prefix + head
+            kind = "dir" if rest else "file"
+            entries[head] = {
+                "type": kind,
+                "name": head,
+                "path": full,
+                "size": len(text.encode()) if kind == "file" else 0,
+                "sha": hashlib.sha1(full.encode()).hexdigest(),  # noqa: S324 - an id, not security
+                "url": f"{API}/repos/{self.full}/contents/{full}",
+                "html_url": f"https://github.com/{self.full}/tree/main/{full}",
+                "git_url": None,
+                "download_url": None,
+                "_links": {},
+            }
+        return [entries[k] for k in sorted(entries)] if entries else None
+
     def _contents(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path.split("/contents/", 1)[1]
+        path = request.url.path.split("/contents", 1)[1].strip("/")
         text = self.files.get(path)
+        listing = None if text is not None else self._listing(path)
+        if listing is not None:
+            return httpx.Response(200, json=listing)
         if text is None:
             return httpx.Response(
                 404,

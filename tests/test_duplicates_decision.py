@@ -144,3 +144,59 @@ def test_the_json_curve_matches_a_hand_computed_case() -> None:
         {"threshold": 0.5, "comments": 2, "precision": 0.5, "recall": 0.5},
         {"threshold": 0.95, "comments": 0, "precision": 0.0, "recall": 0.0},
     ]
+
+
+def test_age_gap_and_candidate_state_lower_an_old_or_closed_candidate() -> None:
+    day = 86400.0
+    query = decision.Item("Upload crashes on empty body", "KeyError content-length", created=400 * day)
+    recent = decision.Item("Empty body makes upload crash", "KeyError content-length", created=399 * day)
+    old = decision.Item("Empty body makes upload crash", "KeyError content-length", created=0.0)
+    ranking = np.asarray([[0.8, 0.3, 0.6, 1.0], [0.8, 0.3, 0.6, 1.0]])
+    age = decision.FEATURES.index("age")
+    first, second = decision.pairs(query, [recent, old], ranking)
+    assert first.features[age] < 0 < second.features[age]  # older than the other candidates: negative
+    assert abs(first.features[age] + second.features[age]) < 1e-9
+    coef = decision_coef.HYBRID
+    assert coef[age] < 0
+    p_recent, p_old = decision.probabilities([first.features, second.features], coef)
+    assert p_recent > p_old
+    undated = decision.pairs(decision.Item(query.title, query.body), [recent, old], ranking)
+    assert [p.features[age] for p in undated] == [0.0, 0.0]  # unknown dates shift nothing
+
+    def scored(state: str) -> float:
+        cand = decision.Item(recent.title, recent.body, state=state)
+        (pair,) = decision.pairs(decision.Item(query.title, query.body), [cand], ranking[:1])
+        return float(decision.probabilities([pair.features], coef)[0])
+
+    assert scored("open") > scored("closed") and scored("open") > scored("duplicate")
+    assert scored("merged") == scored("open")  # no data on merged candidates: neutral
+
+
+def test_tracker_states_are_read_from_status_and_resolution(tmp_path: Path) -> None:
+    rows = [
+        '{"id": "a", "created_at": "2020-01-01", "status": "Open"}',
+        '{"id": "b", "created_at": "2020-01-02", "status": "RESOLVED", "resolution": "FIXED"}',
+        '{"id": "c", "created_at": "2020-01-03", "status": "Resolved", "resolution": "Duplicate"}',
+        '{"id": "d", "created_at": "2020-01-04", "state": "merged"}',
+        '{"id": "e", "created_at": "2020-01-05"}',
+    ]
+    path = tmp_path / "s.jsonl"
+    path.write_text("\n".join(rows))
+    assert [r.state for r in load_reports(path)] == ["open", "closed", "duplicate", "merged", ""]
+
+
+def test_a_merged_pull_request_is_indexed_as_merged() -> None:
+    from app.github.client import issue_record
+
+    listed = {"number": 5, "state": "closed", "pull_request": {"merged_at": "2024-01-02T00:00:00Z"}}
+    webhook = {
+        "number": 6,
+        "state": "closed",
+        "merged": True,
+        "merged_at": "2024-01-02T00:00:00Z",
+        "head": {},
+    }
+    closed = {"number": 7, "state": "closed", "pull_request": {"merged_at": None}}
+    issue = {"number": 8, "state": "closed", "state_reason": "duplicate"}
+    reasons = [issue_record(d).state_reason for d in (listed, webhook, closed, issue)]
+    assert reasons == ["merged", "merged", None, "duplicate"]

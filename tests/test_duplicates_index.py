@@ -307,3 +307,26 @@ def test_a_hybrid_segment_keeps_each_rows_vector_and_zeroes_missing_ones() -> No
     assert np.allclose(held[0], vectors[0], atol=1e-2) and np.allclose(held[2], vectors[2], atol=1e-2)
     assert not held[1].any() and not held[3].any()
     assert segment.numbers.tolist() == [10, 11, 12, 13] and segment.duplicate_of.tolist() == [0, 0, 3, 0]
+
+
+async def test_backfill_fetches_a_bounded_number_of_pull_requests_files(
+    db: Sessions, settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    pull = {"url": "", "html_url": "", "diff_url": "", "patch_url": "", "merged_at": None}
+    issues = [issue_json(n, f"Item {n}", "text", pull_request=dict(pull)) for n in range(1, 31)]
+    issues[0] = issue_json(1, "An issue, not a pull request")
+    github.pull_files = {n: [f"src/mod{n}.py", "docs/index.md"] for n in range(1, 31)}
+    github.pull_files[3] = []
+    api.get(f"/repos/{REPO.full_name}/issues", name="issues").mock(
+        return_value=httpx.Response(200, json=issues)
+    )
+    gone = f"{API}/repos/{REPO.full_name}/pulls/2/files"  # the first asked
+    github.fail_next["pull_files"] = [httpx.Response(404, json={"message": "Not Found", "url": gone})]
+    progress = await backfill_mod.backfill(await client(settings), db, REPO)
+    assert progress.done and progress.items == 30
+    asked = [int(c.request.url.path.split("/")[-2]) for c in api["pull_files"].calls]
+    assert asked == list(range(2, 2 + backfill_mod.PULLS_WITH_FILES_PER_PAGE))  # the issue is not asked
+    files = {n: (await store.get_item(db, REPO.full_name, n)).files for n in (1, 2, 3, 4, 11, 12)}  # type: ignore[union-attr]
+    assert files[1] is None and files[2] is None and files[3] == "[]"  # an issue; refused; no files
+    assert files[4] == '["src/mod4.py", "docs/index.md"]' and files[11] is not None
+    assert files[12] is None  # past the bound: unknown, never guessed

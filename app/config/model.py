@@ -237,8 +237,8 @@ class DuplicatesConfig(WorkflowConfig):
     """Triage every newly opened issue."""
     on_pull_requests: bool = False
     """Also triage newly opened pull requests."""
-    threshold: float = Field(default=0.5, ge=0.0, le=1.0)
-    """Calibrated score (0..1) the best candidate needs before Steward comments; 0.5 held precision 0.8 on
+    threshold: float = Field(default=0.4, ge=0.0, le=1.0)
+    """Calibrated score (0..1) the best candidate needs before Steward comments; 0.4 held precision 0.82 on
     GitHub projects the model was not fitted on (jobs/duplicates/README.md)."""
     max_suggestions: int = Field(default=3, ge=1, le=10)
     """Most candidates listed in one comment."""

@@ -16,6 +16,7 @@ from app.github.comments import bounded_body
 from app.github.errors import GitHubRefused
 from app.github.protocol import (
     CheckAnnotation,
+    DirEntry,
     FileContent,
     IssueComment,
     IssuePage,
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 
 GITHUB_TIMEOUT_SECONDS = 30.0
 PER_PAGE = 100
+MAX_DIR_ENTRIES = 1000
+"""Entries of one directory listing read (the contents API itself lists at most 1,000)."""
 TIMELINE_PAGES = 5
 """An issue's timeline read at most this far (500 events) for the pull requests linked to it."""
 
@@ -174,6 +177,17 @@ class GitHubKitClient:
             log.warning("%s in %s is not UTF-8 text", path, repo.full_name)
             return None
         return FileContent(path=path, text=text, sha=str(data.get("sha", "")))
+
+    async def list_directory(self, repo: RepoId, path: str) -> list[DirEntry]:
+        try:
+            data = await self._json("GET", f"repos/{repo.full_name}/contents/{path.strip('/')}")
+        except GitHubRefused as exc:
+            if exc.status == 404:
+                return []
+            raise
+        if not isinstance(data, list):  # a file, not a directory
+            return []
+        return [entry for item in data[:MAX_DIR_ENTRIES] if (entry := _dir_entry(item)) is not None]
 
     async def default_branch_sha(self, repo: RepoId) -> tuple[str, str]:
         data = await self._json("GET", f"repos/{repo.full_name}")
@@ -360,6 +374,22 @@ class GitHubKitClient:
         return int(created["id"])
 
 
+def _dir_entry(item: Any) -> DirEntry | None:
+    if (
+        not isinstance(item, dict)
+        or not isinstance(item.get("name"), str)
+        or not isinstance(item.get("path"), str)
+    ):
+        return None
+    size = item.get("size")
+    return DirEntry(
+        name=item["name"],
+        path=item["path"],
+        type=str(item.get("type") or ""),
+        size=size if isinstance(size, int) and not isinstance(size, bool) else 0,
+    )
+
+
 def pull_ref(data: dict[str, Any]) -> PullRef:
     """A pull request from GitHub's REST or webhook JSON."""
     head = data.get("head") or {}
@@ -389,11 +419,18 @@ def issue_record(data: dict[str, Any]) -> IssueRecord:
         base_branch=str((data.get("base") or {}).get("ref") or ""),
         labels=[str(label.get("name", "")) for label in data.get("labels") or [] if isinstance(label, dict)],
         html_url=str(data.get("html_url", "")),
-        state_reason=data.get("state_reason"),
+        state_reason=data.get("state_reason") or _merged(data),
         created_at=data.get("created_at"),
         updated_at=data.get("updated_at"),
         closed_at=data.get("closed_at"),
     )
+
+
+def _merged(data: dict[str, Any]) -> str | None:
+    """'merged' for a merged pull request (REST and webhook objects, or an issue list's `pull_request`)."""
+    pull = data.get("pull_request")
+    merged_at = data.get("merged_at") or (pull.get("merged_at") if isinstance(pull, dict) else None)
+    return "merged" if data.get("merged") or merged_at else None
 
 
 def _author_type(user: dict[str, Any]) -> str:

@@ -46,6 +46,17 @@ class FileContent:
     sha: str
 
 
+@dataclass(frozen=True)
+class DirEntry:
+    """One entry of a repository directory as the contents API lists it."""
+
+    name: str
+    path: str
+    type: str
+    """file, dir, symlink or submodule"""
+    size: int
+
+
 @dataclass
 class IssueRecord:
     """An issue or pull request as the workflows read it."""
@@ -86,6 +97,12 @@ class GitHubClient(Protocol):
 
     async def get_file(self, repo: RepoId, path: str, ref: str | None = None) -> FileContent | None:
         """A text file from the repository (default branch when ref is None), or None if absent."""
+
+    async def list_directory(self, repo: RepoId, path: str) -> list[DirEntry]:
+        """The entries of a directory on the default branch ('' for the root); empty when it is absent."""
+
+    async def pull_files(self, repo: RepoId, number: int, limit: int) -> list[str]:
+        """The paths a pull request changes and leaves in place (removed files left out), at most `limit`."""
 
     async def default_branch_sha(self, repo: RepoId) -> tuple[str, str]:
         """The default branch's name and head commit sha."""
@@ -137,9 +154,6 @@ class RunGitHubClient(GitHubClient, Protocol):
     async def create_pull(self, repo: RepoId, *, title: str, body: str, head: str, base: str) -> PullRef: ...
 
     async def get_pull(self, repo: RepoId, number: int) -> PullRef: ...
-
-    async def pull_files(self, repo: RepoId, number: int, limit: int) -> list[str]:
-        """The paths a pull request changes and leaves in place (removed files left out), at most `limit`."""
 
     async def linked_pulls(self, repo: RepoId, number: int, limit: int) -> list[int]:
         """Pull requests of this repository that mention the issue (its timeline's `cross-referenced`

@@ -35,9 +35,15 @@ class Suggestion:
 
 
 async def find_candidates(
-    sessions: Sessions, index: IndexCache, repo: str, number: int, config: DuplicatesConfig
+    sessions: Sessions,
+    index: IndexCache,
+    repo: str,
+    number: int,
+    config: DuplicatesConfig,
+    known_template: frozenset[str] = frozenset(),
 ) -> list[Suggestion]:
-    """The best earlier candidates for an indexed item, best first, with calibrated scores."""
+    """The best earlier candidates for an indexed item, best first, with calibrated scores; lines of
+    `known_template` (the repository's own templates) count as template text."""
     query = await store.get_item(sessions, repo, number)
     if query is None:
         return []
@@ -75,7 +81,7 @@ async def find_candidates(
     chosen = np.asarray(keep[:TOP_K], dtype=np.int64)
     chosen_rows = [rows[int(numbers[i])] for i in chosen]
     columns = calibration.features(fused[pool], top_in_pool(chosen, pool))
-    pairs = decision.pairs(item(query), [item(row) for row in chosen_rows], columns)
+    pairs = decision.pairs(item(query), [item(row) for row in chosen_rows], columns, known_template)
     probs = decision.probabilities([p.features for p in pairs], decision.coefficients(vector is not None))
     return [
         Suggestion(
@@ -102,7 +108,18 @@ def item(row: IssueIndexRow) -> decision.Item:
         author_type=row.author_type,
         base_branch=row.base_branch,
         files=files,
+        created=row.created_at.timestamp() if row.created_at else None,
+        state=row_state(row),
     )
+
+
+def row_state(row: IssueIndexRow) -> str:
+    """open, closed, merged or duplicate (closed as one, or linked to its original)."""
+    if row.duplicate_of or row.state_reason == "duplicate":
+        return "duplicate"
+    if row.state_reason == "merged":
+        return "merged"
+    return "closed" if row.state == "closed" else "open"
 
 
 def _pool(segment: Segment, number: int, cutoff: float, judged: dict[int, bool]) -> BoolArray:

@@ -45,6 +45,12 @@ def duplicates(
     lexical_only: Annotated[
         bool, typer.Option("--lexical-only", help="Ignore the embeddings extra.")
     ] = False,
+    synthetic_dates: Annotated[
+        bool,
+        typer.Option(
+            "--synthetic-dates", help="created_at only orders the reports (duppr-dev): no age-gap feature."
+        ),
+    ] = False,
 ) -> None:
     ks = _ks(k)
     try:
@@ -56,7 +62,9 @@ def duplicates(
     mode = "hybrid" if available and not lexical_only else "lexical"
     why = "--lexical-only" if lexical_only else reason
     evaluate.stderr_progress(f"{len(reports)} reports; retrieval: {mode} ({why})")
-    outcomes = evaluate.run(reports, lexical_only=lexical_only, progress=evaluate.stderr_progress)
+    outcomes = evaluate.run(
+        reports, lexical_only=lexical_only, progress=evaluate.stderr_progress, dates=not synthetic_dates
+    )
     metrics = evaluate.measure(outcomes, ks, threshold, max_suggestions)
     points = evaluate.curve(outcomes, (*evaluate.CURVE_THRESHOLDS, threshold), max_suggestions)
     projects = evaluate.per_project(outcomes, ks, threshold, max_suggestions)

@@ -36,6 +36,24 @@ class Report:
     base_branch: str = ""
     files: tuple[str, ...] | None = None
     """A pull request's changed files, when the source has them (DupPR has not)."""
+    state: str = ""
+    """open, closed, merged or duplicate, when the source says (`state`, or a tracker's status/resolution)."""
+
+
+CLOSED_STATUSES = frozenset({"closed", "resolved", "verified", "fixed", "done"})
+
+
+def _state(state: str, status: str, resolution: str, marked_duplicate: bool) -> str:
+    """The item's state as the decision reads it; a tracker's status and resolution mapped onto GitHub's."""
+    if state.lower() in ("open", "closed", "merged", "duplicate"):
+        return state.lower()
+    if marked_duplicate:
+        return "duplicate"
+    if resolution:
+        return "closed"
+    if status:
+        return "closed" if status.lower() in CLOSED_STATUSES else "open"
+    return ""
 
 
 def _instant(text: str) -> str:
@@ -70,8 +88,11 @@ class Row(BaseModel):
     author_type: Annotated[str | None, AfterValidator(lambda value: (value or "").lower())] = ""
     base_branch: Text = ""
     files: list[str] | None = None
+    state: Text = ""
+    status: Text = ""
 
     def report(self) -> Report:
+        marked = self.duplicate_of is not None or (self.resolution or "").lower() == "duplicate"
         return Report(
             id=self.id,
             title=self.title or "",
@@ -79,12 +100,13 @@ class Row(BaseModel):
             created_at=self.created_at,
             project=self.project or "",
             duplicate_of=self.duplicate_of,
-            marked_duplicate=self.duplicate_of is not None or (self.resolution or "").lower() == "duplicate",
+            marked_duplicate=marked,
             number=self.number,
             author=self.author or "",
             author_type=self.author_type or "",
             base_branch=self.base_branch or "",
             files=None if self.files is None else tuple(self.files),
+            state=_state(self.state or "", self.status or "", self.resolution or "", marked),
         )
 
 

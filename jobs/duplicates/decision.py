@@ -7,6 +7,7 @@ These features let a logistic model (jobs/duplicates/decision_coef.py) tell them
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -34,13 +35,23 @@ FEATURES = (
     "mentions",
     "files",
     "files_disjoint",
+    "age",
+    "cand_closed",
+    "cand_merged",
+    "cand_duplicate",
     "bias",
 )
 """One row per candidate: the ranking's own scale-free scores (fused score, margin over the best other, spread
 over the weakest of the top ones, 1 for the top candidate), the set overlap of content words once template
 lines are removed, how much of the raw overlap was template, either item automated, the two aimed at different
 branches, titles equal once versions and dates are masked, a shared issue reference (#N), and the overlap of
-changed files (Jaccard; `files_disjoint` when both lists are known and share nothing)."""
+changed files (Jaccard; `files_disjoint` when both lists are known and share nothing), the age gap between the
+two (log days, less the mean over the top candidates: older than the others is negative, and unknown dates
+or a repository's pace shift nothing) and the candidate's state (open is the baseline: closed, merged,
+closed as a duplicate)."""
+AGE_SCALE_DAYS = 3650
+"""The age gap is log(1 + days) / log(1 + AGE_SCALE_DAYS), capped at 1: a day is 0.09, a year 0.72."""
+STATES = ("open", "closed", "merged", "duplicate")
 
 TEMPLATE_MIN_ITEMS = 3
 """A body line found in this many of the items compared (the query and its top candidates) is template."""
@@ -98,6 +109,18 @@ class Item:
     """A pull request's base branch; empty for issues and when unknown."""
     files: tuple[str, ...] | None = None
     """A pull request's changed files (bounded); None when unknown."""
+    created: float | None = None
+    """When it was opened (seconds since the epoch); None when unknown or not a real date."""
+    state: str = ""
+    """open, closed, merged or duplicate (closed as one); empty when unknown."""
+
+
+def age_gap(a: Item, b: Item) -> float:
+    """The time between the two items on a log scale from 0 (same moment) to 1 (ten years); 0 if unknown."""
+    if a.created is None or b.created is None:
+        return 0.0
+    days = abs(a.created - b.created) / 86400.0
+    return min(1.0, math.log1p(days) / math.log1p(AGE_SCALE_DAYS))
 
 
 def is_automated(item: Item) -> bool:
@@ -206,6 +229,8 @@ def pairs(
     q_refs = refs(query)
     q_fixes = refs(query, FIX_REF)
     q_errors = _error_lines(query.body)
+    ages = [age_gap(query, cand) for cand in candidates]
+    mean_age = sum(ages) / len(ages) if ages else 0.0
     out: list[Pair] = []
     for i, cand in enumerate(candidates):
         c_content = _content(cand, template)
@@ -238,6 +263,10 @@ def pairs(
             1.0 if mentions(query, cand) else 0.0,
             file_overlap,
             1.0 if files_known and not q_files & c_files else 0.0,
+            ages[i] - mean_age,
+            1.0 if cand.state == "closed" else 0.0,
+            1.0 if cand.state == "merged" else 0.0,
+            1.0 if cand.state == "duplicate" else 0.0,
             1.0,
         ]
         shared_errors = sorted(q_errors & _error_lines(cand.body), key=len, reverse=True)

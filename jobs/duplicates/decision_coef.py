@@ -1,45 +1,54 @@
 """Fitted coefficients of the decision model (jobs/duplicates/decision.py FEATURES order), and the threshold.
 
-Refit: `python -m jobs.duplicates.fit ../shared/eval/duplicates/duppr-dev.jsonl --write` (see fit.py).
+Refit (see fit.py), from ../shared/eval/duplicates: `python -m jobs.duplicates.fit duppr-dev.jsonl
+gitbugs.jsonl --synthetic-dates=duppr-dev.jsonl --choose-on=duppr-dev.jsonl --write`.
 """
 
 from __future__ import annotations
 
-# --- fitted --- by `python -m jobs.duplicates.fit duppr-dev.jsonl --write`, 2026-12-02
+# --- fitted --- by `python -m jobs.duplicates.fit` on both files (above), 2026-12-02
 HYBRID = (
-    0.6388,  # fused
-    5.0443,  # margin
-    4.1493,  # spread
-    2.0764,  # top
-    -2.4518,  # content
-    -1.9806,  # template_share
+    -1.1635,  # fused
+    3.6549,  # margin
+    6.8761,  # spread
+    1.7589,  # top
+    -2.4304,  # content
+    -2.3856,  # template_share
     0.0,  # template_only
     0.0,  # automated
     0.0,  # other_branch
-    -1.0438,  # masked_title
-    1.9122,  # shared_ref
-    2.8732,  # shared_fix
-    -0.8716,  # mentions
+    -1.274,  # masked_title
+    2.2061,  # shared_ref
+    2.8648,  # shared_fix
+    -0.6035,  # mentions
     4.0,  # files
     -1.5,  # files_disjoint
-    -4.6444,  # bias
+    -0.9117,  # age
+    -1.4643,  # cand_closed
+    0.0,  # cand_merged
+    -1.3653,  # cand_duplicate
+    -4.6416,  # bias
 )
 LEXICAL = (
-    -0.425,  # fused
-    5.0535,  # margin
-    2.9639,  # spread
-    2.3751,  # top
-    -1.49,  # content
-    -1.9318,  # template_share
+    -2.2698,  # fused
+    3.3074,  # margin
+    4.8705,  # spread
+    2.1752,  # top
+    -0.9396,  # content
+    -2.4105,  # template_share
     0.0,  # template_only
     0.0,  # automated
     0.0,  # other_branch
-    -1.1988,  # masked_title
-    2.1481,  # shared_ref
-    2.5205,  # shared_fix
-    -0.8092,  # mentions
+    -1.2202,  # masked_title
+    2.4451,  # shared_ref
+    2.5078,  # shared_fix
+    -0.4585,  # mentions
     4.0,  # files
     -1.5,  # files_disjoint
-    -4.4996,  # bias
+    -0.8815,  # age
+    -1.51,  # cand_closed
+    0.0,  # cand_merged
+    -1.3526,  # cand_duplicate
+    -4.6988,  # bias
 )
-THRESHOLD = 0.5
+THRESHOLD = 0.4

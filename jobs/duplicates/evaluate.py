@@ -6,6 +6,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import pairwise
 
 import numpy as np
@@ -69,8 +70,10 @@ def _vectors(reports: Sequence[Report], lexical_only: bool) -> np.ndarray | None
     return semantic.embed([embed_text(r.title, r.body) for r in reports])
 
 
-def item(report: Report) -> decision.Item:
-    """What the decision reads of a report (authors, branches, files unknown when the file lacks them)."""
+def item(report: Report, dates: bool = True) -> decision.Item:
+    """What the decision reads of a report (authors, branches, files unknown when the file lacks them);
+    `dates=False` for a file whose created_at only orders the reports (no age gap then)."""
+    created = datetime.fromisoformat(report.created_at).replace(tzinfo=UTC).timestamp() if dates else None
     return decision.Item(
         title=report.title,
         body=report.body,
@@ -79,13 +82,20 @@ def item(report: Report) -> decision.Item:
         author_type=report.author_type,
         base_branch=report.base_branch,
         files=report.files,
+        created=created,
+        state=report.state,
     )
 
 
 def run(
-    reports: Sequence[Report], lexical_only: bool = False, progress: Progress | None = None
+    reports: Sequence[Report],
+    lexical_only: bool = False,
+    progress: Progress | None = None,
+    *,
+    dates: bool = True,
 ) -> list[Outcome]:
-    """Rank every report of the file against the earlier reports of its project (its original included)."""
+    """Rank every report of the file against the earlier reports of its project (its original included);
+    `dates=False` when created_at is synthetic (it still orders the reports, but gives no age gap)."""
     by_id = {r.id: r for r in reports}
     links: dict[str, set[str]] = defaultdict(set)
     for report in reports:
@@ -102,7 +112,7 @@ def run(
             progress(f"{project}: {len(members)} reports, indexing")
         vectors = _vectors(members, lexical_only)
         tokens = [tokenize(r.title, r.body) for r in members]
-        items = [item(r) for r in members]
+        items = [item(r, dates) for r in members]
         corpus = Corpus(tokens, vectors)
         ids = [r.id for r in members]
         position = {r.id: i for i, r in enumerate(members)}

@@ -20,6 +20,7 @@ from jobs.duplicates.live import IndexCache
 from jobs.duplicates.record import record_triage, triaged_before
 from jobs.duplicates.rerun import retriage_on_edit
 from jobs.duplicates.store import Sessions
+from jobs.duplicates.templates import repo_templates
 from jobs.duplicates.triage import triage
 from jobs.failures import guarded
 from jobs.models.issue_index import FILES_MAX
@@ -148,6 +149,7 @@ async def triage_item(
             bot_login=settings_of(ctx).bot_login,
             prefix=loaded.config.prefix,
             hold_new=full,
+            redis=redis,
         )
         await record_triage(
             sessions, repo.full_name, item.number, delivery_id, installation_id, result.summary
@@ -168,6 +170,7 @@ async def backfill_index(ctx: dict[str, Any], installation_id: int, repo: str, r
 
     async def work() -> str:
         gh = await github_for(ctx, installation_id, repo_id, token_permissions(WORKFLOW))
+        await repo_templates(gh, repo_id, ctx.get("redis"), refresh=restart)  # triage then finds them cached
         progress = await backfill_mod.backfill(gh, sessions, repo_id)
         if not progress.done and ctx.get("redis") is not None:  # the next pages, under their own job id
             job_id = f"{backfill_job_id(repo)}:{progress.next_page}"

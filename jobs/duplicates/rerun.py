@@ -31,6 +31,14 @@ async def retriage_on_edit(
     if not config.enabled:
         return "duplicate triage is disabled"
     result = await triage(
-        gh, sessions, index, repo, number, config, bot_login=bot_login, prefix=loaded.config.prefix
+        gh,
+        sessions,
+        index,
+        repo,
+        number,
+        config,
+        bot_login=bot_login,
+        prefix=loaded.config.prefix,
+        redis=redis,
     )
     return f"comment updated: {result.summary}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.config.model import DuplicatesConfig
 from app.constants import DEFAULT_COMMAND_PREFIX, MARKER_DUPLICATES
@@ -14,6 +15,7 @@ from jobs.duplicates.comment import render, render_none
 from jobs.duplicates.engine import suggestions
 from jobs.duplicates.live import IndexCache
 from jobs.duplicates.store import Sessions
+from jobs.duplicates.templates import repo_templates
 
 
 @dataclass(frozen=True)
@@ -62,12 +64,16 @@ async def triage(
     asked: bool = False,
     prefix: str = DEFAULT_COMMAND_PREFIX,
     hold_new: str | None = None,
+    redis: Any = None,
 ) -> TriageResult:
     """Comment when a candidate passes the threshold, update that comment on reruns, else stay quiet.
 
     `hold_new` names a noise limit that is hit: then no new comment (or label); an existing one is updated.
+    The repository's issue and PR templates (cached in `redis` when given) are stripped before comparing.
     """
-    result = await _triage(gh, sessions, index, repo, number, config, bot_login, asked, prefix, hold_new)
+    result = await _triage(
+        gh, sessions, index, repo, number, config, bot_login, asked, prefix, hold_new, redis
+    )
     DUPLICATE_DECISIONS.labels(result.decision).inc()
     return result
 
@@ -83,8 +89,10 @@ async def _triage(
     asked: bool,
     prefix: str,
     hold_new: str | None,
+    redis: Any,
 ) -> TriageResult:
-    candidates = await find_candidates(sessions, index, repo.full_name, number, config)
+    known = await repo_templates(gh, repo, redis)
+    candidates = await find_candidates(sessions, index, repo.full_name, number, config, known)
     shown = suggestions(candidates, config.threshold, config.max_suggestions)
     held = shown and hold_new is not None
     if held and await find_marked(gh, repo, number, MARKER_DUPLICATES, bot_login) is None:
