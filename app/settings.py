@@ -45,7 +45,7 @@ MODEL_FIELDS = ("model_provider", "model_base_url", "model_name", "model_api_key
 """The settings that together name the agent engine's model; all unset means no model."""
 
 
-SECRET_FILE_SUFFIX = "_FILE"
+FILE_SUFFIX = "_FILE"
 """`STEWARD_<NAME>_FILE` names a file holding secret setting `<NAME>` (as Docker secrets provide them)."""
 SECRET_FILE_MAX_BYTES = 64 * 1024
 """The largest secret file read: a PEM key is a few KiB; anything larger is the wrong file."""
@@ -65,7 +65,7 @@ def secret_fields(settings_cls: type[BaseModel]) -> list[str]:
 
 
 def read_secret_file(variable: str, path: str) -> str:
-    """The secret in `path`, without its trailing newline; the error names the variable and file, never text."""
+    """The secret in `path`, less its trailing newline; an error names the variable and file, never text."""
     try:
         with open(path, "rb") as handle:
             data = handle.read(SECRET_FILE_MAX_BYTES + 1)
@@ -94,12 +94,12 @@ class SecretFiles(PydanticBaseSettingsSource):
         found: dict[str, Any] = {}
         for name in secret_fields(self.settings_cls):
             variable = f"STEWARD_{name.upper()}"
-            path = environ.get(variable + SECRET_FILE_SUFFIX)
+            path = environ.get(variable + FILE_SUFFIX)
             if path is None:
                 continue
             if variable in environ:
-                raise SettingsError(f"set {variable} or {variable}{SECRET_FILE_SUFFIX}, not both")
-            found[name] = read_secret_file(variable + SECRET_FILE_SUFFIX, path)
+                raise SettingsError(f"set {variable} or {variable}{FILE_SUFFIX}, not both")
+            found[name] = read_secret_file(variable + FILE_SUFFIX, path)
         return found
 
 
@@ -369,7 +369,8 @@ class Settings(BaseSettings):
     def _one_private_key(self) -> Settings:
         if self.private_key is not None and self.private_key_path is not None:
             raise ValueError(
-                "set one of STEWARD_PRIVATE_KEY, STEWARD_PRIVATE_KEY_FILE and STEWARD_PRIVATE_KEY_PATH, not two"
+                "set one of STEWARD_PRIVATE_KEY, STEWARD_PRIVATE_KEY_FILE and STEWARD_PRIVATE_KEY_PATH, "
+                "not two"
             )
         return self
 
