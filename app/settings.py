@@ -303,6 +303,8 @@ class Settings(BaseSettings):
     @field_validator("model_prices", mode="before")
     @classmethod
     def _prices_from_json(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None  # blank, as compose passes a variable left empty in .env: unset
         if isinstance(value, str):
             try:
                 return json.loads(value)

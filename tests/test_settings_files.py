@@ -104,9 +104,10 @@ def test_an_empty_variable_counts_as_unset(monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.setenv("STEWARD_WEBHOOK_SECRET", "")
     monkeypatch.setenv("STEWARD_WEBHOOK_SECRET_FILE", str(written(tmp_path, "hook", "s3cret")))
     monkeypatch.setenv("STEWARD_MODEL_API_KEY_FILE", " ")
+    monkeypatch.setenv("STEWARD_MODEL_PRICES", "")  # was refused as "not JSON", stopping the worker
     settings = load_settings()
     assert settings.webhook_secret is not None and settings.webhook_secret.get_secret_value() == "s3cret"
-    assert settings.model_api_key is None
+    assert settings.model_api_key is None and settings.model_prices is None
 
 
 def test_the_key_file_and_the_key_path_are_not_both_allowed(
