@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import typing
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -19,7 +21,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from app.config.types import MCP_SERVER_PATTERN, PATTERN_WORDS
 from sandbox.images import DEFAULT_IMAGE
@@ -38,8 +45,62 @@ MODEL_FIELDS = ("model_provider", "model_base_url", "model_name", "model_api_key
 """The settings that together name the agent engine's model; all unset means no model."""
 
 
+FILE_SUFFIX = "_FILE"
+"""`STEWARD_<NAME>_FILE` names a file holding secret setting `<NAME>` (as Docker secrets provide them)."""
+SECRET_FILE_MAX_BYTES = 64 * 1024
+"""The largest secret file read: a PEM key is a few KiB; anything larger is the wrong file."""
+
+
 class SettingsError(Exception):
     """The environment does not configure Steward well enough for the command asked."""
+
+
+def secret_fields(settings_cls: type[BaseModel]) -> list[str]:
+    """The settings that hold a secret (typed SecretStr): each may also be given as a file."""
+    return [
+        name
+        for name, field in settings_cls.model_fields.items()
+        if field.annotation is SecretStr or SecretStr in typing.get_args(field.annotation)
+    ]
+
+
+def read_secret_file(variable: str, path: str) -> str:
+    """The secret in `path`, less its trailing newline; an error names the variable and file, never text."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(SECRET_FILE_MAX_BYTES + 1)
+    except OSError as exc:
+        raise SettingsError(f"{variable}: cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > SECRET_FILE_MAX_BYTES:
+        raise SettingsError(f"{variable}: {path} is larger than {SECRET_FILE_MAX_BYTES // 1024} KiB")
+    try:
+        text = data.decode()
+    except UnicodeDecodeError:
+        raise SettingsError(f"{variable}: {path} is not UTF-8 text") from None
+    text = text.rstrip("\r\n")  # `echo secret > file` adds one, which would change a webhook secret
+    if not text.strip():
+        raise SettingsError(f"{variable}: {path} is empty")
+    return text
+
+
+class SecretFiles(PydanticBaseSettingsSource):
+    """`STEWARD_<NAME>_FILE` for every secret setting: its value is read from that file."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads every secret field at once
+
+    def __call__(self) -> dict[str, Any]:
+        environ = {key.upper(): value for key, value in os.environ.items() if value.strip()}
+        found: dict[str, Any] = {}
+        for name in secret_fields(self.settings_cls):
+            variable = f"STEWARD_{name.upper()}"
+            path = environ.get(variable + FILE_SUFFIX)
+            if path is None:
+                continue
+            if variable in environ:
+                raise SettingsError(f"set {variable} or {variable}{FILE_SUFFIX}, not both")
+            found[name] = read_secret_file(variable + FILE_SUFFIX, path)
+        return found
 
 
 class ModelPrices(BaseModel):
@@ -166,17 +227,19 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STEWARD_", extra="ignore")
 
     webhook_secret: SecretStr | None = None
-    """The secret GitHub signs webhook deliveries with (the App's webhook secret)."""
+    """The secret GitHub signs webhook deliveries with (the App's webhook secret). Each secret setting may
+    instead be read from a file: STEWARD_<NAME>_FILE (e.g. STEWARD_WEBHOOK_SECRET_FILE=/run/secrets/x)."""
     app_id: int | None = None
     """The GitHub App's numeric id."""
     private_key: SecretStr | None = None
-    """The App's private key as PEM text; or use STEWARD_PRIVATE_KEY_PATH."""
+    """The App's private key as PEM text; or use STEWARD_PRIVATE_KEY_FILE (or STEWARD_PRIVATE_KEY_PATH)."""
     private_key_path: Path | None = None
     """A file holding the App's private key (PEM)."""
     redis_url: str = "redis://127.0.0.1:6379/0"
     """Redis for the job queue, delivery de-duplication and locks."""
-    database_url: str | None = None
-    """SQLAlchemy URL of the run ledger; unset means SQLite under STEWARD_DATA_DIR."""
+    database_url: SecretStr | None = None
+    """SQLAlchemy URL of the run ledger (a secret: it may hold a password); unset means SQLite under
+    STEWARD_DATA_DIR."""
     github_api_url: str = "https://api.github.com"
     """GitHub's REST API; for GitHub Enterprise Server use https://HOST/api/v3."""
     bot_login: str = "steward[bot]"
@@ -261,6 +324,17 @@ class Settings(BaseSettings):
     github_web_url: str = "https://github.com"
     """GitHub's web address (sign-in, links to issues and branches); for GHES `https://HOST`."""
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, SecretFiles(settings_cls), env_settings, dotenv_settings, file_secret_settings)
+
     @field_validator(*MODEL_FIELDS, mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
@@ -277,6 +351,8 @@ class Settings(BaseSettings):
     @field_validator("model_prices", mode="before")
     @classmethod
     def _prices_from_json(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None  # blank, as compose passes a variable left empty in .env: unset
         if isinstance(value, str):
             try:
                 return json.loads(value)
@@ -378,14 +454,17 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _one_private_key(self) -> Settings:
         if self.private_key is not None and self.private_key_path is not None:
-            raise ValueError("set STEWARD_PRIVATE_KEY or STEWARD_PRIVATE_KEY_PATH, not both")
+            raise ValueError(
+                "set one of STEWARD_PRIVATE_KEY, STEWARD_PRIVATE_KEY_FILE and STEWARD_PRIVATE_KEY_PATH, "
+                "not two"
+            )
         return self
 
     @property
     def db_url(self) -> str:
         """The ledger's URL, defaulting to an embedded SQLite file."""
-        if self.database_url:
-            return self.database_url
+        if self.database_url is not None and self.database_url.get_secret_value():
+            return self.database_url.get_secret_value()
         return f"sqlite+aiosqlite:///{self.data_dir / 'steward.db'}"
 
     @property
@@ -412,7 +491,9 @@ class Settings(BaseSettings):
         for name in names:
             if name == "private_key":
                 if self.private_key is None and self.private_key_path is None:
-                    missing.append("STEWARD_PRIVATE_KEY (or STEWARD_PRIVATE_KEY_PATH)")
+                    missing.append(
+                        "STEWARD_PRIVATE_KEY (or STEWARD_PRIVATE_KEY_FILE or STEWARD_PRIVATE_KEY_PATH)"
+                    )
             elif getattr(self, name) is None:
                 missing.append(f"STEWARD_{name.upper()}")
         if missing:

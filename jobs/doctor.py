@@ -106,7 +106,9 @@ def check_image(settings: Settings) -> Check:
 
 
 def check_key(settings: Settings) -> Check:
-    fix = "set STEWARD_PRIVATE_KEY (PEM text) or STEWARD_PRIVATE_KEY_PATH to the App's private key"
+    fix = (
+        "set STEWARD_PRIVATE_KEY (PEM text), or STEWARD_PRIVATE_KEY_FILE or STEWARD_PRIVATE_KEY_PATH (a file)"
+    )
     try:
         settings.require("app_id", "private_key")
         key = load_pem_private_key(settings.private_key_pem().encode(), password=None)
