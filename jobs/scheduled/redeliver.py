@@ -24,7 +24,7 @@ from app.settings import Settings
 from jobs.context import db_sessions, settings_of
 from jobs.failures import guarded_text
 from jobs.models.redeliveries import RedeliveryRow
-from jobs.scheduled import Scheduled, every, once, register
+from jobs.scheduled.registry import Scheduled, every, once, register
 
 log = logging.getLogger(__name__)
 
