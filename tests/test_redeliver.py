@@ -193,6 +193,8 @@ async def test_hostile_list_entries_are_skipped(settings: Settings, ledger: Any)
 
 
 def test_the_pass_is_scheduled_every_few_minutes_and_listed_by_doctor(settings: Settings) -> None:
+    settings = settings.model_copy(update={"redeliver_every_minutes": 5})  # the default (tests turn it off)
+    assert Settings.model_fields["redeliver_every_minutes"].default == 5
     [job] = cron_jobs(settings)
     assert job.name == "recover_deliveries" and job.minute == set(range(0, 60, 5)) and job.unique
     [(item, when)] = next_runs(settings, NOW + timedelta(minutes=1, seconds=5))
@@ -217,6 +219,7 @@ async def test_two_workers_run_one_pass_per_period(settings: Settings, ledger: A
         ran.append((ctx["job_id"], outcome))
         return outcome
 
+    settings = settings.model_copy(update={"redeliver_every_minutes": 5})
     period = datetime.now(UTC) - timedelta(seconds=1)  # a period that is due now, on both workers
     workers, pools = [], []
     for _ in range(2):

@@ -56,10 +56,12 @@ def test_crash_between_enqueue_and_mark_loses_nothing_and_doubles_nothing(
     body = encode(load_payload("pull_request", "opened"))
     headers = github_headers(body, "pull_request", delivery="d-crash")
     assert client.post("/webhooks", content=body, headers=headers).status_code == 202
+    first = sorted(queued_job_ids(redis_url))
+    assert [job.split(":")[0] for job in first] == ["config-check", "triage"]  # two handlers, one job each
     redis.Redis.from_url(redis_url).delete(DELIVERY_KEY_PREFIX + "d-crash")  # as if the process died here
     again = client.post("/webhooks", content=body, headers=headers)
     assert again.status_code == 202
-    assert len(queued_job_ids(redis_url)) == 1
+    assert sorted(queued_job_ids(redis_url)) == first
     assert redis.Redis.from_url(redis_url).exists(DELIVERY_KEY_PREFIX + "d-crash")
 
 
