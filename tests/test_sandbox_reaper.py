@@ -78,7 +78,7 @@ def test_a_container_that_only_inherits_the_app_label_is_not_reaped(
     docker_client: docker.DockerClient,  # noqa: F811
     sandbox_image: str,  # noqa: F811
 ) -> None:
-    """An image built FROM the sandbox image carries `app=steward`; its containers are not Steward's to remove."""
+    """An image built FROM the sandbox image has `app=steward`; its containers are not for Steward to reap."""
     name = f"lookalike-{uuid.uuid4().hex[:8]}"
     container = docker_client.containers.create(
         sandbox_image, ["sleep", "infinity"], name=name, labels={"app": "steward"}, network_mode="none"
