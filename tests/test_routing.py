@@ -205,10 +205,13 @@ def test_unhandled_events_make_no_jobs(settings: Settings) -> None:
             assert route(settings, folder.name, installed(payload)) == [], path
 
 
-def test_a_push_to_another_branchs_pull_request_only_gets_the_config_check(settings: Settings) -> None:
+def test_a_push_to_another_branchs_pull_request_gets_the_config_check_and_index_upkeep(
+    settings: Settings,
+) -> None:
     payload = load_payload("pull_request", "synchronize")
     payload["pull_request"]["head"]["ref"] = "feature/x"
     delivery = Delivery("pull_request", "d-1", PullRequestEvent.model_validate(payload))
     jobs = build_router(settings).dispatch(delivery)
-    assert [job.function for job in jobs] == ["check_config"]  # the review gate is for steward/ branches only
+    functions = [job.function for job in jobs]
+    assert functions == ["index_event", "check_config"]  # the review gate is for steward/ branches only
     assert delivery.reasons == ["not a pull request from a steward/ branch"]
