@@ -11,6 +11,7 @@ from jobs.context import JOB_TIMEOUT_SECONDS, QUICK_JOB_TIMEOUT
 from jobs.duplicates.jobs import TRIAGE_JOB, backfill_index, index_event, triage_item
 from jobs.handlers.comment import handle_comment
 from jobs.handlers.installation import sync_installation
+from jobs.handlers.landed import docs_on_landed
 from jobs.handlers.review import review_submitted
 from jobs.runs.deadline import within
 from jobs.runs.gate import pull_closed, pull_synchronized
@@ -29,5 +30,6 @@ FUNCTIONS: list[Any] = [
     func(index_event, timeout=QUICK_JOB_TIMEOUT),
     func(backfill_index, timeout=QUICK_JOB_TIMEOUT),
     func(check_config, timeout=QUICK_JOB_TIMEOUT),
+    func(docs_on_landed, timeout=QUICK_JOB_TIMEOUT),
 ]
 """Coroutines `async def job(ctx, **kwargs)` or arq `func(...)` wrappers (for a per-job timeout or tries)."""

@@ -20,6 +20,9 @@ The worker must register job functions with exactly these names and keyword argu
   (a PullRequestEvent).
 - `check_config` (every pull request's new head: the worker checks a change to `.github/steward.yml`), job id
   `config-check:<repository id>:<number>:<head sha>`, kwargs `delivery_id`, `event` (a PullRequestEvent).
+- `docs_on_landed` (a merged pull request not from a `steward/` branch nor by Steward, or an issue closed as
+  completed; the worker reads `workflows.docs.on`), job id `landed:<delivery id>`, kwargs `delivery_id`,
+  `event_name` ("pull_request" or "issues") and `event`.
 - `index_event` (duplicate index upkeep), job id `index:<delivery id>`, kwargs `delivery_id`, `event_name`
   ("issues", "pull_request" or "issue_comment") and `event`.
 
@@ -31,7 +34,16 @@ jobs. Whether a repository enables duplicate triage is the worker's decision (it
 
 from __future__ import annotations
 
-from app.handlers import commands, config_check, duplicates, index, installations, pulls, reviews
+from app.handlers import (
+    commands,
+    config_check,
+    duplicates,
+    index,
+    installations,
+    landed,
+    pulls,
+    reviews,
+)
 from app.router import Router
 from app.settings import Settings
 
@@ -46,4 +58,5 @@ def build_router(settings: Settings) -> Router:
         pulls.router,
         index.router,
         config_check.router,
+        landed.make_router(settings.bot_login),
     )
