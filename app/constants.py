@@ -32,7 +32,7 @@ MARKER_FAILURE = "<!-- steward:failure -->"
 MARKER_LIMIT = "<!-- steward:limit -->"
 
 
-def command_marker(comment_id: int, index: int) -> str:
+def command_marker(comment_id: int | str, index: int) -> str:
     """The marker of Steward's answer to one command in one comment."""
     return f"<!-- steward:reply {comment_id}:{index} -->"
 

@@ -13,6 +13,7 @@ from jobs.handlers.comment import handle_comment
 from jobs.handlers.installation import sync_installation
 from jobs.handlers.landed import docs_on_landed
 from jobs.handlers.review import review_submitted
+from jobs.handlers.review_commands import handle_review_comment
 from jobs.runs.deadline import within
 from jobs.runs.gate import pull_closed, pull_synchronized
 from jobs.runs.planning import plan_run
@@ -23,6 +24,7 @@ FUNCTIONS: list[Any] = [
     func(triage_item, name=TRIAGE_JOB, timeout=QUICK_JOB_TIMEOUT),
     func(sync_installation, timeout=QUICK_JOB_TIMEOUT),
     func(review_submitted, timeout=QUICK_JOB_TIMEOUT),
+    func(handle_review_comment, timeout=QUICK_JOB_TIMEOUT),
     func(within(plan_run, QUICK_JOB_TIMEOUT, "the planning"), name="plan_run", timeout=QUICK_JOB_TIMEOUT),
     func(within(work_run, JOB_TIMEOUT_SECONDS, "the work"), name="work_run", timeout=JOB_TIMEOUT_SECONDS),
     func(pull_synchronized, timeout=QUICK_JOB_TIMEOUT),

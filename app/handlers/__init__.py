@@ -13,8 +13,11 @@ The worker must register job functions with exactly these names and keyword argu
   or a PullRequestEvent) and `kind`: "issue" or "pull_request".
 - `sync_installation`, job id `installation:<delivery id>`, kwargs `delivery_id`, `event_name`: "installation"
   or "installation_repositories", and `event` (an InstallationEvent or InstallationRepositoriesEvent).
+- `handle_review_comment`, job id `review-comment:<repository id>:<comment id>`, kwargs `delivery_id`, `event`
+  (a PullRequestReviewCommentEvent): a line comment of a review that may hold a command.
 - `review_submitted`, job id `review:<review id>`, kwargs `delivery_id`, `event` (a PullRequestReviewEvent):
-  the review gate for approvals, a revision for "Request changes" where `revise_on` asks (the worker decides).
+  the review gate for approvals, a revision for "Request changes" where `revise_on` asks, and the commands
+  of its body (the worker decides).
 - `pull_synchronized` / `pull_closed` (pull requests from `steward/...` branches only), job id
   `pr-sync:<repository id>:<number>:<head sha>` / `pr-closed:...`, kwargs `delivery_id`, `event`
   (a PullRequestEvent).
