@@ -71,6 +71,18 @@ async def deliver(settings: Settings, event: str, payload: dict[str, Any], deliv
     return delivery.reasons
 
 
+def closed_by_commit(sha: str | None) -> dict[str, Any]:
+    """A `closed` event of GET /issues/{n}/timeline as GitHub documents it (commit_id: the commit whose
+    "Fixes #N" closed it, or null when a person closed it by hand)."""
+    return {
+        "id": 6430295168, "node_id": "CE_lADOA", "event": "closed", "commit_id": sha,
+        "commit_url": f"https://api.github.com/repos/Codertocat/Hello-World/commits/{sha}" if sha else None,
+        "url": "https://api.github.com/repos/Codertocat/Hello-World/issues/events/6430295168",
+        "actor": {"login": MAINTAINER, "id": 1, "type": "User"}, "created_at": CLOSED_AT,
+        "state_reason": "completed", "performed_via_github_app": None,
+    }  # fmt: skip
+
+
 def configure(github: FakeRunGitHub, extra: str = ON) -> None:
     github.files[".github/steward.yml"] = (SAMPLE / ".github" / "steward.yml").read_text() + extra
 
@@ -142,3 +154,21 @@ async def test_the_noise_limit_holds_a_landing_as_it_holds_the_command(
     assert await runs(settings, PULL) == []
     (note,) = [body for body in github.bot_comments(PULL) if body.startswith(LIMIT)]
     assert "noise limit of runs a day (0 of 0)" in note
+
+
+async def test_an_issue_a_merged_pull_request_closed_is_left_to_the_merge_when_both_are_listed(
+    settings: Settings, github: FakeRunGitHub, api: respx.MockRouter
+) -> None:
+    """Merging a pull request that says "Fixes #7" is two events; with both triggers, one run (the pull
+    request's). With only `closed`, the issue's close starts its own."""
+    configure(github)
+    github.timeline[ISSUE] = [
+        closed_by_commit(None),
+        closed_by_commit("6dcb09b5b57875f334f61aebed695e2e4193db5e"),
+    ]
+    await deliver(settings, "issues", issue_closed_event("completed"), "d-1")
+    assert await runs(settings, ISSUE) == [] and api["timeline"].called
+    configure(github, "    on: [closed]\n")
+    await deliver(settings, "issues", issue_closed_event("completed"), "d-2")
+    (run,) = await runs(settings, ISSUE)
+    assert run.event == f"closed by {MAINTAINER}"

@@ -11,7 +11,7 @@ from app.commands import REGISTRY, CommandContext, allowed_here, authorize, effe
 from app.config.loader import load_repo_config
 from app.events import IssuesEvent, PullRequestEvent
 from app.github.protocol import RepoId
-from app.handlers.landed import landing_of
+from app.handlers.landed import CLOSED, MERGED, landing_of
 from jobs.commands.start import start_run
 from jobs.context import db_sessions, github_for, settings_of
 from jobs.failures import ReportTo, guarded_text
@@ -65,6 +65,10 @@ async def _start(
         return "no docs run: nobody is named as having merged or closed it"
     if sender.is_bot and (config.ignore_bots and sender.login not in config.allowed_bots):
         return f"no docs run: {sender.login} is a bot"
+    if found.trigger == CLOSED and MERGED in config.workflows.docs.on:
+        commit = await gh.closing_commit(repo, found.number)
+        if commit is not None:  # a merged pull request's "Fixes #N": its own run covers the change
+            return f"no docs run: closed by commit {commit[:12]}, which `merged` covers"
     role = await gh.collaborator_permission(repo, sender.login)
     if not authorize(spec, role, config):
         needed = effective_permission(spec, config)
