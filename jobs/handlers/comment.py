@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 WORKFLOW = "commands"
 """The policy whose permissions the answering token gets."""
+ANSWERED = "answered "
+"""How an outcome that answered at least one command begins (the review job tells "asked" by it)."""
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,7 @@ async def _answer(ctx: dict[str, Any], delivery_id: str, said: Said, repo: RepoI
         if reply:
             await upsert_comment(gh, repo, said.number, said.marker(index), reply, author=talk.bot)
         talk.answers.append(parsed.name)
-    return f"answered {', '.join(talk.answers)}"
+    return ANSWERED + ", ".join(talk.answers)
 
 
 def _writes(spec: CommandSpec) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 from app.events import PullRequestReviewEvent
 from app.github.protocol import RepoId
 from jobs.failures import ReportTo, guarded_text
+from jobs.handlers.comment import ANSWERED
 from jobs.handlers.review_commands import review_body_commands
 from jobs.runs.gate import gate_review
 from jobs.runs.revision.review import CHANGES_REQUESTED, revise_on_review
@@ -25,7 +26,7 @@ async def review_submitted(ctx: dict[str, Any], delivery_id: str, event: dict[st
         repo = RepoId.parse(review.repository.full_name)
         where = ReportTo(review.installation.id, repo, review.pull_request.number, "the review gate")
     said = await review_body_commands(ctx, delivery_id, review) if where is not None else "no commands"
-    asked = said.startswith("answered")
+    asked = said.startswith(ANSWERED)
     changes = review.review.state.lower() == CHANGES_REQUESTED
     if changes and asked:
         outcome = said
