@@ -42,8 +42,8 @@ def landing_of(event: IssuesEvent | PullRequestEvent, bot_login: str) -> Landing
     issue = event.issue
     if issue.is_pull_request:
         return "a pull request's issue event"
-    if issue.state_reason != COMPLETED:
-        return f"an issue closed as {issue.state_reason or 'unknown'}, not completed"
+    if issue.state_reason != COMPLETED:  # not_planned, duplicate, or none given
+        return "an issue closed, but not as completed"
     return Landing(CLOSED, issue.number, False, event.sender, issue.closed_at or "")
 
 
