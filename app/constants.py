@@ -19,6 +19,8 @@ JOB_PULL_CLOSED = "pr-closed"
 JOB_PULL_SYNC = "pr-sync"
 JOB_BACKFILL = "backfill"
 JOB_CONFIG_CHECK = "config-check"
+JOB_LANDED = "landed"
+JOB_REVIEW_COMMENT = "review-comment"
 
 # Comment markers (hidden HTML comments that let Steward find and update its own comments)
 MARKER_HELP = "<!-- steward:help -->"
@@ -30,7 +32,7 @@ MARKER_FAILURE = "<!-- steward:failure -->"
 MARKER_LIMIT = "<!-- steward:limit -->"
 
 
-def command_marker(comment_id: int, index: int) -> str:
+def command_marker(comment_id: int | str, index: int) -> str:
     """The marker of Steward's answer to one command in one comment."""
     return f"<!-- steward:reply {comment_id}:{index} -->"
 

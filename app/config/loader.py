@@ -13,7 +13,7 @@ from app.config.messages import describe_error
 from app.config.model import RepoConfig
 from app.config.partial import validate_all
 from app.config.result import ConfigIssue, ConfigResult
-from app.config.yamlnodes import TooLarge, duplicate_keys, expanded_size, line_of
+from app.config.yamlnodes import TooLarge, duplicate_keys, expanded_size, keys_as_text, line_of
 from app.constants import CONFIG_PATH, MARKER_CONFIG_ERROR
 from app.github.protocol import GitHubClient, RepoId
 from app.github.untrusted import code_span, message
@@ -84,6 +84,7 @@ def parse_config(text: str, source_sha: str | None = None) -> ConfigResult:
         return failure
     if root is None:
         return ConfigResult(source_sha=source_sha)
+    keys_as_text(root)
     try:
         data: Any = yaml.SafeLoader(text).construct_document(root)
     except (yaml.YAMLError, RecursionError, ValueError, TypeError) as exc:

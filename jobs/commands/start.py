@@ -11,14 +11,23 @@ from jobs.runs.queue import enqueue_plan
 
 
 async def start_run(
-    ctx: CommandContext, workflow: str, *, instructions: str = "", paths: Sequence[str] = ()
+    ctx: CommandContext,
+    workflow: str,
+    *,
+    instructions: str = "",
+    paths: Sequence[str] = (),
+    key: str | None = None,
+    event: str | None = None,
 ) -> str | None:
-    """Create the run and queue its planning; the plan comment is the answer (None: no reply)."""
+    """Create the run and queue its planning; the plan comment is the answer (None: no reply).
+
+    `key` makes the start idempotent (default: the comment's id); `event` is what the ledger says started it
+    (default: the command)."""
     both = ready(ctx)
     if both is None:
         return NOT_CONNECTED
     ledger, redis = both
-    key = f"{workflow}:{ctx.repo.full_name}:{ctx.comment_id}"
+    key = key or f"{workflow}:{ctx.repo.full_name}:{ctx.comment_id}"
     active = await ledger.active_run(ctx.repo.full_name, ctx.number, workflow)
     if active is not None and active.idempotency_key == key:
         await enqueue_plan(redis, active.id)  # the same comment again: converge, never a second run
@@ -37,7 +46,7 @@ async def start_run(
         ctx.number,
         workflow,
         actor=ctx.actor,
-        event=f"{ctx.config.prefix} {workflow}",
+        event=event or f"{ctx.config.prefix} {workflow}",
         delivery_id=ctx.delivery_id or None,
         idempotency_key=key,
         instructions=instructions,
