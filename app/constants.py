@@ -52,3 +52,6 @@ RECOVERY_INTERVAL_SECONDS = 10.0
 """How often each worker looks for jobs whose worker died."""
 RUNNING_JOBS_KEY = "steward:running"
 """Hash: arq job id -> id of the worker running it."""
+
+ROLE_NOT_LOOKED_UP = "not looked up"
+"""A commenter's role when the command is open to anyone here, so GitHub was not asked (runs record it)."""

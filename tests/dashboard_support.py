@@ -59,7 +59,7 @@ async def seed(url: str, *, extra_runs: int = 0) -> Seeded:
     ledger = await Ledger.connect(url)
     try:
         run = await ledger.create_run(
-            "octo/widgets", 42, "docs", actor="alice", event="/steward docs", engine="agent",
+            "octo/widgets", 42, "docs", actor="alice", actor_role="write", event="/steward docs", engine="agent",
             instructions=HOSTILE, limits={"memory": 512 * 1024**2, "cpus": 1, "command_timeout": 600},
         )  # fmt: skip
         plan = Plan(

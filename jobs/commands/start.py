@@ -37,6 +37,7 @@ async def start_run(
         ctx.number,
         workflow,
         actor=ctx.actor,
+        actor_role=ctx.role,
         event=f"{ctx.config.prefix} {workflow}",
         delivery_id=ctx.delivery_id or None,
         idempotency_key=key,
