@@ -55,3 +55,7 @@ RUNNING_JOBS_KEY = "steward:running"
 
 ROLE_NOT_LOOKED_UP = "not looked up"
 """A commenter's role when the command is open to anyone here, so GitHub was not asked (runs record it)."""
+
+NOISE_LIMITS_PREFIX = "steward:noise-limits:"
+"""steward:noise-limits:<owner/name, lower case>: the repository's effective `noise:` limits, as JSON, written
+where a worker loads its configuration (app/config/noise_record.py); the dashboard's Health page reads them"""

@@ -148,10 +148,14 @@ async def health_page(request: Request) -> Response:
 
 def _decision(reason: str) -> str:
     """What triage did, from the outcome it recorded (jobs/duplicates/triage.py, TriageResult.summary)."""
+    from jobs.duplicates.record import ANSWERED_NOTE
+
     if reason.startswith("suggested"):
         return "commented"
     if reason.startswith("held"):
         return "held (noise limit)"
+    if reason.endswith(ANSWERED_NOTE):
+        return "answered (none found)"
     return "silent"
 
 

@@ -8,6 +8,8 @@ from jobs.ledger import Ledger, RunState, roles
 WORKFLOW = "duplicates"
 ACTOR = "steward"
 IDEMPOTENCY_PREFIX = "triage"
+ANSWERED_NOTE = "the comment says none was found"
+"""Ends the outcome of a triage that answered (a command, or an earlier suggestion replaced by "none")."""
 _PATH = (RunState.QUEUED, RunState.PLANNING, RunState.RUNNING, RunState.CLOSED)
 """The legal way from queued to closed (jobs/ledger/states.py); triage has no approval step."""
 
