@@ -313,6 +313,9 @@ class Settings(BaseSettings):
     """Teams, as `org/team-slug`, whose members may sign in with GitHub (JSON list)."""
     dashboard_allowed_users: list[str] = Field(default_factory=list)
     """GitHub logins that may sign in with GitHub (JSON list)."""
+    dashboard_recheck_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    """How often a GitHub sign-in is checked again against the allowed orgs, teams and users (with the App's
+    own credentials): someone removed loses access on their first request after this many minutes."""
     dashboard_session_secret: SecretStr | None = None
     """Signs the dashboard's session cookies; unset, a random one per process (sessions end on restart,
     and replicas do not share them), with a warning at start."""
