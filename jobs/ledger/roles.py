@@ -20,4 +20,6 @@ def requester(run: RunView) -> str:
     who = run.actor or "?"
     if run.actor_role == AUTOMATIC:
         return f"{who} (automatic: {run.event or 'an event'})"
+    if run.actor_role == DASHBOARD:  # the ledger names a signed-in login `alice (dashboard)`: say it once
+        return f"{who.removesuffix(' (dashboard)')} ({DASHBOARD})"
     return f"{who} ({run.actor_role or 'role not recorded'})"
