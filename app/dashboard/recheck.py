@@ -4,7 +4,6 @@ someone removed from the allowed orgs or teams is signed out at their next reque
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 
 from starlette.requests import Request
@@ -56,7 +55,7 @@ class Recheck:
                 session.checked = now
             else:
                 log.warning("dashboard: %s is signed out: %s", session.user, verdict.why)
-                session.user, session.how, session.csrf = None, "", secrets.token_urlsafe(32)
+                session.user, session.how = None, ""  # the next sign-in gives the session a new CSRF token
             session.changed = True
         await self.app(scope, receive, self._keeping(request, session, send))
 
