@@ -54,3 +54,10 @@ RECOVERY_INTERVAL_SECONDS = 10.0
 """How often each worker looks for jobs whose worker died."""
 RUNNING_JOBS_KEY = "steward:running"
 """Hash: arq job id -> id of the worker running it."""
+
+ROLE_NOT_LOOKED_UP = "not looked up"
+"""A commenter's role when the command is open to anyone here, so GitHub was not asked (runs record it)."""
+
+NOISE_LIMITS_PREFIX = "steward:noise-limits:"
+"""steward:noise-limits:<owner/name, lower case>: the repository's effective `noise:` limits, as JSON, written
+where a worker loads its configuration (app/config/noise_record.py); the dashboard's Health page reads them"""

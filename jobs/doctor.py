@@ -12,7 +12,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from app.settings import Settings, SettingsError
+from app.settings import Settings, SettingsError, otlp_headers
 from jobs.worker import safe_url
 
 CHECK_TIMEOUT_SECONDS = 8.0
@@ -214,4 +214,9 @@ def check_observability(settings: Settings) -> Check:
     if settings.otlp_endpoint is None:
         fix = "set STEWARD_OTLP_ENDPOINT to an OTLP/HTTP collector to send traces"
         return Check("observability", False, f"{metrics}, {worker}; traces off", fix, required=False)
-    return Check("observability", True, f"{metrics}, {worker}; traces to {safe_url(settings.otlp_endpoint)}")
+    headers = ""
+    if settings.otlp_headers is not None:  # their names only: the values are secrets
+        names = sorted(otlp_headers(settings.otlp_headers.get_secret_value()))
+        headers = " with headers " + ", ".join(names)
+    where = safe_url(settings.otlp_endpoint)
+    return Check("observability", True, f"{metrics}, {worker}; traces to {where}{headers}")

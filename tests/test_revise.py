@@ -117,6 +117,7 @@ async def test_a_revision_adds_a_commit_to_the_same_pull_request_and_resets_the_
     assert "state **awaiting approval**" in plan["body"]
     revision = next(r for r in await runs(settings, PR))
     assert revision.revision_of == parent.id and revision.branch == BRANCH
+    assert revision.actor_role == "maintain"  # the reviser's own role, asked of GitHub
 
     await on_pull(settings, "/steward approve", APPROVER, 2002)
     head = remote.sha(BRANCH)
@@ -215,6 +216,7 @@ async def test_a_changes_requested_review_starts_one_revision_where_revise_on_sa
         await run_burst(settings)
     (revision,) = await runs(settings, PR)
     assert revision.actor == APPROVER and revision.event == "review changes_requested"
+    assert revision.actor_role == "maintain"  # the reviewer's role
     assert len(github.plan_comments(PR)) == 1
     assert not [b for b in github.bot_comments(PR) if "<!-- steward:revise-review 501 -->" in b]
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from app.config import noise_record
 from app.config.cache import ConfigCache, as_cache
 from app.config.checks import semantic_problems
 from app.config.messages import describe_error
@@ -150,6 +151,17 @@ async def load_repo_config(
     `cache` may be a ConfigCache, a Redis client or None (the process's LRU). GitHub errors propagate (the job
     retries them); a bad file never raises, it comes back with errors.
     """
+    result = await _load(gh, repo, cache)
+    if _is_redis(cache):  # the worker: the dashboard's Health page shows the limits it found
+        await noise_record.record(cache, repo.full_name, result.config.noise, noise_record.source_of(result))
+    return result
+
+
+def _is_redis(cache: ConfigCache | Any | None) -> bool:
+    return cache is not None and not hasattr(cache, "put")
+
+
+async def _load(gh: GitHubClient, repo: RepoId, cache: ConfigCache | Any | None) -> ConfigResult:
     file = await gh.get_file(repo, CONFIG_PATH)
     if file is None:
         return ConfigResult()

@@ -46,6 +46,7 @@ async def start_run(
         ctx.number,
         workflow,
         actor=ctx.actor,
+        actor_role=ctx.role,
         event=event or f"{ctx.config.prefix} {workflow}",
         delivery_id=ctx.delivery_id or None,
         idempotency_key=key,

@@ -24,7 +24,7 @@ from app.commands import (
     render_help,
 )
 from app.config.loader import ConfigResult, load_repo_config, render_config_errors
-from app.constants import CONFIG_PATH, MARKER_CONFIG_ERROR, command_marker
+from app.constants import CONFIG_PATH, MARKER_CONFIG_ERROR, ROLE_NOT_LOOKED_UP, command_marker
 from app.events import Account, IssueCommentEvent
 from app.github.client import GitHubKitClient
 from app.github.comments import upsert_comment
@@ -170,7 +170,7 @@ async def _one(talk: Conversation, parsed: ParsedCommand) -> str | None:
                 await hook(_context(talk, parsed, role))
             return refusal_text(spec, talk.actor, role, config)
     else:
-        role = talk.role or "none"
+        role = talk.role or ROLE_NOT_LOOKED_UP
     if _writes(spec) and talk.result.errors:
         return (
             f"@{talk.actor}, `{config.prefix} {spec.name}` changes the repository, so it waits until "

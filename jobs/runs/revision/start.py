@@ -72,6 +72,7 @@ async def start_revision(ctx: CommandContext, *, key: str, event: str) -> str | 
         ctx.number,
         parent.workflow,
         actor=ctx.actor,
+        actor_role=ctx.role,
         event=event,
         reason=f"revision of {parent.id} asked by {ctx.actor}",
         delivery_id=ctx.delivery_id or None,
