@@ -96,20 +96,24 @@ def doctor(
     worker: Annotated[
         bool,
         typer.Option(
-            "--worker", help="Only check that the worker on this host is alive (its heartbeat in Redis)."
+            "--worker",
+            help="Only check that the worker on this host is alive: its Redis heartbeat, its Docker daemon.",
         ),
     ] = False,
 ) -> None:
     """Check Redis, the database, Docker, the sandbox image and the GitHub App credentials."""
     from app.settings import SettingsError, load_settings
-    from jobs.doctor import check_worker, run_checks
+    from jobs.doctor import check_docker, check_worker, run_checks
 
     try:
         settings = load_settings()
     except SettingsError as exc:
         typer.echo(f"FAIL  settings           {exc}\n      fix: correct the STEWARD_* variables named above")
         raise typer.Exit(1) from None
-    checks = [asyncio.run(check_worker(settings))] if worker else asyncio.run(run_checks(settings))
+    if worker:  # the compose file's health check of the worker container
+        checks = [asyncio.run(check_worker(settings)), check_docker()]
+    else:
+        checks = asyncio.run(run_checks(settings))
     for check in checks:
         typer.echo(check.line())
     failed = [c.name for c in checks if c.required and not c.ok]

@@ -94,8 +94,19 @@ def test_steward_migrate_readies_the_ledger_and_says_where_without_the_password(
     assert "s3kr1t-pw" not in result.output
 
 
-async def test_the_worker_probe_is_ok_only_while_a_real_worker_polls(settings: Settings) -> None:
+def probe() -> tuple[int, str]:
+    """`steward doctor --worker`, the worker container's health check (in a thread: it runs its own loop)."""
+    result = CliRunner().invoke(app, ["doctor", "--worker"])
+    return result.exit_code, result.output
+
+
+async def test_the_worker_probe_is_ok_only_while_a_real_worker_polls(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STEWARD_REDIS_URL", settings.redis_url)
     assert not (await check_worker(settings)).ok, "no worker yet"
+    code, output = await asyncio.to_thread(probe)
+    assert code == 1 and "FAIL  worker" in output and "no heartbeat under" in output
     worker = Worker(**worker_settings(settings, ctx=FAST_CTX), poll_delay=0.05, handle_signals=False)
     task = asyncio.create_task(worker.main())
     try:
@@ -110,6 +121,8 @@ async def test_the_worker_probe_is_ok_only_while_a_real_worker_polls(settings: S
             await redis.aclose()
         assert 0 < left <= (HEARTBEAT_SECONDS + 1) * 1000, "a worker that dies lets it lapse"
         assert not (await check_worker(settings, host="another-host")).ok, "each host has its own"
+        code, output = await asyncio.to_thread(probe)
+        assert code == 0 and "ok    worker" in output and "ok    docker" in output, output
     finally:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
