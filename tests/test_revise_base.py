@@ -107,7 +107,12 @@ async def test_a_base_that_conflicts_stops_the_revision_and_pushes_nothing(
     await on_pull(settings, "/steward revise", MAINTAINER, 4101)
     (revision,) = await runs(settings, PR)
     last = (await trace_of(settings, revision.id)).transitions[-1]
-    assert last.to_state == RunState.FAILED and "conflicts in 1 file(s): CHANGELOG.md" in (last.reason or "")
+    assert last.to_state == RunState.FAILED and "conflicts with the pull request's branch in 1 file(s)" in (
+        last.reason or ""
+    )
+    assert "CHANGELOG.md" not in (last.reason or ""), (
+        "a file name is the repository's text: only the comment names it"
+    )
     (text,) = stopped(github)
     assert f"to `{moved[:12]}`, and merging it into `{BRANCH}` conflicts in 1 file(s)" in text
     assert "- `CHANGELOG.md`" in text and "Nothing was pushed." in text
@@ -136,7 +141,12 @@ async def test_a_conflict_found_at_work_time_stops_the_revision_and_keeps_the_pe
     await on_pull(settings, "/steward approve", APPROVER, 4202)
     (revision,) = await runs(settings, PR)
     last = (await trace_of(settings, revision.id)).transitions[-1]
-    assert last.to_state == RunState.FAILED and "conflicts in 1 file(s): README.md" in (last.reason or "")
+    assert last.to_state == RunState.FAILED and "conflicts with the pull request's branch in 1 file(s)" in (
+        last.reason or ""
+    )
+    assert "README.md" not in (last.reason or ""), (
+        "a file name is the repository's text: only the comment names it"
+    )
     (text,) = stopped(github)
     assert "- `README.md`" in text and "Nothing was pushed." in text
     assert remote.sha(BRANCH) == theirs != first, "the person's commit is the head; nothing pushed over it"

@@ -21,7 +21,7 @@ from jobs.runs.guard import run_job
 from jobs.runs.item import work_item
 from jobs.runs.plancomment import show_plan
 from jobs.runs.queue import enqueue_work
-from jobs.runs.revision.basing import base_move, conflict_text, merge_wanted
+from jobs.runs.revision.basing import base_move, conflict_reason, conflict_text, merge_wanted
 from jobs.runs.revision.planning import REVISION_PERMISSIONS, RevisionRefused, revision_base, with_revision
 from jobs.runs.scoped import PLAN_PERMISSIONS, scoped_client
 from jobs.runs.setup import choose as choose_setup
@@ -92,8 +92,8 @@ async def _plan(ctx: dict[str, Any], ledger: Ledger, run: RunView) -> str:
         except BaseConflict as exc:
             forge = GitHubForge(gh, repo, settings.bot_login)
             text = conflict_text(run.id, exc, branch, result.config.prefix)
-            await end_run(ledger, forge, run, RunState.FAILED, str(exc)[:2000], text)
-            return f"failed: {exc}"
+            await end_run(ledger, forge, run, RunState.FAILED, conflict_reason(exc), text)
+            return f"failed: {conflict_reason(exc)}"
         if revision is not None:
             revision = revision.model_copy(
                 update={"base": base_move(ws.merged, info.default_branch, made=False)}

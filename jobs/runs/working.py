@@ -22,7 +22,7 @@ from jobs.runs.github_forge import GitHubForge
 from jobs.runs.guard import run_job
 from jobs.runs.item import work_item
 from jobs.runs.rebind import approval_lapsed
-from jobs.runs.revision.basing import base_move, conflict_text, merge_wanted
+from jobs.runs.revision.basing import base_move, conflict_reason, conflict_text, merge_wanted
 from jobs.runs.revision.planning import RevisionRefused
 from jobs.runs.revision.result import kept_notes
 from jobs.runs.revision.working import revision_head
@@ -110,8 +110,8 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
             )  # fmt: skip
         except BaseConflict as exc:
             text = conflict_text(run.id, exc, branch, config.prefix)
-            await end_run(ledger, forge, run, RunState.FAILED, str(exc)[:500], text)
-            return f"failed: {exc}"
+            await end_run(ledger, forge, run, RunState.FAILED, conflict_reason(exc), text)
+            return f"failed: {conflict_reason(exc)}"
         except TRANSIENT:
             raise
         except Exception as exc:  # GitError, or the data directory refusing the clone (OSError)

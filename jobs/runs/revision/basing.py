@@ -25,6 +25,15 @@ def base_move(merged: BaseMerge | None, ref: str, *, made: bool) -> BaseMove | N
     return BaseMove(ref=ref, since=merged.since, to=merged.base, merge=merged.commit if made else "")
 
 
+def conflict_reason(exc: BaseConflict) -> str:
+    """The run's reason (the ledger's, and the plan comment's status line): no file name, which is the
+    repository's text; the comment names them, made inert."""
+    return (
+        f"the default branch {code_span(exc.ref)} moved from `{exc.since[:12]}` to `{exc.base[:12]}` and "
+        f"conflicts with the pull request's branch in {len(exc.files)} file(s); nothing was pushed"
+    )
+
+
 def conflict_text(run_id: str, exc: BaseConflict, branch: str, prefix: str) -> str:
     """The comment that says why the revision stopped, which files conflict, and what to do."""
     files = "\n".join(f"- {code_span(name, 200)}" for name in exc.files[:MAX_LISTED])
