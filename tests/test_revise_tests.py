@@ -113,5 +113,8 @@ async def test_a_tests_revision_merges_the_moved_base_and_keeps_tests_that_pass_
     assert generator.asked == ["pkg/calc.py", "pkg/calc.py"]
     (result,) = result_comments(github)
     assert f"merge commit `{merge[:12]}` brings it into the branch" in result
-    assert "1 test(s) kept for pkg/calc.py" in result or ": done" in result
+    assert done.run.plan is not None
+    (step,) = [step for step in done.run.plan.steps if step.detail == "pkg/calc.py"]
+    assert (step.result, step.result_detail) == ("done", "1 test(s) kept for pkg/calc.py")
+    assert f"{step.title}: done" in result
     assert len(github.pulls) == 1
