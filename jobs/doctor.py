@@ -54,6 +54,28 @@ async def check_redis(settings: Settings) -> Check:
         await client.aclose()
 
 
+async def check_worker(settings: Settings, host: str | None = None) -> Check:
+    """The worker on this host is alive: its heartbeat (jobs/heartbeat.py) is fresh in Redis."""
+    from redis.asyncio import Redis
+
+    from jobs.heartbeat import HEARTBEAT_SECONDS, heartbeat_key
+
+    key = heartbeat_key(host)
+    client = Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        record = await client.get(key)
+    except Exception as exc:
+        return Check("worker", False, f"cannot read its heartbeat: {exc}", "check STEWARD_REDIS_URL")
+    finally:
+        await client.aclose()
+    if record is None:
+        return Check(
+            "worker", False, f"no heartbeat under {key} in the last {HEARTBEAT_SECONDS + 1} s",
+            "the worker on this host is not running or not polling its queue: read its log",
+        )  # fmt: skip
+    return Check("worker", True, f"alive: {record.decode(errors='replace')[:200]}")
+
+
 async def check_database(settings: Settings) -> Check:
     from jobs.db import make_engine, migrate
 

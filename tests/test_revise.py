@@ -123,6 +123,8 @@ async def test_a_revision_adds_a_commit_to_the_same_pull_request_and_resets_the_
     head = remote.sha(BRANCH)
     assert head is not None and head != first
     assert git(remote.bare, "rev-parse", f"{head}^") == first, "a new commit on top, no force-push"
+    assert len(git(remote.bare, "rev-list", "--parents", "-n", "1", head).split()) == 2, "no merge commit"
+    assert "**Base moved:**" not in plan["body"] and "**Base moved:**" not in result_comments(github)[0]
     assert remote.files_changed(first, head) == ["docs/usage.md"]
     assert f"Steward-Run: {revision.id}" in git(remote.bare, "log", "-1", "--format=%B", head)
     assert len(github.pulls) == 1, "no new pull request"

@@ -37,6 +37,11 @@ class WorkSetup:
     """The operator's model for the agent engine (None: none configured; an agent plan then fails)."""
 
 
+def bot_identity(bot_login: str) -> Identity:
+    """Who Steward's commits are by: the App's bot, with GitHub's no-reply address for it."""
+    return Identity(bot_login, f"{bot_login.replace('[bot]', '')}@users.noreply.github.com")
+
+
 def _quoted(exc: Exception) -> str:
     """An error's text as inert Markdown: it may name paths and output the sandbox made."""
     return message(str(exc), QUOTED_CHARS)

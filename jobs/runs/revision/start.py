@@ -78,6 +78,7 @@ async def start_revision(ctx: CommandContext, *, key: str, event: str) -> str | 
         delivery_id=ctx.delivery_id or None,
         idempotency_key=key,
         instructions=ctx.args.strip(),
+        paths=list(parent.paths),  # the paths the pull request was made for (`/steward tests PATHS`)
         installation_id=ctx.installation_id,
         revision_of=parent.id,
         branch=parent.branch,
