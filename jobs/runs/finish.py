@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from app.github import untrusted
 from app.github.untrusted import message
 from jobs.agent.budget import BudgetExceeded
 from jobs.agent.planning import AgentNotConfigured
@@ -61,8 +62,8 @@ async def end_run(
     except LedgerError as exc:
         log.info("run %s not moved to %s: %s", run.id, to, exc)
         run = await ledger.require_run(run.id)
-    if run.plan is not None:
-        await forge.show_plan(run, run.plan, reason[:200])
+    if run.plan is not None:  # a reason may quote outside text (git's error, a refusal): inert on GitHub
+        await forge.show_plan(run, run.plan, untrusted.message(reason, 200))
     if message:
         await forge.tell(run, message)
     return run
