@@ -1,4 +1,4 @@
-"""A run's end reason may quote outside text (git's error, a refusal); the plan's status line shows it inert."""
+"""A run's end reason may quote outside text (git's error, a refusal): the plan's status shows it inert."""
 
 from __future__ import annotations
 
@@ -44,13 +44,17 @@ async def ledger(tmp_path) -> AsyncIterator[Ledger]:  # type: ignore[no-untyped-
 async def test_a_hostile_reason_is_inert_in_the_plan_status(ledger: Ledger) -> None:
     run = await ledger.create_run("octo/widgets", 12, "docs", actor="alice", event="issue_comment")
     await ledger.transition(run.id, RunState.PLANNING, actor="worker", reason="job started")
+    step = PlanStep(id="changelog", title="Add an entry", detail="CHANGELOG.md")
     plan = Plan(
-        workflow="docs", number=12, steps=[PlanStep(id="changelog", title="Add an entry", detail="CHANGELOG.md")],
-        paths=["*.md"], limits=Limits(), permissions={"contents": "write"}, base_sha="a" * 40,
+        workflow="docs", number=12, steps=[step], paths=["*.md"], limits=Limits(),
+        permissions={"contents": "write"}, base_sha="a" * 40,
     )  # fmt: skip
     await ledger.set_plan(run.id, plan)
     forge = RecordingForge()
-    reason = "the clone failed: fatal: ping @octocat <img src=x onerror=alert(1)> at https://evil.example/" + "x" * 400
+    reason = (
+        "the clone failed: fatal: ping @octocat <img src=x onerror=alert(1)> at https://evil.example/"
+        + "x" * 400
+    )
 
     ended = await end_run(ledger, forge, await ledger.require_run(run.id), RunState.FAILED, reason)
 
