@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import types
 import typing
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from app.config.types import PREFIX_PATTERN, Duration, Glob, McpServerName, Size
 
@@ -274,6 +274,46 @@ class NoiseLimits(_Strict):
     """Runs started per day."""
 
 
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+"""Days of the week, Monday first (ISO 8601)."""
+
+
+def _time_zone(value: str) -> str:
+    """An IANA time zone name the host knows (`Europe/Paris`, `UTC`)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    shown = value[:60]
+    if not value or len(value) > 64 or value.startswith(("/", ".")) or ".." in value:
+        raise ValueError(f"{shown!r} is not a time zone; use an IANA name such as `UTC` or `Europe/Paris`")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {shown!r}; use an IANA name such as `UTC`, `Europe/Paris`, `America/New_York`"
+        ) from None
+    return value
+
+
+class DigestConfig(_Strict):
+    """The weekly review: one issue (or Discussion) a week, titled by the ISO week, edited on a rerun."""
+
+    enabled: bool = False
+    """Publish the weekly review in this repository (off unless asked for)."""
+    day: Weekday = "monday"
+    """The day of the week it is published on, in `timezone`."""
+    hour: int = Field(default=9, ge=0, le=23)
+    """The hour (0-23) it is published at, in `timezone`; it covers the seven days before."""
+    timezone: Annotated[str, AfterValidator(_time_zone)] = "UTC"
+    """The IANA time zone of `day` and `hour` (e.g. `Europe/Paris`); the title's ISO week is this zone's."""
+    discussion: str | None = Field(default=None, min_length=1, max_length=100)
+    """The name of a Discussion category to publish in instead of an issue (e.g. `Announcements`); unset:
+    an issue."""
+    stale_days: int = Field(default=14, ge=1, le=365)
+    """An open pull request not updated for this many days is listed as stale."""
+    max_items: int = Field(default=20, ge=1, le=100)
+    """Most items listed per section (the counts still count them all)."""
+
+
 class RepoConfig(_Strict):
     """`.github/steward.yml`: every key is optional; a repository without the file gets these defaults."""
 
@@ -291,6 +331,8 @@ class RepoConfig(_Strict):
     """Per-workflow settings."""
     noise: NoiseLimits = Field(default_factory=NoiseLimits)
     """Repository-wide budgets: open pull requests, comments an hour, runs a day."""
+    digest: DigestConfig = Field(default_factory=DigestConfig)
+    """The weekly review digest (opt-in)."""
 
     def images(self) -> dict[str, str]:
         """Every sandbox image this configuration names, by field (each must be on the allowlist)."""
