@@ -4,6 +4,7 @@ search API's counts, issues created and edited, and Discussions over GraphQL."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 import json
@@ -205,6 +206,7 @@ class DigestGitHub:
         self.categories = [{"id": "DIC_kwDOA", "name": "Announcements"}, {"id": "DIC_kwDOB", "name": "Q&A"}]
         self.token_bodies: list[dict[str, Any]] = []
         self.writes: list[str] = []
+        self.create_delay = 0.0
         installation = _example("installation", "created.payload.json")["installation"]
         self.installation = {**installation, "suspended_at": None}
         self.repository = _example("issues", "opened.payload.json")["repository"]
@@ -268,8 +270,9 @@ class DigestGitHub:
             return httpx.Response(200, json=list(reversed(self.created)) + self.issues)
         return httpx.Response(200, json=self.issues)
 
-    def _create(self, request: httpx.Request) -> httpx.Response:
+    async def _create(self, request: httpx.Request) -> httpx.Response:
         self.writes.append("POST issues")
+        await asyncio.sleep(self.create_delay)  # GitHub taking its time: a second pass overlaps this one
         payload = json.loads(request.content)
         number = 200 + len(self.created)
         made = issue(number, payload["title"], BOT_LOGIN, created=NOW, updated=NOW, body=payload["body"])

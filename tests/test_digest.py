@@ -126,7 +126,7 @@ async def test_a_rerun_edits_the_same_issue_and_never_opens_another(settings: Se
     github = DigestGitHub()
     first = await run_pass(settings, ledger, github)
     unchanged = await run_pass(settings, ledger, github, now=NOW + timedelta(minutes=20))
-    # A pull request merged late in the week, seen by a retried pass within the hour: the same issue is edited.
+    # A pull request merged late in the week, seen by a retried pass in the hour: the same issue is edited.
     github.closed.insert(
         0, pull(106, "Late fix", "Codertocat", created=day(29), updated=day(29), merged=day(29))
     )

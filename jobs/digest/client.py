@@ -15,12 +15,19 @@ from app.github.protocol import RepoId
 from app.github.retrying import DEFAULT_POLICY, RetryPolicy, request
 from app.observability.github import hooks as github_hooks
 from app.settings import Settings
+from policies.loader import load_policy
 
 PER_PAGE = 100
 READ = {"contents": "read", "issues": "read", "pull_requests": "read", "metadata": "read"}
 """What a preview needs: the configuration, the issues and the pull requests."""
-WRITE_ISSUE = {**READ, "issues": "write"}
-WRITE_DISCUSSION = {**READ, "discussions": "write"}
+
+
+def publishing(discussion: bool) -> dict[str, str]:
+    """The policy's permissions (policies/digest.yml), without `discussions` unless the digest is one."""
+    granted: dict[str, str] = dict(load_policy("digest").permissions)
+    if not discussion:
+        granted.pop("discussions", None)
+    return granted
 
 
 class DigestClient:

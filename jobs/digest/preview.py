@@ -39,8 +39,9 @@ async def _installation(settings: Settings, repo: RepoId, transport: httpx.Async
         response = await request(app_gh, "GET", f"repos/{repo.full_name}/installation", DEFAULT_POLICY)
     except GitHubRefused as exc:
         if exc.status == 404:
+            app = f"the App (id {settings.app_id})"
             raise PreviewError(
-                f"{repo.full_name}: no such repository, or the App (id {settings.app_id}) is not installed on it"
+                f"{repo.full_name}: no such repository, or {app} is not installed there"
             ) from None
         if exc.status == 401:
             raise PreviewError(

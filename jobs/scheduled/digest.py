@@ -27,11 +27,10 @@ from app.settings import Settings
 from jobs.context import db_sessions, settings_of
 from jobs.digest.build import build
 from jobs.digest.client import (
-    WRITE_DISCUSSION,
-    WRITE_ISSUE,
     DigestClient,
     DigestRefused,
     digest_client,
+    publishing,
     token_github,
 )
 from jobs.digest.publish import publish
@@ -162,7 +161,7 @@ async def _one(
         if tally.published + tally.edited >= settings.digest_max_per_pass:
             tally.left += 1
             return
-        permissions = WRITE_DISCUSSION if config.discussion else WRITE_ISSUE
+        permissions = publishing(bool(config.discussion))
         gh: DigestClient = await digest_client(
             settings, installation_id, repo, permissions, transport=transport, policy=policy
         )
