@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import types
 import typing
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from app.config.types import PREFIX_PATTERN, Duration, Glob, McpServerName, Size
+from app.config.types import PREFIX_PATTERN, CategoryName, Duration, Glob, McpServerName, Size, TimeZone
 
 Role = Literal["none", "read", "triage", "write", "maintain", "admin"]
 """GitHub's repository roles, weakest first; `none` means anyone."""
@@ -278,22 +278,6 @@ Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "satur
 """Days of the week, Monday first (ISO 8601)."""
 
 
-def _time_zone(value: str) -> str:
-    """An IANA time zone name the host knows (`Europe/Paris`, `UTC`)."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    shown = value[:60]
-    if not value or len(value) > 64 or value.startswith(("/", ".")) or ".." in value:
-        raise ValueError(f"{shown!r} is not a time zone; use an IANA name such as `UTC` or `Europe/Paris`")
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown time zone {shown!r}; use an IANA name such as `UTC`, `Europe/Paris`, `America/New_York`"
-        ) from None
-    return value
-
-
 class DigestConfig(_Strict):
     """The weekly review: one issue (or Discussion) a week, titled by the ISO week, edited on a rerun."""
 
@@ -303,9 +287,9 @@ class DigestConfig(_Strict):
     """The day of the week it is published on, in `timezone`."""
     hour: int = Field(default=9, ge=0, le=23)
     """The hour (0-23) it is published at, in `timezone`; it covers the seven days before."""
-    timezone: Annotated[str, AfterValidator(_time_zone)] = "UTC"
+    timezone: TimeZone = "UTC"
     """The IANA time zone of `day` and `hour` (e.g. `Europe/Paris`); the title's ISO week is this zone's."""
-    discussion: str | None = Field(default=None, min_length=1, max_length=100)
+    discussion: CategoryName | None = None
     """The name of a Discussion category to publish in instead of an issue (e.g. `Announcements`); unset:
     an issue."""
     stale_days: int = Field(default=14, ge=1, le=365)
