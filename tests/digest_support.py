@@ -210,24 +210,22 @@ class DigestGitHub:
         installation = _example("installation", "created.payload.json")["installation"]
         self.installation = {**installation, "suspended_at": None}
         self.repository = _example("issues", "opened.payload.json")["repository"]
+        self.installations = [self.installation]
+        self.repository_pages = [[self.repository]]
+        """Pages of `GET /installation/repositories`, served behind `page` links."""
+        self.listed: list[str] = []
 
     # routes
 
     def install(self, router: respx.MockRouter) -> respx.MockRouter:
         base = f"{API}/repos/{FULL}"
         router.get(f"{API}/app/installations").mock(
-            return_value=httpx.Response(200, json=[self.installation])
+            side_effect=lambda _: httpx.Response(200, json=self.installations)
         )
         router.post(url__regex=rf"{API}/app/installations/\d+/access_tokens").mock(side_effect=self._token)
-        router.get(f"{API}/installation/repositories").mock(
-            return_value=httpx.Response(
-                200,
-                json={
-                    "total_count": 1,
-                    "repository_selection": "selected",
-                    "repositories": [self.repository],
-                },
-            )
+        router.get(f"{API}/installation/repositories").mock(side_effect=self._repositories)
+        router.get(url__regex=rf"{API}/repos/octo-org/[\w-]+/contents/\.github/steward\.yml").mock(
+            return_value=httpx.Response(404, json={"message": "Not Found"})
         )
         router.get(f"{base}/installation").mock(return_value=httpx.Response(200, json=self.installation))
         router.get(f"{base}/contents/.github/steward.yml").mock(side_effect=self._config)
@@ -239,6 +237,17 @@ class DigestGitHub:
         router.get(f"{API}/search/issues").mock(side_effect=self._search)
         router.post(f"{API}/graphql").mock(side_effect=self._graphql)
         return router
+
+    def _repositories(self, request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params.get("page", "1"))
+        self.listed.append(f"repositories page {page}")
+        headers = {}
+        if page < len(self.repository_pages):
+            headers["link"] = f'<{API}/installation/repositories?per_page=100&page={page + 1}>; rel="next"'
+        total = sum(map(len, self.repository_pages))
+        items = self.repository_pages[page - 1]
+        body = {"total_count": total, "repository_selection": "selected", "repositories": items}
+        return httpx.Response(200, json=body, headers=headers)
 
     def _token(self, request: httpx.Request) -> httpx.Response:
         self.token_bodies.append(json.loads(request.content))

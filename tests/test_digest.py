@@ -209,6 +209,29 @@ async def test_an_unknown_category_is_told_and_posts_nothing(
     assert "has no Discussion category 'Weekly' (it has: Announcements, Q&A)" in caplog.text
 
 
+def other(name: str, **fields: Any) -> dict[str, Any]:
+    """Another repository of the installation, as `GET /installation/repositories` lists it."""
+    base = DigestGitHub().repository
+    return {**base, "id": 5000 + len(name), "name": name, "full_name": f"octo-org/{name}", **fields}
+
+
+async def test_installations_and_repositories_are_paged_and_bounded(settings: Settings, ledger: Any) -> None:
+    github = DigestGitHub()
+    suspended = {**github.installation, "id": 42, "suspended_at": "2026-11-01T00:00:00Z"}
+    github.installations = [suspended, github.installation]
+    github.repository_pages = [[other("archived", archived=True), other("plain")], [github.repository]]
+    summary = await run_pass(settings, ledger, github)
+    assert summary.startswith("2 repositories read: 1 digests published"), summary  # the archived one skipped
+    assert github.listed == ["repositories page 1", "repositories page 2"]
+    assert len(github.token_bodies) == 2  # none for the suspended installation; one list, one write token
+    github = DigestGitHub()
+    github.repository_pages = [[other("plain")], [github.repository]]
+    one = settings.model_copy(update={"digest_max_repositories": 1})
+    summary = await run_pass(one, ledger, github)
+    assert summary.endswith("(repository bound reached)") and github.listed == ["repositories page 1"]
+    assert github.writes == []
+
+
 @pytest.mark.parametrize(
     ("config", "now"),
     [

@@ -115,6 +115,18 @@ def test_an_unknown_repository_is_named(operator: str) -> None:
     assert "octo-org/nope: no such repository, or the App (id 12345) is not installed there" in done.output
 
 
+def test_an_unreachable_ledger_leaves_out_stewards_runs_and_says_so(
+    operator: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STEWARD_DATABASE_URL", "postgresql+asyncpg://steward:hunter2@127.0.0.1:9/ledger")
+    github = DigestGitHub()
+    with github.install(respx.mock(assert_all_called=False)):
+        done = invoke("--repo", FULL, "--dry-run")
+    assert done.exit_code == 0, done.output
+    assert "warning: the ledger cannot be opened" in done.output and "hunter2" not in done.output
+    assert "0 runs started" in done.output and github.writes == []
+
+
 def test_missing_credentials_are_named(operator: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STEWARD_APP_ID")
     monkeypatch.delenv("STEWARD_PRIVATE_KEY")

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.config.cache import MemoryConfigCache
 from app.config.loader import load_repo_config
@@ -69,9 +71,16 @@ async def preview(
     warnings = [f".github/steward.yml: {e.field}: {e.message} (defaults used)" for e in result.errors]
     engine = make_engine(settings.db_url)
     try:
-        await migrate(engine)
+        ledger: Any = sessions(engine)
+        try:
+            await migrate(engine)
+        except (SQLAlchemyError, OSError) as exc:  # the digest without Steward's runs, rather than none
+            warnings.append(
+                f"the ledger cannot be opened ({type(exc).__name__}); Steward's own runs are left out"
+            )
+            ledger = None
         window = since(span, now or datetime.now(UTC))
-        _, body = await build(gh, sessions(engine), window, result.config.digest, settings.github_web_url)
+        _, body = await build(gh, ledger, window, result.config.digest, settings.github_web_url)
     finally:
         await engine.dispose()
     return body, warnings

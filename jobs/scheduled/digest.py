@@ -124,20 +124,46 @@ async def digest_pass(
     async for installation in _pages(app_gh, "app/installations", None, policy):
         if not isinstance(installation.get("id"), int) or installation.get("suspended_at"):
             continue
-        token = await _wide_token(app_gh, installation["id"], policy)
-        wide = token_github(settings, token, transport)
-        reader = GitHubKitClient(wide, policy)
-        async for data in _pages(wide, "installation/repositories", "repositories", policy):
-            if tally.repositories >= settings.digest_max_repositories:
-                return tally.line() + " (repository bound reached)"
-            if data.get("archived") or not isinstance(data.get("full_name"), str):
-                continue
-            tally.repositories += 1
-            repo = RepoId.parse(data["full_name"])
-            await _one(
-                settings, sessions, redis, reader, installation["id"], repo, now, transport, policy, tally
+        try:
+            await _installation(
+                settings, sessions, redis, app_gh, installation["id"], now, transport, policy, tally
             )
+        except (
+            GitHubRefused,
+            GitHubUnavailable,
+            RateLimited,
+        ) as exc:  # one installation never stops the rest
+            tally.failed += 1
+            log.warning("installation %s: its repositories could not be listed: %s", installation["id"], exc)
+        if tally.repositories >= settings.digest_max_repositories:
+            return tally.line() + " (repository bound reached)"
     return tally.line()
+
+
+async def _installation(
+    settings: Settings,
+    sessions: Any,
+    redis: Any,
+    app_gh: Any,
+    installation_id: int,
+    now: datetime,
+    transport: httpx.AsyncBaseTransport | None,
+    policy: RetryPolicy,
+    tally: Tally,
+) -> None:
+    """Each repository of one installation, read with a token that may only list them and read files."""
+    token = await _wide_token(app_gh, installation_id, policy)
+    wide = token_github(settings, token, transport)
+    reader = GitHubKitClient(wide, policy)
+    async for data in _pages(wide, "installation/repositories", "repositories", policy):
+        name = data.get("full_name")
+        if data.get("archived") or not isinstance(name, str) or name.count("/") != 1:
+            continue
+        tally.repositories += 1
+        repo = RepoId.parse(name)
+        await _one(settings, sessions, redis, reader, installation_id, repo, now, transport, policy, tally)
+        if tally.repositories >= settings.digest_max_repositories:
+            return  # before the next page is asked for
 
 
 async def _one(
