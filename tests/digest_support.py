@@ -207,6 +207,7 @@ class DigestGitHub:
         self.token_bodies: list[dict[str, Any]] = []
         self.writes: list[str] = []
         self.create_delay = 0.0
+        self.search_limited = False
         installation = _example("installation", "created.payload.json")["installation"]
         self.installation = {**installation, "suspended_at": None}
         self.repository = _example("issues", "opened.payload.json")["repository"]
@@ -309,6 +310,11 @@ class DigestGitHub:
         return httpx.Response(200, json=found)
 
     def _search(self, request: httpx.Request) -> httpx.Response:
+        if self.search_limited:  # the search API's own limit (30 a minute), as GitHub answers it
+            message = (
+                "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+            )
+            return httpx.Response(403, json={"message": message}, headers={"retry-after": "60"})
         login = re.search(r"author:(\S+)", request.url.params["q"])
         total = self.merged_counts.get(login.group(1) if login else "", 0)
         return httpx.Response(200, json={"total_count": total, "incomplete_results": False, "items": []})

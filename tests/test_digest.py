@@ -169,6 +169,28 @@ async def test_a_pass_that_died_before_recording_finds_its_issue_by_the_marker(
     assert github.writes == ["POST issues", "PATCH issue"] and github.patched[0][0] == 200
 
 
+async def test_a_deleted_digest_is_published_again_once(settings: Settings, ledger: Any) -> None:
+    github = DigestGitHub()
+    await run_pass(settings, ledger, github)
+    github.created.clear()  # an admin deleted the issue
+    await run_pass(settings, ledger, github, now=NOW + timedelta(minutes=10))
+    await run_pass(settings, ledger, github, now=NOW + timedelta(minutes=20))
+    assert github.writes == ["POST issues", "POST issues"]  # the third pass found the new one: unchanged
+    async with ledger() as session:
+        [row] = (await session.scalars(select(DigestRow))).all()
+    assert row.number == github.created[0]["number"] == 200  # the fake numbers from 200 again
+
+
+async def test_a_rate_limited_search_only_leaves_out_what_it_would_tell(
+    settings: Settings, ledger: Any
+) -> None:
+    github = DigestGitHub()
+    github.search_limited = True
+    await run_pass(settings, ledger, github)
+    first = section(github.created[0]["body"], "First-time contributors: 1")
+    assert "firsty" in first and "newbie" not in first  # unknown is not claimed
+
+
 async def test_a_fresh_claim_without_a_number_is_another_pass_at_work(
     settings: Settings, ledger: Any
 ) -> None:

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.config.model import DigestConfig
-from jobs.digest.client import DigestClient
+from app.github.errors import GitHubRefused, RateLimited
+from jobs.digest.client import PER_PAGE, DigestClient
 from jobs.digest.facts import GitHubFacts, Item
 from jobs.digest.window import Window
 
@@ -58,13 +59,13 @@ async def _merged(gh: DigestClient, window: Window, facts: GitHubFacts) -> list[
     (a pull request merged in it was updated in it too)."""
     found: list[dict[str, Any]] = []
     params = {"state": "closed", "sort": "updated", "direction": "desc"}
-    pages = 0
+    pages, full = 0, False
     async for page in gh.pages(f"repos/{gh.repo.full_name}/pulls", params, MAX_PAGES):
-        pages += 1
+        pages, full = pages + 1, len(page) >= PER_PAGE
         found += [pull for pull in page if window.holds(when(pull.get("merged_at")))]
         if not page or any((when(p.get("updated_at")) or window.end) < window.start for p in page):
             return found
-    if pages >= MAX_PAGES:
+    if pages >= MAX_PAGES and full:
         facts.truncated.append("merged pull requests")
     return found
 
@@ -86,7 +87,7 @@ async def _issues(gh: DigestClient, window: Window, facts: GitHubFacts) -> None:
             reason = "not planned" if data.get("state_reason") == "not_planned" else ""
             if window.holds(closed) and (found := item(data, closed, reason)) is not None:
                 facts.closed.append(found)
-        if len(page) < 100:
+        if len(page) < PER_PAGE:
             return
     if pages >= MAX_PAGES:
         facts.truncated.append("issues")
@@ -102,7 +103,7 @@ async def _open_pulls(
     async for page in gh.pages(f"repos/{gh.repo.full_name}/pulls", params, MAX_PAGES):
         pages += 1
         found += page
-        if len(page) < 100:
+        if len(page) < PER_PAGE:
             break
     else:
         if pages >= MAX_PAGES:
@@ -131,7 +132,10 @@ def _requested(data: dict[str, Any], owner: str) -> list[str]:
 async def _earlier_merges(gh: DigestClient, login: str) -> int | None:
     """How many of this author's pull requests were ever merged here (GitHub's search); None if unknown."""
     query = f"repo:{gh.repo.full_name} is:pr is:merged author:{login}"
-    data = await gh.json("GET", "search/issues", params={"q": query, "per_page": 1})
+    try:
+        data = await gh.json("GET", "search/issues", params={"q": query, "per_page": 1})
+    except (GitHubRefused, RateLimited):  # search has its own, tighter rate limit: unknown, not fatal
+        return None
     total = data.get("total_count") if isinstance(data, dict) else None
     return total if isinstance(total, int) and not data.get("incomplete_results") else None
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.github.errors import GitHubRefused
 from jobs.digest.client import DigestClient, DigestRefused
 from jobs.models.digests import DigestRow
 
@@ -98,8 +99,10 @@ async def publish(
             if kind == "discussion"
             else _edit_issue(gh, number, title, body)
         )
-        await _record(sessions, row.id, updated_at=now)
-        return Published("edited" if changed else "unchanged", kind, number, url)
+        if changed is not None:
+            await _record(sessions, row.id, updated_at=now)
+            return Published("edited" if changed else "unchanged", kind, number, url)
+        log.info("%s: the %s digest #%s is gone; publishing it again", repo, week, number)
     if kind == "discussion" and category:
         number, node_id, url = await _create_discussion(gh, category, title, body)
     else:
@@ -127,9 +130,17 @@ async def _create_issue(gh: DigestClient, title: str, body: str) -> tuple[int, s
     return int(data["number"]), None, str(data.get("html_url") or "")
 
 
-async def _edit_issue(gh: DigestClient, number: int, title: str, body: str) -> bool:
+async def _edit_issue(gh: DigestClient, number: int, title: str, body: str) -> bool | None:
+    """Whether the issue was changed; None when it is gone (deleted, or moved to another repository)."""
     path = f"repos/{gh.repo.full_name}/issues/{number}"
-    current = await gh.json("GET", path)
+    try:
+        current = await gh.json("GET", path)
+    except GitHubRefused as exc:
+        if exc.status in (301, 404, 410):  # moved (transferred), deleted
+            return None
+        raise
+    if isinstance(current, dict) and current.get("number") != number:
+        return None  # GitHub followed a transfer to another repository's issue
     if (
         isinstance(current, dict)
         and current.get("title") == title
@@ -206,6 +217,6 @@ async def _create_discussion(
     return int(made["number"]), str(made["id"]), str(made.get("url") or "")
 
 
-async def _edit_discussion(gh: DigestClient, node_id: str, title: str, body: str) -> bool:
+async def _edit_discussion(gh: DigestClient, node_id: str, title: str, body: str) -> bool | None:
     await gh.graphql(_UPDATE, {"discussionId": node_id, "title": title, "body": body})
     return True
