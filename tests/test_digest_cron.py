@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +25,7 @@ from jobs.scheduled.digest import weekly_digest
 from tests.digest_support import NOW, DigestGitHub
 
 pytestmark = pytest.mark.anyio
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -156,3 +160,39 @@ async def test_a_second_copy_of_the_same_period_finds_the_lock_taken(settings: S
     finally:
         await pool.aclose()
     assert github.writes == []
+
+
+async def test_two_worker_processes_one_digest(
+    settings: Settings, tmp_path: Path, private_key_pem: str
+) -> None:
+    """Two worker processes, each with its own GitHub mock, race the same period on one Redis and one ledger:
+    one issue is created between them."""
+    db = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
+    engine = make_engine(db)
+    await migrate(engine)
+    await engine.dispose()
+    key, config = tmp_path / "app.pem", tmp_path / "steward.yml"
+    key.write_text(private_key_pem)
+    config.write_text(_due_now())
+    period = str(to_unix_ms(datetime.now(UTC) - timedelta(seconds=1)))
+    args = [
+        sys.executable,
+        "-m",
+        "tests.digest_worker_proc",
+        settings.redis_url,
+        db,
+        period,
+        str(key),
+        str(config),
+    ]
+    procs = [
+        await asyncio.create_subprocess_exec(
+            *args, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        for _ in range(2)
+    ]
+    outputs = [await asyncio.wait_for(proc.communicate(), timeout=120) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], [err.decode()[-2000:] for _, err in outputs]
+    reports = [json.loads(out.decode().strip().splitlines()[-1]) for out, _ in outputs]
+    assert sum(r["writes"].count("POST issues") for r in reports) == 1, reports
+    assert sorted(len(r["ran"]) for r in reports) == [0, 1], reports  # one process ran the period's pass
