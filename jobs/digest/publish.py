@@ -53,8 +53,18 @@ async def _claim(sessions: Any, repo: str, week: str, kind: str, now: datetime) 
                     select(DigestRow).where(DigestRow.repo == repo, DigestRow.week == week)
                 )
                 assert row is not None
-        fresh = now - _aware(row.created_at) < timedelta(seconds=CLAIM_SECONDS)
-        return row, row.number is not None or not fresh
+        if row.number is not None:
+            return row, True
+        if now - _aware(row.created_at) < timedelta(seconds=CLAIM_SECONDS):
+            return row, False
+        # An old claim that never finished: take it over, once (the row's time is the claim's).
+        taken = await session.execute(
+            update(DigestRow)
+            .where(DigestRow.id == row.id, DigestRow.number.is_(None), DigestRow.created_at == row.created_at)
+            .values(created_at=now)
+        )
+        await session.commit()
+        return row, getattr(taken, "rowcount", 0) == 1
 
 
 async def _record(sessions: Any, row_id: int, **values: Any) -> None:
