@@ -19,7 +19,7 @@ from app.github.retrying import DEFAULT_POLICY, RetryPolicy, request
 from app.settings import Settings
 from jobs.db import make_engine, migrate, sessions
 from jobs.digest.build import build
-from jobs.digest.client import READ, digest_client
+from jobs.digest.client import READ, DigestClient, digest_client
 from jobs.digest.window import since
 
 _REPO = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
@@ -66,6 +66,14 @@ async def preview(
     settings.require("app_id", "private_key")
     installation_id = await _installation(settings, repo, transport)
     gh = await digest_client(settings, installation_id, repo, READ, transport=transport, policy=policy)
+    async with gh.github:  # one HTTP client for every read
+        return await _read(settings, gh, span, now, policy)
+
+
+async def _read(
+    settings: Settings, gh: DigestClient, span: timedelta, now: datetime | None, policy: RetryPolicy
+) -> tuple[str, list[str]]:
+    repo = gh.repo
     reader = GitHubKitClient(gh.github, policy)
     result = await load_repo_config(reader, repo, cache=MemoryConfigCache())
     warnings = [f".github/steward.yml: {e.field}: {e.message} (defaults used)" for e in result.errors]

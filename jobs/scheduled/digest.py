@@ -155,15 +155,18 @@ async def _installation(
     token = await _wide_token(app_gh, installation_id, policy)
     wide = token_github(settings, token, transport)
     reader = GitHubKitClient(wide, policy)
-    async for data in _pages(wide, "installation/repositories", "repositories", policy):
-        name = data.get("full_name")
-        if data.get("archived") or not isinstance(name, str) or name.count("/") != 1:
-            continue
-        tally.repositories += 1
-        repo = RepoId.parse(name)
-        await _one(settings, sessions, redis, reader, installation_id, repo, now, transport, policy, tally)
-        if tally.repositories >= settings.digest_max_repositories:
-            return  # before the next page is asked for
+    async with wide:  # one HTTP client (and TLS context) for the installation's reads, not one per request
+        async for data in _pages(wide, "installation/repositories", "repositories", policy):
+            name = data.get("full_name")
+            if data.get("archived") or not isinstance(name, str) or name.count("/") != 1:
+                continue
+            tally.repositories += 1
+            repo = RepoId.parse(name)
+            await _one(
+                settings, sessions, redis, reader, installation_id, repo, now, transport, policy, tally
+            )
+            if tally.repositories >= settings.digest_max_repositories:
+                return  # before the next page is asked for
 
 
 async def _one(
@@ -191,18 +194,19 @@ async def _one(
         gh: DigestClient = await digest_client(
             settings, installation_id, repo, permissions, transport=transport, policy=policy
         )
-        _, body = await build(gh, sessions, window, config, settings.github_web_url)
-        done = await publish(
-            gh,
-            sessions,
-            week=window.week,
-            title=window.title,
-            body=body,
-            marker=marker(window.week),
-            category=config.discussion,
-            bot_login=settings.bot_login,
-            now=now,
-        )
+        async with gh.github:  # one HTTP client for the repository's reads and writes
+            _, body = await build(gh, sessions, window, config, settings.github_web_url)
+            done = await publish(
+                gh,
+                sessions,
+                week=window.week,
+                title=window.title,
+                body=body,
+                marker=marker(window.week),
+                category=config.discussion,
+                bot_login=settings.bot_login,
+                now=now,
+            )
     except (GitHubRefused, GitHubUnavailable, RateLimited, DigestRefused) as exc:
         tally.failed += 1
         log.warning("%s: no weekly digest: %s", repo.full_name, exc)
