@@ -140,7 +140,10 @@ def _blocked(digest: Digest, most: int) -> list[str]:
     lines = ["### Blocked on whom", ""]
     reviewers = sorted(digest.github.reviewers.items(), key=lambda kv: (-len(kv[1]), kv[0].lower()))
     for who, items in reviewers[:most]:
-        lines.append(f"- review by {inline(who, 80)}: {len(items)} ({_links(items, most)})")
+        # GitHub's own search for the same set: direct requests of a person, or of a team
+        qualifier = "team-review-requested" if "/" in who else "user-review-requested"
+        url = _search(digest, "pulls", f"is:pr is:open draft:false {qualifier}:{who}")
+        lines.append(f"- review by {inline(who, 80)}: {_count(len(items), url)} ({_links(items, most)})")
     approvals = digest.ledger.awaiting_approval
     if approvals:
         lines.append(f"- a maintainer's `/steward approve`: {len(approvals)} ({_links(approvals, most)})")
