@@ -37,6 +37,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("jobs.local", "Run a workflow against a local checkout (nothing is pushed)."),
     "sandbox": ("sandbox.cli", "Build the sandbox image and run commands in a sandbox."),
     "eval": ("jobs.duplicates.cli", "Measure Steward's workflows on labelled data."),
+    "digest": (
+        "jobs.digest.cli",
+        "Print a repository's weekly review digest, read with the App's credentials; nothing is posted.",
+    ),
 }
 """Each command, the module whose `register(app: typer.Typer)` adds it, and its first help line.
 

@@ -32,6 +32,8 @@ MARKER_DUPLICATES = "<!-- steward:duplicates -->"
 MARKER_PLAN = "<!-- steward:plan -->"
 MARKER_FAILURE = "<!-- steward:failure -->"
 MARKER_LIMIT = "<!-- steward:limit -->"
+MARKER_DIGEST = "<!-- steward:digest:{week} -->"
+"""The weekly review's marker, one per ISO week (`2026-W49`): its own issue or Discussion is found by it."""
 
 
 def command_marker(comment_id: int | str, index: int) -> str:

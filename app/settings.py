@@ -294,6 +294,13 @@ class Settings(BaseSettings):
     """Pages of 100 deliveries one pass reads at most."""
     redeliver_lookback_hours: int = Field(default=24, ge=1, le=72)
     """How far back a pass looks (GitHub keeps deliveries for three days)."""
+    digest_pass: bool = True
+    """Run the hourly pass (two minutes past each hour) that publishes the weekly review digests repositories
+    ask for in `.github/steward.yml` (`digest.enabled`); off: no digest is published."""
+    digest_max_repositories: int = Field(default=500, ge=1, le=5000)
+    """Repositories one digest pass reads the configuration of at most, over every installation."""
+    digest_max_per_pass: int = Field(default=20, ge=1, le=200)
+    """Digests one pass publishes at most; the rest follow on the next hour's pass."""
     log_level: str = "INFO"
     """Logging level for all processes."""
     model_provider: Literal["openai", "anthropic"] | None = None

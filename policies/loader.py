@@ -17,7 +17,7 @@ from sandbox.diffcheck import size_text
 from sandbox.limits import MIN_DISK, Limits
 
 POLICY_DIR = Path(__file__).parent
-WORKFLOWS = ("commands", "config", "docs", "duplicates", "tests")
+WORKFLOWS = ("commands", "config", "digest", "docs", "duplicates", "tests")
 """Every policy Steward ships (policies/<name>.yml)."""
 MAX_PATH_CHARS = 4096
 

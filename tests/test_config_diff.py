@@ -129,3 +129,14 @@ def test_every_setting_of_the_model_has_a_row() -> None:
                 assert f"workflows.{workflow}.{name}" in rows, name
     for name in RepoConfig.model_fields["noise"].annotation.model_fields:  # type: ignore[union-attr]
         assert f"noise.{name}" in rows
+
+
+def test_turning_the_weekly_digest_on_shows_when_and_where() -> None:
+    head = _config(
+        "digest: {enabled: true, day: friday, hour: 7, timezone: Europe/Paris, discussion: Weekly}\n"
+    )
+    changes = diff(RepoConfig(), head)
+    assert [(c.key, c.before, c.after) for c in changes] == [
+        ("digest", "off", "friday 07:00 Europe/Paris, Discussion in 'Weekly'")
+    ]
+    assert simulate(_config("digest: {enabled: true}\n"))["digest"] == "monday 09:00 UTC, issue"

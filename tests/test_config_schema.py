@@ -20,7 +20,7 @@ from app.config.checks import semantic_problems
 from app.config.loader import parse_config
 from app.config.model import RepoConfig
 from app.config.reference import config_schema
-from app.config.types import PATTERN_WORDS, Duration, Glob, McpServerName, Size
+from app.config.types import PATTERN_WORDS, CategoryName, Duration, Glob, McpServerName, Size, TimeZone
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = Draft202012Validator(json.loads((ROOT / "schema" / "steward.schema.json").read_text()))
@@ -42,6 +42,22 @@ MCP_SERVER_NAMES = (
     ["search", "issue-db", "a_1", "x" * 32],
     ["", "Search", "a b", "a.b", "x" * 33, "ok\n", 1, None, ["search"]],
 )
+TIME_ZONES = (
+    ["UTC", "Europe/Paris", "America/Argentina/Buenos_Aires", "Etc/GMT+5", "Asia/Calcutta"],
+    [
+        "",
+        "Mars/Olympus",
+        "europe/paris",
+        "Europe/Paris\n",
+        " UTC",
+        "../../etc/passwd",
+        "Europe",
+        1,
+        None,
+        ["UTC"],
+    ],
+)
+CATEGORY_NAMES = (["Announcements", "Q&A", "x" * 100], ["", "x" * 101, 1, True, ["Announcements"], {}])
 PREFIXES = (["/bot", "/a-b_c", "/B" + "x" * 30], ["bot", "/bot\n", "/1x", "/", "/" + "a" * 33, 1, None])
 
 
@@ -79,6 +95,8 @@ NAMED: dict[Any, tuple[list[Any], list[Any]]] = {
     Duration: DURATIONS,
     Glob: GLOBS,
     McpServerName: MCP_SERVER_NAMES,
+    TimeZone: TIME_ZONES,
+    CategoryName: CATEGORY_NAMES,
 }
 
 
@@ -138,8 +156,8 @@ def documents() -> Iterator[tuple[str, Any, bool]]:
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             valid: list[Any] = [{}]
             invalid: list[Any] = [[], "x", 5, True, {"no_such_key": 1}, {1: True}]
-        else:
-            valid, invalid = samples(annotation, info)
+        else:  # a field's own Annotated type (a time zone) keeps its name when rebuilt
+            valid, invalid = samples(info.rebuild_annotation() if info.metadata else annotation, info)
         for i, value in enumerate(valid):
             yield f"{dotted}-ok{i}", _nest(path, value), True
         for i, value in enumerate(invalid):

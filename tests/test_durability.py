@@ -64,6 +64,7 @@ def start_worker(settings: Settings, api_url: str, log: Path) -> subprocess.Pope
         "STEWARD_GITHUB_API_URL": api_url,
         "STEWARD_APP_ID": str(settings.app_id),
         "STEWARD_REDELIVER_EVERY_MINUTES": "0",  # no cron pass against the real GitHub in a test
+        "STEWARD_DIGEST_PASS": "false",
         "STEWARD_PRIVATE_KEY": settings.private_key_pem(),
     }
     with log.open("ab") as err:  # the child keeps its own descriptor

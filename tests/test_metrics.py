@@ -177,6 +177,7 @@ def start_worker(settings: Settings, api_url: str, port: int, log: Path) -> subp
         "STEWARD_GITHUB_API_URL": api_url,
         "STEWARD_APP_ID": str(settings.app_id),
         "STEWARD_REDELIVER_EVERY_MINUTES": "0",  # no cron pass against the real GitHub in a test
+        "STEWARD_DIGEST_PASS": "false",
         "STEWARD_PRIVATE_KEY": settings.private_key_pem(),
     }
     command = [sys.executable, "-m", "app.cli", "worker", "--metrics-port", str(port)]

@@ -19,7 +19,7 @@ from jobs.db import make_engine, migrate, sessions
 from jobs.doctor import check_schedule
 from jobs.models.redeliveries import RedeliveryRow
 from jobs.scheduled import cron_jobs, next_runs
-from jobs.scheduled.redeliver import recover, recover_deliveries
+from jobs.scheduled.redeliver import NAME, recover, recover_deliveries
 from tests.github_mock import API
 from tests.postgres import db_url  # noqa: F401  (the fixture, over SQLite and PostgreSQL)
 
@@ -195,15 +195,17 @@ async def test_hostile_list_entries_are_skipped(settings: Settings, ledger: Any)
 def test_the_pass_is_scheduled_every_few_minutes_and_listed_by_doctor(settings: Settings) -> None:
     settings = settings.model_copy(update={"redeliver_every_minutes": 5})  # the default (tests turn it off)
     assert Settings.model_fields["redeliver_every_minutes"].default == 5
-    [job] = cron_jobs(settings)
-    assert job.name == "recover_deliveries" and job.minute == set(range(0, 60, 5)) and job.unique
-    [(item, when)] = next_runs(settings, NOW + timedelta(minutes=1, seconds=5))
-    assert item.name == "recover_deliveries" and when is not None and (when.hour, when.minute) == (12, 5)
-    [line] = check_schedule(settings, NOW + timedelta(minutes=1))
+    [job] = [job for job in cron_jobs(settings) if job.name == "recover_deliveries"]
+    assert job.minute == set(range(0, 60, 5)) and job.unique
+    [(_, when)] = [
+        run for run in next_runs(settings, NOW + timedelta(minutes=1, seconds=5)) if run[0].name == NAME
+    ]
+    assert when is not None and (when.hour, when.minute) == (12, 5)
+    [line] = [c for c in check_schedule(settings, NOW + timedelta(minutes=1)) if c.name == f"cron {NAME}"]
     assert "next run 2026-12-02 12:05 UTC" in line.line()
     off = settings.model_copy(update={"redeliver_every_minutes": 0})
-    assert cron_jobs(off) == []
-    assert "off" in check_schedule(off)[0].line()
+    assert cron_jobs(off) == []  # the digest pass is off in tests too
+    assert all("off" in check.line() for check in check_schedule(off))
 
 
 async def test_two_workers_run_one_pass_per_period(settings: Settings, ledger: Any) -> None:
@@ -223,7 +225,7 @@ async def test_two_workers_run_one_pass_per_period(settings: Settings, ledger: A
     period = datetime.now(UTC) - timedelta(seconds=1)  # a period that is due now, on both workers
     workers, pools = [], []
     for _ in range(2):
-        [job] = cron_jobs(settings)
+        [job] = [job for job in cron_jobs(settings) if job.name == NAME]
         job.coroutine, job.next_run = counted, period
         pools.append(await create_pool(redis_settings(settings)))
         workers.append(

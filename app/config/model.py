@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from app.config.types import PREFIX_PATTERN, Duration, Glob, McpServerName, Size
+from app.config.types import PREFIX_PATTERN, CategoryName, Duration, Glob, McpServerName, Size, TimeZone
 
 Role = Literal["none", "read", "triage", "write", "maintain", "admin"]
 """GitHub's repository roles, weakest first; `none` means anyone."""
@@ -280,6 +280,30 @@ class NoiseLimits(_Strict):
     """Runs started per day."""
 
 
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+"""Days of the week, Monday first (ISO 8601)."""
+
+
+class DigestConfig(_Strict):
+    """The weekly review: one issue (or Discussion) a week, titled by the ISO week, edited on a rerun."""
+
+    enabled: bool = False
+    """Publish the weekly review in this repository (off unless asked for)."""
+    day: Weekday = "monday"
+    """The day of the week it is published on, in `timezone`."""
+    hour: int = Field(default=9, ge=0, le=23)
+    """The hour (0-23) it is published at, in `timezone`; it covers the seven days before."""
+    timezone: TimeZone = "UTC"
+    """The IANA time zone of `day` and `hour` (e.g. `Europe/Paris`); the title's ISO week is this zone's."""
+    discussion: CategoryName | None = None
+    """The name of a Discussion category to publish in instead of an issue (e.g. `Announcements`); unset:
+    an issue."""
+    stale_days: int = Field(default=14, ge=1, le=365)
+    """An open pull request not updated for this many days is listed as stale."""
+    max_items: int = Field(default=20, ge=1, le=100)
+    """Most items listed per section (the counts still count them all)."""
+
+
 class RepoConfig(_Strict):
     """`.github/steward.yml`: every key is optional; a repository without the file gets these defaults."""
 
@@ -297,6 +321,8 @@ class RepoConfig(_Strict):
     """Per-workflow settings."""
     noise: NoiseLimits = Field(default_factory=NoiseLimits)
     """Repository-wide budgets: open pull requests, comments an hour, runs a day."""
+    digest: DigestConfig = Field(default_factory=DigestConfig)
+    """The weekly review digest (opt-in)."""
 
     def images(self) -> dict[str, str]:
         """Every sandbox image this configuration names, by field (each must be on the allowlist)."""

@@ -13,7 +13,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import PydanticUndefined, core_schema
 
 from app.config.model import RepoConfig
-from app.config.types import Duration, Glob, Size
+from app.config.types import Duration, Glob, Size, TimeZone
 from app.constants import CONFIG_PATH
 
 
@@ -40,6 +40,7 @@ NAMED_TYPES: dict[Any, str] = {
     Size: "size (bytes, or e.g. `512m`)",
     Duration: "duration (seconds, or e.g. `10m`)",
     Glob: "glob",
+    TimeZone: "time zone (IANA name, e.g. `Europe/Paris`)",
 }
 
 
@@ -100,7 +101,8 @@ def _section(model: type[BaseModel], path: str, out: list[str], seen: dict[type[
         if (kind := _nested(info.annotation)) is not None and kinds.count(kind) > 1:
             full = f"{path}.<name>"  # one table for a model every key shares
         out.append(
-            f"| `{key}` | {_type_name(info.annotation)} | {_default(info, seen, full)} | {_doc(info)} |"
+            f"| `{key}` | {_type_name(info.rebuild_annotation())} | {_default(info, seen, full)} "
+            f"| {_doc(info)} |"
         )
         child = _nested(info.annotation)
         if child is not None and child not in seen:

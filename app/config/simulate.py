@@ -1,5 +1,6 @@
 """What a configuration lets happen, as rows a person can compare: who may run each command, what each
-workflow may do (after the policy narrows it), and the noise limits. `diff` compares two configurations."""
+workflow may do (after the policy narrows it), the noise limits and the weekly digest. `diff` compares two
+configurations."""
 
 from __future__ import annotations
 
@@ -130,7 +131,17 @@ def other_rows(config: RepoConfig) -> Rows:
     }
     for name, value in config.noise.model_dump().items():
         rows[f"noise.{name}"] = str(value)
+    rows["digest"] = _digest(config)
     return rows
+
+
+def _digest(config: RepoConfig) -> str:
+    """When the weekly review is published, and where."""
+    digest = config.digest
+    if not digest.enabled:
+        return "off"
+    where = f"Discussion in {digest.discussion!r}" if digest.discussion else "issue"
+    return f"{digest.day} {digest.hour:02d}:00 {digest.timezone}, {where}"
 
 
 def simulate(config: RepoConfig) -> Rows:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from functools import cache
+from importlib.resources import files
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
@@ -89,3 +91,27 @@ Glob = Annotated[
 
 McpServerName = Annotated[str, Field(pattern=MCP_SERVER_PATTERN)]
 """An external MCP server's name, as the operator declared it in STEWARD_MCP_SERVERS."""
+
+
+@cache
+def time_zones() -> frozenset[str]:
+    """The IANA time zone names of the tzdata package (a dependency), the same on every host."""
+    return frozenset(files("tzdata").joinpath("zones").read_text(encoding="utf-8").split())
+
+
+def _time_zone(value: str) -> str:
+    if value not in time_zones():
+        shown = value[:60]
+        raise ValueError(
+            f"unknown time zone {shown!r}; use an IANA name such as `UTC`, `Europe/Paris`, `Asia/Tokyo`"
+        )
+    return value
+
+
+TimeZone = Annotated[
+    str, AfterValidator(_time_zone), WithJsonSchema({"type": "string", "enum": sorted(time_zones())})
+]
+"""An IANA time zone name (`UTC`, `Europe/Paris`), as the tzdata package knows them."""
+
+CategoryName = Annotated[str, Field(min_length=1, max_length=100)]
+"""A GitHub Discussion category's name, as the repository shows it."""

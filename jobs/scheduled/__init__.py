@@ -53,6 +53,6 @@ def next_runs(settings: Settings, now: datetime) -> list[tuple[Scheduled, dateti
 
 
 def _loaded() -> list[Scheduled]:
-    from jobs.scheduled import redeliver  # noqa: F401  (registers itself)
+    from jobs.scheduled import digest, redeliver  # noqa: F401  (register themselves)
 
-    return list(SCHEDULE)
+    return sorted(SCHEDULE, key=lambda item: item.name)  # the same order whatever imported them first
