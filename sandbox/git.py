@@ -247,8 +247,11 @@ async def commit_and_push(
     token: SecretStr | str | None = None,
     date: str | None = None,
     found: list[FileChange] | None = None,
+    push: bool = True,
 ) -> str | None:
     """Check the whole diff, then commit with a `Steward-Run` trailer and push; None when nothing changed.
+
+    `push` False (a shadow run) keeps the commit in the workspace: nothing leaves the host.
 
     A fixed `date` (author and committer) makes a repeated run produce the same commit: its push is a no-op.
     `found`: what changes(ws) just returned, if the caller has it (the tree is walked and measured once).
@@ -271,6 +274,9 @@ async def commit_and_push(
     body = f"{message.rstrip()}\n\nSteward-Run: {run_id}\n"
     await _git(ws.root, ws.git_dir, ws.work_tree, "commit", "-q", "--no-verify", "-m", body, env=who)
     sha = (await _git(ws.root, ws.git_dir, None, "rev-parse", "HEAD")).strip()
+    if not push:
+        log.info("committed %s on %s, not pushed (shadow)", sha[:12], ws.branch)
+        return sha
     target = f"HEAD:refs/heads/{ws.branch}"
     await _git(ws.root, ws.git_dir, None, "push", "-q", "origin", target, token=_secret(token))
     log.info("pushed %s to %s", sha[:12], ws.branch)

@@ -70,6 +70,8 @@ class RunView:
     wall_seconds: float
     created_at: datetime
     updated_at: datetime
+    mode: str = "normal"
+    """`shadow`: the run acts on nothing; what it would have done is in the shadow records."""
 
     @classmethod
     def of(cls, row: object) -> RunView:

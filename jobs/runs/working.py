@@ -18,6 +18,7 @@ from jobs.locks import repo_lock
 from jobs.plan import Plan
 from jobs.runs import registry
 from jobs.runs.finish import WorkSetup, end_run, finish
+from jobs.runs.forge import Forge
 from jobs.runs.github_forge import GitHubForge
 from jobs.runs.guard import run_job
 from jobs.runs.item import work_item
@@ -28,6 +29,9 @@ from jobs.runs.revision.working import revision_head
 from jobs.runs.scoped import scoped_client
 from jobs.runs.setup import Phase
 from jobs.runs.work import WorkOrder, recorded_clone, workspace_root
+from jobs.shadow.client import ShadowClient
+from jobs.shadow.forge import ShadowForge
+from jobs.shadow.mode import SHADOW, read_only, shadow_if_needed
 from policies.loader import effective_policy
 from sandbox import images
 from sandbox.git import GitError, Identity, branch_name, release
@@ -67,11 +71,18 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
     assert run.installation_id is not None
     workflow = registry.get(run.workflow)
     shipped = workflow.policy()
-    gh, token = await scoped_client(ctx, run.installation_id, repo, dict(shipped.permissions))
+    wanted: dict[str, str] = dict(shipped.permissions)
+    if run.mode == SHADOW:
+        wanted = read_only(wanted)
+    gh, token = await scoped_client(ctx, run.installation_id, repo, wanted)
+    run, gh = await shadow_if_needed(ctx, ledger, gh, run)
     config = (await load_repo_config(gh, repo, ctx.get("redis"))).config
+    run, gh = await shadow_if_needed(ctx, ledger, gh, run, config)  # gone shadow since approval: records
     policy = effective_policy(shipped, workflow.section(config))
     info = await gh.repository_info(repo)
-    forge = GitHubForge(gh, repo, settings.bot_login, info.default_branch)
+    forge: Forge = GitHubForge(gh, repo, settings.bot_login, info.default_branch)
+    if isinstance(gh, ShadowClient):
+        forge = ShadowForge(gh, GitHubForge(gh, repo, settings.bot_login, info.default_branch))
     lapsed = await approval_lapsed(ctx, ledger, gh, forge, run, plan, policy, workflow.section(config))
     if lapsed is not None:
         return lapsed
@@ -117,7 +128,8 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
             image=image,
             identity=bot_identity(settings.bot_login),
             message=workflow.commit_message(item),
-            token=token,
+            token=None if run.mode == SHADOW else token,
+            push=run.mode != SHADOW,  # a shadow run's commit stays in its workspace
             phase=Phase(
                 settings.data_dir, run.repo, settings.egress_without_firewall, settings.cache_max_bytes
             ),
