@@ -36,7 +36,9 @@ def api(github: FakeRunGitHub, forbidden: list[str]) -> Iterator[respx.MockRoute
 
     def refuse(request: httpx.Request) -> httpx.Response:
         forbidden.append(f"{request.method} {request.url.path}")
-        return httpx.Response(403, json={"message": "Resource not accessible by integration", "status": "403"})
+        return httpx.Response(
+            403, json={"message": "Resource not accessible by integration", "status": "403"}
+        )
 
     with respx.mock(base_url=API, assert_all_called=False) as router:
         github.install(router)
