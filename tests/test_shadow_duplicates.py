@@ -1,4 +1,4 @@
-"""Duplicate triage in shadow mode through a real worker: the suggestions (candidates and scores) are recorded,
+"""Duplicate triage in shadow mode through a real worker: the suggestions (candidates, scores) are recorded,
 and nothing is commented or labelled; GitHub's HTTP mocked with respx, every write route failing the test."""
 
 from __future__ import annotations

@@ -223,7 +223,7 @@ async def work(
     model: EngineModel | None = None,
     push: bool = True,
 ) -> WorkResult:
-    """Work in the sandbox (work_in_sandbox), then check, commit and push the diff (`push` False: commit only).
+    """Work in the sandbox (work_in_sandbox), then check, commit and push the diff (or only commit).
 
     Raises sandbox.git.DiffRefusedError when the diff leaves the policy's paths: nothing is committed.
     """
