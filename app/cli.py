@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("jobs.local", "Run a workflow against a local checkout (nothing is pushed)."),
     "sandbox": ("sandbox.cli", "Build the sandbox image and run commands in a sandbox."),
     "eval": ("jobs.duplicates.cli", "Measure Steward's workflows on labelled data."),
+    "shadow": ("jobs.shadow.cli", "Score shadow-mode runs against what maintainers did afterwards."),
 }
 """Each command, the module whose `register(app: typer.Typer)` adds it, and its first help line.
 
