@@ -10,13 +10,17 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from pydantic_ai.models.function import FunctionModel
 
-from app.settings import Settings
+from app.settings import ModelPrices, Settings
+from jobs.agent.engine import EngineModel
 from jobs.db import make_engine, sessions
 from jobs.ledger import RunState
+from jobs.ledger.render import render_timeline
 from jobs.shadow.store import ShadowRecord, records
 from tests.github_mock import API
-from tests.run_fixtures import BRANCH, ISSUE, MAINTAINER, WRITER, FakeRunGitHub, Remote, runs, say, trace_of
+from tests.run_fixtures import BRANCH, ISSUE, MAINTAINER, FakeRunGitHub, Remote, runs, say, trace_of
+from tests.test_agent_github import script
 
 pytestmark = [pytest.mark.anyio, pytest.mark.docker]
 
@@ -89,6 +93,7 @@ async def test_a_shadow_docs_run_works_in_the_sandbox_and_records_instead_of_act
     commit = [step for step in trace.steps if step.name == "commit"]
     assert commit and commit[0].command == f"commit {BRANCH}"  # committed on the host, not pushed
     assert "shadow mode" in trace.transitions[-1].reason
+    assert "(builtin engine, shadow mode: recorded, not posted)" in render_timeline(trace)
 
     found = {(r.kind, r.key.split(" ")[0]): r for r in await shadow_records(settings)}
     plan = found[("comment", "<!--")]
@@ -112,4 +117,40 @@ async def test_a_shadow_workflow_answers_no_command_on_github(
     await say(settings, "/steward docs", "tom", 3101)
     assert await runs(settings) == []
     assert forbidden == [] and writes(api) == []
-    assert WRITER  # the same repository's writers are unaffected by this test
+
+
+@pytest.fixture
+def model_settings(settings: Settings) -> Settings:
+    """The operator's model configured (the test replaces it with pydantic-ai's FunctionModel)."""
+    return settings.model_copy(
+        update={
+            "model_provider": "openai",
+            "model_base_url": "http://127.0.0.1:9/v1",
+            "model_name": "local-7b",
+            "model_prices": ModelPrices(input_per_mtok=1.0, output_per_mtok=2.0),
+        }
+    )
+
+
+async def test_a_shadow_agent_run_drives_the_model_and_records_its_proposal(
+    model_settings: Settings,
+    github: FakeRunGitHub,
+    remote: Remote,
+    api: respx.MockRouter,
+    forbidden: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def operator(_settings: Settings) -> EngineModel:
+        return EngineModel(FunctionModel(script, model_name="local-7b"), lambda i, o: (i + 2 * o) / 1e6)
+
+    monkeypatch.setattr("jobs.agent.operator.operator_model", operator)
+    github.files[".github/steward.yml"] = "workflows:\n  docs:\n    engine: agent\n    mode: shadow\n"
+    await say(model_settings, "/steward docs document the --shout flag", MAINTAINER, 3201)
+    (run,) = await runs(model_settings)
+    assert run.mode == "shadow" and run.state == RunState.CLOSED, run
+    assert run.tool_calls == 2 and run.model_tokens == 3300, "the model ran, and its spend is accounted"
+    assert forbidden == [] and writes(api) == [] and remote.sha(BRANCH) is None
+    found = {(r.kind, r.key): r for r in await shadow_records(model_settings)}
+    push, pull = found[("push", BRANCH)], found[("pull", BRANCH)]
+    assert "docs/usage.md" in push.data["files"] and "greet in capitals" in push.body
+    assert "### Agent" in pull.body and "3 model request(s)" in pull.body

@@ -13,7 +13,9 @@ if TYPE_CHECKING:
     from jobs.shadow.report import Clients, ReportGitHub
 
 # The ledger, githubkit and the settings are imported inside the command: `--help` stays fast.
-shadow = typer.Typer(help="Shadow mode: what workflows would have done, scored.", no_args_is_help=True)
+shadow = typer.Typer(
+    help="Score shadow-mode runs against what maintainers did afterwards.", no_args_is_help=True
+)
 REPORT_PERMISSIONS = {"contents": "read", "issues": "read", "pull_requests": "read", "metadata": "read"}
 """The report reads with the operator's App credentials, through tokens that can only read."""
 
