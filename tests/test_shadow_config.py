@@ -12,7 +12,11 @@ from jobs.shadow.mode import in_shadow, mode_of, read_only
 
 def test_every_workflow_is_normal_unless_it_says_shadow() -> None:
     config = parse_config("workflows:\n  duplicates:\n    mode: shadow\n").config
-    assert [mode_of(config, name) for name in ("docs", "tests", "duplicates")] == ["normal", "normal", "shadow"]
+    assert [mode_of(config, name) for name in ("docs", "tests", "duplicates")] == [
+        "normal",
+        "normal",
+        "shadow",
+    ]
     assert in_shadow(config, "duplicates") and not in_shadow(config, "docs")
     assert mode_of(config, "not-duplicate") == "normal"  # a command with no workflow section
 
