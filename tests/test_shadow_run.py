@@ -154,3 +154,16 @@ async def test_a_shadow_agent_run_drives_the_model_and_records_its_proposal(
     push, pull = found[("push", BRANCH)], found[("pull", BRANCH)]
     assert "docs/usage.md" in push.data["files"] and "greet in capitals" in push.body
     assert "### Agent" in pull.body and "3 model request(s)" in pull.body
+
+
+async def test_a_shadow_run_that_fails_tells_nobody_on_github(
+    settings: Settings, github: FakeRunGitHub, remote: Remote, api: respx.MockRouter, forbidden: list[str]
+) -> None:
+    """Normal runs report a final failure in a comment; a shadow run's failure stays in the ledger."""
+    github.files[".github/steward.yml"] = SHADOW_CONFIG
+    api.routes["issue"].side_effect = None
+    api.routes["issue"].return_value = httpx.Response(404, json={"message": "Not Found", "status": "404"})
+    await say(settings, "/steward docs", MAINTAINER, 3301)
+    (run,) = await runs(settings)
+    assert run.mode == "shadow" and run.state == RunState.FAILED
+    assert forbidden == [] and writes(api) == []
