@@ -222,6 +222,9 @@ def test_the_report_scores_duplicates_and_docs_as_worked_out_by_hand(
         25: "unknown",
         26: "false positive",
     }
+    outcomes = {item["number"]: item["outcome"] for item in report["duplicates"]["items"]}
+    assert outcomes[20] == "closed as duplicate" and outcomes[22] == "labelled duplicate"
+    assert outcomes[21] == "corrected: not a duplicate" and outcomes[26] == "closed (not_planned)"
     summary = report["duplicates"]["summary"]
     assert summary["precision"] == pytest.approx(1 / 3) and summary["recall"] == pytest.approx(1 / 2)
     assert summary["corrected"] == 1 and (summary["originals_named"], summary["originals_known"]) == (1, 1)

@@ -61,7 +61,11 @@ def judge_duplicate(
     original = after.duplicate_of if after.duplicate_of is not None else (confirmed[0] if confirmed else None)
     named = (original in shown) if original is not None and shown else None
     if duplicate:
-        outcome = "closed as duplicate" if after.state == "closed" else "marked duplicate"
+        outcome = (
+            "closed as duplicate" if after.state_reason == "duplicate"
+            else "labelled duplicate" if marks & wanted
+            else f"confirmed duplicate of #{confirmed[0]}"
+        )  # fmt: skip
         verdict = TP if shown else FN
     elif corrected or after.state == "closed":
         outcome = (
