@@ -24,6 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "jobs.cli",
         "Run the arq worker: it answers commands, records installations and runs the workflows.",
     ),
+    "migrate": (
+        "jobs.cli",
+        "Apply the ledger's migrations and exit: run once before serve and the workers start (safe again).",
+    ),
     "doctor": (
         "jobs.cli",
         "Check Redis, the database, Docker, the sandbox image and the GitHub App credentials.",

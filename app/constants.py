@@ -7,6 +7,8 @@ DELIVERY_TTL_SECONDS = 7 * 24 * 3600
 REPO_LOCK_PREFIX = "steward:lock:repo:"
 CONFIG_CACHE_PREFIX = "steward:config:"
 RATE_PREFIX = "steward:rate:"
+WORKER_HEARTBEAT_PREFIX = "steward:worker-heartbeat:"
+"""Per worker host: arq's health record, rewritten from its polling loop; it lapses when the worker stops."""
 
 # arq job id prefixes (deterministic ids make redeliveries and double commands no-ops)
 JOB_COMMENT = "comment"
@@ -19,6 +21,8 @@ JOB_PULL_CLOSED = "pr-closed"
 JOB_PULL_SYNC = "pr-sync"
 JOB_BACKFILL = "backfill"
 JOB_CONFIG_CHECK = "config-check"
+JOB_LANDED = "landed"
+JOB_REVIEW_COMMENT = "review-comment"
 
 # Comment markers (hidden HTML comments that let Steward find and update its own comments)
 MARKER_HELP = "<!-- steward:help -->"
@@ -30,7 +34,7 @@ MARKER_FAILURE = "<!-- steward:failure -->"
 MARKER_LIMIT = "<!-- steward:limit -->"
 
 
-def command_marker(comment_id: int, index: int) -> str:
+def command_marker(comment_id: int | str, index: int) -> str:
     """The marker of Steward's answer to one command in one comment."""
     return f"<!-- steward:reply {comment_id}:{index} -->"
 
@@ -52,3 +56,10 @@ RECOVERY_INTERVAL_SECONDS = 10.0
 """How often each worker looks for jobs whose worker died."""
 RUNNING_JOBS_KEY = "steward:running"
 """Hash: arq job id -> id of the worker running it."""
+
+ROLE_NOT_LOOKED_UP = "not looked up"
+"""A commenter's role when the command is open to anyone here, so GitHub was not asked (runs record it)."""
+
+NOISE_LIMITS_PREFIX = "steward:noise-limits:"
+"""steward:noise-limits:<owner/name, lower case>: the repository's effective `noise:` limits, as JSON, written
+where a worker loads its configuration (app/config/noise_record.py); the dashboard's Health page reads them"""

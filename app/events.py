@@ -96,6 +96,21 @@ class Review(Lenient):
     user: Account | None = None
     commit_id: str | None = None
     submitted_at: str | None = None
+    body: str | None = None
+    html_url: str = ""
+
+
+class ReviewComment(Lenient):
+    """A comment on a line of a pull request's diff."""
+
+    id: int
+    body: str | None = None
+    user: Account
+    html_url: str = ""
+    path: str = ""
+    line: int | None = None
+    pull_request_review_id: int | None = None
+    """The review it belongs to (a single line comment is a review of its own)."""
 
 
 class RepositoryRef(Lenient):
@@ -132,6 +147,11 @@ class PullRequestEvent(Envelope):
 
 class PullRequestReviewEvent(Envelope):
     review: Review
+    pull_request: PullRequest
+
+
+class PullRequestReviewCommentEvent(Envelope):
+    comment: ReviewComment
     pull_request: PullRequest
 
 

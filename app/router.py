@@ -20,6 +20,7 @@ from app.events import (
     IssueCommentEvent,
     IssuesEvent,
     PullRequestEvent,
+    PullRequestReviewCommentEvent,
     PullRequestReviewEvent,
 )
 
@@ -28,6 +29,7 @@ EVENT_MODELS: dict[str, type[Envelope]] = {
     "issues": IssuesEvent,
     "pull_request": PullRequestEvent,
     "pull_request_review": PullRequestReviewEvent,
+    "pull_request_review_comment": PullRequestReviewCommentEvent,
     "installation": InstallationEvent,
     "installation_repositories": InstallationRepositoriesEvent,
 }

@@ -9,7 +9,7 @@ import typing
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pydantic_settings
 from pydantic import (
@@ -53,6 +53,24 @@ SECRET_FILE_MAX_BYTES = 64 * 1024
 
 class SettingsError(Exception):
     """The environment does not configure Steward well enough for the command asked."""
+
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def otlp_headers(text: str) -> dict[str, str]:
+    """`name=value,name=value` (values percent-encoded) as headers; an error names the item, never a value."""
+    found: dict[str, str] = {}
+    for index, item in enumerate(text.split(","), start=1):
+        name, equals, value = item.partition("=")
+        name = name.strip()
+        if not equals or not _HEADER_NAME.fullmatch(name):
+            raise ValueError(f"item {index} is not `name=value` with a header name (e.g. authorization=...)")
+        decoded = unquote(value.strip())
+        if not decoded or any(c in decoded for c in "\r\n\0"):
+            raise ValueError(f"the value of item {index} ({name}) is empty or holds a line break")
+        found[name.lower()] = decoded
+    return found
 
 
 def secret_fields(settings_cls: type[BaseModel]) -> list[str]:
@@ -297,6 +315,10 @@ class Settings(BaseSettings):
     otlp_endpoint: str | None = None
     """An OTLP/HTTP collector (e.g. http://127.0.0.1:4318) to send traces to; `/v1/traces` is added unless
     the URL already ends with it. Unset: no trace is made or sent."""
+    otlp_headers: SecretStr | None = None
+    """Headers sent with every trace export (a collector's API key, a tenant), as `name=value,name=value`
+    (OTEL_EXPORTER_OTLP_HEADERS's form, values percent-encoded: `authorization=Bearer%20KEY`); or
+    STEWARD_OTLP_HEADERS_FILE. Never logged or shown."""
     trace_sample_ratio: float = Field(default=1.0, ge=0, le=1)
     """Of the traces that start at a delivery, the share kept (a job or run follows its delivery's choice)."""
 
@@ -313,6 +335,9 @@ class Settings(BaseSettings):
     """Teams, as `org/team-slug`, whose members may sign in with GitHub (JSON list)."""
     dashboard_allowed_users: list[str] = Field(default_factory=list)
     """GitHub logins that may sign in with GitHub (JSON list)."""
+    dashboard_recheck_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    """How often a GitHub sign-in is checked again against the allowed orgs, teams and users (with the App's
+    own credentials): someone removed loses access on their first request after this many minutes."""
     dashboard_session_secret: SecretStr | None = None
     """Signs the dashboard's session cookies; unset, a random one per process (sessions end on restart,
     and replicas do not share them), with a warning at start."""
@@ -342,11 +367,18 @@ class Settings(BaseSettings):
 
     @field_validator(
         "dashboard_token", "dashboard_oauth_client_id", "dashboard_oauth_client_secret",
-        "dashboard_session_secret", mode="before",
+        "dashboard_session_secret", "otlp_headers", mode="before",
     )  # fmt: skip
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("otlp_headers")
+    @classmethod
+    def _otlp_headers(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            otlp_headers(value.get_secret_value())  # refused here, at start, rather than at the first export
+        return value
 
     @field_validator("model_prices", mode="before")
     @classmethod
@@ -387,7 +419,7 @@ class Settings(BaseSettings):
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError("expected an http:// or https:// URL, e.g. http://127.0.0.1:4318")
             if parts.username is not None or parts.password is not None:
-                raise ValueError("must not carry credentials; use OTEL_EXPORTER_OTLP_HEADERS for those")
+                raise ValueError("must not carry credentials; use STEWARD_OTLP_HEADERS for those")
         return value
 
     @model_validator(mode="after")

@@ -18,8 +18,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-# Run as a script, this file's folder comes first on sys.path and its own name would shadow the
-# `sandbox` package; the project root goes there instead.
+# Run as a script, this file's folder comes first on sys.path; the project root goes there instead.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import anyio  # noqa: E402

@@ -187,8 +187,7 @@ def main() -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("STEWARD_")}
         env |= {"STEWARD_WEBHOOK_SECRET": SECRET, "STEWARD_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"}
         env.setdefault("PYTHONPATH", str(ROOT))
-        # As a module from the root: run as a script, bench/ would come first on sys.path, and bench/sandbox.py
-        # would shadow the sandbox package.
+        # As a module from the root, so that the server imports the project as the tests do.
         command = [sys.executable, "-m", "bench.metrics", "--serve", str(web_port)]
         server = subprocess.Popen(command, env=env, cwd=ROOT)
         try:

@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path[0] = str(
     Path(__file__).resolve().parent.parent
-)  # the project root, not bench/ (see bench/sandbox.py)
+)  # the project root, not bench/ (the project root first)
 
 import anyio  # noqa: E402
 import docker  # noqa: E402

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path[0] = str(
     Path(__file__).resolve().parent.parent
-)  # the project root, not bench/ (see bench/sandbox.py)
+)  # the project root, not bench/ (the project root first)
 
 import anyio  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""`steward worker` runs the job queue; `steward doctor` checks everything Steward needs."""
+"""`steward worker` runs the queue, `steward migrate` readies the ledger, `steward doctor` checks the rest."""
 
 from __future__ import annotations
 
@@ -68,17 +68,52 @@ def worker(
     create_worker(worker_settings(settings), burst=burst).run()
 
 
-def doctor() -> None:
+def migrate() -> None:
+    """Apply the ledger's migrations and exit: run once before serve and the workers start (safe again)."""
+    from jobs.db import make_engine
+    from jobs.db import migrate as upgrade
+    from jobs.worker import safe_url
+
+    settings = _settings_or_exit()
+
+    async def run() -> None:
+        engine = make_engine(settings.db_url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(run())
+    except Exception as exc:
+        first = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        typer.echo(f"steward: migrating {safe_url(settings.db_url)} failed: {first}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"migrated {safe_url(settings.db_url)} to the newest schema")
+
+
+def doctor(
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker",
+            help="Only check that the worker on this host is alive: its Redis heartbeat, its Docker daemon.",
+        ),
+    ] = False,
+) -> None:
     """Check Redis, the database, Docker, the sandbox image and the GitHub App credentials."""
     from app.settings import SettingsError, load_settings
-    from jobs.doctor import run_checks
+    from jobs.doctor import check_docker, check_worker, run_checks
 
     try:
         settings = load_settings()
     except SettingsError as exc:
         typer.echo(f"FAIL  settings           {exc}\n      fix: correct the STEWARD_* variables named above")
         raise typer.Exit(1) from None
-    checks = asyncio.run(run_checks(settings))
+    if worker:  # the compose file's health check of the worker container
+        checks = [asyncio.run(check_worker(settings)), check_docker()]
+    else:
+        checks = asyncio.run(run_checks(settings))
     for check in checks:
         typer.echo(check.line())
     failed = [c.name for c in checks if c.required and not c.ok]
@@ -89,6 +124,7 @@ def doctor() -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add `worker` and `doctor` to `steward`."""
+    """Add `worker`, `migrate` and `doctor` to `steward`."""
     app.command()(worker)
+    app.command()(migrate)
     app.command()(doctor)

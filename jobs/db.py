@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import fcntl
+import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, MetaData, event
+from sqlalchemy import Connection, MetaData, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -65,7 +70,29 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(_alembic_config(connection), "head")
 
 
+MIGRATION_LOCK = 0x5354455741524431
+"""PostgreSQL advisory lock key held while migrating ("STEWARD1"): one migrator at a time."""
+
+
+@contextlib.asynccontextmanager
+async def _sqlite_turn(engine: AsyncEngine) -> AsyncIterator[None]:
+    """SQLite's migrators take turns by a lock file beside the database (SQLite lives on one host)."""
+    path = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+    if not path or path == ":memory:":
+        yield
+        return
+    fd = os.open(f"{path}.migrate-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # and with it the lock
+
+
 async def migrate(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest migration (idempotent; safe from several processes in turn)."""
-    async with engine.begin() as conn:
+    """Bring the schema to the newest migration: idempotent, and locked, so processes that start together
+    (workers, `steward migrate`, `steward doctor`) take turns and whoever comes later finds it done."""
+    async with _sqlite_turn(engine), engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # released when this transaction ends
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         await conn.run_sync(_upgrade)

@@ -12,7 +12,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from app.settings import Settings, SettingsError
+from app.settings import Settings, SettingsError, otlp_headers
 from jobs.worker import safe_url
 
 CHECK_TIMEOUT_SECONDS = 8.0
@@ -52,6 +52,28 @@ async def check_redis(settings: Settings) -> Check:
         )
     finally:
         await client.aclose()
+
+
+async def check_worker(settings: Settings, host: str | None = None) -> Check:
+    """The worker on this host is alive: its heartbeat (jobs/heartbeat.py) is fresh in Redis."""
+    from redis.asyncio import Redis
+
+    from jobs.heartbeat import HEARTBEAT_SECONDS, heartbeat_key
+
+    key = heartbeat_key(host)
+    client = Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        record = await client.get(key)
+    except Exception as exc:
+        return Check("worker", False, f"cannot read its heartbeat: {exc}", "check STEWARD_REDIS_URL")
+    finally:
+        await client.aclose()
+    if record is None:
+        return Check(
+            "worker", False, f"no heartbeat under {key} in the last {HEARTBEAT_SECONDS + 1} s",
+            "the worker on this host is not running or not polling its queue: read its log",
+        )  # fmt: skip
+    return Check("worker", True, f"alive: {record.decode(errors='replace')[:200]}")
 
 
 async def check_database(settings: Settings) -> Check:
@@ -214,4 +236,9 @@ def check_observability(settings: Settings) -> Check:
     if settings.otlp_endpoint is None:
         fix = "set STEWARD_OTLP_ENDPOINT to an OTLP/HTTP collector to send traces"
         return Check("observability", False, f"{metrics}, {worker}; traces off", fix, required=False)
-    return Check("observability", True, f"{metrics}, {worker}; traces to {safe_url(settings.otlp_endpoint)}")
+    headers = ""
+    if settings.otlp_headers is not None:  # their names only: the values are secrets
+        names = sorted(otlp_headers(settings.otlp_headers.get_secret_value()))
+        headers = " with headers " + ", ".join(names)
+    where = safe_url(settings.otlp_endpoint)
+    return Check("observability", True, f"{metrics}, {worker}; traces to {where}{headers}")

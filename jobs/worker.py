@@ -20,6 +20,7 @@ from jobs import recovery
 from jobs.context import JOB_MAX_TRIES, JOB_TIMEOUT_SECONDS
 from jobs.db import make_engine, migrate, sessions
 from jobs.functions import FUNCTIONS
+from jobs.heartbeat import HEARTBEAT_SECONDS, heartbeat_key
 from jobs.runs.work import workspaces_dir
 from jobs.scheduled import cron_jobs
 from sandbox.reaper import reap_workspaces as reap
@@ -126,6 +127,8 @@ def worker_settings(
         "max_tries": base_ctx["max_tries"],
         "max_jobs": MAX_JOBS,
         "allow_abort_jobs": True,
+        "health_check_interval": HEARTBEAT_SECONDS,
+        "health_check_key": heartbeat_key(),
     }
     options.update(overrides)
     return options

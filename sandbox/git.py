@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from sandbox import gitproc, quota, workspaces, worktree
 from sandbox.base import SandboxError
+from sandbox.basemerge import BaseMerge, MergeIn, merge_in
 from sandbox.diffcheck import REFUSED, FileChange, PathPolicy, check_diff, listed, size_text
 from sandbox.gitmeasure import MEASURE_BUDGET, NEUTRAL_ATTRIBUTES, measure, parse_raw
 from sandbox.image import SANDBOX_UID
@@ -63,6 +64,9 @@ class Workspace:
     branch: str
     url: str
     commit: str
+    """The commit checked out: the clone's, or the merge commit that brought the default branch in."""
+    merged: BaseMerge | None = None
+    """A revision's merge of the default branch into its branch (pushed even when nothing else changes)."""
 
 
 def branch_name(workflow: str, number: int) -> str:
@@ -107,8 +111,12 @@ async def clone(
     token: SecretStr | str | None = None,
     ref: str | None = None,
     disk: int | None = None,
+    merge: MergeIn | None = None,
 ) -> Workspace:
     """Fetch `commit` (shallow; else all of `ref`) into root/git, check it out into root/work on `branch`.
+
+    With `merge` (a revision), the history is fetched whole and the default branch commit it names is merged
+    into `commit` in the git directory first (sandbox.basemerge), so the merge commit is what is checked out.
 
     With `disk`, root/work is a filesystem of that size (where the host can mount one): the quota holds the
     checkout and whatever the sandbox writes. Otherwise root/work links to a neutral directory, which is the
@@ -128,22 +136,27 @@ async def clone(
     await _git(root, git_dir, None, "remote", "add", "origin", url)
     (git_dir / "info").mkdir(exist_ok=True)
     (git_dir / "info" / "exclude").write_text("\n".join(ARTIFACTS) + "\n")
+    depth = ("--depth=1",) if merge is None else ()  # a merge needs the histories down to their base
     try:
-        shallow = ("fetch", "-q", "--depth=1", "--no-tags", "origin", commit)
-        await _git(root, git_dir, None, *shallow, token=secret)
+        await _git(root, git_dir, None, "fetch", "-q", *depth, "--no-tags", "origin", commit, token=secret)
     except GitError:
         if ref is None:
             raise
         log.info("the remote refused a fetch by commit; fetching %s instead", ref)
         await _git(root, git_dir, None, "fetch", "-q", "--no-tags", "origin", ref, token=secret)
+    merged = await merge_in(root, git_dir, commit, merge, secret) if merge is not None else None
+    checked_out = merged.commit if merged is not None else commit
     try:
-        await _git(root, git_dir, work_tree, "checkout", "-q", "-b", branch, commit)
+        await _git(root, git_dir, work_tree, "checkout", "-q", "-b", branch, checked_out)
     finally:  # git can exit 0 having cut a large file short at ENOSPC: a full quota is a failed checkout
         if disk is not None and quota.mounted(work_tree) and quota.full(work_tree):
             raise GitError(quota.checkout_too_big(disk)) from None
     give_to_sandbox(work_tree)
-    log.info("cloned %s at %s onto %s", url, commit[:12], branch)
-    return Workspace(root=root, git_dir=git_dir, work_tree=work_tree, branch=branch, url=url, commit=commit)
+    log.info("cloned %s at %s onto %s", url, checked_out[:12], branch)
+    return Workspace(
+        root=root, git_dir=git_dir, work_tree=work_tree, branch=branch, url=url, commit=checked_out,
+        merged=merged,
+    )  # fmt: skip
 
 
 def give_to_sandbox(work_tree: Path) -> None:
@@ -251,6 +264,8 @@ async def commit_and_push(
 ) -> str | None:
     """Check the whole diff, then commit with a `Steward-Run` trailer and push; None when nothing changed.
 
+    A workspace with a merge of the default branch pushes it even when nothing else changed (its head).
+    The push is a plain one: the remote takes it only as a fast-forward of the branch.
     `push` False (a shadow run) keeps the commit in the workspace: nothing leaves the host.
 
     A fixed `date` (author and committer) makes a repeated run produce the same commit: its push is a no-op.
@@ -259,7 +274,9 @@ async def commit_and_push(
     if found is None:
         found = await changes(ws, policy.max_file_bytes)
     if not found:
-        return None
+        if ws.merged is None:
+            return None
+        return await _push(ws, ws.merged.commit, token) if push else ws.merged.commit
     verdict = check_diff(found, policy)
     if not verdict.ok:
         raise DiffRefusedError(verdict.message(policy))
@@ -277,8 +294,12 @@ async def commit_and_push(
     if not push:
         log.info("committed %s on %s, not pushed (shadow)", sha[:12], ws.branch)
         return sha
-    target = f"HEAD:refs/heads/{ws.branch}"
-    await _git(ws.root, ws.git_dir, None, "push", "-q", "origin", target, token=_secret(token))
+    return await _push(ws, sha, token)
+
+
+async def _push(ws: Workspace, sha: str, token: SecretStr | str | None) -> str:
+    await _git(ws.root, ws.git_dir, None, "push", "-q", "origin", f"{sha}:refs/heads/{ws.branch}",
+               token=_secret(token))  # fmt: skip
     log.info("pushed %s to %s", sha[:12], ws.branch)
     return sha
 

@@ -84,6 +84,22 @@ async def run_git(
     input: bytes | None = None,
 ) -> bytes:
     """Run one git command to completion within `limit` seconds; its stdout, or GitError saying why."""
+    _, out = await run_git_status(argv, env, command=command, limit=limit, token=token, input=input)
+    return out
+
+
+async def run_git_status(
+    argv: list[str],
+    env: dict[str, str],
+    *,
+    command: str,
+    limit: float,
+    token: str | None = None,
+    input: bytes | None = None,
+    answers: frozenset[int] = frozenset({0}),
+) -> tuple[int, bytes]:
+    """run_git for a command whose exit status is an answer (`merge-base --is-ancestor`, `merge-tree`):
+    any status in `answers` comes back with stdout; any other is a GitError."""
     out: list[bytes] = []
     err: list[bytes] = []
     stdin = subprocess.DEVNULL if input is None else subprocess.PIPE
@@ -103,9 +119,9 @@ async def run_git(
             await process.aclose()
     if scope.cancelled_caught:
         raise GitError(f"git {command} ran out of time: it was killed after {limit:g} s")
-    if process.returncode != 0:
+    if process.returncode not in answers:
         text = b"".join(err).decode(errors="replace").strip()
         if token:
             text = text.replace(token, "***")
         raise GitError(f"git {command} failed ({process.returncode}): {text[-MAX_STDERR:]}")
-    return b"".join(out)
+    return process.returncode, b"".join(out)

@@ -12,7 +12,7 @@ import docker
 from docker.errors import APIError, NotFound
 
 from sandbox import hostguard, workspaces
-from sandbox.labels import APP_LABEL, APP_VALUE, CREATED_LABEL, WORKER_LABEL, owner_alive
+from sandbox.labels import APP_LABEL, APP_VALUE, CREATED_LABEL, RUN_LABEL, WORKER_LABEL, owner_alive
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,9 @@ def reap_orphans(
     now = time.time() if now is None else now
     removed: list[str] = []
     try:
-        app_filter = {"label": f"{APP_LABEL}={APP_VALUE}"}
+        # Both labels: `app=steward` alone is inherited by any image built FROM the sandbox image, while
+        # `steward.run` is set only on the containers and networks a sandbox makes for one run.
+        app_filter = {"label": [f"{APP_LABEL}={APP_VALUE}", RUN_LABEL]}
         for container in client.containers.list(all=True, filters=app_filter):
             if abandoned(container.labels, worker_id, max_age, now):
                 with contextlib.suppress(NotFound, APIError):  # APIError: someone is removing it already

@@ -10,8 +10,10 @@ from pydantic import SecretStr
 
 from app.settings import Settings
 from jobs.db import make_engine, sessions
+from jobs.duplicates.candidates import Suggestion
 from jobs.duplicates.record import record_triage
 from jobs.duplicates.store import record_feedback
+from jobs.duplicates.triage import TriageResult
 from jobs.ledger import ApprovalDecision, Ledger, RunState
 from jobs.plan import Plan, PlanStep
 
@@ -54,12 +56,19 @@ class Seeded:
     failed_run: str
 
 
+ORIGINAL = Suggestion(
+    40, "Crash on start", "open", "issue", "https://github.com/octo/widgets/issues/40", 0.91
+)
+NEAR = Suggestion(9, "Slow start", "closed", "issue", "https://github.com/octo/widgets/issues/9", 0.45)
+
+
 async def seed(url: str, *, extra_runs: int = 0) -> Seeded:
     """Runs as the lifecycle records them, with hostile text wherever text comes from outside."""
     ledger = await Ledger.connect(url)
     try:
         run = await ledger.create_run(
-            "octo/widgets", 42, "docs", actor="alice", event="/steward docs", engine="agent",
+            "octo/widgets", 42, "docs", actor="alice", actor_role="write", event="/steward docs",
+            engine="agent",
             instructions=HOSTILE, limits={"memory": 512 * 1024**2, "cpus": 1, "command_timeout": 600},
         )  # fmt: skip
         plan = Plan(
@@ -108,6 +117,13 @@ async def seed(url: str, *, extra_runs: int = 0) -> Seeded:
         await record_triage(
             made, "octo/widgets", 51, "d-2", 1, "no candidate passed (8 ranked; best #9 at 0.31)"
         )
+        # held back by the comments-an-hour limit, and an answer to a command: the summaries triage records
+        limit = "comments an hour (5 of 5); it resets at 15:00 UTC"
+        held = TriageResult([ORIGINAL], [ORIGINAL], held=limit).summary
+        await record_triage(made, "octo/widgets", 52, "d-3", 1, held)
+        answered = TriageResult([NEAR], [], comment_id=77).summary
+        await record_triage(made, "octo/widgets", 53, "d-4", 1, answered, event="command", actor="tom",
+                            actor_role="triage")  # fmt: skip
         await record_feedback(made, "octo/widgets", 50, 12, duplicate=False, source="command", actor="frank")
     finally:
         await engine.dispose()

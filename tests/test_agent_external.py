@@ -12,14 +12,20 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 from pydantic_ai.exceptions import ModelRetry
 from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
+from app.observability import tracing
 from app.settings import McpServer, Settings, SettingsError, load_settings, parse_mcp_servers
 from jobs.agent.budget import BudgetExceeded, Meter
 from jobs.agent.context import ToolCallRecord
@@ -340,6 +346,18 @@ server.run("streamable-http", host="127.0.0.1", port=port, stateless_http=True, 
 '''
 
 
+@pytest.fixture
+def exporter() -> Iterator[InMemorySpanExporter]:
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    tracing.install(provider)
+    try:
+        yield spans
+    finally:
+        tracing.uninstall()
+
+
 def free_port() -> int:
     import socket
 
@@ -352,7 +370,7 @@ def free_port() -> int:
 @pytest.mark.docker
 @pytest.mark.timeout(180)
 async def test_a_server_reached_by_url_on_loopback_offers_only_its_allowlist_and_is_traced(
-    tmp_path: Path,
+    tmp_path: Path, exporter: InMemorySpanExporter
 ) -> None:
     import subprocess
     import time
@@ -378,10 +396,17 @@ async def test_a_server_reached_by_url_on_loopback_offers_only_its_allowlist_and
             calls(("web_echo", {"text": "over http"})), calls(("web_shout", {"text": "no"})), text("done")
         )
         opts = options(tmp_path, repo, issue, answer, (declared,))
-        run_id = await run_local(opts, [])
+        with tracing.span("test"):
+            run_id = await run_local(opts, [])
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    spans = exporter.get_finished_spans()
+    (external,) = [s for s in spans if s.name == "tool web_echo"]  # the refused web_shout was never made
+    assert external.kind == SpanKind.CLIENT and external.parent is not None
+    assert dict(external.attributes or {}) == {"steward.tool": "web_echo", "steward.mcp.server": "web"}
+    assert {s.context.trace_id for s in spans} == {external.context.trace_id}  # one trace, the run's
+    assert not [s for s in spans if s.name == "tool web_shout"]
     assert offered and all("web_echo" in names and "web_shout" not in names for names in offered)
     trace = await trace_of(opts, run_id)
     tools = [(s["name"], s["refused"]) for s in trace["steps"] if s["kind"] == "tool"]

@@ -144,6 +144,19 @@ def test_errors_name_field_and_line(text: str, field: str, line: int, fragment: 
     assert not result.writable_ok
 
 
+def test_on_is_a_key_not_a_boolean_and_values_keep_yamls_meaning() -> None:
+    """PyYAML reads a plain `on`/`off`/`yes`/`no` as a boolean, as GitHub Actions users learn: as a key it
+    would be `True`, an unknown key. Keys are read as text; values are not (`enabled: off` is false)."""
+    result = parse_config("workflows:\n  docs:\n    on: [merged, closed]\n  tests:\n    enabled: off\n")
+    assert result.errors == []
+    assert result.config.workflows.docs.on == ["merged", "closed"]
+    assert result.config.workflows.tests.enabled is False
+    assert RepoConfig().workflows.docs.on == []  # off by default
+    (issue,) = parse_config("workflows:\n  docs:\n    on: [landed]\n").errors
+    assert (issue.field, issue.line) == ("workflows.docs.on.0", 3)
+    assert "'merged' or 'closed'" in issue.message
+
+
 def test_a_schema_error_falls_back_to_all_defaults() -> None:
     result = parse_config("prefix: /bot\nnoise: {runs_per_day: -1}\n")
     assert result.config == RepoConfig()

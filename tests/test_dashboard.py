@@ -139,7 +139,8 @@ def test_a_runs_page_shows_its_story_and_escapes_everything_from_outside(
     csp = page.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "default-src 'none'" in csp and "'unsafe-inline'" not in csp
     for shown in ("read_file", "write_file", "refused: path .github/x is denied", "1200 in / 80 out",
-                  "0.004200", "bob (maintain)", "alice", "contents: write", "memory 512 MiB",
+                  "0.004200", "bob (maintain)", "alice (write) via /steward docs", "contents: write",
+                  "memory 512 MiB",
                   "https://github.com/octo/widgets/issues/42", "https://github.com/octo/widgets/pull/7",
                   "https://github.com/octo/widgets/tree/steward/docs/42", "docs/guide.md", "CHANGELOG.md",
                   'class="d-gi"', "$ sh -c &#39;make docs&#39;"):  # fmt: skip
@@ -213,6 +214,8 @@ def test_cancel_and_retry_are_recorded_with_who_and_need_the_csrf_token(
     assert retried.status_code == 200
     new = retried.json()["run"]
     assert new != seeded.queued_run
+    retried_page = client.get(f"/dashboard/runs/{new}", headers=HTML).text
+    assert 'id="asked-by">token operator (dashboard operator) via retry<' in retried_page
     assert redis.Redis.from_url(redis_url).exists(f"arq:job:{plan_job_id(new)}")  # queued on the real Redis
     again = client.post(
         f"/dashboard/runs/{seeded.agent_run}/cancel", headers={"authorization": f"Bearer {TOKEN}"}
@@ -239,6 +242,10 @@ def test_health_and_duplicates_read_redis_and_the_ledger(
     assert "suggested #12 (0.91)" in dupes and "commented" in dupes
     assert "no candidate passed (8 ranked; best #9 at 0.31)" in dupes and "silent" in dupes
     assert "frank" in dupes and "#12" in dupes
+    held = dupes.split("octo/widgets#52</a>")[1].split("</tr>")[0]
+    assert "held (noise limit)" in held and "held #40 (0.91): no new comment past the noise limit" in held
+    answered = dupes.split("octo/widgets#53</a>")[1].split("</tr>")[0]
+    assert "answered (none found)" in answered and "best #9 at 0.45" in answered
 
 
 def test_no_secret_in_any_page_or_redirect(client: TestClient, seeded: Seeded, tmp_path: Path) -> None:

@@ -76,7 +76,7 @@ def test_an_operator_signs_in_filters_reads_a_run_and_cancels_one(
         page.click("button[type=submit]:has-text('Sign in')")
         page.wait_for_selector("table.runs")
         assert page.url.rstrip("/") == f"{base}/dashboard"
-        assert page.locator("table.runs tbody tr").count() == 17  # 12 bulk, 3 seeded, 2 triage runs
+        assert page.locator("table.runs tbody tr").count() == 19  # 12 bulk, 3 seeded, 4 triage runs
 
         # 3. Filter the run list: htmx swaps the table in place and keeps the filter in the address.
         page.select_option("select[name=state]", "queued")

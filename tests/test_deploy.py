@@ -1,5 +1,6 @@
-"""The one-command deployment: the image builds, deploy/compose.yaml starts serve, worker, Redis and
-PostgreSQL on loopback, and a signed delivery runs as a job in the worker, which records it in PostgreSQL."""
+"""The one-command deployment: the image builds, deploy/compose.yaml starts Redis and PostgreSQL, the one-shot
+migrate service readies the ledger, then serve and the worker start on loopback; a signed delivery runs as a
+job in the worker, which records it in PostgreSQL, and the worker's health check (its heartbeat) passes."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ IMAGE_TAG = "steward-deploy-test:1"
 BUILD_SECONDS = 600
 READY_SECONDS = 180
 JOB_SECONDS = 60
+HEALTHY_SECONDS = 150
+"""The worker's first health check runs one interval (30 s) after it starts; a few more may be needed."""
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(BUILD_SECONDS * 2 + READY_SECONDS + 300)]
 
@@ -185,11 +188,28 @@ def worker_log(argv: list[str], needle: str) -> str:
     pytest.fail(f"the worker never logged {needle!r} within {JOB_SECONDS} s:\n{logs[-4000:]}")
 
 
+def worker_health(argv: list[str]) -> str:
+    """The worker container's health as Docker sees it, once it is no longer `starting`."""
+    container = run([*argv, "ps", "-q", "worker"], 60).stdout.strip()
+    deadline = time.monotonic() + HEALTHY_SECONDS
+    state = "unknown"
+    while time.monotonic() < deadline:
+        state = run(
+            ["docker", "inspect", "--format", "{{.State.Health.Status}}", container], 30
+        ).stdout.strip()
+        if state != "starting":
+            return state
+        time.sleep(2)
+    return state
+
+
 def test_the_stack_receives_a_signed_delivery_and_the_worker_runs_its_job(
     stack: tuple[list[str], str, Path],
 ) -> None:
     argv, url, secret_file = stack
     wait_ready(url)
+    migrated = run([*argv, "logs", "--no-color", "migrate"], 60).stdout
+    assert "migrated postgresql+asyncpg://postgres:5432/steward to the newest schema" in migrated
     delivery = str(uuid.uuid4())
     payload = WEBHOOK_EXAMPLES / "installation" / "deleted.payload.json"
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("STEWARD_")}
@@ -216,3 +236,10 @@ def test_the_stack_receives_a_signed_delivery_and_the_worker_runs_its_job(
     )
     for line in ("ok    redis", "ok    database", "ok    docker", "ok    github key"):
         assert line in doctor.stdout, doctor.stdout
+    probe = subprocess.run(
+        [*argv, "exec", "-T", "worker", "steward", "doctor", "--worker"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert probe.returncode == 0 and "ok    worker     " in probe.stdout, probe.stdout
+    assert "alive: " in probe.stdout and "j_complete=" in probe.stdout
+    assert worker_health(argv) == "healthy"

@@ -78,6 +78,11 @@ def test_observability_says_what_is_on_and_never_fails(settings: Settings) -> No
     )
     on = check_observability(settings.model_copy(update={"otlp_endpoint": "http://127.0.0.1:4318"}))
     assert on.ok and "traces to http://127.0.0.1:4318" in on.detail and "GET /metrics" in on.detail
+    keyed = settings.model_copy(
+        update={"otlp_endpoint": "http://127.0.0.1:4318", "otlp_headers": SecretStr("api-key=k3y-s3cret")}
+    )
+    said = check_observability(keyed).detail
+    assert said.endswith("traces to http://127.0.0.1:4318 with headers api-key") and "k3y" not in said
 
 
 async def test_run_checks_covers_everything_and_stays_bounded(settings: Settings) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import respx
 
-from app.constants import MARKER_DUPLICATES
+from app.constants import MARKER_DUPLICATES, ROLE_NOT_LOOKED_UP
 from app.github.protocol import IssueRecord
 from app.settings import Settings
 from jobs.db import make_engine, migrate, sessions
@@ -101,14 +101,16 @@ async def feedback(settings: Settings) -> dict[int, bool]:
         await engine.dispose()
 
 
-async def triage_runs(settings: Settings) -> list[tuple[str, str, str]]:
-    """The ledger's duplicates runs on the issue: (event, actor, state), oldest first."""
+async def triage_runs(settings: Settings) -> list[tuple[str, str, str, str]]:
+    """The ledger's duplicates runs on the issue: (event, actor, actor's role, state), oldest first."""
     engine = make_engine(settings.db_url)
     try:
         runs = await Ledger(sessions(engine)).runs_for(REPO, ISSUE)
     finally:
         await engine.dispose()
-    return [(r.event, r.actor, r.state.value) for r in reversed(runs) if r.workflow == "duplicates"]
+    return [
+        (r.event, r.actor, r.actor_role, r.state.value) for r in reversed(runs) if r.workflow == "duplicates"
+    ]
 
 
 async def test_duplicates_command_suggests_then_not_duplicate_removes_it(
@@ -122,13 +124,23 @@ async def test_duplicates_command_suggests_then_not_duplicate_removes_it(
     await say(settings, "/steward duplicates", 102)  # a rerun updates the same comment
     assert marked(github) == [comment] and github.created == 1
     # Each request is in the ledger (so `/steward status` shows it and an edit knows a comment may exist).
-    assert await triage_runs(settings) == [("command", "Codertocat", "closed")] * 2
+    assert await triage_runs(settings) == [("command", "Codertocat", "triage", "closed")] * 2
 
     await say(settings, f"/steward not-duplicate #{ORIGINAL}", 103)
     [updated] = marked(github)
     assert f"#{ORIGINAL} |" not in updated  # suggestions update at once
     assert any(f"#{ORIGINAL} is not a duplicate" in body for body in github.bot_comments(ISSUE))
     assert await feedback(settings) == {ORIGINAL: False}
+
+
+async def test_a_command_open_to_anyone_records_that_the_role_was_not_looked_up(
+    settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    github.files[".github/steward.yml"] += "commands:\n  duplicates:\n    permission: none\n"
+    await seed(settings)
+    await say(settings, "/steward duplicates", 105)
+    assert not api["permission"].called  # anyone may: GitHub is not asked, and the ledger says so
+    assert await triage_runs(settings) == [("command", "Codertocat", ROLE_NOT_LOOKED_UP, "closed")]
 
 
 async def test_not_duplicate_without_a_number_gets_the_usage(

@@ -7,16 +7,19 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import respx
 
 from app.events import IssuesEvent
+from app.github.client import issue_record
 from app.handlers import build_router
 from app.router import Delivery, JobSpec
 from app.settings import Settings
 from jobs.db import make_engine, migrate, sessions
 from jobs.duplicates import semantic, store
 from jobs.duplicates.jobs import index_event
+from jobs.models.issue_index import FILES_MAX
 from tests.conftest import load_payload
 from tests.github_mock import API, FakeGitHub
 
@@ -48,6 +51,7 @@ def index_jobs(jobs: list[JobSpec]) -> list[JobSpec]:
         ("issues", "unlabeled", "issue"),
         ("pull_request", "closed", "pull_request"),
         ("pull_request", "reopened", "pull_request"),
+        ("pull_request", "synchronize", "pull_request"),
     ],
 )
 def test_item_changes_become_one_index_job(settings: Settings, event: str, name: str, kind: str) -> None:
@@ -136,5 +140,51 @@ async def test_what_the_router_sends_is_enough_to_follow_an_edit_and_a_transfer(
         assert await store.get_item(db, old_repo, 1) is None
         row = await store.get_item(db, new_repo, moved["changes"]["new_issue"]["number"])
         assert row is not None and row.title == moved["changes"]["new_issue"]["title"]
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.anyio
+async def test_new_commits_refresh_the_changed_files_the_index_holds(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pull_request.synchronize fetches the files again (one bounded page, as at open time), only for a pull
+    request whose files the index holds; a refusal keeps the old ones."""
+    monkeypatch.setenv(semantic.FORCE_LEXICAL_ENV, "1")
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'index.db'}")
+    await migrate(engine)
+    db = sessions(engine)
+    ctx: dict[str, Any] = {"settings": settings, "sessions": db, "job_try": 1}
+    pushed = installed("pull_request", "synchronize")
+    repo, number = pushed["repository"]["full_name"], pushed["pull_request"]["number"]
+    try:
+        with respx.mock(base_url=API, assert_all_called=False) as router:
+            fake = FakeGitHub()
+            fake.install(router)
+            fake.pull_files[number] = ["src/new.py", "README.md"]
+            [job] = index_jobs(route(settings, "pull_request", pushed, "d-1"))
+            assert await index_event(ctx, **job.kwargs) == f"indexed #{number} (synchronize)"
+            assert fake.token_bodies == [] and not router["pull_files"].called  # files never fetched: none
+
+            opened = installed("pull_request", "opened")
+            record = issue_record(opened["pull_request"])
+            record.is_pull_request, record.files = True, ["src/old.py"]
+            await store.upsert_item(db, repo, record)  # as triage indexes it at open time
+            [job] = index_jobs(route(settings, "pull_request", pushed, "d-2"))
+            outcome = await index_event(ctx, **job.kwargs)
+            assert outcome == f"indexed #{number} (synchronize); 2 changed files refreshed"
+            row = await store.get_item(db, repo, number)
+            assert row is not None and json.loads(row.files or "null") == ["src/new.py", "README.md"]
+            (call,) = router["pull_files"].calls
+            assert call.request.url.path.endswith(f"/pulls/{number}/files")
+            assert call.request.url.params.get("per_page") == "100" and FILES_MAX <= 100  # one page
+
+            gone = f"{API}/repos/{repo}/pulls/{number}/files"
+            fake.fail_next["pull_files"] = [httpx.Response(404, json={"message": "Not Found", "url": gone})]
+            [job] = index_jobs(route(settings, "pull_request", pushed, "d-3"))
+            outcome = await index_event(ctx, **job.kwargs)
+            assert outcome == f"indexed #{number} (synchronize); files kept (GitHub refused: 404)"
+            row = await store.get_item(db, repo, number)
+            assert row is not None and json.loads(row.files or "null") == ["src/new.py", "README.md"]
     finally:
         await engine.dispose()

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from app.commands.help import command_table_markdown
+from app.dashboard.membership import PERMISSIONS as DASHBOARD_PERMISSIONS
 from app.handlers import build_router
 from app.settings import Settings
 from policies.loader import load_policy
@@ -28,8 +29,8 @@ def test_manifest_events_are_exactly_the_routed_ones() -> None:
     assert set(manifest()["default_events"]) == routed - ALWAYS_DELIVERED  # type: ignore[arg-type]
 
 
-def test_manifest_permissions_are_the_union_of_the_policies() -> None:
-    union: dict[str, str] = {"metadata": "read"}
+def test_manifest_permissions_are_the_union_of_the_policies_and_the_dashboards() -> None:
+    union: dict[str, str] = {"metadata": "read", **DASHBOARD_PERMISSIONS}
     for workflow in sorted(p.stem for p in (ROOT / "policies").glob("*.yml")):
         for scope, level in load_policy(workflow).permissions.items():
             if LEVELS.index(level) >= LEVELS.index(union.get(scope, "read")):

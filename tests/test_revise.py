@@ -117,11 +117,14 @@ async def test_a_revision_adds_a_commit_to_the_same_pull_request_and_resets_the_
     assert "state **awaiting approval**" in plan["body"]
     revision = next(r for r in await runs(settings, PR))
     assert revision.revision_of == parent.id and revision.branch == BRANCH
+    assert revision.actor_role == "maintain"  # the reviser's own role, asked of GitHub
 
     await on_pull(settings, "/steward approve", APPROVER, 2002)
     head = remote.sha(BRANCH)
     assert head is not None and head != first
     assert git(remote.bare, "rev-parse", f"{head}^") == first, "a new commit on top, no force-push"
+    assert len(git(remote.bare, "rev-list", "--parents", "-n", "1", head).split()) == 2, "no merge commit"
+    assert "**Base moved:**" not in plan["body"] and "**Base moved:**" not in result_comments(github)[0]
     assert remote.files_changed(first, head) == ["docs/usage.md"]
     assert f"Steward-Run: {revision.id}" in git(remote.bare, "log", "-1", "--format=%B", head)
     assert len(github.pulls) == 1, "no new pull request"
@@ -215,6 +218,7 @@ async def test_a_changes_requested_review_starts_one_revision_where_revise_on_sa
         await run_burst(settings)
     (revision,) = await runs(settings, PR)
     assert revision.actor == APPROVER and revision.event == "review changes_requested"
+    assert revision.actor_role == "maintain"  # the reviewer's role
     assert len(github.plan_comments(PR)) == 1
     assert not [b for b in github.bot_comments(PR) if "<!-- steward:revise-review 501 -->" in b]
 

@@ -15,6 +15,7 @@ from app.events import (
     IssueCommentEvent,
     IssuesEvent,
     PullRequestEvent,
+    PullRequestReviewCommentEvent,
     PullRequestReviewEvent,
 )
 from app.handlers import build_router
@@ -57,6 +58,7 @@ def test_routes_are_the_ones_steward_handles(settings: Settings) -> None:
         ("pull_request", "reopened"),
         ("pull_request", "synchronize"),
         ("pull_request_review", "submitted"),
+        ("pull_request_review_comment", "created"),
     ]
 
 
@@ -190,12 +192,27 @@ def test_submitted_review_is_routed(settings: Settings) -> None:
     assert route(settings, "pull_request_review", load_payload("pull_request_review", "dismissed")) == []
 
 
+def test_a_review_line_comment_that_may_hold_a_command_becomes_one_job(settings: Settings) -> None:
+    payload = load_payload("pull_request_review_comment", "created")
+    assert route(settings, "pull_request_review_comment", payload) == []  # conversation: no job
+    payload["comment"]["body"] = "Agreed.\n/steward revise keep it short"
+    [job] = route(settings, "pull_request_review_comment", payload)
+    assert job.function == "handle_review_comment"
+    assert job.job_id == f"review-comment:{payload['repository']['id']}:{payload['comment']['id']}"
+    event = PullRequestReviewCommentEvent.model_validate(job.kwargs["event"])
+    assert event.comment.pull_request_review_id == payload["comment"]["pull_request_review_id"]
+    assert event.pull_request.number == payload["pull_request"]["number"]
+    payload["comment"]["user"]["login"] = settings.bot_login
+    assert route(settings, "pull_request_review_comment", payload) == []  # Steward's own
+
+
 def test_unhandled_events_make_no_jobs(settings: Settings) -> None:
     routed = {
         "issue_comment",
         "issues",
         "pull_request",
         "pull_request_review",
+        "pull_request_review_comment",
         "installation",
         "installation_repositories",
     }
@@ -205,10 +222,13 @@ def test_unhandled_events_make_no_jobs(settings: Settings) -> None:
             assert route(settings, folder.name, installed(payload)) == [], path
 
 
-def test_a_push_to_another_branchs_pull_request_only_gets_the_config_check(settings: Settings) -> None:
+def test_a_push_to_another_branchs_pull_request_gets_the_config_check_and_index_upkeep(
+    settings: Settings,
+) -> None:
     payload = load_payload("pull_request", "synchronize")
     payload["pull_request"]["head"]["ref"] = "feature/x"
     delivery = Delivery("pull_request", "d-1", PullRequestEvent.model_validate(payload))
     jobs = build_router(settings).dispatch(delivery)
-    assert [job.function for job in jobs] == ["check_config"]  # the review gate is for steward/ branches only
+    functions = [job.function for job in jobs]
+    assert functions == ["index_event", "check_config"]  # the review gate is for steward/ branches only
     assert delivery.reasons == ["not a pull request from a steward/ branch"]

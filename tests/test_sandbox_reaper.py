@@ -74,6 +74,24 @@ def test_orphans_are_reaped_and_live_sandboxes_kept(
     assert len(removed) >= 4
 
 
+def test_a_container_that_only_inherits_the_app_label_is_not_reaped(
+    docker_client: docker.DockerClient,  # noqa: F811
+    sandbox_image: str,  # noqa: F811
+) -> None:
+    """An image built FROM the sandbox image has `app=steward`; its containers are not for Steward to reap."""
+    name = f"lookalike-{uuid.uuid4().hex[:8]}"
+    container = docker_client.containers.create(
+        sandbox_image, ["sleep", "infinity"], name=name, labels={"app": "steward"}, network_mode="none"
+    )
+    try:
+        container.start()
+        removed = reap_orphans(docker_client, max_age=0.0)
+        assert name not in removed
+        assert docker_client.containers.get(name).status == "running"
+    finally:
+        container.remove(force=True)
+
+
 @pytest.mark.parametrize("chain", ["INPUT", "FORWARD"])
 def test_firewall_rules_of_a_vanished_bridge_are_swept(chain: str) -> None:
     rule = [

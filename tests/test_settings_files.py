@@ -12,7 +12,7 @@ from app.settings import SECRET_FILE_MAX_BYTES, Settings, SettingsError, load_se
 
 SECRETS = (
     *("webhook_secret", "private_key", "model_api_key", "database_url"),
-    *("dashboard_token", "dashboard_oauth_client_secret", "dashboard_session_secret"),
+    *("dashboard_token", "dashboard_oauth_client_secret", "dashboard_session_secret", "otlp_headers"),
 )
 """The secret settings today; a new SecretStr setting joins secret_fields() by its type alone."""
 

@@ -36,6 +36,12 @@ class CommandContext:
     role: str = "none"
     installation_id: int | None = None
     """The installation the comment came through (runs keep it to mint their own tokens)."""
+    source: str = ""
+    """Where the command was written, when not in a conversation comment: `review` (a review's body, whose id
+    `comment_id` is then) or `review-comment` (a line comment)."""
+    ask_id: int = 0
+    """What a request is the same as: for a review's line comment, its review (a review and its line comments
+    are one ask); otherwise `comment_id`."""
 
 
 Handler = Callable[[CommandContext], Awaitable[str | None]]

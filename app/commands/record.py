@@ -37,6 +37,9 @@ class CommandSpec:
     """`module:function` called, besides the refusal reply, when someone below the level runs it."""
     repo_lock: bool = False
     """Whether the handler itself writes to the repository, so it runs under the repository's lock."""
+    in_reviews: bool = False
+    """Whether the command is also read in a pull request review's body and its line comments (others there
+    are passed by, unanswered: a review is for people)."""
 
     def __post_init__(self) -> None:
         for target in (self.handler, self.on_refused):

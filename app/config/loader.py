@@ -7,13 +7,14 @@ from typing import Any
 
 import yaml
 
+from app.config import noise_record
 from app.config.cache import ConfigCache, as_cache
 from app.config.checks import semantic_problems
 from app.config.messages import describe_error
 from app.config.model import RepoConfig
 from app.config.partial import validate_all
 from app.config.result import ConfigIssue, ConfigResult
-from app.config.yamlnodes import TooLarge, duplicate_keys, expanded_size, line_of
+from app.config.yamlnodes import TooLarge, duplicate_keys, expanded_size, keys_as_text, line_of
 from app.constants import CONFIG_PATH, MARKER_CONFIG_ERROR
 from app.github.protocol import GitHubClient, RepoId
 from app.github.untrusted import code_span, message
@@ -84,6 +85,7 @@ def parse_config(text: str, source_sha: str | None = None) -> ConfigResult:
         return failure
     if root is None:
         return ConfigResult(source_sha=source_sha)
+    keys_as_text(root)
     try:
         data: Any = yaml.SafeLoader(text).construct_document(root)
     except (yaml.YAMLError, RecursionError, ValueError, TypeError) as exc:
@@ -149,6 +151,17 @@ async def load_repo_config(
     `cache` may be a ConfigCache, a Redis client or None (the process's LRU). GitHub errors propagate (the job
     retries them); a bad file never raises, it comes back with errors.
     """
+    result = await _load(gh, repo, cache)
+    if _is_redis(cache):  # the worker: the dashboard's Health page shows the limits it found
+        await noise_record.record(cache, repo.full_name, result.config.noise, noise_record.source_of(result))
+    return result
+
+
+def _is_redis(cache: ConfigCache | Any | None) -> bool:
+    return cache is not None and not hasattr(cache, "put")
+
+
+async def _load(gh: GitHubClient, repo: RepoId, cache: ConfigCache | Any | None) -> ConfigResult:
     file = await gh.get_file(repo, CONFIG_PATH)
     if file is None:
         return ConfigResult()

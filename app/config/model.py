@@ -207,6 +207,12 @@ class WritingWorkflowConfig(WorkflowConfig):
 class DocsConfig(WritingWorkflowConfig):
     """The docs workflow: changelog entries and generated blocks."""
 
+    on: list[Literal["merged", "closed"]] = Field(default_factory=list)
+    """Events that start a docs run by themselves, as `/steward docs` from the person who merged or closed
+    would (the same role check, approval rule and noise limits): `merged`, a pull request merges (never one
+    Steward opened); `closed`, an issue closes as completed (with both listed, an issue a commit closed, as a
+    merged pull request's "Fixes #N" does, is left to `merged`). Empty: only the command starts one."""
+
     changelog: str = "CHANGELOG.md"
     """The changelog file (Keep a Changelog format)."""
     create_changelog: bool = False

@@ -110,3 +110,25 @@ def duplicate_keys(root: yaml.Node, path: str = "") -> list[tuple[str, int]]:
         for index, item in enumerate(root.value):
             found += duplicate_keys(item, f"{path}.{index}" if path else str(index))
     return found
+
+
+BOOL_TAG = "tag:yaml.org,2002:bool"
+STR_TAG = "tag:yaml.org,2002:str"
+
+
+def keys_as_text(root: yaml.Node) -> None:
+    """Read every plain mapping key as text: YAML 1.1 (PyYAML) makes `on`, `off`, `yes` and `no` booleans,
+    so `workflows.docs.on:` would become the key True (GitHub Actions' `on:` has the same trap). Values keep
+    YAML's meaning (`enabled: yes` is still true). Walks the composed graph once per node."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, _ in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag == BOOL_TAG and key.style is None:
+                    key.tag = STR_TAG
+        stack.extend(_children(node))

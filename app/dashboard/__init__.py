@@ -24,6 +24,7 @@ def build(settings: Settings) -> tuple[Starlette, Dashboard]:
     from starlette.staticfiles import StaticFiles
 
     from app.dashboard import pages, signin
+    from app.dashboard.recheck import Recheck
     from app.dashboard.state import HERE, Dashboard
     from app.dashboard.web import Headers
 
@@ -42,7 +43,7 @@ def build(settings: Settings) -> tuple[Starlette, Dashboard]:
         Route("/oauth/callback", signin.github_callback),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    middleware = [Middleware(Headers, github_url=settings.github_web_url.rstrip("/"))]
+    middleware = [Middleware(Headers, github_url=settings.github_web_url.rstrip("/")), Middleware(Recheck)]
     app = Starlette(routes=routes, middleware=middleware)
     app.state.dashboard = board
     return app, board

@@ -9,6 +9,7 @@ from typing import Any
 from arq.constants import default_queue_name, in_progress_key_prefix
 from redis.exceptions import RedisError
 
+from app.config import noise_record
 from app.config.model import NoiseLimits
 from app.constants import RUNNING_JOBS_KEY, WORKER_HEARTBEAT_PREFIX
 from jobs.comment_count import comments_this_hour
@@ -16,6 +17,7 @@ from jobs.ledger import Ledger
 from jobs.ledger.browse import RunFilter
 from jobs.ledger.views import utcnow
 
+DEFAULTS_UNSEEN = "defaults (no worker has loaded its configuration this week)"
 SCAN_MAX = 1000
 """Keys read per scan: a health page stays bounded however busy the queue is."""
 
@@ -44,6 +46,8 @@ class Noise:
     max_open_prs: int
     comments_hour: int | None
     comments_per_hour: int
+    limits_from: str
+    """Where the limits come from: the repository's file as a worker last loaded it, or the defaults."""
 
 
 async def _keys(redis: Any, pattern: str) -> list[str]:
@@ -80,14 +84,24 @@ async def queue(redis: Any | None) -> Queue:
     return Queue(True, queued, running, workers)
 
 
-async def noise(ledger: Ledger, redis: Any | None, limits: NoiseLimits | None = None) -> list[Noise]:
-    """Each repository with runs in the last day, against the default noise limits."""
-    limits = limits or NoiseLimits()
+async def _recorded(redis: Any | None, repos: list[str]) -> dict[str, noise_record.Recorded]:
+    if redis is None:
+        return {}
+    try:
+        return await noise_record.recorded(redis, repos)
+    except (RedisError, OSError):
+        return {}
+
+
+async def noise(ledger: Ledger, redis: Any | None) -> list[Noise]:
+    """Each repository with runs in the last day, against its own `noise:` limits as a worker last loaded
+    them (app/config/noise_record.py), or the defaults, labelled so, where none were recorded."""
     since = utcnow() - timedelta(days=1)
     runs, _ = await ledger.page_runs(RunFilter(since=since), limit=500)
-    repos = sorted({run.repo for run in runs if not run.repo.startswith("local:")})
+    repos = sorted({run.repo for run in runs if not run.repo.startswith("local:")})[:100]
+    known = await _recorded(redis, repos)
     found = []
-    for repo in repos[:100]:
+    for repo in repos:
         counts = await ledger.noise_counts(repo)
         comments = None
         if redis is not None:
@@ -95,8 +109,10 @@ async def noise(ledger: Ledger, redis: Any | None, limits: NoiseLimits | None = 
                 comments = await comments_this_hour(redis, repo)
             except (RedisError, OSError):
                 comments = None
+        seen = known.get(repo)
+        limits, source = (seen.limits, seen.source) if seen else (NoiseLimits(), DEFAULTS_UNSEEN)
         found.append(
             Noise(repo, counts.runs_in_window, limits.runs_per_day, counts.open_proposed, limits.max_open_prs,
-                  comments, limits.comments_per_hour)
+                  comments, limits.comments_per_hour, source)
         )  # fmt: skip
     return found

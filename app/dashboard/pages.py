@@ -148,10 +148,14 @@ async def health_page(request: Request) -> Response:
 
 def _decision(reason: str) -> str:
     """What triage did, from the outcome it recorded (jobs/duplicates/triage.py, TriageResult.summary)."""
+    from jobs.duplicates.record import ANSWERED_NOTE
+
     if reason.startswith("suggested"):
         return "commented"
     if reason.startswith("held"):
         return "held (noise limit)"
+    if reason.endswith(ANSWERED_NOTE):
+        return "answered (none found)"
     return "silent"
 
 
@@ -169,7 +173,7 @@ async def duplicates(request: Request) -> Response:
 
 async def act(request: Request) -> Response:
     """Cancel or retry one run, as the signed-in operator; the ledger records who."""
-    from jobs.ledger import LedgerError
+    from jobs.ledger import LedgerError, roles
     from jobs.runs.cancelling import CancelRefused, cancel_run
     from jobs.runs.queue import enqueue_plan
 
@@ -195,7 +199,10 @@ async def act(request: Request) -> Response:
             if redis is None:
                 return denied(request, 503, "Redis is unreachable, so a retry could not be queued; try again")
             new = await ledger.retry(
-                run_id, actor=who.actor, reason=f"retried in the dashboard by {who.name}"
+                run_id,
+                actor=who.actor,
+                actor_role=roles.DASHBOARD,
+                reason=f"retried in the dashboard by {who.name}",
             )
             await enqueue_plan(redis, new.id)
             said, target = f"Retrying {run_id} as {new.id}.", new.id

@@ -33,10 +33,19 @@ class Session:
     state: str | None = None
     """The GitHub sign-in's `state`, bound to this browser until the callback."""
     next: str = ""
+    checked: float = 0.0
+    """When a GitHub session's user was last found allowed (epoch seconds; app/dashboard/recheck.py)."""
     changed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"c": self.csrf, "u": self.user, "h": self.how, "s": self.state, "n": self.next}
+        return {
+            "c": self.csrf,
+            "u": self.user,
+            "h": self.how,
+            "s": self.state,
+            "n": self.next,
+            "t": self.checked,
+        }
 
     def csrf_ok(self, given: str | None) -> bool:
         return bool(given) and hmac.compare_digest(self.csrf.encode(), str(given).encode())
@@ -66,9 +75,11 @@ class Sessions:
             except BadSignature:
                 data = None
             if isinstance(data, dict) and isinstance(data.get("c"), str):
+                checked = data.get("t")
                 return Session(
                     csrf=data["c"], user=data.get("u"), how=str(data.get("h") or ""),
                     state=data.get("s"), next=str(data.get("n") or ""),
+                    checked=float(checked) if isinstance(checked, int | float) else 0.0,
                 )  # fmt: skip
         return Session(changed=True)
 
@@ -78,6 +89,13 @@ class Sessions:
         if self._trust_proxy and "x-forwarded-proto" in request.headers:
             return request.headers["x-forwarded-proto"].split(",")[0].strip().lower() == "https"
         return request.url.scheme == "https"
+
+    def cookie_header(self, request: Request, session: Session) -> tuple[bytes, bytes]:
+        """The Set-Cookie header `write` would add, for answers made without a Response object at hand."""
+        carrier = Response()
+        self.write(request, carrier, session)
+        (found,) = [(k, v) for k, v in carrier.raw_headers if k == b"set-cookie"]
+        return found
 
     def write(self, request: Request, response: Response, session: Session) -> None:
         response.set_cookie(

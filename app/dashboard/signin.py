@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+import time
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -101,6 +102,7 @@ async def github_callback(request: Request) -> Response:
         )
     log.info("dashboard: %s signed in with GitHub (%s)", verdict.login, verdict.why)
     session.user, session.how = verdict.login, "github"
+    session.checked = time.time()  # allowed now; app/dashboard/recheck.py asks again after the interval
     session.csrf = secrets.token_urlsafe(32)
     target, session.next = safe_next(session.next), ""
     return finish(request, RedirectResponse(target, status_code=303))

@@ -15,6 +15,7 @@ from app.dashboard.session import Sessions
 from app.settings import Settings
 from jobs.ledger import Ledger
 from jobs.ledger.render import format_age, format_cost, format_limits, format_seconds
+from jobs.ledger.roles import requester
 
 HERE = Path(__file__).parent
 REDIS_TIMEOUT_SECONDS = 3
@@ -34,7 +35,7 @@ def templates() -> Environment:
         trim_blocks=True, lstrip_blocks=True,
     )  # fmt: skip
     env.filters.update(age=format_age, cost=format_cost, limits=format_limits, seconds=format_seconds,
-                       pretty=_pretty)  # fmt: skip
+                       pretty=_pretty, requester=requester)  # fmt: skip
     return env
 
 

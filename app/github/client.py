@@ -313,6 +313,16 @@ class GitHubKitClient:
                 break
         return found[:limit]
 
+    async def closing_commit(self, repo: RepoId, number: int) -> str | None:
+        """The commit that last closed the issue (a merged pull request's "Fixes #N", or a push), from its
+        timeline's `closed` events; None when a person closed it by hand."""
+        found: str | None = None
+        async for page in self._pages(f"repos/{repo.full_name}/issues/{number}/timeline", TIMELINE_PAGES):
+            for event in page:
+                if isinstance(event, dict) and event.get("event") == "closed":
+                    found = str(event["commit_id"]) if event.get("commit_id") else None
+        return found
+
     async def set_status(
         self, repo: RepoId, sha: str, state: str, *, context: str, description: str, target_url: str = ""
     ) -> None:

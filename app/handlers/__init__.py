@@ -13,13 +13,19 @@ The worker must register job functions with exactly these names and keyword argu
   or a PullRequestEvent) and `kind`: "issue" or "pull_request".
 - `sync_installation`, job id `installation:<delivery id>`, kwargs `delivery_id`, `event_name`: "installation"
   or "installation_repositories", and `event` (an InstallationEvent or InstallationRepositoriesEvent).
+- `handle_review_comment`, job id `review-comment:<repository id>:<comment id>`, kwargs `delivery_id`, `event`
+  (a PullRequestReviewCommentEvent): a line comment of a review that may hold a command.
 - `review_submitted`, job id `review:<review id>`, kwargs `delivery_id`, `event` (a PullRequestReviewEvent):
-  the review gate for approvals, a revision for "Request changes" where `revise_on` asks (the worker decides).
+  the review gate for approvals, a revision for "Request changes" where `revise_on` asks, and the commands
+  of its body (the worker decides).
 - `pull_synchronized` / `pull_closed` (pull requests from `steward/...` branches only), job id
   `pr-sync:<repository id>:<number>:<head sha>` / `pr-closed:...`, kwargs `delivery_id`, `event`
   (a PullRequestEvent).
 - `check_config` (every pull request's new head: the worker checks a change to `.github/steward.yml`), job id
   `config-check:<repository id>:<number>:<head sha>`, kwargs `delivery_id`, `event` (a PullRequestEvent).
+- `docs_on_landed` (a merged pull request not from a `steward/` branch nor by Steward, or an issue closed as
+  completed; the worker reads `workflows.docs.on`), job id `landed:<delivery id>`, kwargs `delivery_id`,
+  `event_name` ("pull_request" or "issues") and `event`.
 - `index_event` (duplicate index upkeep), job id `index:<delivery id>`, kwargs `delivery_id`, `event_name`
   ("issues", "pull_request" or "issue_comment") and `event`.
 
@@ -31,7 +37,16 @@ jobs. Whether a repository enables duplicate triage is the worker's decision (it
 
 from __future__ import annotations
 
-from app.handlers import commands, config_check, duplicates, index, installations, pulls, reviews
+from app.handlers import (
+    commands,
+    config_check,
+    duplicates,
+    index,
+    installations,
+    landed,
+    pulls,
+    reviews,
+)
 from app.router import Router
 from app.settings import Settings
 
@@ -46,4 +61,5 @@ def build_router(settings: Settings) -> Router:
         pulls.router,
         index.router,
         config_check.router,
+        landed.make_router(settings.bot_login),
     )

@@ -1,4 +1,5 @@
-"""Duplicate index upkeep: edits, closes, reopens, deletions, transfers, labels, "Duplicate of #N" comments.
+"""Duplicate index upkeep: edits, closes, reopens, deletions, transfers, labels, "Duplicate of #N" comments,
+and new commits on a pull request (its changed files).
 
 Opened items reach the index through triage (app/handlers/duplicates.py), which indexes before it ranks.
 """
@@ -12,7 +13,8 @@ from app.router import Delivery, JobSpec, Router
 
 INDEX_EVENT = "index_event"
 ISSUE_ACTIONS = ("edited", "closed", "reopened", "deleted", "transferred", "labeled", "unlabeled")
-PULL_ACTIONS = ("edited", "closed", "reopened")
+PULL_ACTIONS = ("edited", "closed", "reopened", "synchronize")
+"""`synchronize`: new commits; the worker fetches the changed files again where the index holds them."""
 DUPLICATE_PHRASE = "duplicate of"
 """Comments without it cannot name an original; the worker reads the exact "Duplicate of #N" line."""
 

@@ -78,11 +78,19 @@ def configure(settings: Settings, service: str) -> bool:
     resource = Resource.create({"service.name": service, "service.version": __version__})
     sampler = ParentBased(TraceIdRatioBased(settings.trace_sample_ratio))
     provider = TracerProvider(resource=resource, sampler=sampler)
-    provider.add_span_processor(
-        BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_url(settings.otlp_endpoint)))
-    )
+    headers = None
+    if settings.otlp_headers is not None:
+        from app.github.redact import register_secret
+        from app.settings import otlp_headers
+
+        headers = otlp_headers(settings.otlp_headers.get_secret_value())
+        for value in headers.values():
+            register_secret(value)  # masked should an exporter's error ever quote it
+    exporter = OTLPSpanExporter(endpoint=otlp_url(settings.otlp_endpoint), headers=headers)
+    provider.add_span_processor(BatchSpanProcessor(exporter))
     install(provider)
-    log.info("tracing to %s as %s", otlp_url(settings.otlp_endpoint), service)
+    sent = f" with headers {', '.join(sorted(headers))}" if headers else ""  # their names, never values
+    log.info("tracing to %s as %s%s", otlp_url(settings.otlp_endpoint), service, sent)
     return True
 
 

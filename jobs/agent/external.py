@@ -3,7 +3,8 @@
 The operator declares each server (a command spoken to over stdio, or a URL) with the tools it allows; a
 repository enables servers by name (`workflows.<name>.mcp_servers`). Only the allowlisted tools are offered,
 as `<server>_<tool>`. Every call spends from the run's meter before it is made and is traced as a `tool` step
-like Steward's own; what it returns reaches the model as a labelled data block.
+like Steward's own (and, with tracing on, a client span of the run's trace); what it returns reaches the
+model as a labelled data block.
 
 A server never receives Steward's tokens. A command runs on the host (outside the sandbox, as Steward's
 user) in an empty directory, with PATH and HOME for its environment (the mcp client adds LOGNAME, SHELL, TERM
@@ -29,6 +30,7 @@ from pydantic_ai.mcp import CallToolFunc, MCPToolset, ProcessToolCallback
 from pydantic_ai.tools import ToolDefinition
 from pydantic_ai.toolsets import AbstractToolset
 
+from app.observability import tracing
 from app.settings import McpServer
 from jobs.agent.budget import Meter
 from jobs.agent.context import OnCall
@@ -86,8 +88,11 @@ def metered_calls(
             refusal = f"`{offered}` is not a tool this run offers"
             await on_call(tool_record(offered, arguments, started, refusal, reason=refusal, refused=True))
             raise ModelRetry(refusal)
+        # A child of the run's span, like Steward's own tools: the server and tool names, never the arguments.
+        where = {"steward.tool": offered, "steward.mcp.server": server}
         try:
-            result = await call_tool(name, arguments)
+            with tracing.span(f"tool {offered}", where, kind="client"):
+                result = await call_tool(name, arguments)
         except Exception as exc:  # a tool error reaches the model as a retry; anything else ends the run
             why = str(exc) or type(exc).__name__
             await on_call(tool_record(offered, arguments, started, why, reason=why))

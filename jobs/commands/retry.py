@@ -21,7 +21,7 @@ async def retry(ctx: CommandContext) -> str:
     if active is not None:
         return f"Run `{active.id}` is still {active.state.value} here; one {old.workflow} run at a time."
     try:
-        new = await ledger.retry(old.id, actor=ctx.actor)
+        new = await ledger.retry(old.id, actor=ctx.actor, actor_role=ctx.role)
     except LedgerError as exc:
         return f"Cannot retry `{old.id}`: {exc}"
     if in_shadow(ctx.config, old.workflow):  # marked before its first job, so even its failure tells nobody

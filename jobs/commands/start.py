@@ -15,15 +15,24 @@ log = logging.getLogger(__name__)
 
 
 async def start_run(
-    ctx: CommandContext, workflow: str, *, instructions: str = "", paths: Sequence[str] = ()
+    ctx: CommandContext,
+    workflow: str,
+    *,
+    instructions: str = "",
+    paths: Sequence[str] = (),
+    key: str | None = None,
+    event: str | None = None,
 ) -> str | None:
-    """Create the run and queue its planning; the plan comment is the answer (None: no reply)."""
+    """Create the run and queue its planning; the plan comment is the answer (None: no reply).
+
+    `key` makes the start idempotent (default: the comment's id); `event` is what the ledger says started it
+    (default: the command)."""
     both = ready(ctx)
     if both is None:
         return NOT_CONNECTED
     ledger, redis = both
     mode = mode_of(ctx.config, workflow)
-    key = f"{workflow}:{ctx.repo.full_name}:{ctx.comment_id}"
+    key = key or f"{workflow}:{ctx.repo.full_name}:{ctx.comment_id}"
     active = await ledger.active_run(ctx.repo.full_name, ctx.number, workflow)
     if active is not None and active.idempotency_key == key:
         await enqueue_plan(redis, active.id)  # the same comment again: converge, never a second run
@@ -50,7 +59,8 @@ async def start_run(
         ctx.number,
         workflow,
         actor=ctx.actor,
-        event=f"{ctx.config.prefix} {workflow}",
+        actor_role=ctx.role,
+        event=event or f"{ctx.config.prefix} {workflow}",
         delivery_id=ctx.delivery_id or None,
         idempotency_key=key,
         instructions=instructions,

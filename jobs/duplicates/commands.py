@@ -47,6 +47,7 @@ async def _triage_here(ctx: CommandContext, *, asked: bool) -> None:
         result.summary,
         event="command",
         actor=ctx.actor,
+        actor_role=ctx.role,
         mode="shadow" if result.shadow else "normal",
     )
 

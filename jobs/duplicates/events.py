@@ -6,9 +6,11 @@ import re
 from typing import Any
 
 from app.github.client import issue_record
-from app.github.protocol import GitHubClient, RepoId
+from app.github.errors import GitHubRefused
+from app.github.protocol import GitHubClient, IssueRecord, RepoId
 from jobs.duplicates import store
 from jobs.duplicates.store import Sessions
+from jobs.models.issue_index import FILES_MAX
 
 DUPLICATE_OF = re.compile(r"^\s*duplicate of\s+#(\d+)\b", re.I | re.M)
 """GitHub's own convention for marking a duplicate in a comment."""
@@ -49,6 +51,9 @@ async def apply_event(
         return f"ignored: {event}.{action}"
     record = issue_record(item)
     record.is_pull_request = record.is_pull_request or event == "pull_request"
+    refreshed = ""
+    if action == "synchronize" and gh is not None:
+        refreshed = await _refresh_files(gh, RepoId.parse(repo), record)
     await store.upsert_item(sessions, repo, record)
     if action == "closed" and item.get("state_reason") == "duplicate" and gh is not None:
         original = await _named_original(gh, RepoId.parse(repo), number)
@@ -63,7 +68,17 @@ async def apply_event(
                 actor=_sender(payload),
             )
             return f"indexed #{number}; closed as duplicate of #{original}"
-    return f"indexed #{number} ({action})"
+    return f"indexed #{number} ({action}){refreshed}"
+
+
+async def _refresh_files(gh: GitHubClient, repo: RepoId, record: IssueRecord) -> str:
+    """New commits change a pull request's files: fetch them again (one bounded page, as at open time); a
+    refusal keeps the files known before."""
+    try:
+        record.files = await gh.pull_files(repo, record.number, FILES_MAX)
+    except GitHubRefused as exc:
+        return f"; files kept (GitHub refused: {exc.status})"
+    return f"; {len(record.files)} changed files refreshed"
 
 
 async def _named_original(gh: GitHubClient, repo: RepoId, number: int) -> int | None:

@@ -64,12 +64,16 @@ def skip_reason(config: DuplicatesConfig, item: IssueRecord, author_is_bot: bool
 
 
 async def _needs_github(sessions: Sessions, repo: RepoId, action: object, item: dict[str, Any]) -> bool:
-    """Only two upkeep cases read GitHub: a close as duplicate (to find the original named in a comment),
-    and an edit of an item triage ran on (its comment may need updating). Others mint no token."""
+    """Only three upkeep cases read GitHub: a close as duplicate (to find the original named in a comment),
+    an edit of an item triage ran on (its comment may need updating), and new commits on a pull request
+    whose changed files the index holds (they are fetched again). Others mint no token."""
     if action == "closed":
         return item.get("state_reason") == "duplicate"
     if action == "edited" and "number" in item:
         return await triaged_before(sessions, repo.full_name, int(item["number"]))
+    if action == "synchronize" and "number" in item:
+        row = await store.get_item(sessions, repo.full_name, int(item["number"]))
+        return row is not None and row.files is not None
     return False
 
 

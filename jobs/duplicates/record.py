@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from jobs.duplicates.store import Sessions
-from jobs.ledger import Ledger, RunState
+from jobs.ledger import Ledger, RunState, roles
 
 WORKFLOW = "duplicates"
 ACTOR = "steward"
 IDEMPOTENCY_PREFIX = "triage"
+ANSWERED_NOTE = "the comment says none was found"
+"""Ends the outcome of a triage that answered (a command, or an earlier suggestion replaced by "none")."""
 _PATH = (RunState.QUEUED, RunState.PLANNING, RunState.RUNNING, RunState.CLOSED)
 """The legal way from queued to closed (jobs/ledger/states.py); triage has no approval step."""
 
@@ -22,12 +24,14 @@ async def record_triage(
     *,
     event: str = "opened",
     actor: str = ACTOR,
+    actor_role: str = roles.AUTOMATIC,
     mode: str = "normal",
 ) -> str:
     """Create (or find again, on a retried delivery) the run and close it with the outcome as the reason.
 
-    `event`: "opened" for triage on a new item, "command" for `/steward duplicates` (`actor`: who asked);
-    `mode`: "shadow" when triage only recorded its suggestion.
+    `event`: "opened" for triage on a new item (nobody asked: the role is `automatic`), "command" for
+    `/steward duplicates` (`actor`, `actor_role`: who asked); `mode`: "shadow" when triage only recorded
+    its suggestion.
     """
     ledger = Ledger(sessions)
     run = await ledger.create_run(
@@ -35,6 +39,7 @@ async def record_triage(
         number,
         WORKFLOW,
         actor=actor,
+        actor_role=actor_role,
         event=event,
         delivery_id=delivery_id,
         idempotency_key=f"{IDEMPOTENCY_PREFIX}:{delivery_id}",

@@ -14,6 +14,7 @@ from jobs.duplicates.candidates import Suggestion, find_candidates
 from jobs.duplicates.comment import render, render_none
 from jobs.duplicates.engine import suggestions
 from jobs.duplicates.live import IndexCache
+from jobs.duplicates.record import ANSWERED_NOTE
 from jobs.duplicates.store import Sessions
 from jobs.duplicates.templates import repo_templates
 from jobs.shadow.mode import SHADOW
@@ -46,6 +47,7 @@ class TriageResult:
 
     @property
     def summary(self) -> str:
+        """The outcome with its scores, as the ledger records it (the dashboard's Duplicates page)."""
         if self.shadow:
             found = ", ".join(f"#{s.number} ({s.score:.2f})" for s in self.shown) or "nothing"
             return f"shadow mode: would suggest {found}; recorded, not posted"
@@ -53,11 +55,12 @@ class TriageResult:
             found = ", ".join(f"#{s.number} ({s.score:.2f})" for s in self.shown)
             return f"held {found}: no new comment past the noise limit of {self.held}"
         if not self.shown:
+            said = f"; {ANSWERED_NOTE}" if self.comment_id is not None else ""
             if not self.candidates:
-                return "no candidate passed (0 ranked)"
+                return f"no candidate passed (0 ranked){said}"
             best = max(self.candidates, key=lambda s: s.score)  # a silent decision's score, for the dashboard
             ranked = f"{len(self.candidates)} ranked; best #{best.number} at {best.score:.2f}"
-            return f"no candidate passed ({ranked})"
+            return f"no candidate passed ({ranked}){said}"
         return "suggested " + ", ".join(f"#{s.number} ({s.score:.2f})" for s in self.shown)
 
 

@@ -1,4 +1,7 @@
-"""Slash-commands in a new comment: authorise each against the commenter's role, run it, answer once."""
+"""Slash-commands in a new comment: authorise each against the commenter's role, run it, answer once.
+
+A review's body and its line comments are read the same way (`Said`), for the commands whose record says
+`in_reviews` (`/steward revise`); the answer goes to the pull request's conversation."""
 
 from __future__ import annotations
 
@@ -21,8 +24,8 @@ from app.commands import (
     render_help,
 )
 from app.config.loader import ConfigResult, load_repo_config, render_config_errors
-from app.constants import CONFIG_PATH, MARKER_CONFIG_ERROR, command_marker
-from app.events import IssueCommentEvent
+from app.constants import CONFIG_PATH, MARKER_CONFIG_ERROR, ROLE_NOT_LOOKED_UP, command_marker
+from app.events import Account, IssueCommentEvent
 from app.github.client import GitHubKitClient
 from app.github.comments import upsert_comment
 from app.github.protocol import RepoId, permission_rank
@@ -36,6 +39,41 @@ log = logging.getLogger(__name__)
 
 WORKFLOW = "commands"
 """The policy whose permissions the answering token gets."""
+ANSWERED = "answered "
+"""How an outcome that answered at least one command begins (the review job tells "asked" by it)."""
+
+
+@dataclass(frozen=True)
+class Said:
+    """Text that may hold commands: a conversation comment, a review's body or a review's line comment."""
+
+    installation_id: int
+    number: int
+    is_pull_request: bool
+    author: Account
+    body: str
+    id: int
+    url: str
+    source: str = ""
+    """"" for a conversation comment; `review` or `review-comment` (only `in_reviews` commands are read)."""
+    ask_id: int = 0
+    """The review a line comment belongs to (CommandContext.ask_id)."""
+
+    @classmethod
+    def of_comment(cls, event: IssueCommentEvent) -> Said:
+        assert event.installation is not None
+        return cls(
+            event.installation.id, event.issue.number, event.issue.is_pull_request, event.comment.user,
+            event.comment.body or "", event.comment.id, event.comment.html_url,
+        )  # fmt: skip
+
+    def marker(self, index: int) -> str:
+        """The answer's marker: a comment's as before; a review's ids are another series, so named."""
+        return (
+            command_marker(self.id, index)
+            if not self.source
+            else command_marker(f"{self.source}-{self.id}", index)
+        )
 
 
 @dataclass
@@ -44,7 +82,7 @@ class Conversation:
 
     gh: GitHubKitClient
     repo: RepoId
-    event: IssueCommentEvent
+    said: Said
     result: ConfigResult
     bot: str
     ctx: dict[str, Any]
@@ -54,7 +92,7 @@ class Conversation:
 
     @property
     def actor(self) -> str:
-        return self.event.comment.user.login
+        return self.said.author.login
 
     async def actor_role(self) -> str:
         if self.role is None:  # asked once per comment, and only when a command needs more than `none`
@@ -72,39 +110,49 @@ async def handle_comment(ctx: dict[str, Any], delivery_id: str, event: dict[str,
     if author.login.lower() == settings.bot_login.lower():
         return "ignored: Steward's own comment"
     repo = RepoId.parse(parsed.repository.full_name)
-    link = parsed.comment.html_url or f"{repo.full_name}#{parsed.issue.number}"
-    where = ReportTo(parsed.installation.id, repo, parsed.issue.number, f"the commands in {link}")
-    outcome = await guarded_text(ctx, where, _answer(ctx, delivery_id, parsed, repo))
-    log.info("handle_comment delivery=%s %s: %s", delivery_id, link, outcome)
+    return await answer_said(ctx, delivery_id, repo, Said.of_comment(parsed), "handle_comment")
+
+
+async def answer_said(ctx: dict[str, Any], delivery_id: str, repo: RepoId, said: Said, job: str) -> str:
+    """Answer the commands of one text, reporting a final failure on its issue or pull request."""
+    link = said.url or f"{repo.full_name}#{said.number}"
+    where = ReportTo(said.installation_id, repo, said.number, f"the commands in {link}")
+    outcome = await guarded_text(ctx, where, _answer(ctx, delivery_id, said, repo))
+    log.info("%s delivery=%s %s: %s", job, delivery_id, link, outcome)
     return outcome
 
 
-async def _answer(ctx: dict[str, Any], delivery_id: str, event: IssueCommentEvent, repo: RepoId) -> str:
-    assert event.installation is not None
+def _read_here(said: Said, commands: list[ParsedCommand]) -> list[ParsedCommand]:
+    """A review is read only for the commands made for it; anything else there is conversation."""
+    if not said.source:
+        return commands
+    return [parsed for parsed in commands if (spec := REGISTRY.get(parsed.name)) and spec.in_reviews]
+
+
+async def _answer(ctx: dict[str, Any], delivery_id: str, said: Said, repo: RepoId) -> str:
     settings = settings_of(ctx)
-    gh = await github_for(ctx, event.installation.id, repo, token_permissions(WORKFLOW))
+    gh = await github_for(ctx, said.installation_id, repo, token_permissions(WORKFLOW))
     result = await load_repo_config(gh, repo, ctx.get("redis"))
     config = result.config
-    author = event.comment.user
+    author = said.author
     if author.is_bot and (config.ignore_bots and author.login not in config.allowed_bots):
         return f"ignored: comment by bot {author.login}"
-    commands = parse_commands(event.comment.body or "", config.prefix)
+    commands = _read_here(said, parse_commands(said.body, config.prefix))
     if not commands:
         return "no commands"
-    talk = Conversation(gh, repo, event, result, settings.bot_login, ctx, delivery_id)
+    talk = Conversation(gh, repo, said, result, settings.bot_login, ctx, delivery_id)
     if result.errors:
         await upsert_comment(
-            gh, repo, event.issue.number, MARKER_CONFIG_ERROR, render_config_errors(result), author=talk.bot
+            gh, repo, said.number, MARKER_CONFIG_ERROR, render_config_errors(result), author=talk.bot
         )
     for index, parsed in enumerate(commands):
         reply = await _one(talk, parsed)
         if reply and in_shadow(config, parsed.name):  # a shadow workflow's command is answered nowhere
             log.info("shadow %s: reply not posted: %s", parsed.name, reply[:200])
         elif reply:
-            marker = command_marker(event.comment.id, index)
-            await upsert_comment(gh, repo, event.issue.number, marker, reply, author=talk.bot)
+            await upsert_comment(gh, repo, said.number, said.marker(index), reply, author=talk.bot)
         talk.answers.append(parsed.name)
-    return f"answered {', '.join(talk.answers)}"
+    return ANSWERED + ", ".join(talk.answers)
 
 
 def _writes(spec: CommandSpec) -> bool:
@@ -125,7 +173,7 @@ async def _one(talk: Conversation, parsed: ParsedCommand) -> str | None:
                 await hook(_context(talk, parsed, role))
             return refusal_text(spec, talk.actor, role, config)
     else:
-        role = talk.role or "none"
+        role = talk.role or ROLE_NOT_LOOKED_UP
     if _writes(spec) and talk.result.errors:
         return (
             f"@{talk.actor}, `{config.prefix} {spec.name}` changes the repository, so it waits until "
@@ -136,7 +184,7 @@ async def _one(talk: Conversation, parsed: ParsedCommand) -> str | None:
     # The run commands only record and enqueue (a run's work job takes the lock itself, and `cancel` must get
     # through while it holds it); a record says `repo_lock` when its handler writes to the repository itself.
     if spec.repo_lock and talk.ctx.get("redis") is not None:
-        owner = str(talk.ctx.get("job_id") or f"comment:{talk.event.comment.id}")
+        owner = str(talk.ctx.get("job_id") or f"comment:{talk.said.id}")
         async with repo_lock(talk.ctx["redis"], talk.repo, owner):
             return await handler(command_ctx)
     return await handler(command_ctx)
@@ -147,8 +195,8 @@ def _context(talk: Conversation, parsed: ParsedCommand, role: str) -> CommandCon
     return CommandContext(
         gh=talk.gh,
         repo=talk.repo,
-        number=talk.event.issue.number,
-        is_pull_request=talk.event.issue.is_pull_request,
+        number=talk.said.number,
+        is_pull_request=talk.said.is_pull_request,
         actor=talk.actor,
         args=parsed.args,
         config=config,
@@ -156,8 +204,10 @@ def _context(talk: Conversation, parsed: ParsedCommand, role: str) -> CommandCon
         settings=settings_of(talk.ctx),
         redis=talk.ctx.get("redis"),
         sessions=talk.ctx.get("sessions"),
-        comment_id=talk.event.comment.id,
+        comment_id=talk.said.id,
         delivery_id=talk.delivery_id,
         role=role,
-        installation_id=talk.event.installation.id if talk.event.installation else None,
+        installation_id=talk.said.installation_id,
+        source=talk.said.source,
+        ask_id=talk.said.ask_id,
     )

@@ -58,6 +58,9 @@ def trace_json(trace: RunTrace) -> dict[str, Any]:
         "base_sha": run.base_sha,
         "branch": run.branch,
         "pr_url": run.pr_url,
+        "actor": run.actor,
+        "actor_role": run.actor_role,
+        "event": run.event,
         "created_at": run.created_at.isoformat(),
         "plan": run.plan.model_dump(mode="json") if run.plan is not None else None,
         "transitions": [

@@ -73,6 +73,7 @@ class Ledger(RecordsMixin, QueriesMixin, BrowseMixin):
         workflow: str,
         *,
         actor: str,
+        actor_role: str = "",
         event: str = "",
         reason: str = "",
         delivery_id: str | None = None,
@@ -96,6 +97,7 @@ class Ledger(RecordsMixin, QueriesMixin, BrowseMixin):
             engine=fields.pop("engine", "builtin"),
             mode=fields.pop("mode", "normal"),
             actor=actor,
+            actor_role=actor_role,
             event=event,
             delivery_id=delivery_id,
             idempotency_key=idempotency_key,
@@ -185,8 +187,9 @@ class Ledger(RecordsMixin, QueriesMixin, BrowseMixin):
             RUNS.labels(view.workflow, view.engine, to.value).inc()
         return view
 
-    async def retry(self, run_id: str, *, actor: str, reason: str = "") -> RunView:
-        """A new queued run repeating a failed or cancelled one (retrying twice returns the same new run)."""
+    async def retry(self, run_id: str, *, actor: str, actor_role: str = "", reason: str = "") -> RunView:
+        """A new queued run repeating a failed or cancelled one (retrying twice returns the same new run);
+        `actor_role` is the role of whoever asked for the retry, not of who asked for the first run."""
         old = await self.require_run(run_id)
         if old.state not in RETRYABLE:
             raise NotRetryable(f"run {run_id} is {old.state}; only failed or cancelled runs are retried")
@@ -195,6 +198,7 @@ class Ledger(RecordsMixin, QueriesMixin, BrowseMixin):
             old.number,
             old.workflow,
             actor=actor,
+            actor_role=actor_role,
             event="retry",
             reason=reason or f"retry of {old.id} by {actor}",
             idempotency_key=f"retry:{old.id}",

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from jobs.ledger import egress
 from jobs.ledger.egress import EgressRecord
+from jobs.ledger.roles import requester
 from jobs.ledger.views import RunTrace, RunView, StepView, utcnow
 from jobs.plan import step_label
 
@@ -132,7 +133,7 @@ def _header(run: RunView) -> list[str]:
         _field("state", run.state),
         _field(
             "triggered by",
-            f"{run.actor or '?'} via {run.event or '?'}"
+            f"{requester(run)} via {run.event or '?'}"
             + (f" (delivery {run.delivery_id})" if run.delivery_id else ""),
         ),
         _field("created", f"{_when(run.created_at)} UTC"),

@@ -70,6 +70,8 @@ class RunView:
     wall_seconds: float
     created_at: datetime
     updated_at: datetime
+    actor_role: str = ""
+    """The requester's role (jobs/ledger/roles.py says the names that are not GitHub's)."""
     mode: str = "normal"
     """`shadow`: the run acts on nothing; what it would have done is in the shadow records."""
 

@@ -43,6 +43,9 @@ class RunRow(Base):
     mode: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
     """normal, or shadow: the workflow's `mode` when the run was made (a run once in shadow stays there)."""
     actor: Mapped[str] = mapped_column(String(255), default="")
+    actor_role: Mapped[str] = mapped_column(String(32), default="")
+    """The requester's role when the run was asked for: a GitHub role, or how it started without one
+    (jobs/ledger/roles.py); empty for runs recorded before 0012."""
     event: Mapped[str] = mapped_column(String(64), default="")
     delivery_id: Mapped[str | None] = mapped_column(String(64))
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)

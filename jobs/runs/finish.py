@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from app.github import untrusted
 from app.github.untrusted import message
 from jobs.agent.budget import BudgetExceeded
 from jobs.agent.planning import AgentNotConfigured
@@ -39,6 +40,11 @@ class WorkSetup:
     """False in shadow mode: the commit stays in the workspace, nothing is pushed."""
 
 
+def bot_identity(bot_login: str) -> Identity:
+    """Who Steward's commits are by: the App's bot, with GitHub's no-reply address for it."""
+    return Identity(bot_login, f"{bot_login.replace('[bot]', '')}@users.noreply.github.com")
+
+
 def _quoted(exc: Exception) -> str:
     """An error's text as inert Markdown: it may name paths and output the sandbox made."""
     return message(str(exc), QUOTED_CHARS)
@@ -58,8 +64,8 @@ async def end_run(
     except LedgerError as exc:
         log.info("run %s not moved to %s: %s", run.id, to, exc)
         run = await ledger.require_run(run.id)
-    if run.plan is not None:
-        await forge.show_plan(run, run.plan, reason[:200])
+    if run.plan is not None:  # a reason may quote outside text (git's error, a refusal): inert on GitHub
+        await forge.show_plan(run, run.plan, untrusted.message(reason, 200))
     if message:
         await forge.tell(run, message)
     return run

@@ -23,7 +23,7 @@ from app.github.protocol import IssueRecord
 from app.settings import DEFAULT_CACHE_MAX_BYTES, McpServer
 from jobs.agent.planning import AgentNotConfigured
 from jobs.agent.spec import EngineModel
-from jobs.ledger import TERMINAL, ApprovalDecision, Ledger, RunState, RunView
+from jobs.ledger import TERMINAL, ApprovalDecision, Ledger, RunState, RunView, roles
 from jobs.plan import Plan
 from jobs.runs import registry
 from jobs.runs.engines import EngineChoice, with_engine
@@ -184,6 +184,7 @@ async def plan_local(options: LocalOptions, echo: Echo, err: Echo | None = None)
             issue.number,
             workflow.name,
             actor=actor,
+            actor_role=roles.LOCAL,
             event=f"steward run {workflow.name}",
             paths=list(options.paths),
             policy=policy.model_dump(mode="json"),
@@ -246,14 +247,14 @@ async def decide_local(options: LocalOptions, local: LocalRun, answer: Answer) -
     try:
         if not answer.approved:
             await ledger.record_approval(
-                run_id, actor, ApprovalDecision.REFUSED, role="local", reason=answer.reason
+                run_id, actor, ApprovalDecision.REFUSED, role=roles.LOCAL, reason=answer.reason
             )
             await ledger.transition(run_id, RunState.CANCELLED, actor=actor, reason=answer.reason)
             return False
         local.plan = local.plan.with_ticked({s.id for s in local.plan.kept()} - answer.skipped)
         if local.plan.approval_required or answer.skipped:
             await ledger.record_approval(
-                run_id, actor, ApprovalDecision.ACCEPTED, role="local", reason=answer.reason,
+                run_id, actor, ApprovalDecision.ACCEPTED, role=roles.LOCAL, reason=answer.reason,
                 steps_kept=[s.id for s in local.plan.kept()],
                 steps_dropped=[s.id for s in local.plan.dropped()],
             )  # fmt: skip

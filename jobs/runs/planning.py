@@ -15,12 +15,13 @@ from jobs.context import settings_of
 from jobs.ledger import Ledger, RunState, RunView, TransitionConflict
 from jobs.runs import registry
 from jobs.runs.engines import EngineChoice, with_engine
-from jobs.runs.finish import end_run
+from jobs.runs.finish import bot_identity, end_run
 from jobs.runs.github_forge import GitHubForge
 from jobs.runs.guard import run_job
 from jobs.runs.item import work_item
 from jobs.runs.plancomment import show_plan
 from jobs.runs.queue import enqueue_work
+from jobs.runs.revision.basing import base_move, conflict_reason, conflict_text, merge_wanted
 from jobs.runs.revision.planning import REVISION_PERMISSIONS, RevisionRefused, revision_base, with_revision
 from jobs.runs.scoped import PLAN_PERMISSIONS, scoped_client
 from jobs.runs.setup import choose as choose_setup
@@ -28,6 +29,7 @@ from jobs.runs.work import config_digest, workspace_root
 from jobs.runs.workflow import PlanInput
 from jobs.shadow.mode import SHADOW, shadow_if_needed
 from policies.loader import effective_policy
+from sandbox.basemerge import BaseConflict
 from sandbox.git import branch_name, clone, remove
 
 log = logging.getLogger(__name__)
@@ -69,7 +71,8 @@ async def _plan(ctx: dict[str, Any], ledger: Ledger, run: RunView) -> str:
     info = await gh.repository_info(repo)
     _, sha = await gh.default_branch_sha(repo)
     at, ref, branch, revision = sha, info.default_branch, branch_name(workflow.name, run.number), None
-    if run.revision_of:  # a revision plans on its pull request's branch head, for the original item
+    merge = None
+    if run.revision_of:  # a revision plans on its branch head with the default branch merged in
         try:
             base = await revision_base(gh, ledger, run, settings.bot_login)
         except RevisionRefused as exc:
@@ -80,13 +83,24 @@ async def _plan(ctx: dict[str, Any], ledger: Ledger, run: RunView) -> str:
             return f"failed: {exc}"
         issue, revision = base.issue, base.revision
         at, ref, branch = revision.head_sha, revision.branch, revision.branch
+        merge = merge_wanted(run.id, sha, info.default_branch, branch, bot_identity(settings.bot_login))
     else:
         issue = await gh.get_issue(repo, run.number)
     item = await work_item(gh, repo, issue, run)
     root = workspace_root(settings.data_dir, f"{run.id}-plan")
     remove(root)
     try:
-        ws = await clone(info.clone_url, at, root=root, branch=branch, token=token, ref=ref)
+        try:
+            ws = await clone(info.clone_url, at, root=root, branch=branch, token=token, ref=ref, merge=merge)
+        except BaseConflict as exc:
+            forge = GitHubForge(gh, repo, settings.bot_login)
+            text = conflict_text(run.id, exc, branch, result.config.prefix)
+            await end_run(ledger, forge, run, RunState.FAILED, conflict_reason(exc), text)
+            return f"failed: {conflict_reason(exc)}"
+        if revision is not None:
+            revision = revision.model_copy(
+                update={"base": base_move(ws.merged, info.default_branch, made=False)}
+            )
         given = PlanInput(item, result.config, policy, ws.work_tree, ws.git_dir, sha)
         plan = await anyio.to_thread.run_sync(lambda: workflow.plan(given))
         install = choose_setup(ws.work_tree, result.config, workflow, policy, settings.egress_allowlist)

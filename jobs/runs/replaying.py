@@ -17,7 +17,7 @@ import anyio
 
 from app.settings import McpServer
 from jobs.agent.replay import recorded, replay_model, tool_calls
-from jobs.ledger import Ledger, RunState, RunView
+from jobs.ledger import Ledger, RunState, RunView, roles
 from jobs.runs import registry
 from jobs.runs.engines import recorded_issue
 from jobs.runs.local import read_config
@@ -107,9 +107,11 @@ async def _replay(
     config = read_config(top)
     policy = effective_policy(workflow.policy(), workflow.section(config))
     actor = getpass.getuser()
-    again = await ledger.create_run(run.repo, run.number, run.workflow, actor=actor,
-                                    event=f"steward runs replay {run_id}", instructions=run.instructions,
-                                    paths=run.paths, retry_of=run_id)  # fmt: skip
+    again = await ledger.create_run(
+        run.repo, run.number, run.workflow, actor=actor, actor_role=roles.LOCAL,
+        event=f"steward runs replay {run_id}", instructions=run.instructions, paths=run.paths,
+        retry_of=run_id,
+    )  # fmt: skip
     await ledger.transition(again.id, RunState.PLANNING, actor=actor, reason=f"replay of {run_id}")
     await ledger.set_plan(again.id, plan)
     await ledger.transition(again.id, RunState.RUNNING, actor=actor, reason="the recorded plan, as approved")

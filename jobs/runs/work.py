@@ -29,6 +29,7 @@ from jobs.runs.setup import Phase, run_setup, sandbox_options
 from jobs.runs.workflow import Exec, Outcome, StepOutcome, Workflow, WorkInput, WorkItem
 from policies.model import Policy
 from sandbox.base import CommandResult, ImageMissingError, SandboxError
+from sandbox.basemerge import MergeIn
 from sandbox.diffcheck import FileChange, PathPolicy
 from sandbox.docker_sandbox import DockerSandbox
 from sandbox.git import GitError, Identity, Workspace, changes, clone, commit_and_push
@@ -261,16 +262,23 @@ async def recorded_clone(
     token: str | None = None,
     ref: str | None = None,
     disk: int | None = None,
+    merge: MergeIn | None = None,
 ) -> Workspace:
-    """Host-side clone at the planned commit, recorded as a step (the URL never carries the token)."""
+    """Host-side clone at the planned commit (with a revision's merge of the default branch), recorded as a
+    step (the URL never carries the token)."""
     started = time.monotonic()
     command = f"git fetch {commit} (host side)"
+    if merge is not None:
+        command += f", merge {merge.ref} at {merge.sha[:12]} in"
     try:
-        ws = await clone(url, commit, root=root, branch=branch, token=token, ref=ref, disk=disk)
+        ws = await clone(url, commit, root=root, branch=branch, token=token, ref=ref, disk=disk, merge=merge)
     except GitError as exc:
         await ledger.record_step(run_id, "clone", command, 1, str(exc), time.monotonic() - started)
         raise
-    await ledger.record_step(run_id, "clone", command, 0, f"{branch} at {commit}", time.monotonic() - started)
+    done = f"{branch} at {commit}"
+    if ws.merged is not None:
+        done += f"; merged {ws.merged.base} in as {ws.merged.commit}"
+    await ledger.record_step(run_id, "clone", command, 0, done, time.monotonic() - started)
     return ws
 
 

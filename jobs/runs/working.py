@@ -17,24 +17,24 @@ from jobs.ledger import Ledger, RunState, RunView
 from jobs.locks import repo_lock
 from jobs.plan import Plan
 from jobs.runs import registry
-from jobs.runs.finish import WorkSetup, end_run, finish
-from jobs.runs.forge import Forge
+from jobs.runs.finish import WorkSetup, bot_identity, commit_date, end_run, finish
 from jobs.runs.github_forge import GitHubForge
 from jobs.runs.guard import run_job
 from jobs.runs.item import work_item
 from jobs.runs.rebind import approval_lapsed
+from jobs.runs.revision.basing import base_move, conflict_reason, conflict_text, merge_wanted
 from jobs.runs.revision.planning import RevisionRefused
 from jobs.runs.revision.result import kept_notes
 from jobs.runs.revision.working import revision_head
 from jobs.runs.scoped import scoped_client
 from jobs.runs.setup import Phase
 from jobs.runs.work import WorkOrder, recorded_clone, workspace_root
-from jobs.shadow.client import ShadowClient
-from jobs.shadow.forge import ShadowForge
+from jobs.shadow.forge import forge_for
 from jobs.shadow.mode import SHADOW, read_only, shadow_if_needed
 from policies.loader import effective_policy
 from sandbox import images
-from sandbox.git import GitError, Identity, branch_name, release
+from sandbox.basemerge import BaseConflict, MergeIn
+from sandbox.git import GitError, branch_name, release
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +43,6 @@ def _operator_model(settings: Settings) -> EngineModel | None:
     from jobs.agent.operator import operator_model  # the model's SDKs load only for an agent run
 
     return operator_model(settings)
-
-
-def bot_identity(bot_login: str) -> Identity:
-    return Identity(bot_login, f"{bot_login.replace('[bot]', '')}@users.noreply.github.com")
 
 
 async def work_run(ctx: dict[str, Any], run_id: str) -> str:
@@ -72,17 +68,15 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
     workflow = registry.get(run.workflow)
     shipped = workflow.policy()
     wanted: dict[str, str] = dict(shipped.permissions)
-    if run.mode == SHADOW:
-        wanted = read_only(wanted)
-    gh, token = await scoped_client(ctx, run.installation_id, repo, wanted)
+    gh, token = await scoped_client(
+        ctx, run.installation_id, repo, read_only(wanted) if run.mode == SHADOW else wanted
+    )
     run, gh = await shadow_if_needed(ctx, ledger, gh, run)
     config = (await load_repo_config(gh, repo, ctx.get("redis"))).config
     run, gh = await shadow_if_needed(ctx, ledger, gh, run, config)  # gone shadow since approval: records
     policy = effective_policy(shipped, workflow.section(config))
     info = await gh.repository_info(repo)
-    forge: Forge = GitHubForge(gh, repo, settings.bot_login, info.default_branch)
-    if isinstance(gh, ShadowClient):
-        forge = ShadowForge(gh, GitHubForge(gh, repo, settings.bot_login, info.default_branch))
+    forge = forge_for(gh, repo, settings.bot_login, info.default_branch)  # a shadow client: a ShadowForge
     lapsed = await approval_lapsed(ctx, ledger, gh, forge, run, plan, policy, workflow.section(config))
     if lapsed is not None:
         return lapsed
@@ -92,6 +86,7 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
         info.default_branch,
         run.number,
     )
+    merge: MergeIn | None = None
     if plan.revision is not None:  # on the pull request's branch, at its head now, for the original item
         try:
             head = await revision_head(gh, ledger, run, plan, settings.bot_login)
@@ -99,6 +94,11 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
             await end_run(ledger, forge, run, RunState.FAILED, str(exc), f"Run `{run.id}` stopped: {exc}.")
             return f"failed: {exc}"
         plan, at, branch, ref, number = head.plan, head.head_sha, head.branch, head.branch, head.item_number
+        if plan.base_sha:  # the default branch as planned, merged in (the approved plan was made on it)
+            identity = bot_identity(settings.bot_login)
+            merge = merge_wanted(
+                run.id, plan.base_sha, info.default_branch, branch, identity, commit_date(run)
+            )
     issue = await gh.get_issue(repo, number)
     item = replace(await work_item(gh, repo, issue, run), review=kept_notes(plan))
     try:
@@ -113,8 +113,12 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
         try:
             ws = await recorded_clone(
                 ledger, run.id, info.clone_url, at, root=root, branch=branch, token=token, ref=ref,
-                disk=plan.limits.disk,
+                disk=plan.limits.disk, merge=merge,
             )  # fmt: skip
+        except BaseConflict as exc:
+            text = conflict_text(run.id, exc, branch, config.prefix)
+            await end_run(ledger, forge, run, RunState.FAILED, conflict_reason(exc), text)
+            return f"failed: {conflict_reason(exc)}"
         except TRANSIENT:
             raise
         except Exception as exc:  # GitError, or the data directory refusing the clone (OSError)
@@ -124,6 +128,9 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
                 f"Run `{run.id}` failed: {message(why)}",
             )  # fmt: skip
             return f"failed: {why}"
+        if plan.revision is not None:
+            moved = base_move(ws.merged, info.default_branch, made=True)
+            plan = plan.model_copy(update={"revision": plan.revision.model_copy(update={"base": moved})})
         setup = WorkSetup(
             image=image,
             identity=bot_identity(settings.bot_login),

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.github.client import GitHubKitClient
+from app.github.protocol import RepoId
 from jobs.ledger import RunView
 from jobs.plan import Plan
 from jobs.runs import registry
 from jobs.runs.engines import agent_section
-from jobs.runs.forge import Proposed
+from jobs.runs.forge import Forge, Proposed
 from jobs.runs.github_forge import GitHubForge
 from jobs.runs.work import WorkResult, diff_stat
 from jobs.runs.workflow import WorkItem
@@ -48,3 +50,9 @@ class ShadowForge:
             self.forge.repo, title=workflow.title(item), body=body, head=branch, base=self.forge.base
         )
         return Proposed(where=f"{branch} ({SHADOW_WHERE})", final=True)
+
+
+def forge_for(gh: GitHubKitClient, repo: RepoId, bot: str, base: str) -> Forge:
+    """The run's forge: GitHub's, or over a shadow client the one that records."""
+    forge = GitHubForge(gh, repo, bot, base)
+    return ShadowForge(gh, forge) if isinstance(gh, ShadowClient) else forge

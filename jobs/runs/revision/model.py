@@ -42,6 +42,25 @@ class PushedCommit(BaseModel):
     author: str
 
 
+class BaseMove(BaseModel):
+    """The default branch moved on since the branch left it: the revision merges it in and re-plans on top."""
+
+    ref: str
+    since: str
+    """Where the branch had left the default branch (their merge base)."""
+    to: str
+    """The default branch's head the plan was made on, which the work merges in."""
+    merge: str = ""
+    """The merge commit the work made (empty until then)."""
+
+    def line(self) -> str:
+        return (
+            f"{code_span(self.ref)} moved from `{self.since[:12]}` to `{self.to[:12]}` since the branch left "
+            "it: the revision merges it into the branch (a merge commit; nothing is rebased or "
+            "force-pushed) and re-plans on top."
+        )
+
+
 class RevisionPlan(BaseModel):
     """Which run and pull request this revises, the branch head it builds on, and what it read."""
 
@@ -53,6 +72,8 @@ class RevisionPlan(BaseModel):
     """The branch's head when the plan was made (the work builds on the head it finds then)."""
     notes: list[ReviewNote] = Field(default_factory=list)
     pushed: list[PushedCommit] = Field(default_factory=list)
+    base: BaseMove | None = None
+    """The default branch's move the revision merges in (None: the branch already holds its head)."""
 
 
 def is_note_step(step_id: str) -> bool:
@@ -79,6 +100,8 @@ def revision_lines(revision: RevisionPlan | None) -> list[str]:
         f"{code_span(revision.branch)} on top of `{revision.head_sha[:12]}`; no new pull request. "
         f"Review comments read: {len(revision.notes)} (as data, with no authority beyond this plan)."
     ]
+    if revision.base is not None:
+        lines.append("**Base moved:** " + revision.base.line())
     if revision.pushed:
         lines.append("**Builds on people's commits:** " + pushed_line(revision.pushed, revision.branch))
     return lines

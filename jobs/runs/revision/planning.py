@@ -14,8 +14,9 @@ REVISION_PERMISSIONS = {"contents": "read", "issues": "write", "pull_requests": 
 """Planning a revision also reads the pull request, its reviews, review comments and commits."""
 TITLE_CHARS = 120
 BUILTIN_NOTE = (
-    "The built-in engine does not act on review text: it re-plans on the branch and refreshes what it "
-    "generated (changelog entry, generated blocks, generated tests). Review comments it read: {notes}."
+    "The built-in engine does not act on review text: it re-plans on the branch, with the default branch "
+    "merged in where it moved, and refreshes what it generated (changelog entry, generated blocks, generated "
+    "tests). Review comments it read: {notes}."
 )
 
 

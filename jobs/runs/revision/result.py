@@ -81,6 +81,14 @@ def result_body(run_id: str, plan: Plan, commit: str, revision: RevisionPlan) ->
         "new pull request. The `steward/review` status is pending again until an approving review of it.",
         "",
     ]
+    base = revision.base
+    if base is not None and base.merge:
+        lines += [
+            f"**Base moved:** {code_span(base.ref)} had moved from `{base.since[:12]}` to `{base.to[:12]}`; "
+            f"merge commit `{base.merge[:12]}` brings it into the branch, and the refreshed steps below "
+            "were made on top of it.",
+            "",
+        ]
     if revision.pushed:
         lines += [pushed_line(revision.pushed, revision.branch), ""]
     lines.append("**Review comments:**" if revision.notes else "**Review comments:** none were left to read.")

@@ -72,11 +72,13 @@ async def start_revision(ctx: CommandContext, *, key: str, event: str) -> str | 
         ctx.number,
         parent.workflow,
         actor=ctx.actor,
+        actor_role=ctx.role,
         event=event,
         reason=f"revision of {parent.id} asked by {ctx.actor}",
         delivery_id=ctx.delivery_id or None,
         idempotency_key=key,
         instructions=ctx.args.strip(),
+        paths=list(parent.paths),  # the paths the pull request was made for (`/steward tests PATHS`)
         installation_id=ctx.installation_id,
         revision_of=parent.id,
         branch=parent.branch,

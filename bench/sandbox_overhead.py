@@ -1,7 +1,7 @@
 """Sandbox overhead: create -> first command's exit for `true` vs raw `docker run --rm`, a clone/run/diff
 cycle, and what the kill after each command adds (none left behind, and one background process left).
 
-Run from the repository root: uv run python bench/sandbox.py [--rounds 7] [--files 1000] [--commands 50]
+Run from the repository root: uv run python bench/sandbox_overhead.py [--rounds 7] [--files 1000] [--commands 50]
 """
 
 from __future__ import annotations
@@ -16,21 +16,20 @@ import time
 import uuid
 from pathlib import Path
 
-# Run as a script, this file's folder comes first on sys.path and its own name would shadow the
-# `sandbox` package; the project root goes there instead.
+# Run as a script, this file's folder comes first on sys.path; the project root goes there instead.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import anyio  # noqa: E402
 import docker  # noqa: E402
 
-from app import __version__  # noqa: E402
 from sandbox import git as hostgit  # noqa: E402
 from sandbox import quiesce  # noqa: E402
 from sandbox.docker_sandbox import DockerSandbox  # noqa: E402
 from sandbox.git import give_to_sandbox  # noqa: E402
+from sandbox.images import DEFAULT_IMAGE  # noqa: E402
 from sandbox.limits import Limits  # noqa: E402
 
-IMAGE = os.environ.get("STEWARD_SANDBOX_IMAGE", f"steward-sandbox:{__version__}")
+IMAGE = os.environ.get("STEWARD_SANDBOX_IMAGE", DEFAULT_IMAGE)
 LIMITS = Limits(memory="512m", cpus=1, pids=128, command_timeout=60)
 
 
