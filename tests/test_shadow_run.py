@@ -21,6 +21,7 @@ from jobs.shadow.store import ShadowRecord, records
 from tests.github_mock import API
 from tests.run_fixtures import BRANCH, ISSUE, MAINTAINER, FakeRunGitHub, Remote, runs, say, trace_of
 from tests.test_agent_github import script
+from tests.test_docs_on_landed import PULL, deliver, merged_event
 
 pytestmark = [pytest.mark.anyio, pytest.mark.docker]
 
@@ -167,3 +168,16 @@ async def test_a_shadow_run_that_fails_tells_nobody_on_github(
     (run,) = await runs(settings)
     assert run.mode == "shadow" and run.state == RunState.FAILED
     assert forbidden == [] and writes(api) == []
+
+
+async def test_a_merge_starts_a_shadow_docs_run_that_only_records(
+    settings: Settings, github: FakeRunGitHub, remote: Remote, api: respx.MockRouter, forbidden: list[str]
+) -> None:
+    """The trigger shadow mode is for: every merge gets the docs run it would get, silently."""
+    github.files[".github/steward.yml"] = SHADOW_CONFIG + "    on: [merged]\n"
+    await deliver(settings, "pull_request", merged_event(), "d-merge")
+    (run,) = await runs(settings, PULL)
+    assert run.mode == "shadow" and run.event == f"merged by {MAINTAINER}" and run.state == RunState.CLOSED
+    assert forbidden == [] and writes(api) == [] and remote.sha(f"steward/docs/{PULL}") is None
+    kinds = {r.kind for r in await shadow_records(settings) if r.scope == run.id}
+    assert {"comment", "push", "pull"} <= kinds
