@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "jobs.digest.cli",
         "Print a repository's weekly review digest, read with the App's credentials; nothing is posted.",
     ),
+    "shadow": ("jobs.shadow.cli", "Score shadow-mode runs against what maintainers did afterwards."),
 }
 """Each command, the module whose `register(app: typer.Typer)` adds it, and its first help line.
 

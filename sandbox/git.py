@@ -260,11 +260,13 @@ async def commit_and_push(
     token: SecretStr | str | None = None,
     date: str | None = None,
     found: list[FileChange] | None = None,
+    push: bool = True,
 ) -> str | None:
     """Check the whole diff, then commit with a `Steward-Run` trailer and push; None when nothing changed.
 
     A workspace with a merge of the default branch pushes it even when nothing else changed (its head).
     The push is a plain one: the remote takes it only as a fast-forward of the branch.
+    `push` False (a shadow run) keeps the commit in the workspace: nothing leaves the host.
 
     A fixed `date` (author and committer) makes a repeated run produce the same commit: its push is a no-op.
     `found`: what changes(ws) just returned, if the caller has it (the tree is walked and measured once).
@@ -272,7 +274,9 @@ async def commit_and_push(
     if found is None:
         found = await changes(ws, policy.max_file_bytes)
     if not found:
-        return await _push(ws, ws.merged.commit, token) if ws.merged is not None else None
+        if ws.merged is None:
+            return None
+        return await _push(ws, ws.merged.commit, token) if push else ws.merged.commit
     verdict = check_diff(found, policy)
     if not verdict.ok:
         raise DiffRefusedError(verdict.message(policy))
@@ -287,6 +291,9 @@ async def commit_and_push(
     body = f"{message.rstrip()}\n\nSteward-Run: {run_id}\n"
     await _git(ws.root, ws.git_dir, ws.work_tree, "commit", "-q", "--no-verify", "-m", body, env=who)
     sha = (await _git(ws.root, ws.git_dir, None, "rev-parse", "HEAD")).strip()
+    if not push:
+        log.info("committed %s on %s, not pushed (shadow)", sha[:12], ws.branch)
+        return sha
     return await _push(ws, sha, token)
 
 

@@ -17,7 +17,7 @@ from app.cli import COMMANDS, app, area
 
 HEAVY = ("sqlalchemy", "alembic", "githubkit", "docker", "fastapi", "arq", "pydantic_settings", "rich",
          "opentelemetry", "prometheus_client")  # fmt: skip
-LIGHT_MODULES = ("app.cli", "jobs.cli", "jobs.local", "jobs.ledger.cli", "sandbox.cli")
+LIGHT_MODULES = ("app.cli", "jobs.cli", "jobs.local", "jobs.ledger.cli", "jobs.shadow.cli", "sandbox.cli")
 
 
 @pytest.mark.parametrize("module", LIGHT_MODULES)

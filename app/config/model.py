@@ -160,6 +160,10 @@ class WorkflowConfig(_Strict):
 
     enabled: bool = True
     """Run this workflow in this repository."""
+    mode: Literal["normal", "shadow"] = "normal"
+    """`normal` acts on GitHub. `shadow` runs the workflow in full (sandbox and model included) but posts,
+    labels and pushes nothing and needs no approval: the ledger records what it would have done, and
+    `steward shadow report` scores that against what maintainers did afterwards."""
 
 
 class WritingWorkflowConfig(WorkflowConfig):

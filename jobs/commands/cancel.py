@@ -13,6 +13,7 @@ from jobs.commands.common import NOT_CONNECTED, bot_of, ready
 from jobs.ledger import IN_FLIGHT, LedgerError, RunState
 from jobs.runs.plancomment import show_plan
 from jobs.runs.queue import abort_jobs
+from jobs.shadow.mode import SHADOW
 from sandbox.labels import RUN_LABEL
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ async def cancel(ctx: CommandContext) -> str:
         bases = ["first"] + ([run.plan.base_sha] if run.plan and run.plan.base_sha else [])
         await abort_jobs(redis, run.id, bases)
         await anyio.to_thread.run_sync(kill_sandboxes, run.id)
-        if run.plan is not None:
+        if run.plan is not None and run.mode != SHADOW:  # a shadow run's plan was never posted
             await show_plan(
                 ctx.gh, ctx.repo, ctx.number, run.id, run.plan, run.state.value, bot=bot_of(ctx),
                 status=f"cancelled by @{ctx.actor}",

@@ -6,6 +6,7 @@ from app.commands.context import CommandContext
 from jobs.commands.common import NOT_CONNECTED, ready
 from jobs.ledger import LedgerError
 from jobs.runs.queue import enqueue_plan
+from jobs.shadow.mode import SHADOW, in_shadow
 
 
 async def retry(ctx: CommandContext) -> str:
@@ -23,5 +24,7 @@ async def retry(ctx: CommandContext) -> str:
         new = await ledger.retry(old.id, actor=ctx.actor, actor_role=ctx.role)
     except LedgerError as exc:
         return f"Cannot retry `{old.id}`: {exc}"
+    if in_shadow(ctx.config, old.workflow):  # marked before its first job, so even its failure tells nobody
+        new = await ledger.update_run(new.id, mode=SHADOW)
     await enqueue_plan(redis, new.id)
     return f"Retrying run `{old.id}` as `{new.id}`; a new plan follows."

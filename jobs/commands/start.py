@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from app.commands.context import CommandContext
 from jobs.commands.common import NOT_CONNECTED, bot_of, ready
 from jobs.commands.noise import limit_hit, say_limit
 from jobs.runs.queue import enqueue_plan
+from jobs.shadow.mode import SHADOW, mode_of
+
+log = logging.getLogger(__name__)
 
 
 async def start_run(
@@ -27,19 +31,28 @@ async def start_run(
     if both is None:
         return NOT_CONNECTED
     ledger, redis = both
+    mode = mode_of(ctx.config, workflow)
     key = key or f"{workflow}:{ctx.repo.full_name}:{ctx.comment_id}"
     active = await ledger.active_run(ctx.repo.full_name, ctx.number, workflow)
     if active is not None and active.idempotency_key == key:
         await enqueue_plan(redis, active.id)  # the same comment again: converge, never a second run
         return None
     if active is not None:
+        if mode == SHADOW:  # a shadow workflow says nothing on GitHub, not even "one at a time"
+            log.info(
+                "shadow %s on %s#%s: run %s is active", workflow, ctx.repo.full_name, ctx.number, active.id
+            )
+            return None
         return (
             f"@{ctx.actor}, run `{active.id}` is already {active.state.value.replace('_', ' ')} here; "
             f"one {workflow} run at a time. `{ctx.config.prefix} cancel` stops it."
         )
     limit = await limit_hit(ctx, ledger)
     if limit is not None:
-        await say_limit(ctx, limit, bot_of(ctx))
+        if mode == SHADOW:
+            log.info("shadow %s on %s#%s: %s", workflow, ctx.repo.full_name, ctx.number, limit)
+        else:
+            await say_limit(ctx, limit, bot_of(ctx))
         return None
     run = await ledger.create_run(
         ctx.repo.full_name,
@@ -53,6 +66,7 @@ async def start_run(
         instructions=instructions,
         paths=list(paths),
         installation_id=ctx.installation_id,
+        mode=mode,
     )
     await enqueue_plan(redis, run.id)
     return None

@@ -48,6 +48,7 @@ async def _triage_here(ctx: CommandContext, *, asked: bool) -> None:
         event="command",
         actor=ctx.actor,
         actor_role=ctx.role,
+        mode="shadow" if result.shadow else "normal",
     )
 
 

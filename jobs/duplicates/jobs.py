@@ -156,8 +156,9 @@ async def triage_item(
             redis=redis,
         )
         await record_triage(
-            sessions, repo.full_name, item.number, delivery_id, installation_id, result.summary
-        )
+            sessions, repo.full_name, item.number, delivery_id, installation_id, result.summary,
+            mode="shadow" if result.shadow else "normal",
+        )  # fmt: skip
         return result.summary
 
     outcome = await guarded(ctx, None, work())  # triage never comments about its own failures

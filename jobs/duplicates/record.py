@@ -25,11 +25,13 @@ async def record_triage(
     event: str = "opened",
     actor: str = ACTOR,
     actor_role: str = roles.AUTOMATIC,
+    mode: str = "normal",
 ) -> str:
     """Create (or find again, on a retried delivery) the run and close it with the outcome as the reason.
 
     `event`: "opened" for triage on a new item (nobody asked: the role is `automatic`), "command" for
-    `/steward duplicates` (`actor`, `actor_role`: who asked).
+    `/steward duplicates` (`actor`, `actor_role`: who asked); `mode`: "shadow" when triage only recorded
+    its suggestion.
     """
     ledger = Ledger(sessions)
     run = await ledger.create_run(
@@ -42,6 +44,7 @@ async def record_triage(
         delivery_id=delivery_id,
         idempotency_key=f"{IDEMPOTENCY_PREFIX}:{delivery_id}",
         installation_id=installation_id,
+        mode=mode,
     )
     done = _PATH.index(run.state) if run.state in _PATH else len(_PATH) - 1  # a retried job resumes
     for state in _PATH[done + 1 :]:

@@ -17,6 +17,8 @@ from jobs.duplicates.live import IndexCache
 from jobs.duplicates.record import ANSWERED_NOTE
 from jobs.duplicates.store import Sessions
 from jobs.duplicates.templates import repo_templates
+from jobs.shadow.mode import SHADOW
+from jobs.shadow.suggestions import record_suggestions
 
 
 @dataclass(frozen=True)
@@ -29,10 +31,14 @@ class TriageResult:
     labelled: bool = False
     held: str | None = None
     """Why a suggestion was not posted (a noise limit), if it was held back."""
+    shadow: bool = False
+    """Shadow mode: the suggestion was recorded (jobs.shadow), nothing was posted or labelled."""
 
     @property
     def decision(self) -> str:
-        """commented (suggested), answered (said none was found), held (a noise limit) or silent."""
+        """commented (suggested), answered (said none was found), held (a noise limit), shadow or silent."""
+        if self.shadow:
+            return "shadow"
         if self.held is not None:
             return "held"
         if self.comment_id is None:
@@ -42,6 +48,9 @@ class TriageResult:
     @property
     def summary(self) -> str:
         """The outcome with its scores, as the ledger records it (the dashboard's Duplicates page)."""
+        if self.shadow:
+            found = ", ".join(f"#{s.number} ({s.score:.2f})" for s in self.shown) or "nothing"
+            return f"shadow mode: would suggest {found}; recorded, not posted"
         if self.held is not None:
             found = ", ".join(f"#{s.number} ({s.score:.2f})" for s in self.shown)
             return f"held {found}: no new comment past the noise limit of {self.held}"
@@ -97,6 +106,11 @@ async def _triage(
     known = await repo_templates(gh, repo, redis)
     candidates = await find_candidates(sessions, index, repo.full_name, number, config, known)
     shown = suggestions(candidates, config.threshold, config.max_suggestions)
+    if config.mode == SHADOW:  # what the comment (and label) would have said, kept instead of posted
+        await record_suggestions(
+            sessions, repo.full_name, number, config, candidates, shown, render(shown, prefix)
+        )
+        return TriageResult(candidates, shown, shadow=True)
     held = shown and hold_new is not None
     if held and await find_marked(gh, repo, number, MARKER_DUPLICATES, bot_login) is None:
         return TriageResult(candidates, shown, held=hold_new)

@@ -32,6 +32,7 @@ from app.github.protocol import RepoId, permission_rank
 from jobs.context import github_for, settings_of
 from jobs.failures import ReportTo, guarded_text
 from jobs.locks import repo_lock
+from jobs.shadow.mode import in_shadow
 from policies.loader import token_permissions
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,9 @@ async def _answer(ctx: dict[str, Any], delivery_id: str, said: Said, repo: RepoI
         )
     for index, parsed in enumerate(commands):
         reply = await _one(talk, parsed)
-        if reply:
+        if reply and in_shadow(config, parsed.name):  # a shadow workflow's command is answered nowhere
+            log.info("shadow %s: reply not posted: %s", parsed.name, reply[:200])
+        elif reply:
             await upsert_comment(gh, repo, said.number, said.marker(index), reply, author=talk.bot)
         talk.answers.append(parsed.name)
     return ANSWERED + ", ".join(talk.answers)

@@ -45,6 +45,7 @@ UPDATABLE = frozenset(
         "installation_id",
         "engine",
         "revision_of",
+        "mode",
     }
 )
 """Run fields that may be filled in as the run learns them (update_run)."""
@@ -94,6 +95,7 @@ class Ledger(RecordsMixin, QueriesMixin, BrowseMixin):
             workflow=workflow,
             state=RunState.QUEUED.value,
             engine=fields.pop("engine", "builtin"),
+            mode=fields.pop("mode", "normal"),
             actor=actor,
             actor_role=actor_role,
             event=event,

@@ -128,7 +128,8 @@ def _field(label: str, value: object) -> str:
 
 def _header(run: RunView) -> list[str]:
     lines = [
-        f"run {run.id}: {run.workflow} on {run.repo}#{run.number} ({run.engine} engine)",
+        f"run {run.id}: {run.workflow} on {run.repo}#{run.number} ({run.engine} engine"
+        + (", shadow mode: recorded, not posted)" if run.mode == "shadow" else ")"),
         _field("state", run.state),
         _field(
             "triggered by",

@@ -72,6 +72,8 @@ class RunView:
     updated_at: datetime
     actor_role: str = ""
     """The requester's role (jobs/ledger/roles.py says the names that are not GitHub's)."""
+    mode: str = "normal"
+    """`shadow`: the run acts on nothing; what it would have done is in the shadow records."""
 
     @classmethod
     def of(cls, row: object) -> RunView:

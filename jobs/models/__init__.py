@@ -5,5 +5,6 @@ from jobs.models.installations import InstallationRow, RepositoryRow
 from jobs.models.issue_index import DuplicateFeedbackRow, IndexBackfillRow, IssueIndexRow  # noqa: F401
 from jobs.models.redeliveries import RedeliveryRow  # noqa: F401
 from jobs.models.runs import ApprovalRow, ProposalRow, RunRow, StepRow, TransitionRow  # noqa: F401
+from jobs.models.shadow import ShadowRecordRow  # noqa: F401
 
 __all__ = ["InstallationRow", "RepositoryRow"]

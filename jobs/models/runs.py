@@ -40,6 +40,8 @@ class RunRow(Base):
     workflow: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(32), index=True)
     engine: Mapped[str] = mapped_column(String(32), default="builtin")
+    mode: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
+    """normal, or shadow: the workflow's `mode` when the run was made (a run once in shadow stays there)."""
     actor: Mapped[str] = mapped_column(String(255), default="")
     actor_role: Mapped[str] = mapped_column(String(32), default="")
     """The requester's role when the run was asked for: a GitHub role, or how it started without one

@@ -21,6 +21,7 @@ from jobs.ledger import TERMINAL, Ledger, RunState
 from jobs.runs.finish import end_run
 from jobs.runs.github_forge import GitHubForge
 from jobs.runs.scoped import scoped_client
+from jobs.shadow.mode import shadow_if_needed
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ async def timed_out(ctx: dict[str, Any], run_id: str, what: str, budget: float) 
     try:
         repo = RepoId.parse(run.repo)
         gh, _ = await scoped_client(ctx, run.installation_id, repo, REPORT_PERMISSIONS)
+        run, gh = await shadow_if_needed(ctx, ledger, gh, run)  # a shadow run's failure is recorded only
         await end_run(
             ledger, GitHubForge(gh, repo, settings_of(ctx).bot_login), run, RunState.FAILED, reason, message
         )

@@ -36,6 +36,8 @@ class WorkSetup:
     """The operator's choices for the setup phase (firewall, download caches)."""
     model: EngineModel | None = None
     """The operator's model for the agent engine (None: none configured; an agent plan then fails)."""
+    push: bool = True
+    """False in shadow mode: the commit stays in the workspace, nothing is pushed."""
 
 
 def bot_identity(bot_login: str) -> Identity:
@@ -129,7 +131,7 @@ async def _finish(
         result = await work(
             ws, plan, order, ledger=ledger, run_id=run.id, image=setup.image,
             identity=setup.identity, message=setup.message, date=commit_date(run), token=setup.token,
-            phase=setup.phase, model=setup.model,
+            phase=setup.phase, model=setup.model, push=setup.push,
         )  # fmt: skip
     except DiffRefusedError as exc:
         if not await _stopped(ledger, run.id):
@@ -169,16 +171,17 @@ async def _finish(
             f"Run `{run.id}` changed nothing, so there is nothing to propose.{problems}",
         )  # fmt: skip
         return None
+    result.patch = await _patch(ws, result.commit)
     proposed = await forge.propose(run, plan, order.item, result)
     await ledger.record_proposal(
         run.id, ws.branch, result.commit, diff_stat=diff_stat(result.changes),
         files=[change.path for change in result.changes], pr_number=proposed.number, pr_url=proposed.url,
-        diff=await _patch(ws, result.commit),
+        diff=result.patch,
     )  # fmt: skip
     reason = f"proposed in {proposed.where}{_failures(plan)}"
     try:
         run = await ledger.transition(
-            run.id, RunState.PROPOSED, actor="steward", reason=reason,
+            run.id, RunState.CLOSED if proposed.final else RunState.PROPOSED, actor="steward", reason=reason,
             expected=RunState.RUNNING,
         )  # fmt: skip
     except LedgerError:

@@ -20,6 +20,8 @@ class Proposed:
     """In words, for the plan's status line: `#12`, or `local branch steward/docs/7`."""
     number: int | None = None
     url: str | None = None
+    final: bool = False
+    """Nothing follows on GitHub (a shadow run recorded its proposal): the run ends closed, not proposed."""
 
 
 class Forge(Protocol):

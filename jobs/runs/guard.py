@@ -25,7 +25,11 @@ async def run_job(
         return f"no run {run_id}"
     if run.installation_id is None:
         return f"run {run_id} has no installation"
-    where = ReportTo(run.installation_id, RepoId.parse(run.repo), run.number, f"{what} of run `{run_id}`")
+    where: ReportTo | None = ReportTo(
+        run.installation_id, RepoId.parse(run.repo), run.number, f"{what} of run `{run_id}`"
+    )
+    if run.mode == "shadow":  # a shadow run tells nobody: its failure is in the ledger only
+        where = None
 
     async def work() -> str:
         try:

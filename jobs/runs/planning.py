@@ -27,6 +27,7 @@ from jobs.runs.scoped import PLAN_PERMISSIONS, scoped_client
 from jobs.runs.setup import choose as choose_setup
 from jobs.runs.work import config_digest, workspace_root
 from jobs.runs.workflow import PlanInput
+from jobs.shadow.mode import SHADOW, shadow_if_needed
 from policies.loader import effective_policy
 from sandbox.basemerge import BaseConflict
 from sandbox.git import branch_name, clone, remove
@@ -52,10 +53,12 @@ async def _plan(ctx: dict[str, Any], ledger: Ledger, run: RunView) -> str:
     assert run.installation_id is not None
     wanted = REVISION_PERMISSIONS if run.revision_of else PLAN_PERMISSIONS
     gh, token = await scoped_client(ctx, run.installation_id, repo, wanted)
+    run, gh = await shadow_if_needed(ctx, ledger, gh, run)  # a shadow run's plan is recorded, never posted
     if run.state != RunState.PLANNING:
         await converge(ctx, ledger, gh, run)
         return f"run {run.id} is {run.state}"
     result = await load_repo_config(gh, repo, ctx.get("redis"))
+    run, gh = await shadow_if_needed(ctx, ledger, gh, run, result.config)
     if result.errors:
         await end_run(
             ledger, GitHubForge(gh, repo, settings.bot_login), run, RunState.FAILED,
@@ -117,7 +120,10 @@ async def _plan(ctx: dict[str, Any], ledger: Ledger, run: RunView) -> str:
         remove(root)
     if revision is not None:
         plan = with_revision(plan, revision)
-    plan = plan.model_copy(update={"requested_by": run.actor})
+    shadow = run.mode == SHADOW  # it changes nothing on GitHub, so there is nothing to approve
+    plan = plan.model_copy(
+        update={"requested_by": run.actor} | ({"approval_required": False} if shadow else {})
+    )
     await ledger.set_plan(run.id, plan)
     await ledger.update_run(
         run.id,
@@ -129,6 +135,7 @@ async def _plan(ctx: dict[str, Any], ledger: Ledger, run: RunView) -> str:
     await ledger.record_step(run.id, "plan", f"plan at {sha[:12]}", 0, kept.encode())
     nxt = RunState.AWAITING_APPROVAL if plan.approval_required else RunState.RUNNING
     reason = "the plan waits for approval" if plan.approval_required else "no approval required"
+    reason = "shadow mode: nothing to approve, nothing will be posted or pushed" if shadow else reason
     try:
         run = await ledger.transition(run.id, nxt, actor="steward", reason=reason, expected=RunState.PLANNING)
     except TransitionConflict:

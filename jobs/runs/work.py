@@ -44,6 +44,8 @@ class WorkResult:
     outcome: Outcome
     commit: str | None
     changes: list[FileChange] = field(default_factory=list)
+    patch: str = ""
+    """The committed diff as a reviewer reads it (filled in before the proposal; empty when git failed)."""
 
 
 def config_digest(config: RepoConfig) -> str:
@@ -220,8 +222,9 @@ async def work(
     token: str | None = None,
     phase: Phase | None = None,
     model: EngineModel | None = None,
+    push: bool = True,
 ) -> WorkResult:
-    """Work in the sandbox (work_in_sandbox), then check, commit and push the diff.
+    """Work in the sandbox (work_in_sandbox), then check, commit and push the diff (or only commit).
 
     Raises sandbox.git.DiffRefusedError when the diff leaves the policy's paths: nothing is committed.
     """
@@ -239,8 +242,9 @@ async def work(
         token=token,
         date=date,
         found=found,
+        push=push,
     )
-    what = "commit and push" if token is not None else "commit"  # a local run (no token) pushes nothing
+    what = "commit and push" if token is not None and push else "commit"  # local runs push to the checkout
     await ledger.record_step(
         run_id, "commit", f"{what} {ws.branch}", 0, (commit or "nothing to commit").encode()
     )

@@ -29,6 +29,8 @@ from jobs.runs.revision.working import revision_head
 from jobs.runs.scoped import scoped_client
 from jobs.runs.setup import Phase
 from jobs.runs.work import WorkOrder, recorded_clone, workspace_root
+from jobs.shadow.forge import forge_for
+from jobs.shadow.mode import SHADOW, read_only, shadow_if_needed
 from policies.loader import effective_policy
 from sandbox import images
 from sandbox.basemerge import BaseConflict, MergeIn
@@ -65,11 +67,16 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
     assert run.installation_id is not None
     workflow = registry.get(run.workflow)
     shipped = workflow.policy()
-    gh, token = await scoped_client(ctx, run.installation_id, repo, dict(shipped.permissions))
+    wanted: dict[str, str] = dict(shipped.permissions)
+    gh, token = await scoped_client(
+        ctx, run.installation_id, repo, read_only(wanted) if run.mode == SHADOW else wanted
+    )
+    run, gh = await shadow_if_needed(ctx, ledger, gh, run)
     config = (await load_repo_config(gh, repo, ctx.get("redis"))).config
+    run, gh = await shadow_if_needed(ctx, ledger, gh, run, config)  # gone shadow since approval: records
     policy = effective_policy(shipped, workflow.section(config))
     info = await gh.repository_info(repo)
-    forge = GitHubForge(gh, repo, settings.bot_login, info.default_branch)
+    forge = forge_for(gh, repo, settings.bot_login, info.default_branch)  # a shadow client: a ShadowForge
     lapsed = await approval_lapsed(ctx, ledger, gh, forge, run, plan, policy, workflow.section(config))
     if lapsed is not None:
         return lapsed
@@ -128,7 +135,8 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
             image=image,
             identity=bot_identity(settings.bot_login),
             message=workflow.commit_message(item),
-            token=token,
+            token=None if run.mode == SHADOW else token,
+            push=run.mode != SHADOW,  # a shadow run's commit stays in its workspace
             phase=Phase(
                 settings.data_dir, run.repo, settings.egress_without_firewall, settings.cache_max_bytes
             ),
