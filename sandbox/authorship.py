@@ -57,11 +57,10 @@ def _author(line: str) -> Author | None:
     parts = line.split("\0")
     if len(parts) != 6:
         return None
-    sha, name, email, committer, committer_email, run = parts
-    runs = run.split()
-    return Author(sha, name, email, committer, committer_email, runs[-1] if runs and all(
-        _TRAILER.match(value) for value in runs
-    ) else "")  # fmt: skip
+    sha, name, email, committer, committer_email, trailers = parts
+    runs = trailers.split()
+    run = runs[-1] if runs and all(_TRAILER.match(value) for value in runs) else ""
+    return Author(sha, name, email, committer, committer_email, run)
 
 
 def _changes(raw: bytes) -> list[tuple[str, str, str, str]]:

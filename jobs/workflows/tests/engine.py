@@ -127,12 +127,6 @@ async def _place(
         target: Target = kept[0][0].target
         test_path = placed.own.get(path) or layout.path_for(target.module, taken)
         taken.add(test_path)
-        edited = placed.edited.get(path)
-        outcome.placed[path] = (
-            refreshed_note(test_path) if path in placed.own
-            else edited_note(edited, test_path) if edited is not None
-            else ""
-        )  # fmt: skip
         if not path_allowed(given.policy, test_path):
             outcome.refused.append(test_path)
             outcome.problems.append(
@@ -151,6 +145,11 @@ async def _place(
             outcome.problems.append(f"could not write {test_path}: {exc}")
             continue
         outcome.changed.append(test_path)
+        edited = placed.edited.get(path)
+        if path in placed.own:
+            outcome.placed[path] = refreshed_note(test_path)
+        elif edited is not None:
+            outcome.placed[path] = edited_note(edited, test_path)
         names = [line.split("(")[0][4:] for line in text.splitlines() if line.startswith("def test_")]
         for name, (_, gain) in zip(names, kept, strict=False):
             outcome.kept.append(Kept(name, test_path, path, gain))
