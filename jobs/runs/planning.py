@@ -22,6 +22,7 @@ from jobs.runs.item import work_item
 from jobs.runs.plancomment import show_plan
 from jobs.runs.queue import enqueue_work
 from jobs.runs.revision.basing import base_move, conflict_reason, conflict_text, merge_wanted
+from jobs.runs.revision.generated import generated_files
 from jobs.runs.revision.planning import REVISION_PERMISSIONS, RevisionRefused, revision_base, with_revision
 from jobs.runs.scoped import PLAN_PERMISSIONS, scoped_client
 from jobs.runs.setup import choose as choose_setup
@@ -98,10 +99,10 @@ async def _plan(ctx: dict[str, Any], ledger: Ledger, run: RunView) -> str:
             await end_run(ledger, forge, run, RunState.FAILED, conflict_reason(exc), text)
             return f"failed: {conflict_reason(exc)}"
         if revision is not None:
-            revision = revision.model_copy(
-                update={"base": base_move(ws.merged, info.default_branch, made=False)}
-            )
-        given = PlanInput(item, result.config, policy, ws.work_tree, ws.git_dir, sha)
+            made = await generated_files(ws, sha, settings.bot_login, revision.pushed)
+            moved = base_move(ws.merged, info.default_branch, made=False)
+            revision = revision.model_copy(update={"base": moved, "generated": made})
+        given = PlanInput(item, result.config, policy, ws.work_tree, ws.git_dir, sha, revision)
         plan = await anyio.to_thread.run_sync(lambda: workflow.plan(given))
         install = choose_setup(ws.work_tree, result.config, workflow, policy, settings.egress_allowlist)
         plan = plan.model_copy(update={"setup": install})

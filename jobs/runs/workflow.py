@@ -17,6 +17,7 @@ from typing import Protocol, runtime_checkable
 from app.config.model import RepoConfig, WorkflowConfig
 from jobs.agent.task import AgentResult, RunAgent
 from jobs.plan import Plan
+from jobs.runs.revision.model import RevisionPlan
 from jobs.runs.workitem import Exec, WorkItem
 from policies.model import Policy
 from sandbox.limits import Limits
@@ -67,6 +68,8 @@ class PlanInput:
     """The checked-out work tree at `base_sha` (read it through jobs.workflows' safe readers only)."""
     git_dir: Path | None
     base_sha: str
+    revision: RevisionPlan | None = None
+    """A revision's account of the branch (what Steward generated on it, who edited it); None otherwise."""
 
 
 @dataclass(frozen=True)

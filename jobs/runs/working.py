@@ -23,6 +23,7 @@ from jobs.runs.guard import run_job
 from jobs.runs.item import work_item
 from jobs.runs.rebind import approval_lapsed
 from jobs.runs.revision.basing import base_move, conflict_reason, conflict_text, merge_wanted
+from jobs.runs.revision.generated import generated_files
 from jobs.runs.revision.planning import RevisionRefused
 from jobs.runs.revision.result import kept_notes
 from jobs.runs.revision.working import revision_head
@@ -130,7 +131,9 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
             return f"failed: {why}"
         if plan.revision is not None:
             moved = base_move(ws.merged, info.default_branch, made=True)
-            plan = plan.model_copy(update={"revision": plan.revision.model_copy(update={"base": moved})})
+            made = await generated_files(ws, plan.base_sha, settings.bot_login, plan.revision.pushed)
+            revised = plan.revision.model_copy(update={"base": moved, "generated": made})
+            plan = plan.model_copy(update={"revision": revised})
         setup = WorkSetup(
             image=image,
             identity=bot_identity(settings.bot_login),

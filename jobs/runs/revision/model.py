@@ -42,6 +42,22 @@ class PushedCommit(BaseModel):
     author: str
 
 
+class GeneratedFile(BaseModel):
+    """A file Steward's own commits added on the branch (read from git), and who else edited it since."""
+
+    path: str
+    edited_by: list[str] = Field(default_factory=list)
+    """People whose commits touched it after Steward added it (empty: Steward's own, refreshed in place)."""
+
+    @property
+    def own(self) -> bool:
+        return not self.edited_by
+
+    def editors(self) -> str:
+        """`@rita`, `@sam` as code: named, never mentioned."""
+        return ", ".join(code_span(f"@{who}") for who in self.edited_by) or "someone"
+
+
 class BaseMove(BaseModel):
     """The default branch moved on since the branch left it: the revision merges it in and re-plans on top."""
 
@@ -74,6 +90,8 @@ class RevisionPlan(BaseModel):
     pushed: list[PushedCommit] = Field(default_factory=list)
     base: BaseMove | None = None
     """The default branch's move the revision merges in (None: the branch already holds its head)."""
+    generated: list[GeneratedFile] = Field(default_factory=list)
+    """The files Steward's commits added on the branch, with who else edited them (read from git)."""
 
 
 def is_note_step(step_id: str) -> bool:

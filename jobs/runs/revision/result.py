@@ -72,6 +72,12 @@ def _answer(note: ReviewNote, plan: Plan) -> str:
     return f"{step.result}: {message(step.result_detail, 600)}"
 
 
+def _step_line(title: str, result: str, detail: str) -> str:
+    """A refreshed step, its fate and why (where its files went: rewritten in place, or a person's kept)."""
+    why = f" ({message(detail, 600)})" if detail else ""
+    return f"- {message(title, 200)}: {result or 'planned'}{why}"
+
+
 def result_body(run_id: str, plan: Plan, commit: str, revision: RevisionPlan) -> str:
     """The comment: the commit, one line per review comment, the refreshed steps, people's commits."""
     lines = [
@@ -98,6 +104,6 @@ def result_body(run_id: str, plan: Plan, commit: str, revision: RevisionPlan) ->
     refreshed = [step for step in plan.steps if not is_note_step(step.id)]
     if refreshed:
         lines += ["", "**Steps:**"]
-        lines += [f"- {message(step.title, 200)}: {step.result or 'planned'}" for step in refreshed]
+        lines += [_step_line(step.title, step.result, step.result_detail) for step in refreshed]
     lines += ["", f"Trace: `steward runs show {run_id}`."]
     return "\n".join(lines) + "\n"

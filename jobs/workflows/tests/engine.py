@@ -8,6 +8,7 @@ import re
 from collections import Counter
 
 from app.config.model import TestsConfig
+from app.github.untrusted import code_span
 from jobs.runs.workflow import StepOutcome, WorkInput
 from jobs.workflows.tests.affected import repository_files, source_files
 from jobs.workflows.tests.candidates import Candidate, Target, module_of
@@ -17,6 +18,7 @@ from jobs.workflows.tests.layout import detect
 from jobs.workflows.tests.measure import FileCoverage, Report
 from jobs.workflows.tests.outcome import Dropped, Kept, TestsOutcome
 from jobs.workflows.tests.planning import LEAST_STEP, SUITE_STEP, file_step_id, source_roots
+from jobs.workflows.tests.refresh import Placement, edited_note, generated_of, place, refreshed_note
 from jobs.workflows.tests.sandboxenv import SCRATCH, WORKSPACE
 from jobs.workflows.tests.session import Session
 from jobs.workflows.tests.validate import Validator
@@ -62,10 +64,14 @@ async def run_engine(given: WorkInput, config: TestsConfig, generator: Generator
     session = Session(given.run, roots)
     include = [f"{WORKSPACE}/*"]
     suite_targets = [detect(files).folder or "."]
+    generated = generated_of(given.plan.revision)
+    regenerated = place(detect(files), roots, [], generated).regenerated
+    ignored = [f"--ignore={path}" for path in regenerated]  # a revision regenerates them: not the baseline
     await session.raw(f"mkdir -p {SCRATCH}")
     before_run, base = await session.covered(
-        suite_targets, include, SUITE_SECONDS, "the existing suite under coverage (before)", source=roots
-    )
+        suite_targets + ignored, include, SUITE_SECONDS, "the existing suite under coverage (before)",
+        source=roots,
+    )  # fmt: skip
     outcome.failing_before = sorted(failing_tests(before_run.output)) if not before_run.ok else []
     baseline = base or Report()
     kept_steps = {step.id for step in given.plan.kept()}
@@ -95,7 +101,8 @@ async def run_engine(given: WorkInput, config: TestsConfig, generator: Generator
                 outcome.dropped.append(Dropped(candidate.id, path, verdict.reason or "", verdict.detail))
         if path not in kept_by_file:
             outcome.problems.append(nothing_kept(path, baseline.get(path), outcome.dropped))
-    await _place(given, session, files, kept_by_file, outcome)
+    placed = place(detect(files), roots, affected, generated)
+    await _place(given, session, files, kept_by_file, outcome, placed)
     await _suite(given, session, suite_targets, include, kept_steps, outcome)
     outcome.commands = session.commands
     _steps(given, outcome)
@@ -108,13 +115,17 @@ async def _place(
     files: list[str],
     kept_by_file: dict[str, list[tuple[Candidate, str]]],
     outcome: TestsOutcome,
+    placed: Placement,
 ) -> None:
-    """Write each module's kept tests where the repository keeps its tests, if the policy lets the run."""
+    """Write each module's kept tests where the repository keeps its tests (in a revision, over Steward's
+    own earlier file for it), if the policy lets the run."""
     layout = detect(files)
     taken = set(files)
+    for path in placed.own.keys() - kept_by_file.keys():
+        outcome.placed[path] = f"{code_span(placed.own[path])} left as it was"
     for path, kept in kept_by_file.items():
         target: Target = kept[0][0].target
-        test_path = layout.path_for(target.module, taken)
+        test_path = placed.own.get(path) or layout.path_for(target.module, taken)
         taken.add(test_path)
         if not path_allowed(given.policy, test_path):
             outcome.refused.append(test_path)
@@ -134,6 +145,11 @@ async def _place(
             outcome.problems.append(f"could not write {test_path}: {exc}")
             continue
         outcome.changed.append(test_path)
+        edited = placed.edited.get(path)
+        if path in placed.own:
+            outcome.placed[path] = refreshed_note(test_path)
+        elif edited is not None:
+            outcome.placed[path] = edited_note(edited, test_path)
         names = [line.split("(")[0][4:] for line in text.splitlines() if line.startswith("def test_")]
         for name, (_, gain) in zip(names, kept, strict=False):
             outcome.kept.append(Kept(name, test_path, path, gain))
@@ -183,4 +199,6 @@ def _steps(given: WorkInput, outcome: TestsOutcome) -> None:
             files = outcome.affected if step.id == LEAST_STEP else [step.detail]
             n = sum(1 for kept in outcome.kept if kept.path in files)
             status = "done" if n else "unchanged"
-            outcome.steps.append(StepOutcome(step.id, status, f"{n} test(s) kept for {', '.join(files)}"))
+            said = [f"{n} test(s) kept for {', '.join(files)}"]
+            said += [outcome.placed[path] for path in files if outcome.placed.get(path)]
+            outcome.steps.append(StepOutcome(step.id, status, "; ".join(said)))

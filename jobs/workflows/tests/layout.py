@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from jobs.workflows.tests.affected import is_test_file
@@ -24,6 +25,17 @@ class Layout:
             if path not in taken:
                 return path
         raise ValueError(f"no free test file name for {module}")
+
+    def stem_of(self, path: str) -> tuple[str, int] | None:
+        """The module stem and number of a file path_for names (`tests/test_calc_steward_2.py`: calc, 2)."""
+        folder, _, name = path.rpartition("/")
+        pattern = _SUFFIXED if self.suffix else _PREFIXED
+        found = pattern.match(name) if folder == self.folder else None
+        return (found.group(1), int(found.group(2) or 1)) if found is not None else None
+
+
+_PREFIXED = re.compile(r"^test_(.+)_steward(?:_([1-9][0-9]{0,2}))?\.py$")
+_SUFFIXED = re.compile(r"^(.+)_steward(?:_([1-9][0-9]{0,2}))?_test\.py$")
 
 
 def detect(files: list[str]) -> Layout:

@@ -48,3 +48,5 @@ class TestsOutcome(Outcome):
     """Tests of the suite that failed before any test was added."""
     refused: list[str] = field(default_factory=list)
     """Test files that would have landed outside the writable paths, so were not written."""
+    placed: dict[str, str] = field(default_factory=dict)
+    """A revision's word per source on its test file: rewritten in place, or a person's file kept."""

@@ -6,7 +6,9 @@ import hashlib
 
 from app.config.model import TestsConfig
 from app.github.protocol import permission_rank
+from app.github.untrusted import code_span
 from jobs.plan import NOT_ACTED_ON, Plan, PlanStep
+from jobs.runs.revision.model import GeneratedFile
 from jobs.runs.workflow import PlanInput
 from jobs.workflows.tests.affected import (
     choose,
@@ -15,7 +17,9 @@ from jobs.workflows.tests.affected import (
     source_files,
     unknown_paths,
 )
-from jobs.workflows.tests.layout import detect
+from jobs.workflows.tests.candidates import module_of
+from jobs.workflows.tests.layout import Layout, detect
+from jobs.workflows.tests.refresh import Placement, edited_note, generated_of, place
 from jobs.workflows.tests.validate import RUNS
 
 SUITE_STEP = "suite"
@@ -39,6 +43,38 @@ def _how(config: TestsConfig) -> str:
     )
 
 
+def _title(path: str, placed: Placement, config: TestsConfig) -> str:
+    """A file's step: write its tests, or, in a revision, rewrite Steward's own file for it in place."""
+    own = placed.own.get(path)
+    if own is None:
+        return f"Write tests for {path}: {_how(config)}"
+    return (
+        f"Refresh {own} in place for {path} (Steward generated it on this branch, nobody edited it since): "
+        + _how(config)
+    )
+
+
+def _edited(layout: Layout, files: list[str], placed: Placement) -> list[str]:
+    taken = set(files)
+    notes = []
+    for path, file in placed.edited.items():
+        new = layout.path_for(module_of(path, source_roots(files)).module, taken)
+        taken.add(new)
+        notes.append(edited_note(file, new))
+    return notes
+
+
+def _least_generated(layout: Layout, generated: list[GeneratedFile]) -> list[str]:
+    """Without named files, which generated files the least-covered modules may refresh, and which stay."""
+    own = [code_span(f.path) for f in generated if f.own and layout.stem_of(f.path) is not None]
+    notes = [f"refreshed in place if their module is chosen: {', '.join(own)}"] if own else []
+    return notes + [
+        f"{code_span(f.path)} was edited by {f.editors()} — left as it is; new tests go to a new file"
+        for f in generated
+        if not f.own and layout.stem_of(f.path) is not None
+    ]
+
+
 def plan_tests(given: PlanInput, config: TestsConfig) -> Plan:
     """The affected files, one step each, then the whole-suite check; a repository not in Python is refused.
 
@@ -54,12 +90,17 @@ def plan_tests(given: PlanInput, config: TestsConfig) -> Plan:
     notes += [
         f"{path}: not a Python source file of this checkout" for path in unknown_paths(given.item, files)
     ]
+    generated = generated_of(given.revision)
+    placed = place(layout, source_roots(files), list(affected.files), generated)
     if affected.files:
         steps = [
-            PlanStep(id=file_step_id(path), title=f"Write tests for {path}: {_how(config)}", detail=path)
+            PlanStep(id=file_step_id(path), title=_title(path, placed, config), detail=path)
             for path in affected.files
         ]
         notes.append(f"affected files: {affected.source}")
+        notes += _edited(layout, files, placed)
+    elif placed.regenerated or any(not file.own for file in generated):
+        notes += _least_generated(layout, generated)
     elif given.item.paths:
         steps = []
     else:
