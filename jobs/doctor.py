@@ -187,7 +187,9 @@ def check_embeddings() -> Check:
             "`make embeddings` for semantic duplicate triage (optional)",
             required=False,
         )
-    return Check("embeddings", True, f"semantic duplicate triage: {reason}", required=False)
+    from jobs.duplicates.semantic import backend
+
+    return Check("embeddings", True, f"semantic duplicate triage: {reason}; {backend()}", required=False)
 
 
 def check_schedule(settings: Settings, now: datetime | None = None) -> list[Check]:

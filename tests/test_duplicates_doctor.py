@@ -26,3 +26,6 @@ def test_doctor_agrees_with_what_is_installed(monkeypatch: pytest.MonkeyPatch) -
     assert check.detail.startswith("lexical only:") != installed
     if not installed:
         assert "is not installed" in check.detail
+    else:  # the backend in use, and how it computes
+        assert "torch " in check.detail and f"{semantic.MAX_TOKENS} word pieces" in check.detail
+        assert ("bfloat16" in check.detail) != ("float32" in check.detail)

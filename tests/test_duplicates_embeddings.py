@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jobs.duplicates import semantic
+from app.github.protocol import IssueRecord
+from jobs.duplicates import semantic, store
 from jobs.duplicates.engine import Corpus
+from jobs.duplicates.store import Sessions
 from jobs.duplicates.text import embed_text, tokenize
 
 available, why = semantic.embeddings_available()
@@ -73,3 +75,60 @@ def test_bfloat16_embeds_like_float32_and_one_item_like_a_batch(monkeypatch: pyt
     assert np.allclose(np.linalg.norm(vectors["1"], axis=1), 1.0, atol=1e-4)
     for matrix in vectors.values():
         assert matrix[0] @ matrix[1] > matrix[0] @ matrix[2] + 0.2
+
+
+def _record(number: int, title: str, body: str, state: str = "open") -> IssueRecord:
+    return IssueRecord(
+        number=number,
+        title=title,
+        body=body,
+        state=state,
+        is_pull_request=False,
+        author="octocat",
+        html_url=f"https://github.com/o/r/issues/{number}",
+        created_at="2026-01-01T00:00:00Z",
+    )
+
+
+@pytest.mark.anyio
+async def test_upsert_embeds_only_texts_it_has_not_embedded(
+    db: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A close or a label keeps the stored vector; a changed body, a new item and a repeated text are
+    embedded, the repeated one once, and every stored vector is the model's for its text."""
+    asked: list[str] = []
+    real = semantic.embed
+
+    def counting(texts: list[str]) -> np.ndarray:
+        asked.extend(texts)
+        return real(texts)
+
+    monkeypatch.setattr(semantic, "embed", counting)
+    first = [
+        _record(1, "Crash on save", "Saving a file crashes the editor."),
+        _record(2, "Add a theme", "Dark."),
+    ]
+    await store.upsert_items(db, "o/r", first)
+    assert len(asked) == 2
+    asked.clear()
+    await store.upsert_items(
+        db,
+        "o/r",
+        [
+            _record(1, "Crash on save", "Saving a file crashes the editor.", state="closed"),  # same text
+            _record(2, "Add a theme", "Dark, and a light one too."),  # edited
+            _record(3, "Bump lib from 1.0 to 1.1", "Bumps lib."),
+            _record(4, "Bump lib from 1.0 to 1.1", "Bumps lib."),  # the same text again
+        ],
+    )
+    assert asked == [
+        embed_text("Add a theme", "Dark, and a light one too."),
+        embed_text("Bump lib from 1.0 to 1.1", "Bumps lib."),
+    ]
+    rows = {n: await store.get_item(db, "o/r", n) for n in (1, 2, 3, 4)}
+    assert all(row is not None and row.embedding is not None for row in rows.values())
+    for number, row in rows.items():
+        assert row is not None and row.embedding is not None
+        expected = real([embed_text(row.title, row.body)])[0]
+        assert float(semantic.from_blob(row.embedding) @ expected) > 0.99, number
+    assert rows[1] is not None and rows[1].state == "closed"

@@ -54,11 +54,22 @@ def _load() -> Any:
 
 
 def describe() -> str:
-    """How the loaded model computes, for the bench and `steward doctor`-style output."""
+    """How the loaded model computes, for the bench."""
     import torch
 
     dtype = "bfloat16" if next(_load().parameters()).dtype == torch.bfloat16 else "float32"
     return f"{dtype}, {MAX_TOKENS} word pieces, {BATCH_THREADS} thread(s) per batch, {EMBED_THREADS} per item"
+
+
+def backend() -> str:
+    """Which backend and precision embedding will use, without loading the model (for `steward doctor`)."""
+    import torch
+
+    dtype = "bfloat16" if _use_bf16(torch) else "float32"
+    return (
+        f"torch {torch.__version__} on CPU, {dtype}, {MAX_TOKENS} word pieces, "
+        f"{BATCH_THREADS} thread(s) per batch, {EMBED_THREADS} per item"
+    )
 
 
 def _use_bf16(torch: Any) -> bool:

@@ -65,11 +65,10 @@ async def upsert_items(sessions: Sessions, repo: str, records: Sequence[IssueRec
     """Insert or refresh items (embedding them in one batch when the extra is present); returns the count."""
     if not records:
         return 0
+    numbers = [r.number for r in records]
     vectors: list[bytes | None] = [None] * len(records)
     if semantic.embeddings_available()[0]:
-        embedded = semantic.embed([embed_text(r.title, r.body) for r in records])
-        vectors = [semantic.to_blob(v) for v in embedded]
-    numbers = [r.number for r in records]
+        vectors = await _vectors(sessions, repo, records)
     async with sessions.begin() as session:
         existing = {
             row.number: row
@@ -92,6 +91,37 @@ async def upsert_items(sessions: Sessions, repo: str, records: Sequence[IssueRec
                 if record.state == "open":
                     row.duplicate_of = None
     return len(records)
+
+
+def _embedded_text(title: str, body: str) -> str:
+    """What the model reads of an item as it is stored (title and body cut as the columns cut them), so a
+    stored vector is a function of the stored text alone."""
+    return embed_text(title[:TITLE_MAX], body[:BODY_MAX])
+
+
+async def _vectors(sessions: Sessions, repo: str, records: Sequence[IssueRecord]) -> list[bytes | None]:
+    """One vector per record, embedding only texts not already embedded: an item whose stored title and body
+    read the same keeps its stored vector (a close, a label, a reopen, a backfill run again), and texts
+    repeated within the batch (automated items) are embedded once."""
+    async with sessions() as session:
+        stored = {
+            row.number: (row.title, row.body, row.embedding)
+            for row in await session.execute(
+                select(
+                    IssueIndexRow.number, IssueIndexRow.title, IssueIndexRow.body, IssueIndexRow.embedding
+                ).where(IssueIndexRow.repo == repo, IssueIndexRow.number.in_([r.number for r in records]))
+            )
+        }
+    width = semantic.EMBEDDING_DIM * 2
+    known: dict[str, bytes] = {}
+    for title, body, blob in stored.values():
+        if blob is not None and len(blob) == width:
+            known[_embedded_text(title, body)] = blob
+    texts = [_embedded_text(r.title, r.body) for r in records]
+    missing = list(dict.fromkeys(t for t in texts if t not in known))
+    if missing:
+        known.update(zip(missing, (semantic.to_blob(v) for v in semantic.embed(missing)), strict=True))
+    return [known[t] for t in texts]
 
 
 async def upsert_item(sessions: Sessions, repo: str, record: IssueRecord) -> None:
