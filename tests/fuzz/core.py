@@ -81,15 +81,13 @@ class Target:
     name: str
     strategy: st.SearchStrategy[Any]
     check: Callable[[Any], None]
-    setup: Callable[[], Any] | None = None
-    """Makes the state `check` needs (a server); given to `check` as its first argument."""
 
 
 def unexpected(exc: BaseException, what: str) -> Crash:
     return Crash(f"{what} raised {type(exc).__name__}: {exc}")
 
 
-def run(target: Target, cases: int, *, strict: bool, state: Any = None) -> Tally:
+def run(target: Target, cases: int, *, strict: bool) -> Tally:
     """Run `cases` cases of the target; strict: raise the first finding (shrunk), else count them all."""
     tally = Tally(target.name)
 
@@ -97,10 +95,7 @@ def run(target: Target, cases: int, *, strict: bool, state: Any = None) -> Tally
         tally.cases += 1
         started = time.perf_counter()
         try:
-            if state is None:
-                target.check(case)
-            else:
-                target.check(state, case)
+            target.check(case)
         except Finding as finding:
             if strict:
                 raise
