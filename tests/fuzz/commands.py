@@ -14,9 +14,10 @@ from app.commands.parser import (
     ParsedCommand,
     parse_commands,
 )
+from app.commands.paths import MAX_PATH_CHARS, MAX_PATHS, BadPaths, parse_paths
 from app.handlers.commands import might_hold_command
 from tests.fuzz.core import Broken, Target, unexpected
-from tests.fuzz.text import hostile, one_line
+from tests.fuzz.text import hostile, links_or_pings, one_line
 
 SAFE_NAME = re.compile(r"[a-z0-9_.#-]+|\?")
 """What a parsed name may hold: the help reply echoes an unknown one inside a code span."""
@@ -24,6 +25,8 @@ prefixes = st.one_of(
     st.sampled_from(["/steward", "/bot", "/Steward"]),
     st.from_regex(r"/[A-Za-z][A-Za-z0-9_-]{0,31}", fullmatch=True),
 )
+PATHS = ("src/a.py", "./a//b", "..", "../x", "/etc/passwd", "-rf", "a\\b", ".", "tests/", "a/../b", "x" * 201)
+"""Arguments of `/steward tests [paths]`, good and bad."""
 names = st.from_regex(r"[a-z][a-z0-9_-]{0,50}", fullmatch=True)
 
 
@@ -36,7 +39,8 @@ class Comment:
 
 
 def _lines(prefix: str) -> st.SearchStrategy[str]:
-    command = st.tuples(st.sampled_from(["", " ", "   ", "> ", "- ", "    ", "\t"]), names, one_line).map(
+    args = one_line | st.lists(st.sampled_from(PATHS) | one_line, max_size=25).map(" ".join)
+    command = st.tuples(st.sampled_from(["", " ", "   ", "> ", "- ", "    ", "\t"]), names, args).map(
         lambda parts: f"{parts[0]}{prefix} {parts[1]} {parts[2]}"
     )
     return st.lists(st.one_of(command, hostile), max_size=20).map("\n".join)
@@ -60,16 +64,7 @@ def check(comment: Comment) -> None:
         raise Broken(f"{len(found)} commands, more than {MAX_COMMANDS}")
     lines = comment.body[:65_536].replace("\r\n", "\n").replace("\r", "\n").split("\n")
     for command in found:
-        if not SAFE_NAME.fullmatch(command.name):
-            raise Broken(f"unsafe name {command.name!r}")
-        if not (_known(command.name) or len(command.name) <= MAX_NAME_CHARS):
-            raise Broken(f"unknown name longer than {MAX_NAME_CHARS}: {command.name!r}")
-        if len(command.args) > MAX_ARGS_CHARS or "\n" in command.args or "\r" in command.args:
-            raise Broken(f"args out of bounds: {command.args[:80]!r} ({len(command.args)} chars)")
-        if not 1 <= command.line <= len(lines):
-            raise Broken(f"line {command.line} of {len(lines)}")
-        if comment.prefix.lower() not in lines[command.line - 1].lower():
-            raise Broken(f"line {command.line} does not hold the prefix: {lines[command.line - 1]!r}")
+        _check_command(command, lines, comment.prefix)
     if found and not might_hold_command(comment.body):
         raise Broken("the receiver would drop a comment the worker reads commands from")
     if comment.alone is not None:
@@ -77,6 +72,45 @@ def check(comment: Comment) -> None:
         expected = [ParsedCommand(name, args.replace("\x00", "\ufffd").strip()[:MAX_ARGS_CHARS], 1)]
         if found != expected:
             raise Broken(f"{comment.body!r} gave {found}, not {expected}")
+
+
+def _check_command(command: ParsedCommand, lines: list[str], prefix: str) -> None:
+    """One parsed command: a safe name, bounded arguments on one line, read from a line that holds it."""
+    if not SAFE_NAME.fullmatch(command.name):
+        raise Broken(f"unsafe name {command.name!r}")
+    if not (_known(command.name) or len(command.name) <= MAX_NAME_CHARS):
+        raise Broken(f"unknown name longer than {MAX_NAME_CHARS}: {command.name!r}")
+    if len(command.args) > MAX_ARGS_CHARS or "\n" in command.args or "\r" in command.args:
+        raise Broken(f"args out of bounds: {command.args[:80]!r} ({len(command.args)} chars)")
+    if not 1 <= command.line <= len(lines):
+        raise Broken(f"line {command.line} of {len(lines)}")
+    if prefix.lower() not in lines[command.line - 1].lower():
+        raise Broken(f"line {command.line} does not hold the prefix: {lines[command.line - 1]!r}")
+    _check_paths(command.args)
+
+
+def _check_paths(args: str) -> None:
+    """`/steward tests [paths]` reads its arguments as paths: checked, bounded, normalised, or a BadPaths."""
+    try:
+        paths = parse_paths(args)
+        again = parse_paths(" ".join(paths))
+    except BadPaths as exc:
+        shown = links_or_pings(str(exc))
+        if shown is not None:
+            raise Broken(f"the refusal of {args[:80]!r} links or pings: {shown}") from exc
+        return
+    except Exception as exc:
+        raise unexpected(exc, "parse_paths") from exc
+    if len(paths) > MAX_PATHS or len(set(paths)) != len(paths) or again != paths:
+        raise Broken(f"{args[:80]!r} gave {paths[:5]}, read again {again[:5]}")
+    for path in paths:
+        if (
+            len(path) > MAX_PATH_CHARS
+            or path.startswith(("/", "-"))
+            or ".." in path.split("/")
+            or "\\" in path
+        ):
+            raise Broken(f"{path[:80]!r} passed the path check")
 
 
 def _known(name: str) -> bool:
