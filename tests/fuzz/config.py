@@ -16,9 +16,10 @@ from tests.fuzz.yamlgen import files
 
 YAML_LINE_BREAKS = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 """Where PyYAML, whose marks give the lines of errors, ends a line (YAML 1.1 counts NEL, LS and PS too)."""
-MAX_SECONDS = 10.0
+MAX_SECONDS = 30.0
 """One file parsed, however hostile: a real one takes about a millisecond, the worst 64 KiB measured here
-(thousands of globs outside the policy, each checked and reported) a few seconds; longer is a hang."""
+(19,000 globs outside the policy, each checked and reported) up to 7 s on a loaded machine; far longer is a
+hang. Loose on purpose: the bench prints the slowest case, and a test must not fail on a busy machine."""
 
 
 def check(text: str) -> None:
