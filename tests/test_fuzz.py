@@ -12,6 +12,7 @@ import yaml
 
 from app.config.loader import MAX_ERROR_ROWS, parse_config, render_config_errors
 from app.config.yamlnodes import LineIndex
+from app.github.untrusted import inline
 from jobs.plan import Plan, PlanStep, parse_ticked, render_plan
 from jobs.workflows.tests.outcome import TestsOutcome
 from jobs.workflows.tests.text import coverage_table
@@ -98,6 +99,14 @@ def test_a_pipe_in_a_path_cannot_cut_the_coverage_table_open() -> None:
 
 
 # Found by the diff check target -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["--@.A", "a@.b", "docs/x+y@..z.md"])
+def test_an_address_whose_domain_starts_with_a_dot_is_not_linked(text: str) -> None:
+    """cmark-gfm links `a@.b` as an e-mail address; `inline` took only `a@b.c` for one (found in a refusal
+    naming a policy glob)."""
+    assert links_or_pings(inline(text)) is None
+    assert "mailto" not in rendered(inline(text))
 
 
 def test_paths_that_are_not_utf8_are_refused_and_named_readably() -> None:

@@ -20,7 +20,7 @@ SEGMENTS = (
 )  # fmt: skip
 paths = st.one_of(
     st.lists(st.one_of(st.sampled_from(SEGMENTS), hostile), min_size=1, max_size=5).map("/".join),
-    st.binary(min_size=1, max_size=40).map(lambda b: b.decode(errors="surrogateescape")),
+    st.binary(min_size=1, max_size=40).map(lambda b: b.replace(b"\0", b"").decode(errors="surrogateescape")),
 ).map(lambda path: path.replace("\0", "") or "x")
 """Any path git can hold (no NUL), hostile text and undecodable bytes included."""
 MODES = ("100644", "100755", "120000", "160000", "000000")

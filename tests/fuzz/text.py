@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 PIECES = (
     "@alice", "@octo-org/security", "#12", "GH-3", "o/r#5", "<img src=x onerror=alert(1)>", "<b>", "</b>",
-    "<script>alert(1)</script>", "[a](https://e.x/a)", "<https://e.x/c>", "https://e.x/d", "www.e.x",
+    "<script>alert(1)</script>", "[a](https://e.x/a)", "<https://e.x/c>", "https://e.x/d", "www.e.x", "a@.b",
     "a@b.com", "&lt;img&gt;", "&#64;bob", "`", "``", "```", "~~~", "*", "**", "_", "|", "\n", "\r\n", "\r",
     "\t", "# ", "- ", "- [x] ", "- [ ] ", "1. ", "> ", "<!--", "-->", "\\", "![i](x)", "\u202e", "\u2066",
     "\u200f", "\u2028", "\x00", "\x1b[31m", "\x7f", "\x85", "\ufeff", "\ud7ff", "=", "---", "    ",
