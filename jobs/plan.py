@@ -312,14 +312,21 @@ def plan_run_id(body: str) -> str | None:
 
 
 def parse_ticked(body: str) -> set[str]:
-    """The ids of the steps ticked in the comment as it stands; a removed line counts as unticked."""
-    start = body.find(STEPS_BEGIN)
-    end = body.find(STEPS_END, start + 1)
-    if start < 0 or end < 0:
+    """The ids of the steps ticked in the comment as it stands; a removed line counts as unticked.
+
+    The section's markers count only as whole lines, as `render_plan` writes them: a step's detail (a path,
+    a command from the repository) quoting `<!-- /steward:steps -->` must not end the section early.
+    """
+    lines = body.replace("\r\n", "\n").split("\n")
+    try:
+        start = next(i for i, line in enumerate(lines) if line.strip() == STEPS_BEGIN)
+    except StopIteration:
         return set()
-    ticked = set()
-    for line in body[start:end].replace("\r\n", "\n").split("\n"):
+    ticked: set[str] = set()
+    for line in lines[start + 1 :]:
+        if line.strip() == STEPS_END:
+            return ticked
         match = _STEP_LINE.match(line)
         if match and match.group(1) in "xX":
             ticked.add(match.group(2))
-    return ticked
+    return set()  # no end marker: the comment was cut or mangled, so no box counts

@@ -43,9 +43,24 @@ class FileChange:
     """A text file the change makes binary: a reviewer would read only "Binary file not shown"."""
 
 
+def readable(path: str) -> str:
+    """A path as text: bytes that are not UTF-8 (read from git as surrogates) shown as `\\xff` escapes, since
+    text holding them cannot be stored, logged as UTF-8 or sent to GitHub."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def is_text(path: str) -> bool:
+    """Whether the path is UTF-8 text (git hands back any bytes; Steward reads them with surrogateescape)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def listed(paths: list[str], limit: int = MAX_LISTED) -> str:
     """The first `limit` paths, then how many more: a refusal stays readable whatever the sandbox made."""
-    shown = ", ".join(paths[:limit])
+    shown = ", ".join(readable(path) for path in paths[:limit])
     return shown if len(paths) <= limit else f"{shown} and {len(paths) - limit} more"
 
 
@@ -84,6 +99,7 @@ class DiffVerdict:
     large_files: list[str] = field(default_factory=list)
     too_many_bytes: bool = False
     made_binary: list[str] = field(default_factory=list)
+    undecodable_paths: list[str] = field(default_factory=list)
     files: int = 0
     lines: int = 0
     bytes: int = 0
@@ -93,6 +109,7 @@ class DiffVerdict:
         return not (
             self.denied_paths or self.undeclared_paths or self.too_many_files or self.too_many_lines
             or self.unsafe_paths or self.large_files or self.too_many_bytes or self.made_binary
+            or self.undecodable_paths
         )  # fmt: skip
 
     def message(self, policy: PathPolicy) -> str:
@@ -103,6 +120,9 @@ class DiffVerdict:
         if self.unsafe_paths:
             parts.append(f"It adds symbolic links or repositories, which Steward never commits: "
                          f"{listed(self.unsafe_paths)}.")  # fmt: skip
+        if self.undecodable_paths:
+            parts.append(f"It names files in bytes that are not UTF-8, which GitHub cannot show: "
+                         f"{listed(self.undecodable_paths)}.")  # fmt: skip
         if self.made_binary:
             parts.append(f"It turns text files into binary ones, which a reviewer cannot read: "
                          f"{listed(self.made_binary)}.")  # fmt: skip
@@ -146,6 +166,7 @@ def check_diff(changes: list[FileChange], policy: PathPolicy) -> DiffVerdict:
     return DiffVerdict(
         unsafe_paths=unsafe,
         made_binary=[c.path for c in changes if c.text_to_binary],
+        undecodable_paths=[c.path for c in changes if not is_text(c.path)],
         large_files=[f"{c.path} ({size_text(c.bytes)})" for c in changes if c.bytes > policy.max_file_bytes],
         too_many_bytes=written > policy.max_bytes,
         bytes=written,

@@ -235,7 +235,8 @@ def test_render_config_errors_names_field_line_and_reference() -> None:
 
 def test_render_escapes_table_breaking_text() -> None:
     result = ConfigResult(errors=[ConfigIssue("a", None, "x | y\nz")])
-    assert "| `a` | - | x \\| y z |" in render_config_errors(result)
+    # Every pipe of a cell is escaped, the inert text's own `\|` too: GFM reads `\\|` as `\|` (shown: |).
+    assert "| `a` | - | x \\\\| y z |" in render_config_errors(result)
 
 
 def test_results_survive_a_json_round_trip() -> None:

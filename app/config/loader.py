@@ -14,7 +14,7 @@ from app.config.messages import describe_error
 from app.config.model import RepoConfig
 from app.config.partial import validate_all
 from app.config.result import ConfigIssue, ConfigResult
-from app.config.yamlnodes import TooLarge, duplicate_keys, expanded_size, keys_as_text, line_of
+from app.config.yamlnodes import LineIndex, TooLarge, duplicate_keys, expanded_size, keys_as_text
 from app.constants import CONFIG_PATH, MARKER_CONFIG_ERROR
 from app.github.protocol import GitHubClient, RepoId
 from app.github.untrusted import code_span, message
@@ -27,6 +27,8 @@ MAX_CONFIG_BYTES = 64 * 1024
 """The largest configuration file read; a real one is a few hundred bytes."""
 MAX_FLOW_DEPTH = 64
 """Nesting of flow collections accepted; a real configuration nests three or four levels."""
+MAX_ERROR_ROWS = 100
+"""Errors listed in the comment; past them it says how many more (`steward config validate` lists all)."""
 REFERENCE = (
     "the configuration reference (`steward config docs`, docs/configuration.md in Steward's repository)"
 )
@@ -97,15 +99,15 @@ def parse_config(text: str, source_sha: str | None = None) -> ConfigResult:
             "the top level must be a mapping of keys to values", root.start_mark.line + 1, source_sha
         )
     config, type_errors = validate_all(data)
+    lines = LineIndex(root)
     issues = [
-        ConfigIssue(_dotted(err["loc"]), line_of(root, err["loc"]), describe_error(err))
-        for err in type_errors
+        ConfigIssue(_dotted(err["loc"]), lines.line(err["loc"]), describe_error(err)) for err in type_errors
     ]
     issues += [
         ConfigIssue(f, line, f"`{f.rsplit('.', 1)[-1]}` is given twice") for f, line in duplicate_keys(root)
     ]
     # Policy problems of what is left once invalid values are dropped: all errors come in one pass.
-    issues += [ConfigIssue(f, line_of(root, _split(f)), m) for f, m in semantic_problems(config)]
+    issues += [ConfigIssue(f, lines.line(_split(f)), m) for f, m in semantic_problems(config)]
     issues.sort(key=lambda issue: (issue.line or 0, issue.field))
     # A type error anywhere: the defaults (the file cannot be trusted); policy problems alone keep the file's.
     return ConfigResult(RepoConfig() if type_errors else config, issues, source_sha)
@@ -119,9 +121,15 @@ def render_config_errors(result: ConfigResult) -> str:
     """The comment Steward posts about an invalid configuration (with its hidden marker)."""
     where = f"`{CONFIG_PATH}`" + (f" (blob `{result.source_sha[:7]}`)" if result.source_sha else "")
     rows = [
-        f"| {_code_cell(e.field)} | {'-' if e.line is None else e.line} | {message(e.message)} |"
-        for e in result.errors
+        f"| {_cell(code_span(e.field))} | {'-' if e.line is None else e.line} | {_cell(message(e.message))} |"
+        for e in result.errors[:MAX_ERROR_ROWS]
     ]
+    more = len(result.errors) - len(rows)
+    if more > 0:
+        rows += [
+            "",
+            f"…and {more:,} more problems, not listed here: `steward config validate FILE` lists all.",
+        ]
     return "\n".join(
         [
             MARKER_CONFIG_ERROR,
@@ -138,9 +146,11 @@ def render_config_errors(result: ConfigResult) -> str:
     )
 
 
-def _code_cell(text: str) -> str:
-    """A key path as code inside a table cell (GFM splits cells at a pipe even inside code)."""
-    return code_span(text).replace("|", "\\|")
+def _cell(markdown: str) -> str:
+    """Markdown inside a table cell: GFM splits cells at a pipe even inside code, and a code span cut open
+    there shows what it quoted (`@team`, `<img>`) live; an escaped pipe never splits, in code or not, and
+    GFM drops the one backslash it adds."""
+    return markdown.replace("|", "\\|")
 
 
 async def load_repo_config(

@@ -72,26 +72,51 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
+class LineIndex:
+    """Lines of dotted locations in one document; each mapping's keys are indexed once, on first use, so
+    reporting thousands of errors in one mapping stays linear (a scan per error made it quadratic)."""
+
+    def __init__(self, root: yaml.Node | None) -> None:
+        self.root = root
+        self._keys: dict[int, dict[str, tuple[yaml.Node, yaml.Node]]] = {}
+
+    def _pair(self, node: yaml.MappingNode, part: str) -> tuple[yaml.Node, yaml.Node] | None:
+        """The first (key, value) named `part` in the mapping, as a scan from the top would find it."""
+        keys = self._keys.get(id(node))
+        if keys is None:
+            keys = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    keys.setdefault(key.value, (key, value))
+            self._keys[id(node)] = keys
+        return keys.get(part)
+
+    def line(self, location: Sequence[str | int]) -> int | None:
+        """The 1-based line of the deepest part of a location that exists in the document."""
+        if self.root is None:
+            return None
+        node: yaml.Node = self.root
+        line = node.start_mark.line + 1
+        for part in location:
+            found: yaml.Node | None = None
+            if isinstance(node, yaml.MappingNode):
+                pair = self._pair(node, str(part))
+                if pair is not None:
+                    line, found = pair[0].start_mark.line + 1, pair[1]
+            elif (
+                isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value)
+            ):
+                found = node.value[part]
+                line = found.start_mark.line + 1
+            if found is None:
+                break
+            node = found
+        return line
+
+
 def line_of(root: yaml.Node | None, location: Sequence[str | int]) -> int | None:
     """The 1-based line of the deepest part of a location that exists in the document."""
-    if root is None:
-        return None
-    node: yaml.Node = root
-    line = root.start_mark.line + 1
-    for part in location:
-        found: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == str(part):
-                    line, found = key.start_mark.line + 1, value
-                    break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-            found = node.value[part]
-            line = found.start_mark.line + 1
-        if found is None:
-            break
-        node = found
-    return line
+    return LineIndex(root).line(location)
 
 
 def duplicate_keys(root: yaml.Node, path: str = "") -> list[tuple[str, int]]:

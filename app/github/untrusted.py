@@ -32,7 +32,7 @@ _REFERENCE = re.compile(r"(#|GH-)(?=\d)", re.IGNORECASE)
 _URL = re.compile(r"(?i)(https?|ftp|mailto|www|xmpp)(?=:|\.)")
 _LITERAL = re.compile(
     r"(?i)(?:(?:https?|ftp)://|mailto:|xmpp:|www\.)[^\s|]*"  # URLs and www. names
-    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # e-mail addresses
+    r"|[\w.+-]+@[\w.-]*\.[\w.-]*[\w-]"  # e-mail addresses (cmark-gfm links `a@.b` too)
     r"|@[\w-]+(?:/[\w.-]+)?"  # @person, @org/team
     r"|(?:[\w.-]+/[\w.-]+)?#\d+|GH-\d+"  # #12, owner/repo#12, GH-12
 )

@@ -31,7 +31,8 @@ def coverage_table(outcome: TestsOutcome) -> list[str]:
     lines = ["| file | before | after |", "| --- | --- | --- |"]
     for path in outcome.affected:
         after = outcome.after.get(path)
-        lines.append(f"| {code_span(path)} | {_percent(outcome.before.get(path))} | {_percent(after)} |")
+        cell = code_span(path).replace("|", "\\|")  # GFM splits a cell at a pipe even inside code
+        lines.append(f"| {cell} | {_percent(outcome.before.get(path))} | {_percent(after)} |")
     return lines if outcome.affected else ["_No affected file._"]
 
 
