@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import MD_TRIM_CHARS
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
@@ -32,6 +33,8 @@ MAX_ARGS_CHARS = 1_000
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.#-]")
 MAX_NAME_CHARS = 40
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+_NEWLINES = re.compile(r"\r\n?")
+"""How markdown-it normalises line ends before it numbers lines."""
 _BREAKS = ("softbreak", "hardbreak")
 _TEXT = ("text", "text_special")
 
@@ -130,9 +133,15 @@ def _command(body: str, prefix: str, number: int) -> ParsedCommand | None:
     return ParsedCommand(match.group().lower(), args, number)
 
 
-def _in_paragraph(inline: Token, on_marker: bool, prefix: str) -> Iterator[ParsedCommand]:
+def _in_paragraph(inline: Token, on_marker: bool, prefix: str, source: list[str]) -> Iterator[ParsedCommand]:
     assert inline.map is not None
     lines = inline.content.split("\n")  # the paragraph's source lines, less their block indentation
+    # The parser trims the paragraph's text, which also takes lines that hold only a form feed, a vertical
+    # tab or a Unicode line separator (not blank lines to CommonMark): count them back.
+    first, end = inline.map
+    while first < min(end, len(source)) - 1 and not source[first].strip(MD_TRIM_CHARS):
+        first += 1
+    on_marker = on_marker and first == inline.map[0]
     if not any(line.lstrip()[: len(prefix)].lower() == prefix.lower() for line in lines):
         return
     for offset, text in _line_starts(inline.content, _inline(inline.content)):
@@ -140,7 +149,7 @@ def _in_paragraph(inline: Token, on_marker: bool, prefix: str) -> Iterator[Parse
             continue
         if text[: len(prefix)].lower() != prefix.lower() or offset >= len(lines):
             continue
-        command = _command(lines[offset].strip(), prefix, inline.map[0] + offset + 1)
+        command = _command(lines[offset].strip(), prefix, first + offset + 1)
         if command is not None:
             yield command
 
@@ -154,8 +163,9 @@ def parse_commands(body: str, prefix: str = DEFAULT_COMMAND_PREFIX) -> list[Pars
     if prefix.lower() not in body.lower():
         return []  # most comments: no need to parse them
     found: list[ParsedCommand] = []
+    source = _NEWLINES.sub("\n", body).split("\n")  # the lines the Markdown parser numbers
     for inline, on_marker in _paragraph_lines(_markdown().parse(body)):
-        found.extend(_in_paragraph(inline, on_marker, prefix))
+        found.extend(_in_paragraph(inline, on_marker, prefix, source))
         if len(found) >= MAX_COMMANDS:
             break
     return found[:MAX_COMMANDS]
