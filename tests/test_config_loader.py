@@ -304,3 +304,15 @@ def test_a_file_with_ordinary_aliases_is_read() -> None:
 def test_a_file_over_the_size_cap_names_the_cap() -> None:
     result = parse_config("allowed_bots: [" + ",".join(["b"] * MAX_CONFIG_BYTES) + "]\n")
     assert result.errors[0].message == f"the file is larger than {MAX_CONFIG_BYTES // 1024} KiB"
+
+
+def test_a_list_of_more_globs_than_any_repository_needs_is_refused_quickly() -> None:
+    """Each glob is checked against the policy's: a 64 KiB file of globs took seconds before the cap."""
+    text = "workflows:\n  docs:\n    paths:\n" + "".join(f"      - 'docs/d{i}/**'\n" for i in range(2000))
+    start = time.perf_counter()
+    result = parse_config(text)
+    elapsed = time.perf_counter() - start
+    (issue,) = [issue for issue in result.errors if issue.field == "workflows.docs.paths"]
+    assert "at most 100" in issue.message and issue.line == 3
+    assert result.config.workflows.docs.paths is None  # the defaults, not a part of the list
+    assert elapsed < 5  # generous: a guard against the quadratic path, not a timing target

@@ -166,13 +166,17 @@ class WorkflowConfig(_Strict):
     `steward shadow report` scores that against what maintainers did afterwards."""
 
 
+MAX_GLOBS = 100
+"""Globs in one list: each is checked against the policy's, and no repository needs more."""
+
+
 class WritingWorkflowConfig(WorkflowConfig):
     """A workflow that proposes changes: where it may write, who approves, how much it may use."""
 
-    paths: list[Glob] | None = None
+    paths: list[Glob] | None = Field(default=None, max_length=MAX_GLOBS)
     """Writable path globs (`*`, `?`, `**`; anchored at the root); unset means the policy's. Each must lie
     inside the policy's globs."""
-    deny: list[Glob] = Field(default_factory=list)
+    deny: list[Glob] = Field(default_factory=list, max_length=MAX_GLOBS)
     """Extra path globs this workflow may never change here (added to the policy's denied paths)."""
     approval: ApprovalConfig = Field(default_factory=ApprovalConfig)
     """The approval rule of this workflow's plans."""
