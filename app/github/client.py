@@ -113,17 +113,23 @@ async def installation_client(
     token = await mint_installation_token(
         settings, installation_id, repo, permissions, transport=transport, policy=policy
     )
-    gh: GitHub[Any] = GitHub(
+    return GitHubKitClient(token_github(settings, token, transport), policy)
+
+
+def token_github(
+    settings: Settings, token: str, transport: httpx.AsyncBaseTransport | None = None
+) -> GitHub[Any]:
+    """A githubkit client that acts with one installation token."""
+    return GitHub(
         token,
         base_url=settings.github_api_url,  # githubkit keeps a GHES /api/v3 path (adds the slash)
         cache_strategy=MemCacheStrategy(),
         http_cache=False,
-        auto_retry=False,
+        auto_retry=False,  # retries are ours (app.github.retrying)
         async_transport=transport,
         async_event_hooks=github_hooks(),  # each answer counted (steward_github_*)
         timeout=GITHUB_TIMEOUT_SECONDS,
     )
-    return GitHubKitClient(gh, policy)
 
 
 def _comment(data: dict[str, Any]) -> IssueComment:

@@ -8,12 +8,10 @@ from typing import Any
 
 import httpx
 from githubkit import GitHub
-from githubkit.cache import MemCacheStrategy
 
-from app.github.client import GITHUB_TIMEOUT_SECONDS, mint_installation_token
+from app.github.client import mint_installation_token, token_github
 from app.github.protocol import RepoId
 from app.github.retrying import DEFAULT_POLICY, RetryPolicy, request
-from app.observability.github import hooks as github_hooks
 from app.settings import Settings
 from policies.loader import load_policy
 
@@ -82,19 +80,6 @@ def graphql_url(gh: GitHub[Any]) -> str:
 
 class DigestRefused(Exception):
     """Something about this repository keeps its digest from being published; told, never retried."""
-
-
-def token_github(settings: Settings, token: str, transport: httpx.AsyncBaseTransport | None) -> GitHub[Any]:
-    return GitHub(
-        token,
-        base_url=settings.github_api_url,
-        cache_strategy=MemCacheStrategy(),
-        http_cache=False,
-        auto_retry=False,  # retries are ours (app.github.retrying)
-        async_transport=transport,
-        async_event_hooks=github_hooks(),
-        timeout=GITHUB_TIMEOUT_SECONDS,
-    )
 
 
 async def digest_client(

@@ -53,7 +53,7 @@ async def find_candidates(
         vector = (
             semantic.from_blob(query.embedding)
             if query.embedding is not None
-            else semantic.embed([query.title + "\n" + query.body])[0]
+            else semantic.embed([store.embedded_text(query.title, query.body)])[0]
         )
     snap = await index.snapshot(repo, hybrid)
     judged = await store.feedback_for(sessions, repo, number)

@@ -93,7 +93,7 @@ async def upsert_items(sessions: Sessions, repo: str, records: Sequence[IssueRec
     return len(records)
 
 
-def _embedded_text(title: str, body: str) -> str:
+def embedded_text(title: str, body: str) -> str:
     """What the model reads of an item as it is stored (title and body cut as the columns cut them), so a
     stored vector is a function of the stored text alone."""
     return embed_text(title[:TITLE_MAX], body[:BODY_MAX])
@@ -116,8 +116,8 @@ async def _vectors(sessions: Sessions, repo: str, records: Sequence[IssueRecord]
     known: dict[str, bytes] = {}
     for title, body, blob in stored.values():
         if blob is not None and len(blob) == width:
-            known[_embedded_text(title, body)] = blob
-    texts = [_embedded_text(r.title, r.body) for r in records]
+            known[embedded_text(title, body)] = blob
+    texts = [embedded_text(r.title, r.body) for r in records]
     missing = list(dict.fromkeys(t for t in texts if t not in known))
     if missing:
         known.update(zip(missing, (semantic.to_blob(v) for v in semantic.embed(missing)), strict=True))

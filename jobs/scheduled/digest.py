@@ -18,7 +18,7 @@ import httpx
 from sqlalchemy import select
 
 from app.config.loader import load_repo_config
-from app.github.client import GitHubKitClient, app_github
+from app.github.client import GitHubKitClient, app_github, token_github
 from app.github.errors import GitHubRefused, GitHubUnavailable, RateLimited
 from app.github.protocol import RepoId
 from app.github.redact import register_secret
@@ -26,13 +26,7 @@ from app.github.retrying import DEFAULT_POLICY, RetryPolicy, request
 from app.settings import Settings
 from jobs.context import db_sessions, settings_of
 from jobs.digest.build import build
-from jobs.digest.client import (
-    DigestClient,
-    DigestRefused,
-    digest_client,
-    publishing,
-    token_github,
-)
+from jobs.digest.client import DigestClient, DigestRefused, digest_client, publishing
 from jobs.digest.publish import publish
 from jobs.digest.render import marker
 from jobs.digest.window import Window, due
