@@ -404,6 +404,17 @@ async def seed_ledger(sessions: async_sessionmaker[AsyncSession]) -> None:
                     model_tokens=999_999,
                 ),
                 run("r-elsewhere", 1, "docs", "proposed", day(24), repo="other/repo", model_tokens=777),
+                run(
+                    "r-shadow",
+                    113,
+                    "docs",
+                    "closed",
+                    day(25),
+                    mode="shadow",
+                    model_tokens=55_555,
+                    cost_usd=9.0,
+                ),
+                run("r-shadow-wait", 114, "docs", "awaiting_approval", day(25), mode="shadow"),
             ]
         )
         await session.flush()
@@ -413,6 +424,7 @@ async def seed_ledger(sessions: async_sessionmaker[AsyncSession]) -> None:
                 TransitionRow(
                     run_id="r-elsewhere", from_state="running", to_state="proposed", at=day(24, 15)
                 ),
+                TransitionRow(run_id="r-shadow", from_state="running", to_state="closed", at=day(25, 1)),
                 TransitionRow(run_id="r-merged", from_state="running", to_state="proposed", at=day(25)),
                 TransitionRow(run_id="r-merged", from_state="proposed", to_state="merged", at=day(26)),
                 TransitionRow(

@@ -103,7 +103,12 @@ async def test_the_digest_says_what_happened_and_links_every_count(settings: Set
     assert f"`/steward approve`: 1 ([#112]({WEB}/issues/112#issuecomment-555))" in blocked
 
     runs = section(body, "Steward's own runs")
-    assert "3 runs started, 12,345 model tokens, cost 0.26." in runs  # not the old run, nor other/repo's
+    assert (
+        "3 runs started, 12,345 model tokens, cost 0.26." in runs
+    )  # not the old run, other/repo's, a shadow
+    assert (
+        "r-shadow" not in body and "#113" not in body and "#114" not in body
+    )  # shadow runs stay unpublished
     assert f"Proposed: 2 ([#120]({WEB}/pull/120), [#121]({WEB}/pull/121))" in runs
     assert f"Merged: 1 ([#121]({WEB}/pull/121))" in runs
     dupes = section(body, "Duplicates")

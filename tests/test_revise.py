@@ -165,6 +165,18 @@ async def test_a_revision_is_refused_below_the_approval_level_and_off_steward_pu
     assert len(await runs(settings)) == 1 and (await runs(settings))[0].id == parent.id
 
 
+async def test_a_revision_of_a_workflow_now_in_shadow_answers_nothing_on_github(
+    settings: Settings, github: FakeReviewGitHub, remote: Remote, api: respx.MockRouter
+) -> None:
+    """Once docs is in shadow, even a refused `/steward revise` on its pull request is only logged."""
+    await proposed(settings, github, remote)
+    github.files[".github/steward.yml"] += "    mode: shadow\n"
+    before = list(github.bot_comments(PR))
+    await on_pull(settings, "/steward revise", WRITER, 2201)  # below the approval level: refused, silently
+    assert github.bot_comments(PR) == before
+    assert await runs(settings, PR) == []
+
+
 async def test_a_revision_builds_on_commits_a_person_pushed_and_says_so(
     settings: Settings, github: FakeReviewGitHub, remote: Remote, api: respx.MockRouter, tmp_path: Path
 ) -> None:

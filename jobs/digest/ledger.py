@@ -14,6 +14,7 @@ from jobs.duplicates.record import WORKFLOW as TRIAGE
 from jobs.ledger import RunState
 from jobs.models.issue_index import DuplicateFeedbackRow
 from jobs.models.runs import RunRow, TransitionRow
+from jobs.shadow.mode import SHADOW
 
 MAX_ROWS = 1000
 """Rows read per question: a repository's week holds far fewer."""
@@ -50,9 +51,8 @@ async def gather_ledger(sessions: Any, repo: str, window: Window, web_url: str) 
     facts = LedgerFacts()
     links = _Links(web_url, repo)
     async with sessions() as session:
-        created = (
-            (RunRow.repo == repo) & (RunRow.created_at >= window.start) & (RunRow.created_at < window.end)
-        )
+        seen = (RunRow.repo == repo) & (RunRow.mode != SHADOW)  # shadow runs are for `steward shadow report`
+        created = seen & (RunRow.created_at >= window.start) & (RunRow.created_at < window.end)
         mine = created & (RunRow.workflow != TRIAGE)
         count, tokens, cost = (
             await session.execute(
@@ -65,7 +65,7 @@ async def gather_ledger(sessions: Any, repo: str, window: Window, web_url: str) 
         moves = await session.execute(
             select(RunRow, TransitionRow)
             .join(TransitionRow, TransitionRow.run_id == RunRow.id)
-            .where(RunRow.repo == repo, TransitionRow.at >= window.start, TransitionRow.at < window.end)
+            .where(seen, TransitionRow.at >= window.start, TransitionRow.at < window.end)
             .order_by(TransitionRow.at, TransitionRow.id)
             .limit(MAX_ROWS)
         )
@@ -85,7 +85,7 @@ async def gather_ledger(sessions: Any, repo: str, window: Window, web_url: str) 
                 lists[RunState(move.to_state)].append(_run_item(run, links, at))
         waiting = await session.scalars(
             select(RunRow)
-            .where(RunRow.repo == repo, RunRow.state == RunState.AWAITING_APPROVAL)
+            .where(seen, RunRow.state == RunState.AWAITING_APPROVAL)
             .order_by(RunRow.created_at)
             .limit(MAX_ROWS)
         )

@@ -7,6 +7,9 @@ linked to the run it revises, under an idempotency key (a redelivered comment or
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from app.commands.context import CommandContext
 from app.github.protocol import permission_rank
 from jobs.commands.common import NOT_CONNECTED, bot_of, ready
@@ -14,7 +17,10 @@ from jobs.commands.noise import limit_hit, say_limit
 from jobs.ledger import IN_FLIGHT, Ledger, RunView
 from jobs.runs import registry
 from jobs.runs.queue import enqueue_plan
+from jobs.shadow.mode import SHADOW, mode_of
 from policies.loader import effective_policy
+
+log = logging.getLogger(__name__)
 
 RUNS_SCANNED = 200
 
@@ -47,6 +53,18 @@ async def start_revision(ctx: CommandContext, *, key: str, event: str) -> str | 
             f"@{ctx.actor}, `{prefix} revise` works on a pull request Steward opened; "
             f"#{ctx.number} is not one. Nothing was started."
         )
+    mode = mode_of(ctx.config, parent.workflow)
+    answer = await _start(ctx, ledger, redis, parent, mode, key=key, event=event)
+    if answer is not None and mode == SHADOW:  # a shadow workflow says nothing on GitHub, not even a refusal
+        log.info("shadow revision on %s#%s: %s", ctx.repo.full_name, ctx.number, answer[:200])
+        return None
+    return answer
+
+
+async def _start(
+    ctx: CommandContext, ledger: Ledger, redis: Any, parent: RunView, mode: str, *, key: str, event: str
+) -> str | None:
+    prefix = ctx.config.prefix
     level = approval_level(ctx, parent.workflow)
     if permission_rank(ctx.role) < permission_rank(level):
         have = ctx.role if permission_rank(ctx.role) > 0 else "no role here"
@@ -65,7 +83,10 @@ async def start_revision(ctx: CommandContext, *, key: str, event: str) -> str | 
         )
     limit = await limit_hit(ctx, ledger, opens_pull=False)
     if limit is not None:
-        await say_limit(ctx, limit, bot_of(ctx))
+        if mode == SHADOW:
+            log.info("shadow revision on %s#%s: %s", ctx.repo.full_name, ctx.number, limit)
+        else:
+            await say_limit(ctx, limit, bot_of(ctx))
         return None
     run = await ledger.create_run(
         ctx.repo.full_name,
@@ -82,6 +103,7 @@ async def start_revision(ctx: CommandContext, *, key: str, event: str) -> str | 
         installation_id=ctx.installation_id,
         revision_of=parent.id,
         branch=parent.branch,
+        mode=mode,
     )
     await enqueue_plan(redis, run.id)
     return None
