@@ -94,3 +94,30 @@ async def test_a_failure_that_was_reported_says_where(settings: Settings) -> Non
         outcome = await handle_comment(_last_try(settings), "d-1", comment_event("/steward duplicates"))
     assert outcome == f"failed (reported on {REPO}#1)"
     assert len(github.bot_comments(1)) == 1
+
+
+@pytest.mark.parametrize("error", [RuntimeError("a write path nobody shadowed"), GitHubUnavailable("down")])
+async def test_a_run_that_went_shadow_during_its_job_tells_nobody_of_its_failure(
+    settings: Settings, error: Exception
+) -> None:
+    """The job started with a normal run; its body found the workflow now in shadow, then failed."""
+    github = FakeGitHub()
+    ledger = await Ledger.connect(settings.db_url)
+    try:
+        run = await ledger.create_run(REPO, 1, "docs", actor="octocat", installation_id=1)
+
+        async def body(ledger: Ledger, run: RunView) -> str:
+            await ledger.update_run(run.id, mode="shadow")
+            raise error
+
+        with respx.mock(base_url=API, assert_all_called=False) as router:
+            github.install(router)
+            outcome = await run_job(_last_try(settings, sessions=ledger._sessions), run.id, "the work", body)
+            writes = [c.request for c in router.calls if c.request.method != "GET"]
+        state = (await ledger.require_run(run.id)).state
+    finally:
+        await ledger.close()
+    assert outcome.startswith(f"shadow run {run.id}: the work"), outcome
+    assert state == RunState.FAILED
+    assert github.bot_comments(1) == []
+    assert [w.url.path for w in writes] == []  # not even a token minted to tell it

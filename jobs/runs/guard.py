@@ -34,12 +34,19 @@ async def run_job(
     async def work() -> str:
         try:
             return await body(ledger, run)
-        except TRANSIENT:
-            if int(ctx.get("job_try", 1)) >= max_tries(ctx):
-                await _fail(ledger, run_id, f"{what} gave up after {max_tries(ctx)} tries")
+        except TRANSIENT as exc:
+            if int(ctx.get("job_try", 1)) < max_tries(ctx):
+                raise
+            reason = f"{what} gave up after {max_tries(ctx)} tries"
+            await _fail(ledger, run_id, reason)
+            if where is not None and await _became_shadow(ledger, run_id):
+                return _untold(run_id, reason, exc)
             raise
         except Exception as exc:
-            await _fail(ledger, run_id, f"{what} failed: {type(exc).__name__}")
+            reason = f"{what} failed: {type(exc).__name__}"
+            await _fail(ledger, run_id, reason)
+            if where is not None and await _became_shadow(ledger, run_id):
+                return _untold(run_id, reason, exc)
             raise
 
     attributes = {"steward.run.id": run.id, "steward.workflow": run.workflow, "steward.engine": run.engine,
@@ -47,6 +54,19 @@ async def run_job(
     with tracing.span(f"run {run.workflow}", attributes):
         # timed=False: jobs.runs.deadline already stops a run job before arq's timeout and fails the run.
         return await guarded_text(ctx, where, work(), timed=False)
+
+
+async def _became_shadow(ledger: Ledger, run_id: str) -> bool:
+    """Whether the job moved the run to shadow (its workflow went shadow): then its failure is told nobody."""
+    try:
+        return (await ledger.require_run(run_id)).mode == "shadow"
+    except LedgerError:
+        return False
+
+
+def _untold(run_id: str, reason: str, exc: BaseException) -> str:
+    log.warning("shadow run %s: %s (%s); told nobody", run_id, reason, type(exc).__name__)
+    return f"shadow run {run_id}: {reason}"
 
 
 async def _fail(ledger: Ledger, run_id: str, reason: str) -> None:
