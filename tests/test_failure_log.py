@@ -121,3 +121,20 @@ async def test_a_run_that_went_shadow_during_its_job_tells_nobody_of_its_failure
     assert state == RunState.FAILED
     assert github.bot_comments(1) == []
     assert [w.url.path for w in writes] == []  # not even a token minted to tell it
+
+
+async def test_a_landing_whose_docs_run_cannot_start_is_logged_not_posted(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A merge nobody asked a run for in words: GitHub down at the last try posts nothing on the pull
+    request (the job cannot know the repository wants docs runs before it reads the configuration)."""
+    from jobs.handlers.landed import docs_on_landed
+    from tests.test_docs_on_landed import merged_event
+
+    caplog.set_level(logging.INFO)
+    with respx.mock(base_url=API, assert_all_called=False) as router:
+        router.route().mock(return_value=httpx.Response(502, json={"message": "Bad Gateway"}))
+        outcome = await docs_on_landed(_last_try(settings), "d-1", "pull_request", merged_event())
+        comments = [c.request for c in router.calls if c.request.url.path.endswith("/comments")]
+    assert outcome.startswith("failed (not reported"), outcome
+    assert comments == []

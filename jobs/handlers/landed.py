@@ -14,7 +14,7 @@ from app.github.protocol import RepoId
 from app.handlers.landed import CLOSED, MERGED, landing_of
 from jobs.commands.start import start_run
 from jobs.context import db_sessions, github_for, settings_of
-from jobs.failures import ReportTo, guarded_text
+from jobs.failures import guarded_text
 from policies.loader import token_permissions
 
 log = logging.getLogger(__name__)
@@ -37,8 +37,9 @@ async def docs_on_landed(
     if isinstance(found, str):
         return f"no docs run: {found}"
     repo = RepoId.parse(parsed.repository.full_name)
-    where = ReportTo(parsed.installation.id, repo, found.number, f"the docs run on {found.trigger}")
-    outcome = await guarded_text(ctx, where, _start(ctx, delivery_id, parsed, repo))
+    # Nobody asked in words, and the job cannot know the repository wants these runs (or has docs in
+    # shadow) before it reads the configuration: a final failure is logged, never posted on the item.
+    outcome = await guarded_text(ctx, None, _start(ctx, delivery_id, parsed, repo))
     log.info("docs_on_landed delivery=%s %s#%s %s: %s", delivery_id, repo.full_name, found.number,
              found.trigger, outcome)  # fmt: skip
     return outcome
