@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
 
+from prometheus_client import Counter
 from pydantic import BaseModel, ValidationError
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
@@ -139,18 +140,49 @@ async def _receive(scope: Scope, receive: Receive, send: Send) -> None:
     raw_event, raw_id = headers.get(b"x-github-event"), headers.get(b"x-github-delivery")
     event = raw_event.decode("latin-1") if raw_event is not None else None
     delivery_id = raw_id.decode("latin-1") if raw_id is not None else None
+    label = event_label(edge.router, event)
     outcome = "error"
     try:
-        with tracing.span(f"webhook {event_label(edge.router, event)}", kind="server") as current:
+        if tracing.enabled():
+            outcome = await _traced(edge, receive, send, headers, label, event, delivery_id)
+        else:  # no span to open, name or fill in: a delivery pays for tracing only when it is on
             with edge.budget.hold() as held:  # the body's bytes count against the budget until answered
                 outcome = await _handle(edge, receive, send, held, headers, event, delivery_id)
-            said = {"steward.outcome": outcome, "github.event": event_label(edge.router, event)}
-            if outcome not in ("rejected", "disconnected") and delivery_id is not None:
-                said["github.delivery"] = delivery_id  # checked against DELIVERY_ID by then
-            tracing.set_attributes(current, said)
     finally:
-        DELIVERIES.labels(event_label(edge.router, event), outcome).inc()
+        _counted(label, outcome).inc()
         DELIVERY_SECONDS.observe(perf_counter() - started)
+
+
+async def _traced(
+    edge: Edge,
+    receive: Receive,
+    send: Send,
+    headers: dict[bytes, bytes],
+    label: str,
+    event: str | None,
+    delivery_id: str | None,
+) -> str:
+    """`_handle` inside the delivery's span, the root of its trace (its jobs carry the trace context)."""
+    with tracing.span(f"webhook {label}", kind="server") as current:
+        with edge.budget.hold() as held:
+            outcome = await _handle(edge, receive, send, held, headers, event, delivery_id)
+        said = {"steward.outcome": outcome, "github.event": label}
+        if outcome not in ("rejected", "disconnected") and delivery_id is not None:
+            said["github.delivery"] = delivery_id  # checked against DELIVERY_ID by then
+        tracing.set_attributes(current, said)
+    return outcome
+
+
+_COUNTERS: dict[tuple[str, str], Counter] = {}
+"""DELIVERIES' child per (event label, outcome), looked up once each: `labels()` checks and locks on every
+call. Bounded: the labels are the router's events and `other`, the outcomes a handful of constants."""
+
+
+def _counted(label: str, outcome: str) -> Counter:
+    counter = _COUNTERS.get((label, outcome))
+    if counter is None:
+        counter = _COUNTERS[label, outcome] = DELIVERIES.labels(label, outcome)
+    return counter
 
 
 def event_label(router: Router, event: str | None) -> str:
