@@ -1,7 +1,7 @@
 """Benchmark the receiver: signed issue_comment deliveries vs a bare endpoint on one uvicorn worker + real Redis.
 
 Run: `uv run python bench/webhooks.py` (loopback only; starts and stops its own redis-server and server).
-Targets (issue 2): at least 70% of the bare endpoint's throughput; p99 under 50 ms at 200 deliveries/s.
+Targets: at least 85% of the bare endpoint's throughput (issue 15; issue 2 asked 70%); p99 under 50 ms at 200 deliveries/s.
 Two bare references run on the same server: an empty `Response(202)` (the strictest) and an idiomatic
 FastAPI route returning a small JSON body; the verdict line uses the strictest. The server is what
 `steward serve` runs: WebhookEdge, which hands POST /webhooks to the receiver and everything else (the two
@@ -374,9 +374,9 @@ def main() -> None:
             report("httpx.AsyncClient (client-bound on 2 cores: flatters the ratio)", with_httpx, args)
             expected += with_httpx["jobs"]
         print(f"jobs in the arq queue: {queued} (expected {expected}: every delivery enqueued once)")
-        ok = ratio >= 0.7 and p99 < 50 and queued == expected
+        ok = ratio >= 0.85 and p99 < 50 and queued == expected
         print(
-            f"throughput ratio {ratio:.1%} (target >= 70%): {'met' if ratio >= 0.7 else 'MISSED'}; "
+            f"throughput ratio {ratio:.1%} (target >= 85%): {'met' if ratio >= 0.85 else 'MISSED'}; "
             f"p99 at {args.rate:.0f}/s {p99:.1f} ms (target < 50 ms): {'met' if p99 < 50 else 'MISSED'}"
         )
     sys.exit(0 if ok else 1)
