@@ -95,7 +95,7 @@ def test_docs_print_the_reference() -> None:
     result = runner.invoke(app, ["config", "docs"])
     assert result.exit_code == 0
     assert result.output == render_reference()
-    assert "| `threshold` | number | `0.4` |" in result.output
+    assert "| `threshold` | number or null | `null` | Calibrated score" in result.output
 
 
 @pytest.mark.parametrize(
