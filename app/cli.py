@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("jobs.local", "Run a workflow against a local checkout (nothing is pushed)."),
     "sandbox": ("sandbox.cli", "Build the sandbox image and run commands in a sandbox."),
     "eval": ("jobs.duplicates.cli", "Measure Steward's workflows on labelled data."),
+    "duplicates": ("jobs.duplicates.cli", "Maintain the duplicate index."),
     "digest": (
         "jobs.digest.cli",
         "Print a repository's weekly review digest, read with the App's credentials; nothing is posted.",

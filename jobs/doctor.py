@@ -192,6 +192,31 @@ def check_embeddings() -> Check:
     return Check("embeddings", True, f"semantic duplicate triage: {reason}; {backend()}", required=False)
 
 
+async def check_vectors(settings: Settings) -> Check:
+    """Stored duplicate-index vectors another embedding model made: compared with nothing until replaced."""
+    from jobs.db import make_engine, sessions
+    from jobs.duplicates import semantic
+    from jobs.duplicates.reembed import other_models
+
+    engine = make_engine(settings.db_url)
+    try:
+        stale = await other_models(sessions(engine))
+    except Exception as exc:  # no table yet, or the database check already failed: say so, softly
+        return Check("index vectors", False, f"not read: {type(exc).__name__}", required=False)
+    finally:
+        await engine.dispose()
+    if not stale:
+        return Check("index vectors", True, f"every stored vector is {semantic.model_id()}", required=False)
+    models = ", ".join(f"{n} from {model or 'an unrecorded model'}" for model, n in sorted(stale.items()))
+    return Check(
+        "index vectors",
+        False,
+        f"{models} (now {semantic.model_id()}): these items rank on words alone",
+        "`steward duplicates reembed`",
+        required=False,
+    )
+
+
 def check_schedule(settings: Settings, now: datetime | None = None) -> list[Check]:
     """Each scheduled job with its next run time (UTC), or that it is off and why."""
     from jobs.scheduled import next_runs
@@ -226,6 +251,7 @@ async def run_checks(settings: Settings, transport: httpx.AsyncBaseTransport | N
     if key.ok:
         checks.append(await bounded("github app", lambda: check_github_api(settings, transport)))
     checks.append(check_embeddings())
+    checks.append(await bounded("index vectors", lambda: check_vectors(settings)))
     checks.append(check_observability(settings))
     checks.extend(check_schedule(settings))
     return checks

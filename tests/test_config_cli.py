@@ -73,7 +73,8 @@ def test_schema_is_json_describing_every_field() -> None:
     # attribute docstrings reach the schema, down to nested models
     assert schema["properties"]["prefix"]["description"].startswith("The command prefix")
     threshold = schema["$defs"]["DuplicatesConfig"]["properties"]["threshold"]
-    assert threshold["maximum"] == 1.0 and "description" in threshold
+    assert threshold["anyOf"][0]["maximum"] == 1.0 and "description" in threshold
+    assert threshold["default"] is None  # unset: the retrieval mode's own default
     assert "not-duplicate" in schema["$defs"]["CommandsConfig"]["properties"]
 
 
@@ -95,7 +96,7 @@ def test_docs_print_the_reference() -> None:
     result = runner.invoke(app, ["config", "docs"])
     assert result.exit_code == 0
     assert result.output == render_reference()
-    assert "| `threshold` | number | `0.4` |" in result.output
+    assert "| `threshold` | number or null | `null` | Calibrated score" in result.output
 
 
 @pytest.mark.parametrize(

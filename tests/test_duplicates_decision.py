@@ -200,3 +200,15 @@ def test_a_merged_pull_request_is_indexed_as_merged() -> None:
     issue = {"number": 8, "state": "closed", "state_reason": "duplicate"}
     reasons = [issue_record(d).state_reason for d in (listed, webhook, closed, issue)]
     assert reasons == ["merged", "merged", None, "duplicate"]
+
+
+def test_an_unset_threshold_is_the_retrieval_modes_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.config.model import DuplicatesConfig
+    from jobs.duplicates import semantic
+    from jobs.duplicates.triage import resolved
+
+    assert DuplicatesConfig().threshold is None
+    monkeypatch.setenv(semantic.FORCE_LEXICAL_ENV, "1")
+    assert resolved(DuplicatesConfig()).threshold == decision_coef.LEXICAL_THRESHOLD
+    assert resolved(DuplicatesConfig(threshold=0.25)).threshold == 0.25  # the repository's own wins
+    assert decision.default_threshold(True) == decision_coef.THRESHOLD != decision_coef.LEXICAL_THRESHOLD

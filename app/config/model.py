@@ -251,9 +251,10 @@ class DuplicatesConfig(WorkflowConfig):
     """Triage every newly opened issue."""
     on_pull_requests: bool = False
     """Also triage newly opened pull requests."""
-    threshold: float = Field(default=0.4, ge=0.0, le=1.0)
-    """Calibrated score (0..1) the best candidate needs before Steward comments; 0.4 held precision 0.82 on
-    GitHub projects the model was not fitted on (jobs/duplicates/README.md)."""
+    threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    """Calibrated score (0..1) the best candidate needs before Steward comments. Unset: the retrieval mode's
+    default, chosen for precision (0.4 hybrid, 0.7 lexical only: each held precision 0.82 or more on GitHub
+    projects the model was not fitted on; jobs/duplicates/README.md)."""
     max_suggestions: int = Field(default=3, ge=1, le=10)
     """Most candidates listed in one comment."""
     label: str | None = None

@@ -50,11 +50,11 @@ async def find_candidates(
     hybrid = semantic.embeddings_available()[0]
     vector = None
     if hybrid:
-        vector = (
-            semantic.from_blob(query.embedding)
-            if query.embedding is not None
-            else semantic.embed([store.embedded_text(query.title, query.body)])[0]
-        )
+        if query.embedding is not None and query.embedding_model == semantic.model_id():
+            vector = semantic.from_blob(query.embedding)
+        else:
+            text = store.embedded_text(query.title, query.body)
+            vector = semantic.from_blob((await store.embed_off_loop([text]))[0])
     snap = await index.snapshot(repo, hybrid)
     judged = await store.feedback_for(sessions, repo, number)
     before = store.parse_time(query.created_at.isoformat())

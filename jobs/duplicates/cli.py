@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from app.config.model import DuplicatesConfig
-from jobs.duplicates import evaluate, semantic
+from jobs.duplicates import decision, evaluate, semantic
 from jobs.duplicates.dataset import DatasetError, load_reports
 
 EVAL_HELP = """Rank each report whose original is in FILE against every earlier report of the same project
@@ -39,8 +39,13 @@ def duplicates(
     k: Annotated[str, typer.Option("--k", help="Ranks for recall@k, comma-separated.")] = "1,5,10",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
     threshold: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Calibrated score needed to comment.")
-    ] = DuplicatesConfig().threshold,
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Calibrated score needed to comment [default: the retrieval mode's default].",
+        ),
+    ] = None,
     max_suggestions: Annotated[int, typer.Option(min=1, max=10)] = DuplicatesConfig().max_suggestions,
     lexical_only: Annotated[
         bool, typer.Option("--lexical-only", help="Ignore the embeddings extra.")
@@ -61,6 +66,8 @@ def duplicates(
     available, reason = semantic.embeddings_available()
     mode = "hybrid" if available and not lexical_only else "lexical"
     why = "--lexical-only" if lexical_only else reason
+    if threshold is None:
+        threshold = decision.default_threshold(mode == "hybrid")
     evaluate.stderr_progress(f"{len(reports)} reports; retrieval: {mode} ({why})")
     outcomes = evaluate.run(
         reports, lexical_only=lexical_only, progress=evaluate.stderr_progress, dates=not synthetic_dates
@@ -108,6 +115,47 @@ def duplicates(
             )
 
 
+duplicates_app = typer.Typer(help="Maintain the duplicate index.", no_args_is_help=True)
+
+
+@duplicates_app.command("reembed")
+def reembed_cmd(
+    repo: str | None = typer.Option(None, "--repo", metavar="OWNER/NAME", help="Only this repository."),
+    missing: bool = typer.Option(
+        False, "--missing", help="Also embed items stored without a vector (indexed while lexical only)."
+    ),
+) -> None:
+    """Embed again the stored vectors another model made (after the model or STEWARD_EMBED_MAX_TOKENS
+    changed; `steward doctor` counts them). Run it with the workers stopped or running: rows are updated
+    in batches and the workers' snapshots pick the new vectors up."""
+    import asyncio
+
+    from app.settings import Settings
+    from jobs.db import make_engine, migrate, sessions
+    from jobs.duplicates.reembed import other_models, reembed
+
+    available, reason = semantic.embeddings_available()
+    if not available:
+        typer.echo(f"error: {reason}", err=True)
+        raise typer.Exit(1)
+
+    async def go() -> None:
+        engine = make_engine(Settings().db_url)
+        try:
+            await migrate(engine)
+            factory = sessions(engine)
+            before = await other_models(factory, repo)
+            done = await reembed(factory, repo, missing=missing)
+            typer.echo(
+                f"re-embedded {done} item(s) with {semantic.model_id()} (before: {before or 'none stale'})"
+            )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+
+
 def register(app: typer.Typer) -> None:
-    """Add `steward eval duplicates`."""
+    """Add `steward eval duplicates` and `steward duplicates reembed`."""
     app.add_typer(eval_app, name="eval")
+    app.add_typer(duplicates_app, name="duplicates")

@@ -307,3 +307,9 @@ def probabilities(rows: Sequence[Sequence[float]], coef: Sequence[float]) -> npt
 def coefficients(hybrid: bool) -> tuple[float, ...]:
     """The shipped coefficients for the retrieval mode (fitted by jobs/duplicates/fit.py)."""
     return decision_coef.HYBRID if hybrid else decision_coef.LEXICAL
+
+
+def default_threshold(hybrid: bool) -> float:
+    """The threshold a repository gets when it sets none: per retrieval mode, each chosen on the held-out
+    curve for precision (fit.choose_threshold)."""
+    return decision_coef.THRESHOLD if hybrid else decision_coef.LEXICAL_THRESHOLD

@@ -52,3 +52,4 @@ LEXICAL = (
     -4.6988,  # bias
 )
 THRESHOLD = 0.4
+LEXICAL_THRESHOLD = 0.7

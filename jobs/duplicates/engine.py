@@ -127,8 +127,6 @@ def top_in_pool(top: npt.NDArray[np.int64], pool: BoolArray) -> npt.NDArray[np.i
     return positions[top].astype(np.int64)
 
 
-DEFAULT_THRESHOLD = 0.4
-"""Calibrated score the best candidate needs before Steward comments (config `duplicates.threshold`)."""
 DEFAULT_MAX_SUGGESTIONS = 3
 LIST_FLOOR = 0.5
 """Once Steward comments, it also lists runners-up scoring at least this share of the threshold."""

@@ -147,13 +147,20 @@ def _tuple(name: str, coef: Sequence[float]) -> str:
     return f"{name} = (\n{rows})\n"
 
 
-def _write(hybrid: tuple[float, ...], lexical: tuple[float, ...], threshold: float, source: str) -> None:
+def _write(
+    hybrid: tuple[float, ...],
+    lexical: tuple[float, ...],
+    threshold: float,
+    lexical_threshold: float,
+    source: str,
+) -> None:
     text = COEF_FILE.read_text(encoding="utf-8")
     head = text.split("# --- fitted ---")[0]
     body = (
         f"# --- fitted --- by `python -m jobs.duplicates.fit {source} --write`,\n"
         f"# {time.strftime('%Y-%m-%d')}\n"
         f"{_tuple('HYBRID', hybrid)}{_tuple('LEXICAL', lexical)}THRESHOLD = {threshold}\n"
+        f"LEXICAL_THRESHOLD = {lexical_threshold}\n"
     )
     COEF_FILE.write_text(head + body, encoding="utf-8")
 
@@ -198,7 +205,12 @@ def main(argv: Sequence[str]) -> None:
             raise SystemExit("no threshold reaches the target precision held out; nothing written")
         flags = [*(f"--synthetic-dates={n}" for n in synthetic), *(f"--choose-on={n}" for n in choose_files)]
         source = " ".join([*(Path(f).name for f in files), *flags])
-        _write(fitted.get("hybrid", fitted["lexical"]), fitted["lexical"], threshold, source)
+        lexical_threshold = thresholds["lexical"]
+        if lexical_threshold is None:
+            raise SystemExit("lexical: no threshold reaches the target precision held out; nothing written")
+        _write(
+            fitted.get("hybrid", fitted["lexical"]), fitted["lexical"], threshold, lexical_threshold, source
+        )
 
 
 if __name__ == "__main__":

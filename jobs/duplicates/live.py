@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from jobs.duplicates import semantic
 from jobs.duplicates.engine import Corpus
@@ -32,7 +32,8 @@ _COLUMNS = (
     IssueIndexRow.number,
     IssueIndexRow.created_at,
     IssueIndexRow.tokens,
-    IssueIndexRow.embedding,
+    # a vector another model made is not comparable: read as missing (orthogonal) until it is re-embedded
+    case((IssueIndexRow.embedding_model == semantic.model_id(), IssueIndexRow.embedding), else_=None),
     IssueIndexRow.duplicate_of,
     IssueIndexRow.revision,
 )
@@ -187,7 +188,7 @@ class IndexCache:
         if numbers is not None:
             query = query.where(IssueIndexRow.number.in_(numbers))
         async with self.sessions() as session:
-            return [tuple(row) for row in await session.execute(query)]  # type: ignore[misc]
+            return [tuple(row) for row in await session.execute(query)]
 
     async def _build(self, repo: str, hybrid: bool) -> RepoSnapshot:
         """Read the repository's rows in batches straight into the matrices (never all rows at once)."""
@@ -197,7 +198,7 @@ class IndexCache:
         async with self.sessions() as session:
             stream = await session.stream(query.execution_options(yield_per=BUILD_BATCH))
             async for batch in stream.partitions(BUILD_BATCH):
-                builder.add(tuple(row) for row in batch)  # type: ignore[misc]
+                builder.add(tuple(row) for row in batch)
         segment = builder.finish()
         return RepoSnapshot(repo, hybrid, segment, started, started, known=segment.corpus.size)
 

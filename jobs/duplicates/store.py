@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Sequence
@@ -55,6 +56,7 @@ def _values(repo: str, record: IssueRecord, vector: bytes | None) -> dict[str, o
         "tokens": " ".join(tokens),
         "token_count": len(tokens),
         "embedding": vector,
+        "embedding_model": semantic.model_id() if vector is not None else "",
         **({} if record.files is None else {"files": json.dumps(record.files[:FILES_MAX])}),
         "indexed_at": datetime.now(UTC),
         "revision": now_revision(),
@@ -109,7 +111,11 @@ async def _vectors(sessions: Sessions, repo: str, records: Sequence[IssueRecord]
             for row in await session.execute(
                 select(
                     IssueIndexRow.number, IssueIndexRow.title, IssueIndexRow.body, IssueIndexRow.embedding
-                ).where(IssueIndexRow.repo == repo, IssueIndexRow.number.in_([r.number for r in records]))
+                ).where(
+                    IssueIndexRow.repo == repo,
+                    IssueIndexRow.number.in_([r.number for r in records]),
+                    IssueIndexRow.embedding_model == semantic.model_id(),  # another model's: embed again
+                )
             )
         }
     width = semantic.EMBEDDING_DIM * 2
@@ -120,8 +126,16 @@ async def _vectors(sessions: Sessions, repo: str, records: Sequence[IssueRecord]
     texts = [embedded_text(r.title, r.body) for r in records]
     missing = list(dict.fromkeys(t for t in texts if t not in known))
     if missing:
-        known.update(zip(missing, (semantic.to_blob(v) for v in semantic.embed(missing)), strict=True))
+        known.update(zip(missing, await embed_off_loop(missing), strict=True))
     return [known[t] for t in texts]
+
+
+async def embed_off_loop(texts: Sequence[str]) -> list[bytes]:
+    """The texts' vectors as stored, computed in a worker thread: a backfill page is seconds of CPU, and on
+    the event loop it would stall every other job of the worker (a triage, a command) for as long. Torch
+    releases the GIL while it computes, so the loop keeps answering."""
+    vectors = await asyncio.to_thread(semantic.embed, list(texts))
+    return [semantic.to_blob(v) for v in vectors]
 
 
 async def upsert_item(sessions: Sessions, repo: str, record: IssueRecord) -> None:

@@ -10,6 +10,7 @@ from app.constants import DEFAULT_COMMAND_PREFIX, MARKER_DUPLICATES
 from app.github.comments import find_marked, upsert_comment
 from app.github.protocol import GitHubClient, RepoId
 from app.observability.metrics import DUPLICATE_DECISIONS
+from jobs.duplicates import decision, semantic
 from jobs.duplicates.candidates import Suggestion, find_candidates
 from jobs.duplicates.comment import render, render_none
 from jobs.duplicates.engine import suggestions
@@ -90,6 +91,14 @@ async def triage(
     return result
 
 
+def resolved(config: DuplicatesConfig) -> DuplicatesConfig:
+    """The configuration with its threshold set: the repository's own, else the retrieval mode's default."""
+    if config.threshold is not None:
+        return config
+    hybrid = semantic.embeddings_available()[0]
+    return config.model_copy(update={"threshold": decision.default_threshold(hybrid)})
+
+
 async def _triage(
     gh: GitHubClient,
     sessions: Sessions,
@@ -103,8 +112,10 @@ async def _triage(
     hold_new: str | None,
     redis: Any,
 ) -> TriageResult:
+    config = resolved(config)
     known = await repo_templates(gh, repo, redis)
     candidates = await find_candidates(sessions, index, repo.full_name, number, config, known)
+    assert config.threshold is not None  # resolved above
     shown = suggestions(candidates, config.threshold, config.max_suggestions)
     if config.mode == SHADOW:  # what the comment (and label) would have said, kept instead of posted
         await record_suggestions(

@@ -64,6 +64,9 @@ class IssueIndexRow(Base):
     token_count: Mapped[int] = mapped_column(Integer, default=0)
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     """float16 all-MiniLM-L6-v2 vector; None when the embeddings extra was absent at indexing time."""
+    embedding_model: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    """What made `embedding` (semantic.model_id(), e.g. all-MiniLM-L6-v2/256); a vector of another model is
+    neither compared nor reused, and `steward duplicates reembed` replaces it."""
     indexed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     revision: Mapped[int] = mapped_column(BigInteger, default=0)
     """Microseconds since the epoch at the last write: in-memory snapshots fetch rows newer than they are."""
