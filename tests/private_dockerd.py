@@ -45,17 +45,24 @@ class PrivateDockerd:
             )  # fmt: skip
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            client = docker.DockerClient(base_url=self.host, timeout=5)
-            try:
-                client.ping()
+            if self._answers():
                 return
-            except Exception:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"dockerd exited: see {self.root / 'dockerd.log'}") from None
-                time.sleep(0.2)
-            finally:
-                client.close()
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"dockerd exited: see {self.root / 'dockerd.log'}")
+            time.sleep(0.2)
         raise RuntimeError("the private dockerd did not answer within 30 s")
+
+    def _answers(self) -> bool:
+        try:
+            client = docker.DockerClient(base_url=self.host, timeout=5)  # asks the daemon for its version
+        except docker.errors.DockerException:
+            return False
+        try:
+            return bool(client.ping())
+        except docker.errors.DockerException:
+            return False
+        finally:
+            client.close()
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -14,6 +14,7 @@ from app.settings import Settings
 from jobs.ledger import RunState
 from tests.fault_support import pushes, running
 from tests.private_dockerd import PrivateDockerd
+from tests.run_fixtures import BRANCH, git
 
 pytestmark = [pytest.mark.anyio, pytest.mark.docker]
 
@@ -36,6 +37,7 @@ async def test_dockerd_restarts_in_the_work_phase_and_the_run_ends_true(
     with running(settings, tmp_path, retry_base=0.5) as (scene, worker):
         await scene.ask_and_approve()
         await asyncio.to_thread(dockerd.restart)
+        assert (await scene.run()).state == RunState.RUNNING, "the restart came after the run: proves nothing"
         assert worker.alive(), scene.log.read_text()[-3000:]
         run = await scene.ends()
         assert worker.alive()
@@ -43,4 +45,6 @@ async def test_dockerd_restarts_in_the_work_phase_and_the_run_ends_true(
     assert len(scene.github.pulls) <= 1 and pushes(scene.remote) <= 1
     assert run.state == RunState.PROPOSED, (run.state, said[-3000:])
     scene.assert_one_proposal()
-    assert "SandboxLost: the Docker daemon" in said, "the restart never reached the run"
+    # Where the restart lands decides the path: a command it cuts short raises SandboxLost and the job is
+    # tried again; one it misses runs in the container the daemon brought back. Either way, one true proposal.
+    assert "```text\n42\n```" in git(scene.remote.bare, "show", f"{BRANCH}:docs/slow.md")
