@@ -44,11 +44,10 @@ def worker(
     ] = None,
 ) -> None:
     """Run the arq worker: it answers commands, records installations and runs the workflows."""
-    from arq.worker import create_worker
-
     from app.github.redact import install_redaction
     from app.observability.worker import serve_metrics
     from jobs.doctor import check_key
+    from jobs.outage import StewardWorker
     from jobs.worker import worker_settings
 
     settings = _settings_or_exit(*WORKER_NEEDS)
@@ -65,7 +64,7 @@ def worker(
             typer.echo(f"steward: cannot serve metrics on 127.0.0.1:{metrics_port}: {exc.strerror}", err=True)
             raise typer.Exit(2) from None
     # arq handles SIGINT/SIGTERM: jobs in flight are cancelled and re-queued for the next worker.
-    create_worker(worker_settings(settings), burst=burst).run()
+    StewardWorker(**worker_settings(settings), burst=burst).run()
 
 
 def migrate() -> None:

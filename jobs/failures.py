@@ -24,6 +24,7 @@ from app.github.protocol import RepoId
 from app.github.untrusted import message
 from jobs.context import github_for, max_tries, quick_job_budget, retry_delay, settings_of
 from jobs.locks import LockHeld
+from sandbox.base import SandboxLost
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,9 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
     sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,  # asyncpg: the connection closed under a query (PostgreSQL stopping)
+    ConnectionError,  # asyncpg's connect to a stopped PostgreSQL raises ConnectionRefusedError unwrapped
+    SandboxLost,
 )
 """Failures that may pass by themselves: the job is re-queued rather than reported."""
 ORDINARY: tuple[type[BaseException], ...] = (*TRANSIENT, GitHubRefused)
@@ -152,6 +156,12 @@ def _transient_advice(exc: BaseException) -> str:
             f"{cause} ({message(str(exc), 300)}), even after several tries.\n\n"
             "**What to do next:** ask again in a few minutes; if it keeps happening, check "
             "https://www.githubstatus.com and the Steward operator's `steward doctor`."
+        )
+    if isinstance(exc, SandboxLost):
+        return (
+            "the Docker daemon that runs its sandbox kept going away (restarting or down), even after "
+            "several tries.\n\n"
+            "**What to do next:** ask again later; the operator can run `steward doctor` to check Docker."
         )
     if isinstance(exc, httpx.TransportError):
         return (

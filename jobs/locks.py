@@ -10,6 +10,7 @@ from typing import Any
 
 from app.constants import REPO_LOCK_PREFIX
 from app.github.protocol import RepoId
+from jobs.outage import REDIS_DOWN
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +62,20 @@ async def repo_lock(
         renewer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await renewer
-        await asyncio.shield(redis.eval(_RELEASE, 1, key, owner_id))
+        try:
+            await asyncio.shield(redis.eval(_RELEASE, 1, key, owner_id))
+        except REDIS_DOWN as exc:  # the body's outcome stands; the lock lapses with its TTL
+            log.warning("could not release the lock %s (%s): it expires within %.0fs", key, exc, ttl)
 
 
 async def _renew(redis: Any, key: str, owner_id: str, ttl_ms: int) -> None:
     while True:
         await asyncio.sleep(ttl_ms / 3000)
-        if not await redis.eval(_EXTEND, 1, key, owner_id, ttl_ms):
+        try:
+            extended = await redis.eval(_EXTEND, 1, key, owner_id, ttl_ms)
+        except REDIS_DOWN as exc:  # Redis away for a moment: try again at the next round
+            log.warning("could not renew the lock %s: %s", key, exc)
+            continue
+        if not extended:
             log.warning("lost the lock %s (expired or taken over); the run continues unprotected", key)
             return

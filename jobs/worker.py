@@ -108,7 +108,7 @@ def worker_settings(
     ctx: dict[str, Any] | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
-    """Keyword arguments for arq's Worker (also accepted by arq.worker.create_worker)."""
+    """Keyword arguments for arq's Worker (jobs.outage.StewardWorker, which rides out a Redis outage)."""
     base_ctx: dict[str, Any] = {"settings": settings, "max_tries": JOB_MAX_TRIES}
     base_ctx.update(ctx or {})
     if "max_tries" in overrides:

@@ -16,6 +16,10 @@ class SandboxError(Exception):
     """The sandbox could not be made or used; the message is fit to show a maintainer."""
 
 
+class SandboxLost(SandboxError):
+    """The Docker daemon went away under the sandbox (restarted, crashed, unreachable): a new try may pass."""
+
+
 class ImageMissingError(SandboxError):
     """The image is not on the Docker host (it is built, never pulled)."""
 

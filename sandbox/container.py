@@ -42,6 +42,7 @@ def create_and_start(
         volumes[str(ca_bundle)] = {"bind": CA_BUNDLE_PATH, "mode": "ro"}
     if cache is not None:  # a download cache: the host made the directory and never reads inside it
         volumes[str(cache[0])] = {"bind": cache[1], "mode": "rw"}
+    remove(client, name)  # a try that a daemon restart cut short leaves its stopped container under this name
     container = client.containers.create(
         image,
         ["sleep", "infinity"],

@@ -13,12 +13,13 @@ from typing import Self
 
 import anyio
 import docker
-from docker.errors import DockerException
+import requests.exceptions
+from docker.errors import DockerException, NotFound
 
 from app.observability import tracing
 from app.observability.metrics import SANDBOX_COMMANDS, SANDBOX_KILLS
 from sandbox import cgroup, container, diskwatch, hostfs, quiesce, quota
-from sandbox.base import CommandResult, Network, SandboxError
+from sandbox.base import CommandResult, Network, SandboxError, SandboxLost
 from sandbox.egress import Traffic
 from sandbox.execution import OnOutput, RawOutcome, run_exec
 from sandbox.explain import explain
@@ -167,8 +168,10 @@ class DockerSandbox:
                     cache=self._cache,
                 )
             )
-        except DockerException as exc:
+        except (DockerException, requests.exceptions.ConnectionError) as exc:
             await self.destroy()
+            if daemon_gone(exc):
+                raise SandboxLost(f"the Docker daemon is unreachable: {exc}") from None
             raise SandboxError(f"could not start the sandbox: {exc}") from None
         except BaseException:
             await self.destroy()
@@ -201,7 +204,11 @@ class DockerSandbox:
                     result = await self._within_disk(
                         argv, wanted, min(wanted, remaining), output_bytes, on_output
                     )
-            except DockerException as exc:
+            except (DockerException, requests.exceptions.ConnectionError) as exc:
+                if daemon_gone(exc):
+                    raise SandboxLost(
+                        f"the Docker daemon restarted or went away under the sandbox: {exc}"
+                    ) from None
                 raise SandboxError(f"the sandbox stopped working: {exc}") from None
             tracing.set_attributes(
                 span, {"steward.command.exit_code": result.exit_code, "steward.command.killed_by":
@@ -303,8 +310,24 @@ class DockerSandbox:
         client, cid = self._client, self._container_id
         self._container_id = None
         if client is not None and cid is not None:
-            await anyio.to_thread.run_sync(container.remove, client, cid)
+            try:
+                await anyio.to_thread.run_sync(container.remove, client, cid)
+            except (DockerException, requests.exceptions.ConnectionError) as exc:  # the daemon is away
+                log.warning(
+                    "could not remove sandbox %s (%s): its next start or the reaper does", cid[:12], exc
+                )
         await self._close_gateway()
         if client is not None and self._own_client:
             await anyio.to_thread.run_sync(client.close)
             self._client = None
+
+
+def daemon_gone(exc: BaseException) -> bool:
+    """Whether a Docker failure means the daemon went away (down, restarting) or took the container with it,
+    rather than the sandbox refusing something: then the work may be tried again."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, requests.exceptions.ConnectionError | NotFound):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

@@ -67,9 +67,11 @@ def anyio_backend() -> str:
 class RedisServer:
     """A private redis-server on a free loopback port; stop() and start() simulate an outage."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, persist: bool = False) -> None:
         self.port = free_port()
         self.workdir = workdir
+        self.persist = persist
+        """Keep the data across stop() and start() (an append-only file, as deploy/compose.yaml runs it)."""
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -90,7 +92,7 @@ class RedisServer:
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes" if self.persist else "no",
                 "--dir",
                 str(self.workdir),
             ],

@@ -48,9 +48,17 @@ class Cluster:
 
     def start(self, initdb: str, pg_ctl: str) -> None:
         self._run(initdb, "-D", str(self.data), "-U", DB_USER, "--auth=trust", "-E", "UTF8", "--no-sync")
+        self.resume(pg_ctl)
+        atexit.register(self.stop, pg_ctl)
+
+    def resume(self, pg_ctl: str) -> None:
+        """Start the server on its data directory (again, after `halt`: the fault tests' outage)."""
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off"
         self._run(pg_ctl, "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start")
-        atexit.register(self.stop, pg_ctl)
+
+    def halt(self, pg_ctl: str) -> None:
+        """Stop the server, keeping its data (its clients' connections are cut)."""
+        self._run(pg_ctl, "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def stop(self, pg_ctl: str) -> None:
         subprocess.run(

@@ -16,7 +16,7 @@ from jobs.plan import Plan
 from jobs.runs.forge import Forge, Proposed
 from jobs.runs.setup import Phase
 from jobs.runs.work import WorkOrder, diff_stat, work
-from sandbox.base import SandboxError
+from sandbox.base import SandboxError, SandboxLost
 from sandbox.git import DiffRefusedError, GitError, Identity, Workspace, patch
 
 log = logging.getLogger(__name__)
@@ -145,6 +145,8 @@ async def _finish(
         if not await _stopped(ledger, run.id):
             await end_run(ledger, forge, run, RunState.FAILED, *_agent_stop(run.id, exc))
         return None
+    except SandboxLost:  # Docker restarted under the work: the job tries again (jobs.failures.TRANSIENT)
+        raise
     except SandboxError as exc:  # image missing, Docker down, git refused: said as it is
         if not await _stopped(ledger, run.id):  # (a cancel removes the container under the command)
             await end_run(

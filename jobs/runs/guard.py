@@ -6,9 +6,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from arq import Retry
+
 from app.github.protocol import RepoId
 from app.observability import tracing
-from jobs.context import db_sessions, max_tries
+from jobs.context import db_sessions, max_tries, retry_delay
 from jobs.failures import TRANSIENT, ReportTo, guarded_text
 from jobs.ledger import TERMINAL, Ledger, LedgerError, RunState, RunView
 
@@ -20,7 +22,13 @@ async def run_job(
 ) -> str:
     """Transient failures re-queue the job; a final one fails the run and is told to the issue."""
     ledger = Ledger(db_sessions(ctx))
-    run = await ledger.get_run(run_id)
+    try:
+        run = await ledger.get_run(run_id)
+    except TRANSIENT as exc:  # the database away before the run is even read: try again later
+        if int(ctx.get("job_try", 1)) >= max_tries(ctx):
+            raise
+        log.warning("run %s: could not read it (%s); re-queued", run_id, type(exc).__name__)
+        raise Retry(defer=retry_delay(ctx)) from None
     if run is None:
         return f"no run {run_id}"
     if run.installation_id is None:
