@@ -78,6 +78,11 @@ class DockerSandbox:
         self.transfer = transfer.choose(setting)  # type: ignore[arg-type]
         """bind: the workspace is bind-mounted; archive: it moves through the Docker API (a remote daemon)."""
         self._volume = transfer.volume_name(run_id) if self.transfer == "archive" else None
+        if self._volume is not None and network == "setup":
+            raise SandboxError(
+                "a setup phase needs the egress proxy and firewall on the Docker host: not possible with "
+                "sandbox.transfer archive (a remote daemon); run the setup with a local daemon"
+            )
         if self._volume is not None and cache is not None:
             log.info("the download cache is a host directory: a remote Docker host runs without it")
             cache = None

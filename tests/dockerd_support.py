@@ -73,14 +73,13 @@ def _wait(host: str, process: subprocess.Popen[bytes], root: Path) -> None:
         if process.poll() is not None:
             tail = (root / "dockerd.log").read_text(errors="replace")[-2000:]
             raise NoDockerd(f"dockerd exited with {process.returncode}: {tail}")
-        client = docker.DockerClient(base_url=host, timeout=5)
         try:
-            client.ping()
-            return
+            client = docker.DockerClient(base_url=host, timeout=5)  # asks the daemon its version
         except DockerException:
             time.sleep(0.5)
-        finally:
-            client.close()
+            continue
+        client.close()
+        return
     raise NoDockerd(f"dockerd did not answer on {host} within {START_SECONDS} s")
 
 
