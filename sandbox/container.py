@@ -148,5 +148,5 @@ def remove(client: docker.DockerClient, container_id: str | None, volume: str | 
         if volume is not None:
             with contextlib.suppress(NotFound):
                 client.api.remove_volume(volume, force=True)
-    except (DockerException, requests.exceptions.ConnectionError) as exc:
+    except (DockerException, requests.exceptions.RequestException) as exc:
         log.warning("could not remove the sandbox container or its volume: %s", exc)

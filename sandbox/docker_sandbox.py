@@ -189,7 +189,7 @@ class DockerSandbox:
                     volume=self._volume,
                 )
             )
-        except (DockerException, requests.exceptions.ConnectionError) as exc:
+        except (DockerException, requests.exceptions.RequestException) as exc:
             await self.destroy()
             raise SandboxError(f"could not start the sandbox: {exc}") from None
         except BaseException:
@@ -223,7 +223,7 @@ class DockerSandbox:
                     result = await self._within_disk(
                         argv, wanted, min(wanted, remaining), output_bytes, on_output
                     )
-            except (DockerException, requests.exceptions.ConnectionError) as exc:
+            except (DockerException, requests.exceptions.RequestException) as exc:
                 raise SandboxError(f"the sandbox stopped working: {exc}") from None
             tracing.set_attributes(
                 span, {"steward.command.exit_code": result.exit_code, "steward.command.killed_by":
@@ -252,7 +252,7 @@ class DockerSandbox:
         async def stop() -> None:
             try:
                 await anyio.to_thread.run_sync(container.reset, client, cid)
-            except (DockerException, requests.exceptions.ConnectionError) as exc:  # the next command says so
+            except (DockerException, requests.exceptions.RequestException) as exc:  # the next command says so
                 log.warning("could not stop a command at the disk budget: %s", exc)
 
         stopped = False
@@ -281,7 +281,7 @@ class DockerSandbox:
         result = await body()
         try:
             done = await anyio.to_thread.run_sync(
-                transfer.pull, client, cid, self.workspace, self.limits.disk + transfer.PULL_EXTRA_BYTES
+                transfer.pull, client, cid, self.workspace, self.limits.disk
             )
         except archive.TooLarge:
             return replace(result, killed_by="disk", explanation=explain("disk", self.limits, timeout=budget))

@@ -23,8 +23,6 @@ from sandbox.image import SANDBOX_UID
 
 Transfer = Literal["auto", "bind", "archive"]
 WORKSPACE = "/workspace"
-PULL_EXTRA_BYTES = 64 * 1024**2
-"""Headroom over the disk limit for a pulled archive: tar headers and padding."""
 
 
 def choose(setting: Transfer, environ: Mapping[str, str] | None = None) -> Literal["bind", "archive"]:
@@ -82,14 +80,20 @@ def pull(client: docker.DockerClient, container_id: str, workspace: Path, max_by
     chunks, _stat = client.api.get_archive(container_id, WORKSPACE, chunk_size=archive.CHUNK)
     staging = Path(tempfile.mkdtemp(prefix=".steward-pull-", dir=workspace.parent))
     try:
-        done = archive.extract(_Stream(iter(chunks)), staging, max_bytes=max_bytes, strip="workspace")  # type: ignore[arg-type]
+        try:
+            done = archive.extract(_Stream(iter(chunks)), staging, max_bytes=max_bytes, strip="workspace")  # type: ignore[arg-type]
+        except BaseException:
+            # The rest of the stream is not wanted: closing the connections stops the daemon sending it (else
+            # it holds the container busy, and removing it waits for the stream)
+            client.api.close()
+            raise
         for child in list(workspace.iterdir()):
             if child.is_dir() and not child.is_symlink():
                 shutil.rmtree(child)
             else:
                 child.unlink()
-        for child in staging.iterdir():
-            os.rename(child, workspace / child.name)
+        for child in staging.iterdir():  # our own files: a copy (another filesystem) follows no link
+            shutil.move(child, workspace / child.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return done

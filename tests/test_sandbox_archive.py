@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import socket
 import tarfile
 from pathlib import Path
 
+import docker
 import pytest
+from docker.errors import DockerException
 
-from sandbox import archive, transfer
+from sandbox import archive, container, transfer
 
 
 def _tar(*members: tuple[tarfile.TarInfo, bytes | None]) -> io.BytesIO:
@@ -150,3 +153,15 @@ def test_auto_binds_only_a_local_daemon() -> None:
     assert transfer.choose("auto", {"DOCKER_HOST": "tcp://10.0.0.5:2376"}) == "archive"
     assert transfer.choose("auto", {"DOCKER_HOST": "ssh://build@host"}) == "archive"
     assert transfer.choose("bind", {"DOCKER_HOST": "tcp://x:1"}) == "bind"
+
+
+def test_cleanup_and_reset_survive_a_daemon_out_of_reach() -> None:
+    """A remote daemon that went away: reset says so as a Docker error, remove logs and returns."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    client = docker.DockerClient(base_url=f"tcp://127.0.0.1:{port}", version="1.41", timeout=5)
+    with pytest.raises(DockerException, match="out of reach"):
+        container.reset(client, "0" * 64)
+    container.remove(client, "0" * 64, "steward-ws-gone")  # no exception: the reaper finds what is left
+    client.close()

@@ -17,7 +17,9 @@ from sandbox.base import SandboxError
 from sandbox.docker_sandbox import DockerSandbox
 from sandbox.limits import Limits
 from tests.dockerd_support import NoDockerd, copy_image, private_dockerd
+from tests.run_fixtures import git
 from tests.sandbox_fixtures import docker_client, sandbox_dir, sandbox_image  # noqa: F401
+from tests.test_local_run import ISSUE_JSON, checkout, steward
 
 pytestmark = [pytest.mark.docker, pytest.mark.remote_docker]
 
@@ -115,3 +117,13 @@ def test_a_workspace_over_the_disk_limit_is_not_brought_back(
             assert not (tmp_path / "ws" / "big").exists()
 
     anyio.run(body)
+
+
+def test_a_docs_run_works_against_the_remote_host(remote: docker.DockerClient, tmp_path: Path) -> None:
+    """`steward run docs` as a user runs it, its sandbox on the private daemon (DOCKER_HOST is set)."""
+    repo = checkout(tmp_path)
+    done = steward(tmp_path, "run", "docs", "--repo", str(repo), "--issue-json", str(ISSUE_JSON), "--yes")
+    assert done.returncode == 0, done.stderr[-3000:]
+    changed = git(repo, "diff", "--name-only", "main", "steward/docs/7").split()
+    assert "docs/usage.md" in changed
+    assert not remote.volumes.list(filters={"label": "app=steward"})
