@@ -269,6 +269,10 @@ class Settings(BaseSettings):
     sandbox_images: list[str] = Field(default_factory=list)
     """More images a repository's `setup.image` may pick (JSON list); the default image is always allowed,
     any other is refused before a sandbox starts."""
+    sandbox_transfer: Literal["auto", "bind", "archive"] = "auto"
+    """How the workspace reaches the sandbox container: `bind` mounts the host directory (a local daemon);
+    `archive` moves it through the Docker API into a volume per run (a daemon on another machine); `auto`
+    binds unless DOCKER_HOST names something other than a unix socket."""
     egress_allowlist: list[str] = Field(default_factory=lambda: list(DEFAULT_EGRESS_ALLOWLIST))
     """Hosts a sandbox may reach during its setup phase (JSON list)."""
     egress_without_firewall: bool = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from sandbox import cgroup
 from sandbox.image import SANDBOX_HOME, SANDBOX_UID
 from sandbox.limits import Limits
 
+log = logging.getLogger(__name__)
 CA_BUNDLE_PATH = "/etc/ssl/certs/ca-certificates.crt"
 RESET_WAIT_ROUNDS = 4
 """Rounds of 30 s to wait for a killed container to stop."""
@@ -34,10 +36,19 @@ def create_and_start(
     network_mode: str,
     ca_bundle: Path | None = None,
     cache: tuple[Path, str] | None = None,
+    volume: str | None = None,
 ) -> str:
-    """The locked-down container; removed again if it will not start (docker leaves it behind)."""
+    """The locked-down container; removed again if it will not start (docker leaves it behind).
+
+    `volume`: the workspace is that named volume (made here, labelled like the run), not a bind mount of
+    `workspace`, for a daemon that cannot see the host's paths (sandbox/transfer.py).
+    """
     tmpfs_opts = f"rw,nosuid,nodev,size={limits.tmpfs_bytes}"
-    volumes = {str(workspace): {"bind": "/workspace", "mode": "rw"}}
+    if volume is not None:
+        client.volumes.create(volume, labels=labels)
+        volumes = {volume: {"bind": "/workspace", "mode": "rw"}}
+    else:
+        volumes = {str(workspace): {"bind": "/workspace", "mode": "rw"}}
     if ca_bundle is not None:  # e.g. behind a TLS-inspecting proxy: trust what the host trusts
         volumes[str(ca_bundle)] = {"bind": CA_BUNDLE_PATH, "mode": "ro"}
     if cache is not None:  # a download cache: the host made the directory and never reads inside it
@@ -71,7 +82,7 @@ def create_and_start(
     try:
         container.start()
     except BaseException:
-        remove(client, str(container.id))
+        remove(client, str(container.id), volume)
         raise
     return str(container.id)
 
@@ -104,8 +115,12 @@ def read_counters(client: docker.DockerClient, container_id: str) -> cgroup.Coun
 
 def reset(client: docker.DockerClient, container_id: str) -> None:
     """Kill every process (PID 1 included) and start the container again; the workspace stays."""
-    with contextlib.suppress(APIError):
+    try:
         client.api.kill(container_id)
+    except APIError:
+        pass
+    except requests.exceptions.ConnectionError as exc:  # the daemon (a remote one) is out of reach
+        raise DockerException(f"the Docker daemon is out of reach: {exc}") from None
     # A process killed in the middle of a large write can take long to die on a loaded host (its dirty pages
     # are written first): wait in rounds, and say so plainly if it never stops.
     for _ in range(RESET_WAIT_ROUNDS):
@@ -114,12 +129,25 @@ def reset(client: docker.DockerClient, container_id: str) -> None:
             break
         except requests.exceptions.ReadTimeout:
             continue
+        except requests.exceptions.ConnectionError as exc:
+            raise DockerException(f"the Docker daemon is out of reach: {exc}") from None
     else:
         raise DockerException(f"the container did not stop within {RESET_WAIT_ROUNDS * 30} s of being killed")
-    client.api.start(container_id)
+    try:
+        client.api.start(container_id)
+    except requests.exceptions.ConnectionError as exc:
+        raise DockerException(f"the Docker daemon is out of reach: {exc}") from None
 
 
-def remove(client: docker.DockerClient, container_id: str) -> None:
-    """Force-remove, whatever state it is in."""
-    with contextlib.suppress(NotFound):
-        client.api.remove_container(container_id, force=True, v=True)
+def remove(client: docker.DockerClient, container_id: str | None, volume: str | None = None) -> None:
+    """Force-remove, whatever state it is in, and the run's workspace volume; a daemon out of reach is
+    logged (the reaper removes what is left by its labels), never raised from a cleanup."""
+    try:
+        if container_id is not None:
+            with contextlib.suppress(NotFound):
+                client.api.remove_container(container_id, force=True, v=True)
+        if volume is not None:
+            with contextlib.suppress(NotFound):
+                client.api.remove_volume(volume, force=True)
+    except (DockerException, requests.exceptions.RequestException) as exc:
+        log.warning("could not remove the sandbox container or its volume: %s", exc)

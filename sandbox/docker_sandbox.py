@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -13,12 +14,12 @@ from typing import Self
 
 import anyio
 import docker
-import requests.exceptions
+import requests
 from docker.errors import DockerException, NotFound
 
 from app.observability import tracing
 from app.observability.metrics import SANDBOX_COMMANDS, SANDBOX_KILLS
-from sandbox import cgroup, container, diskwatch, hostfs, quiesce, quota
+from sandbox import archive, cgroup, container, diskwatch, hostfs, quiesce, quota, transfer
 from sandbox.base import CommandResult, Network, SandboxError, SandboxLost
 from sandbox.egress import Traffic
 from sandbox.execution import OnOutput, RawOutcome, run_exec
@@ -60,6 +61,7 @@ class DockerSandbox:
         ca_bundle: Path | None = None,
         egress_without_firewall: bool = False,
         cache: tuple[Path, str] | None = None,
+        transfer_mode: transfer.Transfer | None = None,
     ) -> None:
         if not _RUN_ID.match(run_id):
             raise SandboxError(f"run id {run_id!r} must be letters, digits, '.', '_' or '-'")
@@ -70,11 +72,29 @@ class DockerSandbox:
         self.network = network
         self._allowlist = list(allowlist)
         self._without_firewall = egress_without_firewall
+        setting = transfer_mode or os.environ.get("STEWARD_SANDBOX_TRANSFER", "auto")
+        if setting not in ("auto", "bind", "archive"):
+            raise SandboxError(f"sandbox transfer {setting!r} must be auto, bind or archive")
+        self.transfer = transfer.choose(setting)  # type: ignore[arg-type]
+        """bind: the workspace is bind-mounted; archive: it moves through the Docker API (a remote daemon)."""
+        self._volume = transfer.volume_name(run_id) if self.transfer == "archive" else None
+        if self._volume is not None and network == "setup":
+            raise SandboxError(
+                "a setup phase needs the egress proxy and firewall on the Docker host: not possible with "
+                "sandbox.transfer archive (a remote daemon); run the setup with a local daemon"
+            )
+        if self._volume is not None and cache is not None:
+            log.info("the download cache is a host directory: a remote Docker host runs without it")
+            cache = None
         self._cache = cache
         """A host directory (which the host never reads) and where the sandbox sees it: a download cache."""
         self._labels = run_labels(run_id, worker_id)
         self._env = {**BASE_ENV, **(env or {})}
         self._ca_bundle = ca_bundle.resolve() if ca_bundle is not None else None
+        if self._ca_bundle is not None and self._volume is not None:
+            raise SandboxError(
+                "a CA bundle is mounted from the host: not possible with sandbox.transfer archive"
+            )
         if self._ca_bundle is not None:
             if not self._ca_bundle.is_file():
                 raise SandboxError(f"CA bundle {ca_bundle} is not a file")
@@ -166,9 +186,10 @@ class DockerSandbox:
                     network_mode="none" if self._gateway is None else self._gateway.name,
                     ca_bundle=self._ca_bundle,
                     cache=self._cache,
+                    volume=self._volume,
                 )
             )
-        except (DockerException, requests.exceptions.ConnectionError) as exc:
+        except (DockerException, requests.exceptions.RequestException) as exc:
             await self.destroy()
             if daemon_gone(exc):
                 raise SandboxLost(f"the Docker daemon is unreachable: {exc}") from None
@@ -177,7 +198,7 @@ class DockerSandbox:
             await self.destroy()
             raise
         self._deadline = time.monotonic() + self.limits.run_timeout
-        self._quota = quota.mounted(self.workspace)
+        self._quota = self._volume is None and quota.mounted(self.workspace)
 
     async def run(
         self,
@@ -204,7 +225,7 @@ class DockerSandbox:
                     result = await self._within_disk(
                         argv, wanted, min(wanted, remaining), output_bytes, on_output
                     )
-            except (DockerException, requests.exceptions.ConnectionError) as exc:
+            except (DockerException, requests.exceptions.RequestException) as exc:
                 if daemon_gone(exc):
                     raise SandboxLost(
                         f"the Docker daemon restarted or went away under the sandbox: {exc}"
@@ -237,10 +258,12 @@ class DockerSandbox:
         async def stop() -> None:
             try:
                 await anyio.to_thread.run_sync(container.reset, client, cid)
-            except DockerException as exc:  # the next command says the sandbox stopped working
+            except (DockerException, requests.exceptions.RequestException) as exc:  # the next command says so
                 log.warning("could not stop a command at the disk budget: %s", exc)
 
         stopped = False
+        if self._volume is not None:
+            return await self._through_archive(body, budget)
         if self._quota:
             result = await body()
         else:
@@ -248,6 +271,28 @@ class DockerSandbox:
         if stopped or out_of_disk(result, quota_full=self._quota and quota.full(self.workspace)):
             text = explain("disk", self.limits, timeout=budget)
             return replace(result, killed_by="disk", explanation=text)
+        return result
+
+    async def _through_archive(
+        self, body: Callable[[], Awaitable[CommandResult]], budget: float
+    ) -> CommandResult:
+        """The host's copy in before the command, the container's copy back after it (sandbox/transfer.py).
+
+        The disk limit is the bound on what comes back: a workspace over it is not unpacked, and the
+        command is said to have been stopped at the disk budget.
+        """
+        client, cid = self._client, self._container_id
+        assert client is not None and cid is not None
+        await anyio.to_thread.run_sync(transfer.push, client, cid, self.workspace)
+        result = await body()
+        try:
+            done = await anyio.to_thread.run_sync(
+                transfer.pull, client, cid, self.workspace, self.limits.disk
+            )
+        except archive.TooLarge:
+            return replace(result, killed_by="disk", explanation=explain("disk", self.limits, timeout=budget))
+        if done.skipped:
+            log.info("left %d devices or FIFOs in the sandbox: %s", len(done.skipped), done.skipped[:5])
         return result
 
     async def _run(
@@ -309,13 +354,9 @@ class DockerSandbox:
         """Remove the container and the setup network; safe to call twice and after any failure."""
         client, cid = self._client, self._container_id
         self._container_id = None
-        if client is not None and cid is not None:
-            try:
-                await anyio.to_thread.run_sync(container.remove, client, cid)
-            except (DockerException, requests.exceptions.ConnectionError) as exc:  # the daemon is away
-                log.warning(
-                    "could not remove sandbox %s (%s): its next start or the reaper does", cid[:12], exc
-                )
+        if client is not None and (cid is not None or self._volume is not None):
+            # container.remove logs a daemon out of reach; the reaper removes what is left by its labels
+            await anyio.to_thread.run_sync(container.remove, client, cid, self._volume)
         await self._close_gateway()
         if client is not None and self._own_client:
             await anyio.to_thread.run_sync(client.close)

@@ -30,6 +30,7 @@ from sandbox import caches, hostfs
 from sandbox.base import CommandResult, SandboxError
 from sandbox.docker_sandbox import DockerSandbox
 from sandbox.image import SANDBOX_HOME
+from sandbox.transfer import Transfer
 
 USER_BASE = f"{SANDBOX_HOME}/.local"
 SITE_PACKAGES = f"{USER_BASE}/lib/python3.11/site-packages"
@@ -153,6 +154,8 @@ class Phase:
     without_firewall: bool = False
     cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES
     """What all repositories' download caches may take together (STEWARD_CACHE_MAX_BYTES)."""
+    transfer: Transfer | None = None
+    """How the workspace reaches the container (None: STEWARD_SANDBOX_TRANSFER, else auto)."""
 
 
 def sandbox_options(step: SetupStep | None, phase: Phase) -> dict[str, Any]:
@@ -160,7 +163,7 @@ def sandbox_options(step: SetupStep | None, phase: Phase) -> dict[str, Any]:
 
     With a cache, the least recently used caches are pruned to the bound first (it walks them: off the loop).
     """
-    options: dict[str, Any] = {"env": ENV}
+    options: dict[str, Any] = {"env": ENV, "transfer_mode": phase.transfer}
     if step is None or not step.command:
         return options | {"network": "none"}
     options |= {

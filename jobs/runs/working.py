@@ -141,7 +141,11 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
             token=None if run.mode == SHADOW else token,
             push=run.mode != SHADOW,  # a shadow run's commit stays in its workspace
             phase=Phase(
-                settings.data_dir, run.repo, settings.egress_without_firewall, settings.cache_max_bytes
+                settings.data_dir,
+                run.repo,
+                settings.egress_without_firewall,
+                settings.cache_max_bytes,
+                settings.sandbox_transfer,
             ),
             model=_operator_model(settings) if plan.agent is not None else None,
         )
