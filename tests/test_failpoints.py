@@ -45,3 +45,29 @@ def test_kill_is_sigkill_from_the_environment_only(tmp_path: Path) -> None:
     assert first.returncode == -9 and "alive" not in first.stdout
     again = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert again.returncode == 0 and "alive" in again.stdout  # fired once per state directory
+
+
+@pytest.mark.anyio
+async def test_pause_waits_for_its_go_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import anyio
+
+    monkeypatch.setenv(failpoints.STATE_ENV, str(tmp_path))
+    failpoints.arm("pr=pause")
+    passed: list[str] = []
+
+    async def step() -> None:
+        await failpoints.hit("pr")
+        passed.append("pr")
+
+    try:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(step)
+            with anyio.fail_after(10):
+                while not (tmp_path / "pr.paused").exists():
+                    await anyio.sleep(0.02)
+            await anyio.sleep(0.2)
+            assert passed == []  # held at the step while the test injects its fault
+            (tmp_path / "pr.go").touch()
+    finally:
+        failpoints.arm("")
+    assert passed == ["pr"]
