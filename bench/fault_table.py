@@ -26,6 +26,8 @@ FAULTS = {
     "secondary": "secondary rate limit",
 }
 NO_CALL = "n/a (no GitHub call)"
+QUIET_STEPS = ("setup", "work", "diff", "push")
+"""Steps that make no GitHub API call (git goes to the remote): only SIGKILL applies there."""
 
 
 def table(rows: list[dict[str, object]]) -> str:
@@ -36,7 +38,7 @@ def table(rows: list[dict[str, object]]) -> str:
         for fault in FAULTS:
             found = cells.get((step, fault))
             if found is None:
-                row.append(NO_CALL if fault != "kill" else "not run")
+                row.append(NO_CALL if fault != "kill" and step in QUIET_STEPS else "not run")
                 continue
             verdict = "pass" if found["ok"] else "FAIL: " + "; ".join(map(str, found["problems"]))
             row.append(f"{verdict} ({str(found['end']).split(':')[0]}, {found['seconds']}s)")
