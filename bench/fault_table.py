@@ -57,6 +57,7 @@ def main() -> None:
         cmd = [sys.executable, "-m", "pytest", "tests/test_fault_matrix.py", "-q", "-p", "no:cacheprovider"]
         subprocess.run(cmd, cwd=ROOT, env=env, check=False)
     rows = [json.loads(line) for line in args.results.read_text().splitlines() if line.strip()]
+    rows = list({(r["step"], r["fault"]): r for r in rows}.values())  # a case run twice: its last run
     print(table(rows))
     failed = sum(1 for r in rows if not r["ok"])
     print(f"\n{len(rows)} case(s), {failed} failed")
