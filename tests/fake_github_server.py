@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
 import httpx
 import respx
@@ -22,7 +23,18 @@ METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 PASSED_HEADERS = ("content-type", "link")
 
 
-def make_app(github: FakeGitHub, calls: list[str]) -> Starlette:
+class Faults(Protocol):
+    """Answers GitHub gives instead of (or after) the fake's own: tests/fault_support.py."""
+
+    def before(self, request: httpx.Request) -> httpx.Response | None: ...
+    def after(self, request: httpx.Request, answer: httpx.Response) -> httpx.Response: ...
+
+
+def _own(answer: httpx.Response) -> dict[str, str]:
+    return {k: v for k, v in answer.headers.items() if k not in ("content-length", "content-encoding")}
+
+
+def make_app(github: FakeGitHub, calls: list[str], faults: Faults | None = None) -> Starlette:
     router = respx.MockRouter(assert_all_called=False)
     github.install(router)
 
@@ -32,10 +44,17 @@ def make_app(github: FakeGitHub, calls: list[str]) -> Starlette:
         headers = [(k, v) for k, v in request.headers.items() if k not in ("host", "content-length")]
         outgoing = httpx.Request(request.method, url, headers=headers, content=await request.body())
         calls.append(f"{request.method} {request.url.path}")
+        injected = faults.before(outgoing) if faults is not None else None
+        if injected is not None:
+            return Response(injected.content, status_code=injected.status_code, headers=_own(injected))
         try:
             answer = router.handler(outgoing)
         except Exception:  # an unmocked route: GitHub's own 404 shape
             answer = httpx.Response(404, json={"message": "Not Found", "status": "404"})
+        if faults is not None:  # the effect happened, the answer may still be lost (a 502 after the fact)
+            lost = faults.after(outgoing, answer)
+            if lost is not answer:
+                return Response(lost.content, status_code=lost.status_code, headers=_own(lost))
         kept = {name: answer.headers[name] for name in PASSED_HEADERS if name in answer.headers}
         return Response(answer.content, status_code=answer.status_code, headers=kept)
 
@@ -43,12 +62,17 @@ def make_app(github: FakeGitHub, calls: list[str]) -> Starlette:
 
 
 @contextmanager
-def serve(github: FakeGitHub) -> Iterator[tuple[str, list[str]]]:
+def serve(github: FakeGitHub, faults: Faults | None = None) -> Iterator[tuple[str, list[str]]]:
     """Serve the fake on a free loopback port; yields its base URL and the calls it received."""
     calls: list[str] = []
     port = free_port()
     config = uvicorn.Config(
-        make_app(github, calls), host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="none"
+        make_app(github, calls, faults),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        ws="none",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -1,22 +1,28 @@
-"""Shared pieces of the infrastructure fault tests: a real worker process (jobs.outage.StewardWorker, the one
-`steward worker` runs) against a fake GitHub over HTTP, a docs run whose work phase is slow enough to break
-something under it, and the checks every case must pass (a true end state, one plan comment, at most one PR,
-one push, the issue told)."""
+"""The fault matrix's harness: a real worker process on real Redis, Docker and git, GitHub as a fake HTTP
+server that can answer 502 or a rate limit on a chosen route a chosen number of times, and failpoints
+(jobs/failpoints.py) that kill the worker at a chosen step.
+
+One case = a docs run from `/steward docs` to its end, with one fault injected at one step; `Case.check` then
+says what was wrong with the end (an empty list: nothing)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 from app.settings import Settings
+from jobs import failpoints
 from jobs.ledger import RunState, RunView
 from tests.fake_github_server import serve
 from tests.run_fixtures import (
@@ -27,186 +33,284 @@ from tests.run_fixtures import (
     FakeRunGitHub,
     Remote,
     comment_event,
-    containers,
-    fake_github,
-    git,
-    make_remote,
     runs,
 )
 from tests.worker_support import enqueue
 
 ROOT = Path(__file__).resolve().parent.parent
-SLOW_SECONDS = 8
-SLOW_PAGE = (
-    f'<!-- steward:exec python3 -c "import time; time.sleep({SLOW_SECONDS}); print(42)" -->\n'
-    "```\n```\n<!-- /steward:exec -->\n"
-)
-"""A page whose exec block keeps the work phase busy long enough to break Redis, the database or Docker."""
+FULL = "/repos/Codertocat/Hello-World"
 WORKER = """
 import logging
+from arq.worker import Worker
 from app.settings import Settings
-from jobs.outage import StewardWorker
 from jobs.worker import worker_settings
 
 logging.basicConfig(level=logging.INFO)
-options = worker_settings(Settings())  # production functions and timeouts
-options["ctx"]["retry_base"] = {retry_base}
-StewardWorker(**options, poll_delay=0.05).run()
+options = worker_settings(Settings())  # production functions, timeouts and GitHub retry policy
+options["ctx"]["retry_base"] = 0.2
+Worker(**options, poll_delay=0.05).run()
 """
+FINAL = (RunState.PROPOSED, RunState.CLOSED, RunState.FAILED)
+CASE_BOUND = 120.0
+"""The most one case may take from its first comment to its run's end (a kill costs the heartbeat TTL)."""
 
 
-def start_worker(
-    settings: Settings, api_url: str, log: Path, *, env: dict[str, str] | None = None, retry_base: float = 0.5
-) -> subprocess.Popen[bytes]:
-    """`steward worker`'s worker class in its own process, its log appended to `log`."""
-    child = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("STEWARD_")},
-        "STEWARD_REDIS_URL": settings.redis_url,
-        "STEWARD_DATABASE_URL": settings.db_url,
-        "STEWARD_DATA_DIR": str(settings.data_dir),
-        "STEWARD_GITHUB_API_URL": api_url,
-        "STEWARD_APP_ID": str(settings.app_id),
-        "STEWARD_REDELIVER_EVERY_MINUTES": "0",
-        "STEWARD_DIGEST_PASS": "false",
-        "STEWARD_PRIVATE_KEY": settings.private_key_pem(),
-        **(env or {}),
+@dataclass(frozen=True)
+class Route:
+    """Which GitHub call a step makes: method, path pattern, and a text its body must hold."""
+
+    method: str
+    path: str
+    body: str = ""
+
+    def matches(self, request: httpx.Request) -> bool:
+        if request.method != self.method or not re.search(self.path, request.url.path):
+            return False
+        return not self.body or self.body in request.content.decode(errors="replace")
+
+
+ROUTES: dict[str, Route] = {
+    "plan": Route("POST", rf"{FULL}/issues/\d+/comments$", "steward:plan-run"),
+    "clone": Route("GET", rf"{FULL}$"),  # the repository's clone URL, read just before the clone
+    "pr": Route("POST", rf"{FULL}/pulls$"),
+    "status": Route("POST", rf"{FULL}/statuses/[0-9a-f]{{40}}$"),
+    "result": Route("PATCH", rf"{FULL}/issues/comments/\d+$", "proposed in"),
+}
+"""The GitHub call of each step that makes one; setup, work, diff and push make none (git is not the API)."""
+HTTP_FAULTS = ("502", "primary", "secondary")
+FAULTS = ("kill", *HTTP_FAULTS)
+
+
+def answer(fault: str) -> httpx.Response:
+    """GitHub's answer for an HTTP fault, shaped as GitHub sends it."""
+    if fault == "502":
+        return httpx.Response(502, text="<html><body><h1>502 Bad Gateway</h1></body></html>")
+    if fault == "primary":
+        reset = str(int(time.time()) + 2)
+        headers = {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "0", "x-ratelimit-reset": reset}
+        body = {"message": "API rate limit exceeded for installation ID 1.", "status": "403"}
+        return httpx.Response(403, json=body, headers=headers)
+    body = {
+        "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
     }
-    with log.open("ab") as err:
-        return subprocess.Popen(
-            [sys.executable, "-c", WORKER.format(retry_base=retry_base)],
-            cwd=ROOT,
-            env=child,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-        )
-
-
-def stop_worker(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-async def wait_for(check: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def slow_remote(tmp_path: Path) -> Remote:
-    """The sample repository plus a slow page, on a bare remote that logs every update of its refs."""
-    remote = make_remote(tmp_path, {"docs/slow.md": SLOW_PAGE})
-    git(remote.bare, "config", "core.logAllRefUpdates", "always")
-    return remote
-
-
-def pushes(remote: Remote, ref: str = BRANCH) -> int:
-    """How many times `ref` was updated on the remote (its reflog; 0 when it was never pushed)."""
-    done = subprocess.run(
-        ["git", "reflog", "show", "--format=%H", f"refs/heads/{ref}"],
-        cwd=remote.bare,
-        capture_output=True,
-        text=True,
-    )
-    return len(done.stdout.split()) if done.returncode == 0 else 0
+    return httpx.Response(403, json=body, headers={"retry-after": "2"})
 
 
 @dataclass
-class Scene:
-    """One docs run under way: the fake GitHub, its calls, the remote and the worker's log."""
+class HttpFaults:
+    """One armed fault: the step's route answers `fault` `times` times. A 502 comes after the fake acted (the
+    answer was lost, the effect was not): the truest 502 for a write, and the one that finds double posts."""
+
+    route: Route | None = None
+    fault: str = ""
+    times: int = 0
+    injected: int = 0
+
+    def arm(self, route: Route, fault: str, times: int) -> None:
+        self.route, self.fault, self.times = route, fault, times
+
+    def _take(self, request: httpx.Request) -> bool:
+        if self.route is None or self.injected >= self.times or not self.route.matches(request):
+            return False
+        self.injected += 1
+        return True
+
+    def before(self, request: httpx.Request) -> httpx.Response | None:
+        if self.fault in ("primary", "secondary") and self._take(request):
+            return answer(self.fault)
+        return None
+
+    def after(self, request: httpx.Request, done: httpx.Response) -> httpx.Response:
+        if self.fault == "502" and done.is_success and self._take(request):
+            return answer("502")
+        return done
+
+
+@dataclass
+class Workers:
+    """The worker processes of a case; a dead one is replaced (as a supervisor would)."""
 
     settings: Settings
-    github: FakeRunGitHub
-    calls: list[str]
-    remote: Remote
+    api_url: str
     log: Path
-
-    async def run(self) -> RunView:
-        (run,) = await runs(self.settings)
-        return run
-
-    async def ask_and_approve(self) -> RunView:
-        """`/steward docs`, its plan comment, `/steward approve`; returns the run once its sandbox is up."""
-        event = comment_event("/steward docs", MAINTAINER, 4001)
-        await enqueue(
-            self.settings, "handle_comment", f"comment:{REPO_ID}:4001", delivery_id="f1", event=event
-        )
-
-        async def planned() -> bool:
-            return bool(self.github.plan_comments())
-
-        await wait_for(planned, 60, "the plan comment")
-        event = comment_event("/steward approve", APPROVER, 4002)
-        await enqueue(
-            self.settings, "handle_comment", f"comment:{REPO_ID}:4002", delivery_id="f2", event=event
-        )
-        run = await self.run()
-
-        async def in_sandbox() -> bool:
-            return await asyncio.to_thread(containers, run.id) > 0
-
-        await wait_for(in_sandbox, 60, "the sandbox of the work job")
-        return run
-
-    async def ends(self, timeout: float = 90) -> RunView:
-        """Wait for the run to leave `running` and its plan comment to show that; returns the run."""
-
-        async def ended() -> bool:
-            state = (await self.run()).state
-            shown = [
-                c["body"] for c in self.github.plan_comments() if f"state **{state.value}**" in c["body"]
-            ]
-            return state != RunState.RUNNING and bool(shown)
-
-        await wait_for(ended, timeout, "the run to end and its plan comment to say so")
-        return await self.run()
-
-    def assert_one_proposal(self) -> None:
-        """Exactly one plan comment, one PR (opened once), one push, and the plan comment saying so."""
-        tail = self.log.read_text()[-4000:]
-        (plan,) = self.github.plan_comments()
-        assert len(self.github.pulls) == 1, tail
-        assert self.calls.count("POST /repos/Codertocat/Hello-World/pulls") == 1
-        assert self.remote.sha(BRANCH) == self.github.pulls[0]["head"]["sha"]
-        assert pushes(self.remote) == 1, "the branch was pushed more than once"
-        assert f"#{self.github.pulls[0]['number']}" in plan["body"], plan["body"]
-
-
-@contextmanager
-def running(settings: Settings, tmp_path: Path, **worker: object) -> Iterator[tuple[Scene, Worker]]:
-    """A scene with one worker process serving it (stopped at the end)."""
-    remote = slow_remote(tmp_path)
-    github = fake_github(remote)
-    log = tmp_path / "worker.log"
-    with serve(github) as (api_url, calls):
-        handle = Worker(settings, api_url, log, worker)
-        handle.start()
-        try:
-            yield Scene(settings, github, calls, remote, log), handle
-        finally:
-            handle.stop()
-
-
-class Worker:
-    """The worker process of a scene, which a test may restart with the same settings."""
-
-    def __init__(self, settings: Settings, api_url: str, log: Path, options: dict[str, object]) -> None:
-        self.settings, self.api_url, self.log, self.options = settings, api_url, log, options
-        self.proc: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    deaths: int = 0
 
     def start(self) -> None:
-        self.proc = start_worker(self.settings, self.api_url, self.log, **self.options)  # type: ignore[arg-type]
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("STEWARD_")},
+            "STEWARD_REDIS_URL": self.settings.redis_url,
+            "STEWARD_DATABASE_URL": self.settings.db_url,
+            "STEWARD_DATA_DIR": str(self.settings.data_dir),
+            "STEWARD_GITHUB_API_URL": self.api_url,
+            "STEWARD_APP_ID": str(self.settings.app_id),
+            "STEWARD_REDELIVER_EVERY_MINUTES": "0",
+            "STEWARD_DIGEST_PASS": "false",
+            "STEWARD_PRIVATE_KEY": self.settings.private_key_pem(),
+            **self.env,
+        }
+        with self.log.open("ab") as err:
+            self.procs.append(
+                subprocess.Popen([sys.executable, "-c", WORKER], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                 stderr=err)
+            )  # fmt: skip
 
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+    def supervise(self) -> None:
+        if self.procs and self.procs[-1].poll() is not None:
+            self.deaths += 1
+            self.start()
 
     def stop(self) -> None:
-        if self.proc is not None:
-            stop_worker(self.proc)
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+def count_pushes(remote: Remote) -> Path:
+    """A post-receive hook at the remote logs each ref update (a no-op push updates nothing)."""
+    pushes = remote.bare / "pushes.log"
+    hook = remote.bare / "hooks" / "post-receive"
+    hook.write_text(f"#!/bin/sh\ncat >> {pushes}\n")
+    hook.chmod(0o755)
+    return pushes
+
+
+@dataclass
+class Outcome:
+    run: RunView | None
+    plan_comments: int
+    pulls: list[dict[str, object]]
+    pushes: int
+    bot_comments: list[str]
+    remote_sha: str | None
+    statuses: list[dict[str, object]]
+    deaths: int
+    injected: int
+    seconds: float
+
+    def problems(self) -> list[str]:
+        """What is untrue about the end: an empty list when the case passed."""
+        found: list[str] = []
+        run = self.run
+        if run is None or run.state not in FINAL:
+            return [f"the run did not end: {run.state if run else 'no run'}"]
+        if self.plan_comments != 1:
+            found.append(f"{self.plan_comments} plan comments")
+        if len(self.pulls) > 1:
+            found.append(f"{len(self.pulls)} pull requests")
+        if self.pushes > 1:
+            found.append(f"the branch was pushed {self.pushes} times")
+        if run.state == RunState.PROPOSED:
+            if len(self.pulls) != 1 or run.pr_number != self.pulls[0]["number"]:
+                found.append("proposed, but the ledger's PR is not GitHub's")
+            elif self.remote_sha != self.pulls[0]["head"]["sha"]:  # type: ignore[index]
+                found.append("the PR's head is not the pushed commit")
+            if not any(s.get("sha") == self.remote_sha for s in self.statuses):
+                found.append("no review status on the proposed commit")
+            if not any(f"proposed in #{run.pr_number}" in body for body in self.bot_comments):
+                found.append("the issue was not told of the PR")
+        elif self.pulls:
+            found.append(f"{run.state} in the ledger, but a PR is open")
+        elif not any(run.id in body and "fail" in body.lower() for body in self.bot_comments):
+            found.append(f"{run.state}, and the issue was not told why")
+        return found
+
+    def why(self) -> str:
+        """How the run ended, in a few words for the result table."""
+        assert self.run is not None
+        said = f"{self.run.state.value}"
+        told = [body for body in self.bot_comments if self.run.id in body and "fail" in body.lower()]
+        if self.run.state != RunState.PROPOSED and told:
+            said += ": " + " ".join(told[-1].split())[:90]
+        return said
+
+
+async def _wait(check, workers: Workers, bound: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + bound
+    while time.monotonic() < deadline:
+        workers.supervise()
+        if await check():
+            return
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+async def run_case(
+    settings: Settings, tmp: Path, github: FakeRunGitHub, remote: Remote, step: str, fault: str
+) -> Outcome:
+    """A docs run, `/steward docs` then `/steward approve`, with `fault` at `step`, to its end."""
+    pushes = count_pushes(remote)
+    faults = HttpFaults()
+    env: dict[str, str] = {}
+    if fault == "kill":
+        env = {failpoints.ENV: f"{step}=kill", failpoints.STATE_ENV: str(tmp / "failpoints")}
+    started = time.monotonic()
+    with serve(github, faults) as (api_url, _calls):
+        workers = Workers(settings, api_url, tmp / "worker.log", env)
+        workers.start()
+        try:
+            if fault != "kill":  # 502: three lost answers beat one request's retries; a rate limit: once
+                faults.arm(ROUTES[step], fault, 3 if fault == "502" else 1)
+            event = comment_event("/steward docs", MAINTAINER, 5001)
+            await enqueue(
+                settings, "handle_comment", f"comment:{REPO_ID}:5001", delivery_id="f1", event=event
+            )
+
+            async def planned() -> bool:
+                if not github.plan_comments():  # (the worker makes the tables: no run before it)
+                    return False
+                found = await runs(settings)
+                return bool(found) and found[0].state != RunState.PLANNING
+
+            await _wait(planned, workers, CASE_BOUND, "the plan comment")
+            event = comment_event("/steward approve", APPROVER, 5002)
+            await enqueue(
+                settings, "handle_comment", f"comment:{REPO_ID}:5002", delivery_id="f2", event=event
+            )
+
+            async def ended() -> bool:
+                found = await runs(settings)
+                return bool(found) and found[0].state in FINAL and _told(github, found[0])
+
+            with contextlib.suppress(TimeoutError):  # judged below: the run did not end
+                await _wait(ended, workers, CASE_BOUND, "the run's end")
+            await asyncio.sleep(1.0)  # anything still in flight lands before the count
+        finally:
+            workers.stop()
+    found = await runs(settings)
+    lines = pushes.read_text().splitlines() if pushes.exists() else []
+    return Outcome(
+        run=found[0] if found else None,
+        plan_comments=len(github.plan_comments()),
+        pulls=list(github.pulls),
+        pushes=sum(1 for line in lines if line.endswith(f"refs/heads/{BRANCH}")),
+        bot_comments=github.bot_comments(7),
+        remote_sha=remote.sha(BRANCH),
+        statuses=list(github.statuses),
+        deaths=workers.deaths,
+        injected=faults.injected,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _told(github: FakeRunGitHub, run: RunView) -> bool:
+    if run.state == RunState.PROPOSED:
+        return any(f"proposed in #{run.pr_number}" in body for body in github.bot_comments(7))
+    return any(run.id in body and "fail" in body.lower() for body in github.bot_comments(7))
+
+
+def record(path: Path | None, step: str, fault: str, outcome: Outcome, problems: list[str]) -> None:
+    """One line of the result table (bench/fault_table.py renders them)."""
+    if path is None:
+        return
+    row = {"step": step, "fault": fault, "ok": not problems, "problems": problems,
+           "end": outcome.why() if outcome.run else "no run", "seconds": round(outcome.seconds, 1),
+           "deaths": outcome.deaths, "injected": outcome.injected}  # fmt: skip
+    with path.open("a") as out:
+        out.write(json.dumps(row) + "\n")

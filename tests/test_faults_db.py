@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from app.settings import Settings
 from jobs.ledger import RunState
-from tests.fault_support import SLOW_SECONDS, running
+from tests.infra_fault_support import SLOW_SECONDS, running
 from tests.postgres import Cluster, _bin, fresh_database
 
 pytestmark = [pytest.mark.anyio, pytest.mark.docker]

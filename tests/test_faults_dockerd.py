@@ -12,7 +12,7 @@ import pytest
 
 from app.settings import Settings
 from jobs.ledger import RunState
-from tests.fault_support import pushes, running
+from tests.infra_fault_support import pushes, running
 from tests.private_dockerd import PrivateDockerd
 from tests.run_fixtures import BRANCH, git
 

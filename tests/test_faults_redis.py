@@ -12,7 +12,7 @@ import pytest
 from app.settings import Settings
 from jobs.ledger import RunState
 from tests.conftest import RedisServer
-from tests.fault_support import running
+from tests.infra_fault_support import running
 
 pytestmark = [pytest.mark.anyio, pytest.mark.docker]
 

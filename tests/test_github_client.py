@@ -102,14 +102,23 @@ async def test_server_errors_are_retried_within_bounds(
     settings: Settings, github: FakeGitHub, api: respx.MockRouter
 ) -> None:
     gh = await installation_client(settings, 1, REPO, {"issues": "write"}, policy=FAST)
-    github.fail_next["create_comment"] = [server_error(), server_error()]
-    created = await gh.create_comment(REPO, 3, "hello")
-    assert created.body == "hello" and api["create_comment"].call_count == 3
+    github.fail_next["list_comments"] = [server_error(), server_error()]
+    assert await gh.list_comments(REPO, 3) == [] and api["list_comments"].call_count == 3
 
-    github.fail_next["create_comment"] = [server_error()] * 3
+    github.fail_next["list_comments"] = [server_error()] * 3
     with pytest.raises(GitHubUnavailable, match="502"):
-        await gh.create_comment(REPO, 3, "again")
-    assert github.created == 1
+        await gh.list_comments(REPO, 3)
+
+
+async def test_a_creating_post_is_not_sent_twice_after_a_server_error(
+    settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    """A 502 may come after GitHub made the comment: the job's retry looks for it; no resend."""
+    gh = await installation_client(settings, 1, REPO, {"issues": "write"}, policy=FAST)
+    github.fail_next["create_comment"] = [server_error()]
+    with pytest.raises(GitHubUnavailable, match="502"):
+        await gh.create_comment(REPO, 3, "hello")
+    assert api["create_comment"].call_count == 1
 
 
 async def test_client_errors_are_not_retried(settings: Settings, api: respx.MockRouter) -> None:
@@ -168,9 +177,9 @@ async def test_the_token_never_reaches_the_logs(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     gh = await installation_client(settings, 1, REPO, {"issues": "write"}, policy=FAST)
-    github.fail_next["create_comment"] = [server_error()]  # the retry path logs a warning
-    await gh.create_comment(REPO, 1, "hi")
-    assert len(caplog.records) >= 4, "the token POST, the 502, the retry and the 201 are logged"
+    github.fail_next["list_comments"] = [server_error()]  # the retry path logs a warning
+    await gh.list_comments(REPO, 1)
+    assert len(caplog.records) >= 4, "the token POST, the 502, the retry and the 200 are logged"
     assert any("retrying" in r.getMessage() for r in caplog.records)
     for record in caplog.records:
         assert TOKEN not in record.getMessage()

@@ -42,6 +42,7 @@ async def request(
 ) -> Response[Any]:
     """One REST call: 5xx and transport errors retried with doubling waits, rate limits waited or raised."""
     attempt = 0
+    repeatable = may_repeat(method, url)
     while True:
         attempt += 1
         last = attempt >= policy.max_tries
@@ -58,14 +59,25 @@ async def request(
             status = exc.response.status_code
             if status < 500:
                 raise GitHubRefused(status, method, _path(url), _message(exc)) from None
-            if last:
+            if last or not repeatable:
                 raise GitHubUnavailable(f"GitHub answered {status} to {method} {_path(url)}") from None
             await _backoff(policy, attempt, f"{status} on {method} {_path(url)}")
         except (RequestTimeout, RequestError) as exc:
             no_response()
-            if last:
+            if last or not repeatable:
                 raise GitHubUnavailable(f"cannot reach GitHub for {method} {_path(url)}") from None
             await _backoff(policy, attempt, f"{type(exc).__name__} on {method} {_path(url)}")
+
+
+REPEATABLE_POSTS = ("/access_tokens", "/labels")
+"""POSTs whose second try changes nothing the first did not (a token, a set of labels)."""
+
+
+def may_repeat(method: str, url: str) -> bool:
+    """Whether a request lost to a 5xx or the network may be sent again at once. A creating POST may not: the
+    5xx can come after GitHub made the comment or pull request, so a resend makes a second one (a 422 for a
+    PR). It raises GitHubUnavailable instead; the job retries, and each effect looks before it acts."""
+    return method.upper() != "POST" or _path(url).endswith(REPEATABLE_POSTS)
 
 
 async def _backoff(policy: RetryPolicy, attempt: int, what: str) -> None:

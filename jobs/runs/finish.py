@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from app.github import untrusted
 from app.github.untrusted import message
+from jobs import failpoints
 from jobs.agent.budget import BudgetExceeded
 from jobs.agent.planning import AgentNotConfigured
 from jobs.agent.spec import EngineModel
@@ -188,6 +189,7 @@ async def _finish(
         )  # fmt: skip
     except LedgerError:
         run = await ledger.require_run(run.id)
+    await failpoints.hit("result")
     await forge.show_plan(run, plan, reason)
     return proposed
 

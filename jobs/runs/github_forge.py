@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from app.constants import REVIEW_STATUS_CONTEXT
 from app.github.comments import bounded_body, upsert_comment
 from app.github.protocol import RepoId, RunGitHubClient
+from jobs import failpoints
 from jobs.ledger import RunView
 from jobs.plan import Plan
 from jobs.runs import registry
@@ -46,6 +47,7 @@ class GitHubForge:
         assert result.commit is not None
         workflow = registry.get(run.workflow)
         branch = plan.revision.branch if plan.revision is not None else branch_name(workflow.name, run.number)
+        await failpoints.hit("pr")
         pull = await self.gh.find_open_pull(self.repo, branch)
         if pull is None and plan.revision is not None:
             raise RevisionRefused(f"#{plan.revision.pull} closed before the revision's commit was proposed")
@@ -56,6 +58,7 @@ class GitHubForge:
             pull = await self.gh.create_pull(
                 self.repo, title=workflow.title(item), body=bounded_body(text), head=branch, base=self.base
             )
+        await failpoints.hit("status")
         if await self.gh.status_of(self.repo, result.commit, REVIEW_STATUS_CONTEXT) is None:
             await self.gh.set_status(
                 self.repo, result.commit, "pending", context=REVIEW_STATUS_CONTEXT, description=PENDING_TEXT

@@ -10,6 +10,7 @@ import anyio
 from app.config.loader import load_repo_config
 from app.github.client import GitHubKitClient
 from app.github.protocol import RepoId
+from jobs import failpoints
 from jobs.agent.planning import AgentNotConfigured, model_label
 from jobs.context import settings_of
 from jobs.ledger import Ledger, RunState, RunView, TransitionConflict
@@ -150,6 +151,7 @@ async def converge(ctx: dict[str, Any], ledger: Ledger, gh: GitHubKitClient, run
     if run.plan is None or run.state == RunState.PLANNING:
         return
     bot = settings_of(ctx).bot_login
+    await failpoints.hit("plan")
     comment_id = await show_plan(
         gh, RepoId.parse(run.repo), run.number, run.id, run.plan, run.state.value, bot=bot
     )

@@ -20,6 +20,7 @@ from typing import Any
 
 from app.config.model import RepoConfig
 from app.settings import DEFAULT_CACHE_MAX_BYTES
+from jobs import failpoints
 from jobs.ledger import Ledger, egress
 from jobs.ledger.egress import EgressRecord
 from jobs.ledger.recording import recorded
@@ -180,6 +181,7 @@ def sandbox_options(step: SetupStep | None, phase: Phase) -> dict[str, Any]:
 
 async def run_setup(sandbox: DockerSandbox, step: SetupStep, ledger: Ledger, run_id: str) -> CommandResult:
     """Run the install step with the allowlisted network, record it and the hosts, then cut the network."""
+    await failpoints.hit("setup")
     runner = recorded(lambda argv: sandbox.run(argv), ledger, run_id, "setup")
     result = await runner(["sh", "-c", step.command])
     await sandbox.enter_work_phase()

@@ -15,6 +15,7 @@ from docker.errors import DockerException, ImageNotFound
 
 from app.config.model import RepoConfig
 from app.github.protocol import IssueComment
+from jobs import failpoints
 from jobs.agent.budget import Meter
 from jobs.agent.planning import NOT_CONFIGURED, AgentNotConfigured
 from jobs.agent.spec import AgentRun, EngineModel
@@ -199,6 +200,7 @@ async def _work_in_sandbox(
             run=run,
             agent=agent,
         )
+        await failpoints.hit("work")
         outcome = await order.workflow.work(given)
         if outcome.agent is not None:
             done = outcome.agent
@@ -230,9 +232,11 @@ async def work(
     """
     how = Sandboxed(image, phase, model)
     outcome = await work_in_sandbox(ws, plan, order, how, ledger=ledger, run_id=run_id)
+    await failpoints.hit("diff")
     paths = path_policy(order.policy)
     found = await changes(ws, paths.max_file_bytes)
     outcome.steps += note_outcomes(plan, found, outcome.agent)  # a revision's comment steps, if any
+    await failpoints.hit("push")
     commit = await commit_and_push(
         ws,
         policy=paths,
@@ -270,6 +274,7 @@ async def recorded_clone(
     command = f"git fetch {commit} (host side)"
     if merge is not None:
         command += f", merge {merge.ref} at {merge.sha[:12]} in"
+    await failpoints.hit("clone")
     try:
         ws = await clone(url, commit, root=root, branch=branch, token=token, ref=ref, disk=disk, merge=merge)
     except GitError as exc:
