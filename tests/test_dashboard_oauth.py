@@ -150,11 +150,11 @@ def test_github_refusing_the_code_is_said_without_secrets(
 @pytest.mark.parametrize(
     ("route", "answer", "said"),
     [
-        ("token", httpx.Response(200, text="<html>a proxy's page</html>", headers={"content-type": "text/html"}),
+        ("token", httpx.Response(200, text="<html>proxy</html>", headers={"content-type": "text/html"}),
          "answer to the code exchange is not JSON (200, text/html)"),
         ("token", httpx.Response(200, text="{nope", headers={"content-type": "application/json"}),
          "answer to the code exchange is not JSON (200, application/json)"),
-        ("token", httpx.Response(200, json=["access_token"]), "answer to the code exchange is not a JSON object"),
+        ("token", httpx.Response(200, json=["access_token"]), "code exchange is not a JSON object"),
         ("token", httpx.Response(503, text="unicorn"), "could not exchange the code (503)"),
         ("token", httpx.Response(200, json={"error": "<img src=x>", "access_token": 3}), "sign-in (200)"),
         ("user", httpx.Response(200, text="<html>", headers={"content-type": "text/html"}),
