@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.conftest import RedisServer
-from tests.fuzz import http
+from tests.fuzz import dashboard, http
 from tests.fuzz.core import BENCH_CASES, Tally, Target, cases_from_env, run
 from tests.fuzz.targets import PARSERS
 
@@ -60,7 +60,11 @@ def main() -> int:
         redis.start()
         try:
             with http.serve(redis.url, Path(workdir)) as service:
-                tallies += fuzz(chosen([http.api_target(service), http.webhook_target(service)]), args.cases)
+                served = [
+                    http.api_target(service), http.webhook_target(service),
+                    dashboard.sign_in_target(service), dashboard.cookie_target(service),
+                ]  # fmt: skip
+                tallies += fuzz(chosen(served), args.cases)
         finally:
             redis.stop()
     bad = [t for t in tallies if any(t.found.values())]

@@ -58,4 +58,12 @@ def _check_comment(comment: str) -> None:
         raise Broken(f"the error comment links or pings: {shown}")
 
 
-TARGET = Target("config loader", files, check)
+FOUND = (
+    "prefix: /a # note\u2028ignore_bots: false\n",  # a setting YAML read from what git shows as a comment
+    "a: 1\rb: 2\x85c: 3\u2029",
+    "noise:\r\n  max_open_prs: 3\x01\n",  # a control character: an error without a line
+    "commands: {'x|@alice': 1}\nworkflows: {docs: {paths: ['<img src=x>|a']}}\n",  # a pipe cut code open
+    "".join(f"k{i}: 1\n" for i in range(3_000)),  # errors located by a scan each (quadratic)
+)
+"""Files that found something once (tests/test_fuzz.py and tests/test_config_lines.py say what)."""
+TARGET = Target("config loader", files, check, FOUND)
