@@ -3,7 +3,8 @@
 Run: `uv run python bench/fuzz.py` (10,000 cases a target; `--cases N` or STEWARD_FUZZ_CASES for fewer;
 `--only NAME` for one target). The targets are tests/fuzz's, the ones tests/test_fuzz*.py run at the CI
 count; here they run counting (every finding tallied, the run goes on) where the tests stop at the first.
-The HTTP targets run against `steward serve` (uvicorn on 127.0.0.1, real Redis, SQLite, throwaway secrets).
+The HTTP targets run against `steward serve` (uvicorn on 127.0.0.1, real Redis, SQLite, throwaway secrets, a
+loopback stand-in for GitHub that the dashboard's sign-in targets script per case).
 Target: 0 crashes, 0 answers of 5xx, 0 leaks (and 0 broken properties).
 """
 
