@@ -3,7 +3,8 @@
 Run: `uv run python bench/fuzz.py` (10,000 cases a target; `--cases N` or STEWARD_FUZZ_CASES for fewer;
 `--only NAME` for one target). The targets are tests/fuzz's, the ones tests/test_fuzz*.py run at the CI
 count; here they run counting (every finding tallied, the run goes on) where the tests stop at the first.
-The HTTP targets run against `steward serve` (uvicorn on 127.0.0.1, real Redis, SQLite, throwaway secrets).
+The HTTP targets run against `steward serve` (uvicorn on 127.0.0.1, real Redis, SQLite, throwaway secrets, a
+loopback stand-in for GitHub that the dashboard's sign-in targets script per case).
 Target: 0 crashes, 0 answers of 5xx, 0 leaks (and 0 broken properties).
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.conftest import RedisServer
-from tests.fuzz import http
+from tests.fuzz import dashboard, http
 from tests.fuzz.core import BENCH_CASES, Tally, Target, cases_from_env, run
 from tests.fuzz.targets import PARSERS
 
@@ -60,7 +61,11 @@ def main() -> int:
         redis.start()
         try:
             with http.serve(redis.url, Path(workdir)) as service:
-                tallies += fuzz(chosen([http.api_target(service), http.webhook_target(service)]), args.cases)
+                served = [
+                    http.api_target(service), http.webhook_target(service),
+                    dashboard.sign_in_target(service), dashboard.cookie_target(service),
+                ]  # fmt: skip
+                tallies += fuzz(chosen(served), args.cases)
         finally:
             redis.stop()
     bad = [t for t in tallies if any(t.found.values())]

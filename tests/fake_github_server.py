@@ -65,15 +65,15 @@ def make_app(github: FakeGitHub, calls: list[str], faults: Faults | None = None)
 def serve(github: FakeGitHub, faults: Faults | None = None) -> Iterator[tuple[str, list[str]]]:
     """Serve the fake on a free loopback port; yields its base URL and the calls it received."""
     calls: list[str] = []
+    with serve_app(make_app(github, calls, faults)) as base:
+        yield base, calls
+
+
+@contextmanager
+def serve_app(app: Starlette) -> Iterator[str]:
+    """Serve a stand-in for GitHub on a free loopback port; yields its base URL."""
     port = free_port()
-    config = uvicorn.Config(
-        make_app(github, calls, faults),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="off",
-        ws="none",
-    )
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="none")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -82,7 +82,7 @@ def serve(github: FakeGitHub, faults: Faults | None = None) -> Iterator[tuple[st
         time.sleep(0.02)
     assert server.started, "the fake GitHub server did not start"
     try:
-        yield f"http://127.0.0.1:{port}", calls
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(10)

@@ -1,5 +1,5 @@
-"""Shared pieces of the infrastructure fault tests (Redis, the database, dockerd; the GitHub
-and SIGKILL matrix has its own harness, tests/fault_support.py): a real worker process (jobs.outage.StewardWorker, the one
+"""Shared pieces of the infrastructure fault tests (Redis, the database, dockerd; the GitHub and SIGKILL
+matrix has its own harness, tests/fault_support.py): a real worker process (jobs.outage.StewardWorker, the one
 `steward worker` runs) against a fake GitHub over HTTP, a docs run whose work phase is slow enough to break
 something under it, and the checks every case must pass (a true end state, one plan comment, at most one PR,
 one push, the issue told)."""

@@ -142,5 +142,37 @@ def test_github_refusing_the_code_is_said_without_secrets(
     with TestClient(create_app(oauth_settings(settings, dashboard_allowed_users=["octocat"])).api) as c:
         state = start(c)
         failed = c.get(f"/dashboard/oauth/callback?code=c&state={state}", headers=HTML)
-        assert failed.status_code == 502 and "bad_verification_code" in failed.text
+        assert failed.status_code == 400 and "bad_verification_code" in failed.text
+        assert "wrong, used already or expired" in failed.text
         assert CLIENT_SECRET not in failed.text
+
+
+@pytest.mark.parametrize(
+    ("route", "answer", "said"),
+    [
+        ("token", httpx.Response(200, text="<html>proxy</html>", headers={"content-type": "text/html"}),
+         "answer to the code exchange is not JSON (200, text/html)"),
+        ("token", httpx.Response(200, text="{nope", headers={"content-type": "application/json"}),
+         "answer to the code exchange is not JSON (200, application/json)"),
+        ("token", httpx.Response(200, json=["access_token"]), "code exchange is not a JSON object"),
+        ("token", httpx.Response(503, text="unicorn"), "could not exchange the code (503)"),
+        ("token", httpx.Response(200, json={"error": "<img src=x>", "access_token": 3}), "sign-in (200)"),
+        ("user", httpx.Response(200, text="<html>", headers={"content-type": "text/html"}),
+         "answer about who signed in is not JSON"),
+        ("user", httpx.Response(200, json=[USER]), "answer about who signed in is not a JSON object"),
+        ("user", httpx.Response(200, json={"login": 7}), "GitHub did not say who signed in"),
+        ("orgs", httpx.Response(200, text="x", headers={"content-type": "text/plain"}),
+         "answer about the organisations is not JSON"),
+        ("orgs", httpx.Response(502, json={"message": "bad gateway"}), "about the organisations (502)"),
+    ],
+)  # fmt: skip
+def test_an_answer_of_github_that_cannot_be_read_is_a_502_that_says_so(
+    settings: Settings, github: respx.MockRouter, route: str, answer: httpx.Response, said: str
+) -> None:
+    """These answers raised (JSONDecodeError, AttributeError): a 500 with nothing said."""
+    mock_github(github, [{"login": "octo-org"}])[route].mock(return_value=answer)
+    with TestClient(create_app(oauth_settings(settings, dashboard_allowed_orgs=["octo-org"])).api) as c:
+        state = start(c)
+        failed = c.get(f"/dashboard/oauth/callback?code=c&state={state}", headers=HTML)
+        assert failed.status_code == 502 and said in failed.text
+        assert "<img src=x>" not in failed.text and CLIENT_SECRET not in failed.text

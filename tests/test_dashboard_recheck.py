@@ -147,3 +147,37 @@ def test_a_listed_user_needs_no_question(
         later[0] = 60 * 11
         assert c.get("/dashboard/runs", headers=HTML).status_code == 200
     assert not routes["installation"].called
+
+
+@pytest.mark.parametrize(
+    ("route", "answer", "said"),
+    [
+        (
+            "installation",
+            httpx.Response(200, text="<html>", headers={"content-type": "text/html"}),
+            "not JSON",
+        ),
+        ("installation", httpx.Response(200, json={"account": {"login": "octo-org"}}), "has no `id`"),
+        ("token", httpx.Response(201, json={"token": None}), "has no `token`"),
+    ],
+)
+def test_an_answer_of_github_that_cannot_be_read_keeps_the_session_but_not_the_page(
+    settings: Settings,
+    github: respx.MockRouter,
+    later: list[float],
+    route: str,
+    answer: httpx.Response,
+    said: str,
+) -> None:
+    """These raised (KeyError, JSONDecodeError): a 500 (the dashboard cookie fuzz target draws them too)."""
+    mock_github(github, ORGS)
+    routes = app_routes(github)
+    allowed = oauth_settings(settings, dashboard_allowed_orgs=["octo-org"])
+    with TestClient(create_app(allowed).api) as c:
+        signed_in(c)
+        routes[route].mock(return_value=answer)
+        later[0] = allowed.dashboard_recheck_minutes + 1
+        failed = c.get("/dashboard/runs", headers=HTML)
+        assert failed.status_code == 503 and said in failed.text
+        app_routes(github)
+        assert c.get("/dashboard/runs", headers=HTML).status_code == 200  # the session survived

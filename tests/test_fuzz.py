@@ -32,6 +32,26 @@ def test_parser_target(target: Target) -> None:
     assert tally.cases >= cases_from_env() // 2  # Hypothesis may stop early on a small space; never at none
 
 
+def test_what_a_target_found_runs_first_at_any_count() -> None:
+    """The fixed examples (Hypothesis @example) run even at one case, and one that breaks fails the run."""
+    from hypothesis import strategies as st
+
+    from tests.fuzz.core import Broken
+
+    seen: list[int] = []
+
+    def check(case: int) -> None:
+        seen.append(case)
+        if case == -1:
+            raise Broken("the old crash")
+
+    assert run(Target("t", st.integers(0, 9), check, (10, 11)), 1, strict=True).cases == 3
+    assert {10, 11} <= set(seen)
+    with pytest.raises(Broken, match="the old crash"):
+        run(Target("t", st.integers(0, 9), check, (-1,)), 1, strict=True)
+    assert all(t.examples for t in PARSERS if t.name != "changelog writer")  # it found nothing yet
+
+
 # Found by the config loader target ----------------------------------------------------------------------
 
 

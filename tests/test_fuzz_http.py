@@ -11,7 +11,7 @@ from starlette.routing import Mount, Route
 
 from app.web.app import WEBHOOK_PATH
 from tests.conftest import RedisServer
-from tests.fuzz import http
+from tests.fuzz import dashboard, http
 from tests.fuzz.core import cases_from_env, run
 
 
@@ -49,6 +49,36 @@ def test_the_api_answers_no_5xx_and_no_secret(service: http.Service) -> None:
 def test_the_webhook_receiver_answers_no_5xx_and_no_secret(service: http.Service) -> None:
     tally = run(http.webhook_target(service), cases_from_env(), strict=True)
     assert tally.cases >= cases_from_env()
+
+
+def test_the_github_sign_in_answers_as_githubs_answers_say(service: http.Service) -> None:
+    """303 in, 403 refused, 400 a code GitHub refused, 502 GitHub unreadable; never 500, no token leaked."""
+    tally = run(dashboard.sign_in_target(service), cases_from_env(), strict=True)
+    assert tally.cases >= cases_from_env()
+
+
+def test_the_dashboard_signed_in_with_a_cookie_answers_no_5xx_and_no_secret(service: http.Service) -> None:
+    tally = run(dashboard.cookie_target(service), cases_from_env(), strict=True)
+    assert tally.cases >= cases_from_env()
+
+
+def test_the_sign_in_oracle_bites(service: http.Service) -> None:
+    """A script whose answer the callback does not give is a finding (the oracle is not always right)."""
+    dashboard.check_sign_in(service, dashboard.SignIn("ok", "allowed", "member", "alice", "c", True, False))
+    lying = {"bad code": dashboard.TOKEN["client refused"], "member": dashboard.ORGS["not member"]}
+    saved = {**dashboard.TOKEN, **dashboard.ORGS}
+    dashboard.TOKEN["bad code"], dashboard.ORGS["member"] = lying["bad code"], lying["member"]
+    try:  # GitHub's answers are not what the script's names say: the answers differ from the oracle's
+        with pytest.raises(http.ServerError, match="answered 502"):
+            dashboard.check_sign_in(
+                service, dashboard.SignIn("bad code", "allowed", "member", "a", "c", True, False)
+            )
+        with pytest.raises(dashboard.Broken, match="answered 403, not 303"):
+            dashboard.check_sign_in(
+                service, dashboard.SignIn("ok", "outsider", "member", "a", "c", True, False)
+            )
+    finally:
+        dashboard.TOKEN["bad code"], dashboard.ORGS["member"] = saved["bad code"], saved["member"]
 
 
 def test_a_leaked_secret_is_found(service: http.Service) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import yaml
@@ -34,6 +35,38 @@ REFERENCE = (
 )
 
 
+HIDDEN_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
+"""Characters YAML (1.1, PyYAML) ends a line at and git, GitHub's diff and most editors do not: what follows
+one reads to YAML as a line of its own that a reviewer does not see (a setting hidden in a comment's line)."""
+_BREAK_NAMES = {
+    "\r": "a carriage return (U+000D) without a line feed after it",
+    "\x85": "a next-line character (U+0085)",
+    "\u2028": "a line separator (U+2028)",
+    "\u2029": "a paragraph separator (U+2029)",
+}
+
+
+def git_line(text: str, position: int) -> int:
+    """The 1-based line of a character as git counts lines: by line feeds only."""
+    return text.count("\n", 0, position) + 1
+
+
+def _hidden_break(text: str, sha: str | None) -> ConfigResult | None:
+    """The refusal of a file holding a line break only YAML sees, naming its first line (git's count)."""
+    found = HIDDEN_BREAKS.search(text)
+    if found is None:
+        return None
+    line = git_line(text, found.start())
+    more = len(HIDDEN_BREAKS.findall(text)) - 1
+    return _failed(
+        f"line {line} holds {_BREAK_NAMES[found.group()]}: YAML ends a line there, git and GitHub do not, "
+        "so what follows it would be read as a line a reviewer does not see; use plain line breaks"
+        + (f" ({more:,} more such {'character' if more == 1 else 'characters'} in the file)" if more else ""),
+        line,
+        sha,
+    )
+
+
 def _dotted(location: tuple[str | int, ...]) -> str:
     return ".".join(str(part) for part in location) or "(top level)"
 
@@ -60,6 +93,9 @@ def _compose(text: str, sha: str | None) -> tuple[yaml.Node | None, ConfigResult
         return None, _failed(f"the file is larger than {MAX_CONFIG_BYTES // 1024} KiB", None, sha)
     if _flow_depth(text) > MAX_FLOW_DEPTH:
         return None, _failed(f"brackets nest deeper than {MAX_FLOW_DEPTH} levels", None, sha)
+    hidden = _hidden_break(text, sha)
+    if hidden is not None:
+        return None, hidden
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         if root is not None:
@@ -73,6 +109,10 @@ def _compose(text: str, sha: str | None) -> tuple[yaml.Node | None, ConfigResult
             if "end of stream" in problem and exc.context_mark is not None:
                 mark = exc.context_mark
         return None, _failed(f"invalid YAML: {problem}", mark.line + 1 if mark else None, sha)
+    except yaml.reader.ReaderError as exc:  # a control character: PyYAML gives its place, not its line
+        line = git_line(text, exc.position)
+        said = f"line {line} holds the control character U+{exc.character:04X}, which YAML does not allow"
+        return None, _failed(said, line, sha)
     except (yaml.YAMLError, TooLarge, RecursionError, ValueError) as exc:
         message = str(exc) if isinstance(exc, TooLarge) else "invalid YAML (nested too deeply or malformed)"
         return None, _failed(message, None, sha)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -61,7 +62,7 @@ async def _org_token(settings: Settings, org: str) -> str | None:
     app_gh = app_github(settings)
     try:
         found = await request(app_gh, "GET", f"orgs/{quote(org)}/installation")
-        installation = int(found.raw_response.json()["id"])
+        installation = _field(found.raw_response, "id", int, org)
         minted = await request(app_gh, "POST", f"app/installations/{installation}/access_tokens",
                                json={"permissions": PERMISSIONS})  # fmt: skip
     except GitHubRefused as exc:  # 404: the App is not installed there; 422: it lacks members: read
@@ -70,7 +71,7 @@ async def _org_token(settings: Settings, org: str) -> str | None:
         return None
     except (GitHubUnavailable, RateLimited) as exc:
         raise RecheckFailed(f"GitHub could not be asked about {org} ({type(exc).__name__})") from None
-    token = str(minted.raw_response.json()["token"])
+    token: str = _field(minted.raw_response, "token", str, org)
     register_secret(token)
     return token
 
@@ -92,7 +93,7 @@ async def _member_of(
                 path = f"{api}/orgs/{quote(org)}/teams/{quote(slug)}/memberships/{quote(login)}"
                 answer = await client.get(path)
                 _transient(answer, org)
-                if answer.status_code == 200 and answer.json().get("state") == "active":
+                if answer.status_code == 200 and str(_field(answer, "state", str, org)) == "active":
                     return f"member of {org}/{slug}"
     except httpx.HTTPError as exc:
         raise RecheckFailed(f"could not reach GitHub ({type(exc).__name__})") from None
@@ -102,3 +103,17 @@ async def _member_of(
 def _transient(answer: httpx.Response, org: str) -> None:
     if answer.status_code >= 500 or answer.status_code == 429:
         raise RecheckFailed(f"GitHub answered {answer.status_code} about {org}")
+
+
+def _field(answer: httpx.Response, name: str, kind: type, org: str) -> Any:
+    """A field of GitHub's JSON answer, of its kind; an answer without it is a failure (RecheckFailed)."""
+    try:
+        data = answer.json()
+    except ValueError:
+        raise RecheckFailed(f"GitHub's answer about {org} is not JSON ({answer.status_code})") from None
+    value = data.get(name) if isinstance(data, dict) else None
+    if kind is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind is str and isinstance(value, str) and value:
+        return value
+    raise RecheckFailed(f"GitHub's answer about {org} has no `{name}` ({answer.status_code})")

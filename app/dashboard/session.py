@@ -97,9 +97,13 @@ class Sessions:
         (found,) = [(k, v) for k, v in carrier.raw_headers if k == b"set-cookie"]
         return found
 
+    def sign(self, session: Session) -> str:
+        """The cookie's value for a session."""
+        return str(self._signer.dumps(session.to_dict()))
+
     def write(self, request: Request, response: Response, session: Session) -> None:
         response.set_cookie(
-            COOKIE, self._signer.dumps(session.to_dict()), max_age=SESSION_SECONDS, path="/dashboard",
+            COOKIE, self.sign(session), max_age=SESSION_SECONDS, path="/dashboard",
             httponly=True, secure=self.over_tls(request), samesite="lax",
         )  # fmt: skip
 

@@ -94,7 +94,7 @@ async def github_callback(request: Request) -> Response:
         token = await oauth.exchange(settings, code, _callback(request))
         verdict = await oauth.check(settings, token)
     except oauth.SignInFailed as exc:
-        return finish(request, denied(request, 502, f"sign-in failed: {exc}"))
+        return finish(request, denied(request, exc.status, f"sign-in failed: {exc}"))
     if not verdict.allowed:
         log.warning("dashboard: GitHub user %s was refused: %s", verdict.login, verdict.why)
         return finish(

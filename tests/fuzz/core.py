@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 CASES_ENV = "STEWARD_FUZZ_CASES"
@@ -81,6 +81,8 @@ class Target:
     name: str
     strategy: st.SearchStrategy[Any]
     check: Callable[[Any], None]
+    examples: tuple[Any, ...] = ()
+    """Cases that once found something: run first, every time, at any count (Hypothesis's @example)."""
 
 
 def unexpected(exc: BaseException, what: str) -> Crash:
@@ -106,6 +108,9 @@ def run(target: Target, cases: int, *, strict: bool) -> Tally:
                 tally.slowest, tally.slowest_case = took, repr(case)[:300]
 
     phases = (Phase.explicit, Phase.generate, Phase.shrink) if strict else (Phase.explicit, Phase.generate)
+    checked = given(target.strategy)(one)
+    for case in target.examples:
+        checked = example(case)(checked)
     test = settings(
         max_examples=cases,
         deadline=None,
@@ -114,7 +119,7 @@ def run(target: Target, cases: int, *, strict: bool) -> Tally:
         phases=phases,
         suppress_health_check=list(HealthCheck),
         print_blob=strict,
-    )(given(target.strategy)(one))
+    )(checked)
     started = time.perf_counter()
     test()
     tally.seconds = time.perf_counter() - started

@@ -138,4 +138,11 @@ def _check_verdict(case: Case, verdict: object, said: str) -> None:
             raise Broken(f"a list of {len(listed)} paths is not cut at {MAX_LISTED}")
 
 
-TARGET = Target("diff check", cases, check)
+FOUND = (
+    Case(
+        [FileChange(b"docs/\xff.md".decode(errors="surrogateescape"), 1, 0)], PathPolicy(allowed=("docs/**",))
+    ),
+    Case([FileChange("docs/x+y@..z.md", 1, 0)], PathPolicy(allowed=("a@.b",))),  # linked as an address
+)
+"""Paths not UTF-8 could not be stored nor sent (UnicodeEncodeError); `a@.b` in a refusal was linked."""
+TARGET = Target("diff check", cases, check, FOUND)

@@ -36,6 +36,7 @@ from app.web.app import WebhookEdge, create_app
 from app.web.server import uvicorn_config
 from tests.dashboard_support import seed
 from tests.fuzz.core import Leak, ServerError, Target, unexpected
+from tests.fuzz.github_script import GitHubScript, scripted
 
 __all__ = [
     "Leak",
@@ -71,16 +72,20 @@ class Service:
     """Every secret the process holds, by name: none may appear in an answer."""
     run_ids: list[str]
     client: httpx.Client
+    settings: Settings
+    github: GitHubScript
+    """The loopback stand-in for GitHub that the sign-in and re-check ask (404 unless a case scripts it)."""
 
 
-def _settings(redis_url: str, workdir: Path, secret_values: dict[str, str]) -> Settings:
+def _settings(redis_url: str, workdir: Path, secret_values: dict[str, str], github: str) -> Settings:
     return Settings(
         webhook_secret=SecretStr(secret_values["webhook secret"]),
         app_id=12345,
         private_key=SecretStr(secret_values["App key"]),
         redis_url=redis_url,
         database_url=f"sqlite+aiosqlite:///{workdir / 'steward.db'}",
-        github_api_url="https://api.github.com",
+        github_api_url=github,
+        github_web_url=github,
         data_dir=workdir / "data",
         redeliver_every_minutes=0,
         dashboard_token=SecretStr(secret_values["dashboard token"]),
@@ -88,6 +93,7 @@ def _settings(redis_url: str, workdir: Path, secret_values: dict[str, str]) -> S
         dashboard_oauth_client_id="Iv1.fuzz",
         dashboard_oauth_client_secret=SecretStr(secret_values["OAuth client secret"]),
         dashboard_allowed_users=["octocat"],
+        dashboard_allowed_orgs=["octo-org"],
     )
 
 
@@ -101,7 +107,12 @@ def serve(redis_url: str, workdir: Path) -> Iterator[Service]:
         "OAuth client secret": secrets.token_urlsafe(24),
         "App key": _throwaway_key(),
     }
-    settings = _settings(redis_url, workdir, values)
+    with scripted() as github:
+        yield from _serve(redis_url, workdir, values, github)
+
+
+def _serve(redis_url: str, workdir: Path, values: dict[str, str], github: GitHubScript) -> Iterator[Service]:
+    settings = _settings(redis_url, workdir, values, github.base_url)
     seeded = asyncio.run(seed(settings.db_url, extra_runs=3))
     app = create_app(settings)
     port = _free_port()
@@ -120,7 +131,7 @@ def serve(redis_url: str, workdir: Path) -> Iterator[Service]:
         with httpx.Client(base_url=base, timeout=30) as client:
             yield Service(
                 base, app, values["webhook secret"], values["dashboard token"], leakable,
-                [seeded.agent_run, seeded.queued_run, seeded.failed_run], client,
+                [seeded.agent_run, seeded.queued_run, seeded.failed_run], client, settings, github,
             )  # fmt: skip
     finally:
         server.should_exit = True

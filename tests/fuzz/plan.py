@@ -106,4 +106,13 @@ def check(case: Case) -> None:
         raise Broken(f"the rendered plan's hidden comments are not only Steward's: {comments}")
 
 
-TARGET = Target("plan checklist", cases, check)
+FOUND = (  # a detail quoting the end marker ended the section there: the ticked steps after it were dropped
+    Case(
+        Plan(workflow="docs", number=1, steps=[
+            PlanStep(id="exec-a", title="Run a block", detail="echo '<!-- /steward:steps -->'"),
+            PlanStep(id="changelog", title="Add an entry"),
+        ]),
+        "r-1", frozenset(), False,
+    ),
+)  # fmt: skip
+TARGET = Target("plan checklist", cases, check, FOUND)

@@ -131,6 +131,7 @@ hostile_files = st.one_of(
         "? [a, b]\n: c\n", "a: 1\na: 2\n", "- 1\n- 2\n", "%YAML 1.1\n--- a\n--- b\n", "a: {b: 1, b: 2}\n",
         "x: &x {<<: *x}\n", f"a: [{'0,' * MAX_EXPANDED_NODES}]\n", "a: \"\\ud800\"\n", "\ufeffprefix: /bot\n",
         "prefix: !!int 3\n", "noise: {max_open_prs: 1.5}\n", "noise: {max_open_prs: 5.0}\n", "a: .nan\n",
+        "prefix: /a # note\u2028ignore_bots: false\n", "a: 1\r\rb: 2\r\n", "a: '\x85'\n", "a: \x01\n",
     ]),
 )  # fmt: skip
 """Text that is barely YAML, or YAML meant to hurt: aliases that multiply, nesting, huge scalars, tags."""
@@ -142,8 +143,25 @@ long_lists = st.builds(
 )
 """Lists as long as 64 KiB holds: the slowest files to check (seconds for the longest), so drawn rarely."""
 
+YAML_ONLY_BREAKS = ["\r", "\x85", "\u2028", "\u2029"]
+"""Line breaks to YAML, not to git: a setting after one hides on a line a reviewer reads as a comment's."""
+
+
+@st.composite
+def with_hidden_breaks(draw: st.DrawFn) -> str:
+    """A real-looking file with some line feeds (or spots inside a line) turned into YAML-only breaks."""
+    text = draw(st.builds(_dump, configs, st.booleans()))
+    for _ in range(draw(st.integers(1, 3))):
+        at = draw(st.integers(0, len(text)))
+        breaker = draw(st.sampled_from(YAML_ONLY_BREAKS))
+        replace = draw(st.booleans()) and text[at : at + 1] == "\n"
+        text = text[:at] + breaker + text[at + 1 if replace else at :]
+    return text
+
+
 files = st.one_of(
-    *[st.builds(_dump, configs, st.booleans())] * 24,
+    *[st.builds(_dump, configs, st.booleans())] * 22,
+    *[with_hidden_breaks()] * 2,
     *[hostile_files] * 16,
     long_lists,
 )
