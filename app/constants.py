@@ -7,7 +7,7 @@ DELIVERY_TTL_SECONDS = 7 * 24 * 3600
 REPO_LOCK_PREFIX = "steward:lock:repo:"
 CONFIG_CACHE_PREFIX = "steward:config:"
 RATE_PREFIX = "steward:rate:"
-WORKER_HEARTBEAT_PREFIX = "steward:worker-heartbeat:"
+WORKER_HEALTH_PREFIX = "steward:worker-heartbeat:"
 """Per worker host: arq's health record, rewritten from its polling loop; it lapses when the worker stops."""
 
 # arq job id prefixes (deterministic ids make redeliveries and double commands no-ops)

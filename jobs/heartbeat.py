@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import socket
 
-from app.constants import WORKER_HEARTBEAT_PREFIX
+from app.constants import WORKER_HEALTH_PREFIX
 
 HEARTBEAT_SECONDS = 20
 """How often the worker rewrites its heartbeat; it expires a second after that."""
@@ -14,4 +14,4 @@ HEARTBEAT_SECONDS = 20
 
 def heartbeat_key(host: str | None = None) -> str:
     """The heartbeat key of the worker on this host (a container's host name is its own)."""
-    return WORKER_HEARTBEAT_PREFIX + (host or socket.gethostname())
+    return WORKER_HEALTH_PREFIX + (host or socket.gethostname())

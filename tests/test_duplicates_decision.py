@@ -186,7 +186,7 @@ def test_tracker_states_are_read_from_status_and_resolution(tmp_path: Path) -> N
 
 
 def test_a_merged_pull_request_is_indexed_as_merged() -> None:
-    from app.github.client import issue_record
+    from app.github.records import issue_record
 
     listed = {"number": 5, "state": "closed", "pull_request": {"merged_at": "2024-01-02T00:00:00Z"}}
     webhook = {

@@ -12,7 +12,7 @@ import pytest
 import respx
 
 from app.events import IssuesEvent
-from app.github.client import issue_record
+from app.github.records import issue_record
 from app.handlers import build_router
 from app.router import Delivery, JobSpec
 from app.settings import Settings

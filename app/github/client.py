@@ -6,7 +6,7 @@ import base64
 import binascii
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from githubkit import AppAuthStrategy, GitHub
@@ -25,6 +25,7 @@ from app.github.protocol import (
     RepoId,
     RepoInfo,
 )
+from app.github.records import issue_record, pull_ref
 from app.github.redact import register_secret
 from app.github.retrying import DEFAULT_POLICY, RetryPolicy, request
 from app.github.reviews import (
@@ -35,6 +36,7 @@ from app.github.reviews import (
     review_comment_record,
     review_record,
 )
+from app.github.transport import app_private_key, tls_context
 from app.observability.github import hooks as github_hooks
 from app.settings import Settings
 
@@ -64,7 +66,9 @@ def app_github(
     """A client authenticated as the App itself (JWT), for /app and token minting only."""
     settings.require("app_id", "private_key")
     assert settings.app_id is not None
-    auth = AppAuthStrategy(app_id=settings.app_id, private_key=settings.private_key_pem())
+    # the key parsed once per process, not per job (PyJWT takes a key object as well as PEM text)
+    key = cast(str, app_private_key(settings.private_key_pem()))
+    auth = AppAuthStrategy(app_id=settings.app_id, private_key=key)
     return GitHub(
         auth,
         base_url=settings.github_api_url,  # githubkit keeps a GHES /api/v3 path (adds the slash)
@@ -72,6 +76,7 @@ def app_github(
         http_cache=False,
         auto_retry=False,  # retries are ours (app.github.retrying): bounded, never an hour's sleep
         async_transport=transport,
+        ssl_verify=tls_context(),  # one per process: building one per client cost a quarter of the CPU
         async_event_hooks=github_hooks(),  # each answer counted (steward_github_*)
         timeout=timeout,
     )
@@ -127,6 +132,7 @@ def token_github(
         http_cache=False,
         auto_retry=False,  # retries are ours (app.github.retrying)
         async_transport=transport,
+        ssl_verify=tls_context(),  # one per process: building one per client cost a quarter of the CPU
         async_event_hooks=github_hooks(),  # each answer counted (steward_github_*)
         timeout=GITHUB_TIMEOUT_SECONDS,
     )
@@ -404,57 +410,6 @@ def _dir_entry(item: Any) -> DirEntry | None:
         type=str(item.get("type") or ""),
         size=size if isinstance(size, int) and not isinstance(size, bool) else 0,
     )
-
-
-def pull_ref(data: dict[str, Any]) -> PullRef:
-    """A pull request from GitHub's REST or webhook JSON."""
-    head = data.get("head") or {}
-    return PullRef(
-        number=int(data["number"]),
-        html_url=str(data.get("html_url", "")),
-        head_ref=str(head.get("ref", "")),
-        head_sha=str(head.get("sha", "")),
-        state=str(data.get("state") or "open"),
-        merged=bool(data.get("merged") or data.get("merged_at")),
-        author=str((data.get("user") or {}).get("login", "")),
-    )
-
-
-def issue_record(data: dict[str, Any]) -> IssueRecord:
-    """An issue or pull request from GitHub's REST or webhook JSON."""
-    user = data.get("user") or {}
-    return IssueRecord(
-        number=int(data["number"]),
-        title=str(data.get("title") or ""),
-        body=str(data.get("body") or ""),
-        state=str(data.get("state") or "open"),
-        # REST issue lists mark pull requests with a `pull_request` object; pull request payloads have `head`.
-        is_pull_request=bool(data.get("pull_request")) or "head" in data or "merged_at" in data,
-        author=str(user.get("login", "")),
-        author_type=_author_type(user),
-        base_branch=str((data.get("base") or {}).get("ref") or ""),
-        labels=[str(label.get("name", "")) for label in data.get("labels") or [] if isinstance(label, dict)],
-        html_url=str(data.get("html_url", "")),
-        state_reason=data.get("state_reason") or _merged(data),
-        created_at=data.get("created_at"),
-        updated_at=data.get("updated_at"),
-        closed_at=data.get("closed_at"),
-    )
-
-
-def _merged(data: dict[str, Any]) -> str | None:
-    """'merged' for a merged pull request (REST and webhook objects, or an issue list's `pull_request`)."""
-    pull = data.get("pull_request")
-    merged_at = data.get("merged_at") or (pull.get("merged_at") if isinstance(pull, dict) else None)
-    return "merged" if data.get("merged") or merged_at else None
-
-
-def _author_type(user: dict[str, Any]) -> str:
-    """bot for GitHub's Bot accounts and apps' [bot] logins, user for others, '' when unknown."""
-    kind = str(user.get("type") or "").lower()
-    if kind == "bot" or str(user.get("login", "")).endswith("[bot]"):
-        return "bot"
-    return "user" if kind else ""
 
 
 def _linked_pull(event: Any, repo: RepoId) -> int | None:

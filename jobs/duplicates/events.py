@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from app.github.client import issue_record
 from app.github.errors import GitHubRefused
 from app.github.protocol import GitHubClient, IssueRecord, RepoId
+from app.github.records import issue_record
 from jobs.duplicates import store
 from jobs.duplicates.store import Sessions
 from jobs.models.issue_index import FILES_MAX

@@ -8,8 +8,8 @@ from typing import Any, Literal
 from app.config.loader import load_repo_config
 from app.config.model import DuplicatesConfig
 from app.constants import JOB_BACKFILL
-from app.github.client import issue_record
 from app.github.protocol import IssueRecord, RepoId
+from app.github.records import issue_record
 from app.observability import tracing
 from jobs.comment_count import comments_limit
 from jobs.context import db_sessions, github_for, settings_of

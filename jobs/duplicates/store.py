@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.github.protocol import IssueRecord
@@ -67,10 +68,28 @@ async def upsert_items(sessions: Sessions, repo: str, records: Sequence[IssueRec
     """Insert or refresh items (embedding them in one batch when the extra is present); returns the count."""
     if not records:
         return 0
-    numbers = [r.number for r in records]
     vectors: list[bytes | None] = [None] * len(records)
     if semantic.embeddings_available()[0]:
         vectors = await _vectors(sessions, repo, records)
+    for attempt in range(UPSERT_TRIES):
+        try:
+            await _write_items(sessions, repo, records, vectors)
+            break
+        except IntegrityError:  # another worker inserted one of these items between our read and our insert
+            if attempt == UPSERT_TRIES - 1:
+                raise
+    return len(records)
+
+
+UPSERT_TRIES = 3
+"""Writes of one batch tried at most this often: a retry reads the rows the other writer inserted and updates
+them (two workers indexing the same item at once, e.g. an opened event and a backfill page)."""
+
+
+async def _write_items(
+    sessions: Sessions, repo: str, records: Sequence[IssueRecord], vectors: list[bytes | None]
+) -> None:
+    numbers = [r.number for r in records]
     async with sessions.begin() as session:
         existing = {
             row.number: row
@@ -92,7 +111,6 @@ async def upsert_items(sessions: Sessions, repo: str, records: Sequence[IssueRec
                     setattr(row, key, value)
                 if record.state == "open":
                     row.duplicate_of = None
-    return len(records)
 
 
 def embedded_text(title: str, body: str) -> str:
