@@ -90,7 +90,13 @@ async def test_run_checks_covers_everything_and_stays_bounded(settings: Settings
     quick = settings.model_copy(update={"github_api_url": closed})
     names = [c.name for c in await run_checks(quick)]
     expected = ["redis", "database", "docker", "sandbox image", "github key", "github app", "embeddings"]
-    assert names == [*expected, "index vectors", "observability", "cron recover_deliveries", "cron weekly_digest"]
+    assert names == [
+        *expected,
+        "index vectors",
+        "observability",
+        "cron recover_deliveries",
+        "cron weekly_digest",
+    ]
 
 
 def test_cli_exits_1_when_a_required_check_fails(

@@ -98,11 +98,13 @@ async def slow(ctx: dict[str, Any], seconds: float) -> str:
 
 
 async def test_graceful_shutdown_requeues_the_job_in_flight(settings: Settings, redis: Any) -> None:
-    await enqueue(settings, "slow", "slow:1", seconds=0.5)
+    # The job must still be running when close() comes: 30 s (it is told to hurry once re-queued), and up to
+    # 10 s for the worker to start it, since a loaded CI machine missed 0.5 s and 2 s.
+    await enqueue(settings, "slow", "slow:1", seconds=30)
     options = worker_settings(settings, functions=[slow], ctx=FAST_CTX)
     first = Worker(**options, poll_delay=0.01, handle_signals=False)
     running = asyncio.create_task(first.async_run())
-    for _ in range(200):
+    for _ in range(1000):
         if await redis.get(STARTED):
             break
         await asyncio.sleep(0.01)
@@ -113,6 +115,7 @@ async def test_graceful_shutdown_requeues_the_job_in_flight(settings: Settings, 
     assert await redis.get(FINISHED) is None
     assert first.jobs_retried == 1 and first.jobs_complete == 0
 
+    await redis.set(HURRY, 1)
     second = await run_burst(settings, functions=[slow])
     assert second.jobs_complete == 1
     assert await redis.get(STARTED) == b"2" and await redis.get(FINISHED) == b"1"
