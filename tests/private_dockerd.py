@@ -1,96 +1,149 @@
-"""A private Docker daemon for the tests that restart one: its own data root, exec root, pid file and socket,
-no bridge and no iptables, so the machine's main daemon (which other tests use) is never touched. Its data
-root lives under /var/tmp, so the sandbox image is loaded into it once, not per session."""
+"""A private Docker daemon for the tests that restart one or need one that cannot see the host's paths.
+
+Its own data root, exec root, pid file, socket (a unix socket, or loopback TCP for a "remote" daemon) and its
+own bridge, so the machine's main daemon, which other tests use, is never touched. Not `--bridge=none`:
+dockerd started that way deletes the host's `docker0`, and every later `docker build` on the main daemon
+fails with "failed to find bridge docker0".
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker
-import pytest
 
 from app.settings import DEFAULT_IMAGE
 
-ROOT = Path("/var/tmp/steward-test-dockerd")
+ROOT = Path("/var/tmp/steward-test-dockerd")  # kept between sessions, so the image is loaded once
+START_SECONDS = 120
+
+
+class NoDockerd(Exception):
+    """dockerd cannot start on this machine at all; the message says why."""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def docker0() -> bool:
+    """Whether the host has the main daemon's bridge (a private daemon must leave it as it found it)."""
+    return subprocess.run(["ip", "link", "show", "docker0"], capture_output=True).returncode == 0
 
 
 class PrivateDockerd:
-    def __init__(self, root: Path = ROOT) -> None:
+    def __init__(self, root: Path = ROOT, *, tcp: bool = False) -> None:
         self.root = root
-        self.socket = root / "docker.sock"
         self.pidfile = root / "docker.pid"
+        self.bridge = "stw-" + hashlib.sha256(str(root).encode()).hexdigest()[:8]  # at most 15 characters
+        self.host = f"tcp://127.0.0.1:{_free_port()}" if tcp else f"unix://{root / 'docker.sock'}"
         self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def host(self) -> str:
-        return f"unix://{self.socket}"
 
     def start(self) -> None:
         binary = shutil.which("dockerd")
         if binary is None:
-            pytest.skip("dockerd is not installed")
+            raise NoDockerd("dockerd is not installed (apt-get install docker.io)")
         (self.root / "exec").mkdir(parents=True, exist_ok=True)
+        self._ensure_bridge()
         with (self.root / "dockerd.log").open("ab") as log:
             self.proc = subprocess.Popen(
                 [binary, "--data-root", str(self.root / "data"), "--exec-root", str(self.root / "exec"),
-                 "--pidfile", str(self.pidfile), "-H", self.host, "--bridge", "none", "--iptables=false",
-                 "--ip6tables=false", "--containerd-namespace", "steward-test",
+                 "--pidfile", str(self.pidfile), "-H", self.host, "--bridge", self.bridge, "--iptables=false",
+                 "--ip6tables=false", "--ip-masq=false", "--containerd-namespace", "steward-test",
                  "--containerd-plugins-namespace", "steward-test-plugins"],
                 stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
             )  # fmt: skip
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
             if self._answers():
                 return
             if self.proc.poll() is not None:
-                raise RuntimeError(f"dockerd exited: see {self.root / 'dockerd.log'}")
+                tail = (self.root / "dockerd.log").read_text(errors="replace")[-2000:]
+                raise NoDockerd(f"dockerd exited with {self.proc.returncode}: {tail}")
             time.sleep(0.2)
-        raise RuntimeError("the private dockerd did not answer within 30 s")
+        raise NoDockerd(f"the private dockerd did not answer on {self.host} within {START_SECONDS} s")
+
+    def _ensure_bridge(self) -> None:
+        if subprocess.run(["ip", "link", "show", self.bridge], capture_output=True).returncode == 0:
+            return
+        made = subprocess.run(
+            ["ip", "link", "add", "name", self.bridge, "type", "bridge"], capture_output=True
+        )
+        if made.returncode != 0:
+            raise NoDockerd(f"cannot create the bridge {self.bridge}: {made.stderr.decode(errors='replace')}")
 
     def _answers(self) -> bool:
-        try:
-            client = docker.DockerClient(base_url=self.host, timeout=5)  # asks the daemon for its version
-        except docker.errors.DockerException:
-            return False
-        try:
-            return bool(client.ping())
-        except docker.errors.DockerException:
-            return False
-        finally:
-            client.close()
+        """GET /_ping over a plain socket, closed whatever happens (docker-py's unix adapter leaks the socket
+        of a request that fails while the daemon starts)."""
+        unix = self.host.startswith("unix://")
+        sock = socket.socket(socket.AF_UNIX if unix else socket.AF_INET)
+        with sock:
+            try:
+                sock.settimeout(5)
+                if unix:
+                    sock.connect(self.host.removeprefix("unix://"))
+                else:
+                    host, port = self.host.removeprefix("tcp://").rsplit(":", 1)
+                    sock.connect((host, int(port)))
+                sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+                return sock.recv(64).split(b" ", 2)[1:2] == [b"200"]
+            except OSError:
+                return False
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGTERM)
             try:
-                self.proc.wait(30)
+                self.proc.wait(60)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                self.proc.wait()
+                self.proc.wait(30)
         self.proc = None
 
     def restart(self) -> None:
         self.stop()
         self.start()
 
+    def close(self, *, remove: bool = False) -> None:
+        """Stop it and delete its bridge; with `remove`, its data root too."""
+        self.stop()
+        subprocess.run(["ip", "link", "delete", self.bridge], capture_output=True, check=False)
+        if remove:
+            subprocess.run(["umount", "-R", str(self.root / "data")], capture_output=True, check=False)
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def client(self, timeout: int = 120) -> docker.DockerClient:
+        return docker.DockerClient(base_url=self.host, timeout=timeout)
+
     def load_image(self, image: str = DEFAULT_IMAGE) -> None:
-        """Copy the sandbox image from the main daemon unless this one has it already."""
-        client = docker.DockerClient(base_url=self.host, timeout=120)
+        """Copy the image from the main daemon (DOCKER_HOST as the test found it) unless this one has it:
+        saved from one, loaded into the other as a stream, since no registry is reachable."""
+        target = self.client()
+        source = docker.from_env(timeout=120)
         try:
-            if client.images.list(name=image):
-                return
+            if not target.images.list(name=image):
+                target.api.load_image(_Joined(source.api.get_image(image)))  # type: ignore[arg-type]
+                target.images.get(image)
         finally:
-            client.close()
-        env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
-        save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE, env=env)
-        loaded = subprocess.run(
-            ["docker", "-H", self.host, "load"], stdin=save.stdout, capture_output=True, env=env, timeout=300
-        )
-        save.wait(60)
-        if loaded.returncode != 0:
-            raise RuntimeError(f"could not load {image}: {loaded.stderr.decode()[-500:]}")
+            source.close()
+            target.close()
+
+
+class _Joined:
+    """A file-like over docker-py's chunks, for load_image's streaming upload."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = iter(chunks)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._chunks

@@ -13,7 +13,7 @@ import pytest
 from app.settings import Settings
 from jobs.ledger import RunState
 from tests.infra_fault_support import pushes, running
-from tests.private_dockerd import PrivateDockerd
+from tests.private_dockerd import PrivateDockerd, docker0
 from tests.run_fixtures import BRANCH, git
 
 pytestmark = [pytest.mark.anyio, pytest.mark.docker]
@@ -21,14 +21,15 @@ pytestmark = [pytest.mark.anyio, pytest.mark.docker]
 
 @pytest.fixture
 def dockerd(monkeypatch: pytest.MonkeyPatch) -> Iterator[PrivateDockerd]:
-    daemon = PrivateDockerd()
-    daemon.start()
+    daemon, bridge = PrivateDockerd(), docker0()
     try:
+        daemon.start()
         daemon.load_image()
         monkeypatch.setenv("DOCKER_HOST", daemon.host)  # this test's docker clients and its worker's
         yield daemon
     finally:
-        daemon.stop()
+        daemon.close()
+    assert docker0() == bridge, "the private dockerd removed the host's docker0"
 
 
 async def test_dockerd_restarts_in_the_work_phase_and_the_run_ends_true(
@@ -37,7 +38,11 @@ async def test_dockerd_restarts_in_the_work_phase_and_the_run_ends_true(
     with running(settings, tmp_path, retry_base=0.5) as (scene, worker):
         await scene.ask_and_approve()
         await asyncio.to_thread(dockerd.restart)
-        assert (await scene.run()).state == RunState.RUNNING, "the restart came after the run: proves nothing"
+        said_on_issue = [c["body"] for c in scene.github.comments.get(7, [])][-1:]
+        assert (await scene.run()).state == RunState.RUNNING, (
+            "the restart came after the run",
+            said_on_issue,
+        )
         assert worker.alive(), scene.log.read_text()[-3000:]
         run = await scene.ends()
         assert worker.alive()

@@ -16,7 +16,7 @@ import pytest
 from sandbox.base import SandboxError
 from sandbox.docker_sandbox import DockerSandbox
 from sandbox.limits import Limits
-from tests.dockerd_support import NoDockerd, copy_image, private_dockerd
+from tests.private_dockerd import NoDockerd, PrivateDockerd, docker0
 from tests.run_fixtures import git
 from tests.sandbox_fixtures import docker_client, sandbox_dir, sandbox_image  # noqa: F401
 from tests.test_local_run import ISSUE_JSON, checkout, steward
@@ -26,18 +26,23 @@ pytestmark = [pytest.mark.docker, pytest.mark.remote_docker]
 
 @pytest.fixture(scope="module")
 def remote(docker_client: docker.DockerClient, sandbox_image: str) -> Iterator[docker.DockerClient]:  # noqa: F811
+    daemon, bridge = PrivateDockerd(Path(f"/tmp/steward-dockerd-{uuid.uuid4().hex[:8]}"), tcp=True), docker0()
     mp = pytest.MonkeyPatch()
     try:
-        with private_dockerd(Path(f"/tmp/steward-dockerd-{uuid.uuid4().hex[:8]}")) as host:
-            client = docker.DockerClient(base_url=host, timeout=120)
-            copy_image(docker_client, client, sandbox_image)
-            mp.setenv("DOCKER_HOST", host)  # what makes `auto` choose the archive transfer
-            yield client
-            client.close()
+        daemon.start()
+        daemon.load_image(sandbox_image)
     except NoDockerd as exc:
+        daemon.close(remove=True)
         pytest.skip(f"a private dockerd cannot start here: {exc}")
+    client = daemon.client()
+    mp.setenv("DOCKER_HOST", daemon.host)  # what makes `auto` choose the archive transfer
+    try:
+        yield client
     finally:
         mp.undo()
+        client.close()
+        daemon.close(remove=True)
+    assert docker0() == bridge, "the private dockerd removed the host's docker0"
 
 
 def _sandbox(workspace: Path, client: docker.DockerClient, image: str, **limits: int) -> DockerSandbox:

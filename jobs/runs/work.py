@@ -29,10 +29,10 @@ from jobs.runs.revision.result import note_outcomes, without_notes
 from jobs.runs.setup import Phase, run_setup, sandbox_options
 from jobs.runs.workflow import Exec, Outcome, StepOutcome, Workflow, WorkInput, WorkItem
 from policies.model import Policy
-from sandbox.base import CommandResult, ImageMissingError, SandboxError
+from sandbox.base import CommandResult, ImageMissingError, SandboxError, SandboxLost
 from sandbox.basemerge import MergeIn
 from sandbox.diffcheck import FileChange, PathPolicy
-from sandbox.docker_sandbox import DockerSandbox
+from sandbox.docker_sandbox import DockerSandbox, daemon_gone
 from sandbox.git import GitError, Identity, Workspace, changes, clone, commit_and_push
 
 log = logging.getLogger(__name__)
@@ -81,11 +81,17 @@ def diff_stat(found: list[FileChange]) -> str:
     return "\n".join(lines)
 
 
+def _unreachable(exc: DockerException) -> SandboxError:
+    """Docker out of reach: SandboxLost (the job is tried again) when the daemon is down or restarting."""
+    text = f"Docker is not reachable ({exc}); start dockerd and try again"
+    return SandboxLost(text) if daemon_gone(exc) else SandboxError(text)
+
+
 def _digest(image: str) -> str:
     try:
         client = docker.from_env(timeout=30)
     except DockerException as exc:
-        raise SandboxError(f"Docker is not reachable ({exc}); start dockerd and try again") from None
+        raise _unreachable(exc) from None
     try:
         found = client.images.get(image)
         return str(found.id)
@@ -94,7 +100,7 @@ def _digest(image: str) -> str:
             f"the sandbox image {image} is not on this Docker host; build it with `steward sandbox build`"
         ) from None
     except DockerException as exc:
-        raise SandboxError(f"Docker is not reachable ({exc}); start dockerd and try again") from None
+        raise _unreachable(exc) from None
     finally:
         client.close()
 
