@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Installs and starts what Steward's tests and sandbox need on Debian, as root; skips what is already there.
 #   Debian packages: redis-server, docker.io, docker-compose (the deploy test), debootstrap, postgresql,
-#   chromium (the dashboard's browser test), git, make
+#   chromium (the dashboard's browser test), iproute2 (bridges for the tests' private dockerd), git, make
 #   PyPI: uv (via pip, if no uv is on PATH)
 #   Services: dockerd (started in the background if its socket does not answer)
 # Usage: scripts/deps.sh [--minimal]   (--minimal: only what the local demo needs: uv, git, docker.io, debootstrap)
 set -euo pipefail
 
 want=(git make docker.io debootstrap)
-[ "${1:-}" = "--minimal" ] || want+=(redis-server postgresql chromium docker-compose)
+[ "${1:-}" = "--minimal" ] || want+=(redis-server postgresql chromium docker-compose iproute2)
 
 missing=()
 for pkg in "${want[@]}"; do
