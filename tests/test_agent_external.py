@@ -25,8 +25,9 @@ from pydantic_ai.exceptions import ModelRetry
 from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
+from app.mcp_servers import McpServer, parse_mcp_servers
 from app.observability import tracing
-from app.settings import McpServer, Settings, SettingsError, load_settings, parse_mcp_servers
+from app.settings import Settings, SettingsError, load_settings
 from jobs.agent.budget import BudgetExceeded, Meter
 from jobs.agent.context import ToolCallRecord
 from jobs.agent.engine import EngineModel

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import SECRET_FILE_MAX_BYTES, Settings, SettingsError, load_settings, secret_fields
+from app.settings import Settings, SettingsError, load_settings
+from app.settings_secrets import SECRET_FILE_MAX_BYTES, secret_fields
 
 SECRETS = (
     *("webhook_secret", "private_key", "model_api_key", "database_url"),

@@ -30,8 +30,8 @@ from pydantic_ai.mcp import CallToolFunc, MCPToolset, ProcessToolCallback
 from pydantic_ai.tools import ToolDefinition
 from pydantic_ai.toolsets import AbstractToolset
 
+from app.mcp_servers import McpServer
 from app.observability import tracing
-from app.settings import McpServer
 from jobs.agent.budget import Meter
 from jobs.agent.context import OnCall
 from jobs.agent.data import as_data, cut, one_line

@@ -7,7 +7,7 @@ import subprocess
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from app.settings import McpServer
+from app.mcp_servers import McpServer
 from jobs.plan import AgentPlan
 from policies.model import Policy
 from sandbox import hostfs

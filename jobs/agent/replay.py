@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-from app.settings import McpServer
+from app.mcp_servers import McpServer
 from jobs.agent.engine import EngineModel
 from jobs.agent.traced import load_response
 from jobs.ledger.views import RunTrace

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from app.github.protocol import IssueComment
-from app.settings import McpServer
+from app.mcp_servers import McpServer
 from jobs.agent.budget import Meter
 from jobs.plan import AgentPlan
 from jobs.runs.workitem import Exec, WorkItem

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from app.config.model import WorkflowConfig, WritingWorkflowConfig
 from app.github.protocol import IssueRecord
-from app.settings import McpServer
+from app.mcp_servers import McpServer
 from jobs.agent.planning import (
     ACTED_ON,
     MEMORY_BYTES,

@@ -20,7 +20,8 @@ from app.config.loader import parse_config
 from app.config.model import RepoConfig
 from app.constants import CONFIG_PATH
 from app.github.protocol import IssueRecord
-from app.settings import DEFAULT_CACHE_MAX_BYTES, McpServer
+from app.mcp_servers import McpServer
+from app.settings import DEFAULT_CACHE_MAX_BYTES
 from jobs.agent.planning import AgentNotConfigured
 from jobs.agent.spec import EngineModel
 from jobs.ledger import TERMINAL, ApprovalDecision, Ledger, RunState, RunView, roles

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import anyio
 
-from app.settings import McpServer
+from app.mcp_servers import McpServer
 from jobs.agent.replay import recorded, replay_model, tool_calls
 from jobs.ledger import Ledger, RunState, RunView, roles
 from jobs.runs import registry
