@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 import docker
+import requests
 
 from sandbox import archive
 from sandbox.base import SandboxError
@@ -75,18 +76,35 @@ class _Stream:
         return out
 
 
+def _archive(client: docker.DockerClient, container_id: str) -> requests.Response:
+    """GET the container's /workspace as a tar stream, holding the response itself: docker-py's get_archive
+    hides it in a generator, so a refused pull could not close it, and the daemon went on sending (removing
+    the container then waited for the stream, and the run's volume was left behind)."""
+    api = client.api
+    response: requests.Response = api._get(  # the request get_archive makes
+        api._url("/containers/{0}/archive", container_id),
+        params={"path": WORKSPACE},
+        stream=True,
+        headers={"Accept-Encoding": "identity"},
+    )
+    try:
+        api._raise_for_status(response)
+    except BaseException:
+        response.close()
+        raise
+    return response
+
+
 def pull(client: docker.DockerClient, container_id: str, workspace: Path, max_bytes: int) -> archive.Unpacked:
     """Replace the host's workspace with the container's /workspace, unpacked safely beside it first."""
-    chunks, _stat = client.api.get_archive(container_id, WORKSPACE, chunk_size=archive.CHUNK)
+    response = _archive(client, container_id)
     staging = Path(tempfile.mkdtemp(prefix=".steward-pull-", dir=workspace.parent))
     try:
         try:
-            done = archive.extract(_Stream(iter(chunks)), staging, max_bytes=max_bytes, strip="workspace")  # type: ignore[arg-type]
-        except BaseException:
-            # The rest of the stream is not wanted: closing the connections stops the daemon sending it (else
-            # it holds the container busy, and removing it waits for the stream)
-            client.api.close()
-            raise
+            stream = _Stream(response.iter_content(archive.CHUNK, decode_unicode=False))
+            done = archive.extract(stream, staging, max_bytes=max_bytes, strip="workspace")  # type: ignore[arg-type]
+        finally:
+            response.close()  # the rest is not wanted: closing the connection stops the daemon sending
         for child in list(workspace.iterdir()):
             if child.is_dir() and not child.is_symlink():
                 shutil.rmtree(child)

@@ -108,11 +108,6 @@ def test_a_link_the_sandbox_plants_is_never_followed_by_the_host(
     assert secret.read_text() == "host secret"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: a refused pull does not stop the daemon's archive stream, so removal waits 120 s "
-    "and the run's volume is left on the remote host",
-)
 def test_a_workspace_over_the_disk_limit_is_not_brought_back(
     remote: docker.DockerClient,
     sandbox_image: str,  # noqa: F811
