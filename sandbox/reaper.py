@@ -1,4 +1,4 @@
-"""At worker start: remove the containers, networks and workspaces whose maker died (a crash, a kill -9)."""
+"""At worker start: remove the containers, networks, volumes and workspaces a dead maker left (kill -9)."""
 
 from __future__ import annotations
 
@@ -46,6 +46,13 @@ def reap_orphans(
                 with contextlib.suppress(NotFound, APIError):  # APIError: still in use
                     network.remove()
                     removed.append(network.name)
+        # A run's workspace volume (the archive transfer, sandbox/transfer.py) is labelled like its container;
+        # removing the container (v=True) does not remove a named volume.
+        for volume in client.volumes.list(filters=app_filter):
+            if abandoned(volume.attrs.get("Labels") or {}, worker_id, max_age, now):
+                with contextlib.suppress(NotFound, APIError):  # APIError: still in use
+                    volume.remove(force=True)
+                    removed.append(f"volume {volume.name}")
     finally:
         if own:
             client.close()

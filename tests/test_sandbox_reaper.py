@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import time
 import uuid
@@ -72,6 +73,25 @@ def test_orphans_are_reaped_and_live_sandboxes_kept(
     for kept in (live, foreign_new):
         assert len(steward_containers(docker_client, kept)) == 1, kept
     assert len(removed) >= 4
+
+
+def test_a_dead_runs_workspace_volume_is_reaped_and_a_live_ones_kept(
+    docker_client: docker.DockerClient,  # noqa: F811
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    dead = docker_client.volumes.create(
+        f"steward-ws-dead-{tag}", labels={**run_labels(f"dead-{tag}"), PID_LABEL: str(_dead_pid())}
+    )
+    live = docker_client.volumes.create(f"steward-ws-live-{tag}", labels=run_labels(f"live-{tag}"))
+    try:
+        removed = reap_orphans(docker_client)
+        names = {v.name for v in docker_client.volumes.list(filters={"label": "steward.run"})}
+        assert dead.name not in names and f"volume {dead.name}" in removed
+        assert live.name in names
+    finally:
+        for volume in (dead, live):
+            with contextlib.suppress(docker.errors.NotFound):
+                volume.remove(force=True)
 
 
 def test_a_container_that_only_inherits_the_app_label_is_not_reaped(
