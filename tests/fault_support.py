@@ -1,6 +1,6 @@
-"""The fault matrix's harness: a real worker process on real Redis, Docker and git, GitHub as a fake HTTP
-server that can answer 502 or a rate limit on a chosen route a chosen number of times, and failpoints
-(jobs/failpoints.py) that kill the worker at a chosen step.
+"""The fault matrix's harness: a real worker process (tests/worker_process.py) on real Redis, Docker and
+git, GitHub as a fake HTTP server that can answer 502 or a rate limit on a chosen route a chosen number of
+times, and failpoints (jobs/failpoints.py) that kill the worker at a chosen step.
 
 One case = a docs run from `/steward docs` to its end, with one fault injected at one step; `Case.check` then
 says what was wrong with the end (an empty list: nothing)."""
@@ -10,13 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -25,31 +21,10 @@ from app.settings import Settings
 from jobs import failpoints
 from jobs.ledger import RunState, RunView
 from tests.fake_github_server import serve
-from tests.run_fixtures import (
-    APPROVER,
-    BRANCH,
-    MAINTAINER,
-    REPO_ID,
-    FakeRunGitHub,
-    Remote,
-    comment_event,
-    runs,
-)
-from tests.worker_support import enqueue
+from tests.run_fixtures import BRANCH, FakeRunGitHub, Remote, runs
+from tests.worker_process import Workers, approve, ask_docs, log_pushes, pushes, wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
 FULL = "/repos/Codertocat/Hello-World"
-WORKER = """
-import logging
-from arq.worker import Worker
-from app.settings import Settings
-from jobs.worker import worker_settings
-
-logging.basicConfig(level=logging.INFO)
-options = worker_settings(Settings())  # production functions, timeouts and GitHub retry policy
-options["ctx"]["retry_base"] = 0.2
-Worker(**options, poll_delay=0.05).run()
-"""
 FINAL = (RunState.PROPOSED, RunState.CLOSED, RunState.FAILED)
 CASE_BOUND = 120.0
 """The most one case may take from its first comment to its run's end (a kill costs the heartbeat TTL)."""
@@ -127,61 +102,6 @@ class HttpFaults:
 
 
 @dataclass
-class Workers:
-    """The worker processes of a case; a dead one is replaced (as a supervisor would)."""
-
-    settings: Settings
-    api_url: str
-    log: Path
-    env: dict[str, str] = field(default_factory=dict)
-    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    deaths: int = 0
-
-    def start(self) -> None:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("STEWARD_")},
-            "STEWARD_REDIS_URL": self.settings.redis_url,
-            "STEWARD_DATABASE_URL": self.settings.db_url,
-            "STEWARD_DATA_DIR": str(self.settings.data_dir),
-            "STEWARD_GITHUB_API_URL": self.api_url,
-            "STEWARD_APP_ID": str(self.settings.app_id),
-            "STEWARD_REDELIVER_EVERY_MINUTES": "0",
-            "STEWARD_DIGEST_PASS": "false",
-            "STEWARD_PRIVATE_KEY": self.settings.private_key_pem(),
-            **self.env,
-        }
-        with self.log.open("ab") as err:
-            self.procs.append(
-                subprocess.Popen([sys.executable, "-c", WORKER], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                 stderr=err)
-            )  # fmt: skip
-
-    def supervise(self) -> None:
-        if self.procs and self.procs[-1].poll() is not None:
-            self.deaths += 1
-            self.start()
-
-    def stop(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-
-
-def count_pushes(remote: Remote) -> Path:
-    """A post-receive hook at the remote logs each ref update (a no-op push updates nothing)."""
-    pushes = remote.bare / "pushes.log"
-    hook = remote.bare / "hooks" / "post-receive"
-    hook.write_text(f"#!/bin/sh\ncat >> {pushes}\n")
-    hook.chmod(0o755)
-    return pushes
-
-
-@dataclass
 class Outcome:
     run: RunView | None
     plan_comments: int
@@ -231,21 +151,11 @@ class Outcome:
         return said
 
 
-async def _wait(check, workers: Workers, bound: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + bound
-    while time.monotonic() < deadline:
-        workers.supervise()
-        if await check():
-            return
-        await asyncio.sleep(0.2)
-    raise TimeoutError(f"timed out waiting for {what}")
-
-
 async def run_case(
     settings: Settings, tmp: Path, github: FakeRunGitHub, remote: Remote, step: str, fault: str
 ) -> Outcome:
     """A docs run, `/steward docs` then `/steward approve`, with `fault` at `step`, to its end."""
-    pushes = count_pushes(remote)
+    log_pushes(remote)
     faults = HttpFaults()
     env: dict[str, str] = {}
     if fault == "kill":
@@ -257,10 +167,7 @@ async def run_case(
         try:
             if fault != "kill":  # 502: three lost answers beat one request's retries; a rate limit: once
                 faults.arm(ROUTES[step], fault, 3 if fault == "502" else 1)
-            event = comment_event("/steward docs", MAINTAINER, 5001)
-            await enqueue(
-                settings, "handle_comment", f"comment:{REPO_ID}:5001", delivery_id="f1", event=event
-            )
+            await ask_docs(settings, 5001, "f1")
 
             async def planned() -> bool:
                 if not github.plan_comments():  # (the worker makes the tables: no run before it)
@@ -268,28 +175,26 @@ async def run_case(
                 found = await runs(settings)
                 return bool(found) and found[0].state != RunState.PLANNING
 
-            await _wait(planned, workers, CASE_BOUND, "the plan comment")
-            event = comment_event("/steward approve", APPROVER, 5002)
-            await enqueue(
-                settings, "handle_comment", f"comment:{REPO_ID}:5002", delivery_id="f2", event=event
+            await wait_for(
+                planned, CASE_BOUND, "the plan comment", tick=workers.supervise, error=TimeoutError
             )
+            await approve(settings, 5002, "f2")
 
             async def ended() -> bool:
                 found = await runs(settings)
                 return bool(found) and found[0].state in FINAL and _told(github, found[0])
 
             with contextlib.suppress(TimeoutError):  # judged below: the run did not end
-                await _wait(ended, workers, CASE_BOUND, "the run's end")
+                await wait_for(ended, CASE_BOUND, "the run's end", tick=workers.supervise, error=TimeoutError)
             await asyncio.sleep(1.0)  # anything still in flight lands before the count
         finally:
             workers.stop()
     found = await runs(settings)
-    lines = pushes.read_text().splitlines() if pushes.exists() else []
     return Outcome(
         run=found[0] if found else None,
         plan_comments=len(github.plan_comments()),
         pulls=list(github.pulls),
-        pushes=sum(1 for line in lines if line.endswith(f"refs/heads/{BRANCH}")),
+        pushes=pushes(remote, BRANCH),
         bot_comments=github.bot_comments(7),
         remote_sha=remote.sha(BRANCH),
         statuses=list(github.statuses),

@@ -12,9 +12,10 @@ import pytest
 
 from app.settings import Settings
 from jobs.ledger import RunState
-from tests.infra_fault_support import pushes, running
+from tests.infra_fault_support import running
 from tests.private_dockerd import PrivateDockerd, docker0
 from tests.run_fixtures import BRANCH, git
+from tests.worker_process import pushes
 
 pytestmark = [pytest.mark.anyio, pytest.mark.docker]
 

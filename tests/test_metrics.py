@@ -4,7 +4,6 @@ the sandbox's kills, each read back from a real scrape (real Redis, a real worke
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import time
@@ -33,11 +32,11 @@ from tests.metrics_support import sample
 from tests.run_fixtures import ISSUE, MAINTAINER, REPO_ID, comment_event
 from tests.sandbox_fixtures import docker_client, sandbox_dir, sandbox_image, started_sandbox  # noqa: F401
 from tests.test_webhook_support import encode, github_headers
+from tests.worker_process import spawn, worker_env
 from tests.worker_support import enqueue
 
 pytestmark = pytest.mark.anyio
 
-ROOT = Path(__file__).resolve().parent.parent
 DELIVERIES = "steward_webhook_deliveries_total"
 REPO = RepoId("Codertocat", "Hello-World")
 
@@ -169,20 +168,8 @@ async def test_sandbox_kills_are_counted_by_the_limit_that_struck(sandbox: Docke
 
 def start_worker(settings: Settings, api_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
     """The real `steward worker --metrics-port`, against the test's Redis and a fake GitHub on loopback."""
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("STEWARD_")},
-        "STEWARD_REDIS_URL": settings.redis_url,
-        "STEWARD_DATABASE_URL": settings.db_url,
-        "STEWARD_DATA_DIR": str(settings.data_dir),
-        "STEWARD_GITHUB_API_URL": api_url,
-        "STEWARD_APP_ID": str(settings.app_id),
-        "STEWARD_REDELIVER_EVERY_MINUTES": "0",  # no cron pass against the real GitHub in a test
-        "STEWARD_DIGEST_PASS": "false",
-        "STEWARD_PRIVATE_KEY": settings.private_key_pem(),
-    }
     command = [sys.executable, "-m", "app.cli", "worker", "--metrics-port", str(port)]
-    with log.open("ab") as err:
-        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
+    return spawn(command, worker_env(settings, api_url), log)
 
 
 async def worker_scrape(port: int, timeout: float = 30.0) -> str:
