@@ -172,7 +172,7 @@ def start_worker(settings: Settings, api_url: str, port: int, log: Path) -> subp
     return spawn(command, worker_env(settings, api_url), log)
 
 
-async def worker_scrape(port: int, timeout: float = 30.0) -> str:
+async def worker_scrape(port: int, timeout: float = 90.0) -> str:  # a worker starts slowly on a loaded host
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient() as client:
         while True:
