@@ -100,12 +100,18 @@ async def _start_swapper(sandbox: DockerSandbox, canary: Path) -> None:
     assert started.ok, started.output
 
 
+@pytest.mark.parametrize("kill", ["host", "exec"])
 async def test_a_loop_left_running_is_gone_before_the_pull_so_it_is_a_still_snapshot(
     tmp_path: Path,
     sandbox_image: str,  # noqa: F811
     docker_client: docker.DockerClient,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    kill: str,
 ) -> None:
-    """The first guard: the loop dies with its command, so what comes back no longer changes."""
+    """The first guard: the loop dies with its command, so what comes back no longer changes. `exec` kills
+    as with a remote daemon, whose cgroup the host cannot see (what the archive transfer is for)."""
+    if kill == "exec":
+        monkeypatch.setattr(quiesce, "host_cgroup", lambda container_id: None)
     ws, canary = _bench(tmp_path)
     async with _sandbox(ws, sandbox_image, docker_client) as sandbox:
         await _start_swapper(sandbox, canary)
