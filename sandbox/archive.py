@@ -3,8 +3,8 @@
 The container's side of a tar stream is hostile: it names the entries, their kinds and their link targets.
 `extract` never follows a path it names: every directory is opened from the root down with O_NOFOLLOW,
 every file is created with O_EXCL|O_NOFOLLOW; devices, FIFOs and symlinks out of the root are left out;
-absolute paths, `..`, hard links to anything but an earlier file, and streams over the size, entry or
-depth bounds are refused.
+absolute paths, `..`, hard links to anything but an earlier file, streams over the size, entry or
+depth bounds, and streams cut short (no end-of-archive block) are refused.
 """
 
 from __future__ import annotations
@@ -122,6 +122,27 @@ def _copy_of(tree: _Tree, parts: list[str]) -> IO[bytes]:
     return os.fdopen(fd, "rb")
 
 
+class _End:
+    """Whether tar's end-of-archive block (all zeros) was read: tarfile takes a stream cut short between two
+    entries for a whole archive, which would bring part of the workspace back as all of it."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        end = self
+
+        class Member(tarfile.TarInfo):
+            @classmethod
+            def frombuf(cls, buf: bytes | bytearray, encoding: str, errors: str) -> Member:
+                end.seen = end.seen or buf == bytes(tarfile.BLOCKSIZE)
+                return super().frombuf(buf, encoding, errors)
+
+        self.member = Member
+
+    def check(self) -> None:
+        if not self.seen:
+            raise UnsafeArchive("the archive stops before its end (the stream was cut short)")
+
+
 def extract(
     stream: IO[bytes],
     dest: Path,
@@ -133,9 +154,9 @@ def extract(
 ) -> Unpacked:
     """Unpack a tar stream into the empty directory `dest`; `strip` drops a leading directory name."""
     done = Unpacked()
-    tree = _Tree(dest)
+    tree, end = _Tree(dest), _End()
     try:
-        with tarfile.open(fileobj=stream, mode="r|") as tar:
+        with tarfile.open(fileobj=stream, mode="r|", tarinfo=end.member) as tar:
             for count, member in enumerate(tar, start=1):
                 if count > max_entries:
                     raise UnsafeArchive(f"the archive has over {max_entries} entries")
@@ -172,6 +193,7 @@ def extract(
                     done.files += 1
                 else:  # character and block devices, FIFOs: never made on the host
                     done.skipped.append(where)
+        end.check()
     except tarfile.TarError as exc:
         raise UnsafeArchive(f"the archive is not a valid tar stream: {exc}") from None
     finally:

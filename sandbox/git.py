@@ -199,6 +199,9 @@ def scan_refusal(scan: Scan, max_file_bytes: int = MEASURE_BUDGET) -> str:
         parts.append(f"It holds symbolic links, which Steward never commits: {listed(scan.links)}.")
     if scan.special:
         parts.append(f"It holds special files (devices, pipes, sockets): {listed(scan.special)}.")
+    if scan.changed:
+        parts.append(f"It changed while Steward walked it (a process of the sandbox still running?): "
+                     f"{listed(scan.changed)}.")  # fmt: skip
     if scan.too_deep:
         parts.append(f"It nests directories too deep: {listed(scan.too_deep)}.")
     if scan.large:

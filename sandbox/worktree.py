@@ -25,13 +25,15 @@ class Scan:
     too_deep: list[str] = field(default_factory=list)
     large: list[tuple[str, int]] = field(default_factory=list)
     """Regular files above the size limit, with their sizes: git would hash each whole (a sparse file too)."""
+    changed: list[str] = field(default_factory=list)
+    """Entries that changed kind or went away while walked: a process of the sandbox still running."""
     entries: int = 0
     too_many: bool = False
 
     @property
     def ok(self) -> bool:
         return not (self.links or self.repositories or self.special or self.too_deep or self.too_many
-                    or self.large)  # fmt: skip
+                    or self.large or self.changed)  # fmt: skip
 
 
 def _is_git_name(name: str) -> bool:
@@ -68,7 +70,11 @@ class _Walk:
             if depth >= MAX_DEPTH:
                 self.scan.too_deep.append(prefix + name)
                 continue
-            child = os.open(name, _DIR_FLAGS, dir_fd=fd)  # O_NOFOLLOW: a swapped-in link fails here
+            try:
+                child = os.open(name, _DIR_FLAGS, dir_fd=fd)  # O_NOFOLLOW: a swapped-in link fails here
+            except OSError:  # a link or file swapped in since the listing, or gone: refused, never followed
+                self.scan.changed.append(prefix + name)
+                continue
             try:
                 self.directory(child, f"{prefix}{name}/", depth + 1)
             finally:
@@ -88,8 +94,14 @@ class _Walk:
             return True
         elif not entry.is_file(follow_symlinks=False):
             self.scan.special.append(path)
-        elif self.too_large(path, size := entry.stat(follow_symlinks=False).st_size):  # lstat, never read
-            self.scan.large.append((path, size))
+        else:
+            try:
+                size = entry.stat(follow_symlinks=False).st_size  # lstat, never read
+            except OSError:  # gone since the listing
+                self.scan.changed.append(path)
+                return False
+            if self.too_large(path, size):
+                self.scan.large.append((path, size))
         return False
 
 

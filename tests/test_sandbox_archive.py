@@ -133,6 +133,21 @@ def test_a_corrupt_stream_is_a_clear_error(tmp_path: Path) -> None:
         archive.extract(io.BytesIO(b"\x00garbage" * 200), tmp_path, max_bytes=10)
 
 
+def test_a_stream_cut_short_between_entries_is_refused_not_taken_as_the_whole(tmp_path: Path) -> None:
+    """tarfile ends quietly at a missing header: without the end block, part of a workspace is not all."""
+    whole = _tar(_file("a", b"1"), _file("b", b"2")).getvalue()
+    with tarfile.open(fileobj=io.BytesIO(whole)) as tar:
+        second = tar.getmembers()[1]
+        cuts = [second.offset, second.offset + 100, second.offset_data + 512]  # the last: where the end is
+    for n, cut in enumerate(cuts):
+        dest = tmp_path / f"cut{n}"
+        dest.mkdir()
+        with pytest.raises(archive.UnsafeArchive, match="cut short"):
+            archive.extract(io.BytesIO(whole[:cut]), dest, max_bytes=10)
+    (tmp_path / "whole").mkdir()
+    assert archive.extract(io.BytesIO(whole), tmp_path / "whole", max_bytes=10).files == 2
+
+
 def test_pack_stores_links_as_links_and_skips_nothing_of_a_workspace(tmp_path: Path) -> None:
     root = tmp_path / "ws"
     (root / "sub").mkdir(parents=True)
