@@ -31,6 +31,9 @@ CASES = {
     "model-429": ("work", "model-429", [429, 429]),
 }
 """case -> (step, fault, the model's failing answers first). Two in a row: within one request's retries."""
+BOUND = 300.0
+"""A kill costs the heartbeat TTL, a recovery pass and a second work phase: past the docs matrix's 120 s
+bound on a loaded 2-core machine."""
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -50,7 +53,7 @@ async def test_an_agent_docs_run_ends_true_under_the_fault(
     with serve_app(model.app()) as base:
         outcome = await run_flow(
             settings, tmp_path, github, remote, step, fault if fault == "kill" else "none",
-            command="/steward docs", branch=BRANCH, env=model.env(base), on_start=started,
+            command="/steward docs", branch=BRANCH, env=model.env(base), on_start=started, bound=BOUND,
         )  # fmt: skip
     problems = outcome.problems()
     if outcome.run is not None and outcome.run.state != RunState.PROPOSED:
