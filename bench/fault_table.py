@@ -2,7 +2,9 @@
 
 Run from the repository root: uv run python bench/fault_table.py [--results FILE] [--reuse]
 Without --reuse it runs the matrix (real Docker, Redis, git; about 15 minutes on 2 cores) with
-FAULT_MATRIX_RESULTS=FILE, then prints one Markdown row per step: pass/FAIL per fault, and why.
+FAULT_MATRIX_RESULTS=FILE, then prints one Markdown row per step: pass/FAIL per fault, and why. With --more it
+also runs the tests workflow's and the agent engine's cases (MORE, about 25 minutes more) and prints a second
+table, one row per case.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ FAULTS = {
     "secondary": "secondary rate limit",
 }
 NO_CALL = "n/a (no GitHub call)"
+MORE = ("tests/test_fault_matrix_tests.py", "tests/test_fault_matrix_agent.py")
+"""Their rows name the step `tests:<step>` or `agent:<step>`."""
 QUIET_STEPS = ("setup", "work", "diff", "push")
 """Steps that make no GitHub API call (git goes to the remote): only SIGKILL applies there."""
 
@@ -46,19 +50,36 @@ def table(rows: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+def more_table(rows: list[dict[str, object]]) -> str:
+    """The tests workflow's and the agent engine's cases (steps `workflow:step`), one row each."""
+    lines = ["| run: step | fault | result |", "|---|---|---|"]
+    for r in rows:
+        if ":" not in str(r["step"]):
+            continue
+        verdict = "pass" if r["ok"] else "FAIL: " + "; ".join(map(str, r["problems"]))
+        lines.append(
+            f"| {r['step']} | {r['fault']} | {verdict} ({str(r['end']).split(':')[0]}, {r['seconds']}s) |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=Path("/tmp/fault-matrix.jsonl"))
     parser.add_argument("--reuse", action="store_true", help="print the table of an earlier run's results")
+    parser.add_argument("--more", action="store_true", help="also run the tests workflow's and agent's cases")
     args = parser.parse_args()
     if not args.reuse:
         args.results.unlink(missing_ok=True)
         env = {**os.environ, "FAULT_MATRIX_RESULTS": str(args.results)}
-        cmd = [sys.executable, "-m", "pytest", "tests/test_fault_matrix.py", "-q", "-p", "no:cacheprovider"]
+        files = ["tests/test_fault_matrix.py", *(MORE if args.more else ())]
+        cmd = [sys.executable, "-m", "pytest", *files, "-q", "-p", "no:cacheprovider"]
         subprocess.run(cmd, cwd=ROOT, env=env, check=False)
     rows = [json.loads(line) for line in args.results.read_text().splitlines() if line.strip()]
     rows = list({(r["step"], r["fault"]): r for r in rows}.values())  # a case run twice: its last run
-    print(table(rows))
+    print(table([r for r in rows if ":" not in str(r["step"])]))
+    if any(":" in str(r["step"]) for r in rows):
+        print("\n" + more_table(rows))
     failed = sum(1 for r in rows if not r["ok"])
     print(f"\n{len(rows)} case(s), {failed} failed")
 
