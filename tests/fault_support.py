@@ -12,6 +12,7 @@ import contextlib
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +22,8 @@ from app.settings import Settings
 from jobs import failpoints
 from jobs.ledger import RunState, RunView
 from tests.fake_github_server import serve
-from tests.run_fixtures import BRANCH, FakeRunGitHub, Remote, runs
-from tests.worker_process import Workers, approve, ask_docs, log_pushes, pushes, wait_for
+from tests.run_fixtures import BRANCH, MAINTAINER, FakeRunGitHub, Remote, runs
+from tests.worker_process import Workers, approve, comment, log_pushes, pushes, wait_for
 
 FULL = "/repos/Codertocat/Hello-World"
 FINAL = (RunState.PROPOSED, RunState.CLOSED, RunState.FAILED)
@@ -152,22 +153,38 @@ class Outcome:
 
 
 async def run_case(
-    settings: Settings, tmp: Path, github: FakeRunGitHub, remote: Remote, step: str, fault: str
+    settings: Settings,
+    tmp: Path,
+    github: FakeRunGitHub,
+    remote: Remote,
+    step: str,
+    fault: str,
+    *,
+    command: str = "/steward docs",
+    branch: str = BRANCH,
+    env: dict[str, str] | None = None,
+    on_start: Callable[[Workers], None] | None = None,
+    bound: float = CASE_BOUND,
 ) -> Outcome:
-    """A docs run, `/steward docs` then `/steward approve`, with `fault` at `step`, to its end."""
+    """`command` (a docs run by default) then `/steward approve`, with `fault` at `step` ("none": no fault
+    from GitHub or a failpoint), to the run's end. `env` goes to every worker process; `on_start` sees the
+    workers once started (a fake model that kills one midway needs them); `bound` is the most each half (to
+    the plan, then to the end) may take."""
     log_pushes(remote)
     faults = HttpFaults()
-    env: dict[str, str] = {}
+    extra = dict(env or {})
     if fault == "kill":
-        env = {failpoints.ENV: f"{step}=kill", failpoints.STATE_ENV: str(tmp / "failpoints")}
+        extra |= {failpoints.ENV: f"{step}=kill", failpoints.STATE_ENV: str(tmp / "failpoints")}
     started = time.monotonic()
     with serve(github, faults) as (api_url, _calls):
-        workers = Workers(settings, api_url, tmp / "worker.log", env)
+        workers = Workers(settings, api_url, tmp / "worker.log", extra)
         workers.start()
         try:
-            if fault != "kill":  # 502: three lost answers beat one request's retries; a rate limit: once
+            if on_start is not None:
+                on_start(workers)
+            if fault in HTTP_FAULTS:  # 502: three lost answers beat one request's retries; a rate limit: once
                 faults.arm(ROUTES[step], fault, 3 if fault == "502" else 1)
-            await ask_docs(settings, 5001, "f1")
+            await comment(settings, command, MAINTAINER, 5001, "f1")
 
             async def planned() -> bool:
                 if not github.plan_comments():  # (the worker makes the tables: no run before it)
@@ -175,9 +192,7 @@ async def run_case(
                 found = await runs(settings)
                 return bool(found) and found[0].state != RunState.PLANNING
 
-            await wait_for(
-                planned, CASE_BOUND, "the plan comment", tick=workers.supervise, error=TimeoutError
-            )
+            await wait_for(planned, bound, "the plan comment", tick=workers.supervise, error=TimeoutError)
             await approve(settings, 5002, "f2")
 
             async def ended() -> bool:
@@ -185,7 +200,7 @@ async def run_case(
                 return bool(found) and found[0].state in FINAL and _told(github, found[0])
 
             with contextlib.suppress(TimeoutError):  # judged below: the run did not end
-                await wait_for(ended, CASE_BOUND, "the run's end", tick=workers.supervise, error=TimeoutError)
+                await wait_for(ended, bound, "the run's end", tick=workers.supervise, error=TimeoutError)
             await asyncio.sleep(1.0)  # anything still in flight lands before the count
         finally:
             workers.stop()
@@ -194,9 +209,9 @@ async def run_case(
         run=found[0] if found else None,
         plan_comments=len(github.plan_comments()),
         pulls=list(github.pulls),
-        pushes=pushes(remote, BRANCH),
+        pushes=pushes(remote, branch),
         bot_comments=github.bot_comments(7),
-        remote_sha=remote.sha(BRANCH),
+        remote_sha=remote.sha(branch),
         statuses=list(github.statuses),
         deaths=workers.deaths,
         injected=faults.injected,

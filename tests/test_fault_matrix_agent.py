@@ -16,9 +16,9 @@ from app.settings import Settings
 from jobs.ledger import RunState
 from tests.fake_github_server import serve_app
 from tests.fake_model_server import ScriptedModel
-from tests.fault_more_support import run_flow
-from tests.fault_support import Workers, record
+from tests.fault_support import record, run_case
 from tests.run_fixtures import BRANCH, fake_github, git, make_remote
+from tests.worker_process import Workers
 
 pytestmark = [pytest.mark.anyio, pytest.mark.docker]
 
@@ -51,7 +51,7 @@ async def test_an_agent_docs_run_ends_true_under_the_fault(
             model.midway = lambda: workers.procs[-1].kill()  # SIGKILL, after write_file acted
 
     with serve_app(model.app()) as base:
-        outcome = await run_flow(
+        outcome = await run_case(
             settings, tmp_path, github, remote, step, fault if fault == "kill" else "none",
             command="/steward docs", branch=BRANCH, env=model.env(base), on_start=started, bound=BOUND,
         )  # fmt: skip

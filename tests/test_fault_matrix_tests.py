@@ -12,8 +12,7 @@ import pytest
 from app.settings import Settings
 from jobs import failpoints
 from sandbox.git import branch_name
-from tests.fault_more_support import run_flow
-from tests.fault_support import record
+from tests.fault_support import record, run_case
 from tests.run_fixtures import ISSUE, Remote, fake_github
 from tests.tests_workflow_support import make_remote
 
@@ -40,7 +39,7 @@ async def test_a_tests_run_ends_true_under_the_fault(
     remote = Remote(bare, tmp_path / "seed")
     github = fake_github(remote)
     github.files[".github/steward.yml"] = CONFIG + (SETUP if step == "setup" else "")
-    outcome = await run_flow(
+    outcome = await run_case(
         settings, tmp_path, github, remote, step, fault,
         command="/steward tests pkg/calc.py", branch=branch_name("tests", ISSUE), bound=BOUND,
     )  # fmt: skip
