@@ -29,14 +29,21 @@ NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
 
 def attempt(
-    number: int, guid: str, *, minutes_ago: int, code: int, redelivery: bool = False, event: str = "issues"
+    number: int,
+    guid: str,
+    *,
+    minutes_ago: int,
+    code: int,
+    redelivery: bool = False,
+    event: str = "issues",
+    at: datetime = NOW,
 ) -> dict[str, Any]:
     """One attempt, with every field GitHub lists (docs.github.com/rest/apps/webhooks)."""
     status = {200: "OK", 202: "OK", 0: "timed out"}.get(code, f"Invalid HTTP Response: {code}")
     return {
         "id": number,
         "guid": guid,
-        "delivered_at": (NOW - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "delivered_at": (at - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "redelivery": redelivery,
         "duration": 0.27,
         "status": status,
@@ -213,7 +220,8 @@ async def test_two_workers_run_one_pass_per_period(settings: Settings, ledger: A
     (as if the queue's own guard were bypassed) finds the period's lock taken."""
     from jobs.worker import redis_settings
 
-    deliveries = Deliveries([attempt(8, "g-503", minutes_ago=5, code=503)])
+    # The cron runs on the clock: its delivery is dated from now, not NOW (a day on, it fell out of range)
+    deliveries = Deliveries([attempt(8, "g-503", minutes_ago=5, code=503, at=datetime.now(UTC))])
     ran: list[tuple[str, str]] = []
 
     async def counted(ctx: dict[str, Any]) -> str:
