@@ -36,7 +36,7 @@ def reap_orphans(
         # Both labels: `app=steward` alone is inherited by any image built FROM the sandbox image, while
         # `steward.run` is set only on the containers and networks a sandbox makes for one run.
         app_filter = {"label": [f"{APP_LABEL}={APP_VALUE}", RUN_LABEL]}
-        for container in client.containers.list(all=True, filters=app_filter):
+        for container in client.containers.list(all=True, ignore_removed=True, filters=app_filter):
             if abandoned(container.labels, worker_id, max_age, now):
                 with contextlib.suppress(NotFound, APIError):  # APIError: someone is removing it already
                     container.remove(force=True, v=True)

@@ -371,6 +371,8 @@ def containers(run_id: str) -> int:
     """Containers the real Docker daemon still holds for a run (0 once its sandbox is destroyed)."""
     client = docker.from_env()
     try:
-        return len(client.containers.list(all=True, filters={"label": f"{RUN_LABEL}={run_id}"}))
+        return len(
+            client.containers.list(all=True, ignore_removed=True, filters={"label": f"{RUN_LABEL}={run_id}"})
+        )
     finally:
         client.close()

@@ -50,7 +50,7 @@ def sandbox_dir(path: Path) -> Path:
 
 def steward_containers(client: docker.DockerClient, run_id: str) -> list[str]:
     """Containers (running or not) labelled with this run."""
-    found = client.containers.list(all=True, filters={"label": f"steward.run={run_id}"})
+    found = client.containers.list(all=True, ignore_removed=True, filters={"label": f"steward.run={run_id}"})
     return [c.name for c in found]
 
 

@@ -529,7 +529,10 @@ def _break_the_firewall(how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def _leftovers(client: docker.DockerClient, run_id: str) -> list[str]:
     networks = [n.name for n in client.networks.list(names=[f"steward-setup-{run_id}"])]
     containers = [
-        c.name for c in client.containers.list(all=True, filters={"label": f"{RUN_LABEL}={run_id}"})
+        c.name
+        for c in client.containers.list(
+            all=True, ignore_removed=True, filters={"label": f"{RUN_LABEL}={run_id}"}
+        )
     ]
     return [str(name) for name in [*networks, *containers]]
 

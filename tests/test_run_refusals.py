@@ -81,7 +81,9 @@ async def test_exec_block_writing_outside_the_docs_paths_is_refused_and_nothing_
 def _containers(run_id: str) -> list[object]:
     client = docker.from_env()
     try:
-        return list(client.containers.list(all=True, filters={"label": f"{RUN_LABEL}={run_id}"}))
+        return list(
+            client.containers.list(all=True, ignore_removed=True, filters={"label": f"{RUN_LABEL}={run_id}"})
+        )
     finally:
         client.close()
 

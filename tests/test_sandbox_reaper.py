@@ -30,7 +30,9 @@ def made(docker_client: docker.DockerClient) -> Iterator[list[str]]:  # noqa: F8
     run_ids: list[str] = []
     yield run_ids
     for run_id in run_ids:
-        for container in docker_client.containers.list(all=True, filters={"label": f"steward.run={run_id}"}):
+        for container in docker_client.containers.list(
+            all=True, ignore_removed=True, filters={"label": f"steward.run={run_id}"}
+        ):
             container.remove(force=True)
 
 

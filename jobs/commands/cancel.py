@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import anyio
 import docker
-from docker.errors import DockerException
+from docker.errors import DockerException, NotFound
 
 from app.commands.context import CommandContext
 from jobs.commands.common import NOT_CONNECTED, bot_of, ready
@@ -27,10 +28,16 @@ def kill_sandboxes(run_id: str) -> int:
         log.warning("cannot reach Docker to kill run %s's sandbox: %s", run_id, exc)
         return 0
     try:
-        found = client.containers.list(all=True, filters={"label": f"{RUN_LABEL}={run_id}"})
+        found = client.containers.list(
+            all=True, ignore_removed=True, filters={"label": f"{RUN_LABEL}={run_id}"}
+        )
+        removed = 0
         for container in found:
-            container.remove(force=True, v=True)
-        return len(found)
+            # The aborted job may remove its own container between the listing and this call.
+            with contextlib.suppress(NotFound):
+                container.remove(force=True, v=True)
+                removed += 1
+        return removed
     except DockerException as exc:
         log.warning("could not remove run %s's sandbox: %s", run_id, exc)
         return 0
