@@ -88,6 +88,7 @@ class Comment(Lenient):
     user: Account
     html_url: str = ""
     author_association: str | None = None
+    created_at: str | None = None
 
 
 class Review(Lenient):

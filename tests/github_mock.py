@@ -6,7 +6,9 @@ import base64
 import hashlib
 import json
 import re
+from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -46,6 +48,8 @@ class FakeGitHub:
     token_auth: list[str] = field(default_factory=list)
     created: int = 0
     updated: int = 0
+    listed_since: deque[str | None] = field(default_factory=lambda: deque(maxlen=100))
+    """The `since` of the latest comment listings (None: the whole thread was asked for)."""
     fail_next: dict[str, list[httpx.Response]] = field(default_factory=dict)
     """Route name -> responses served (in order) before the normal behaviour, e.g. a 502."""
     lose_next: dict[str, int] = field(default_factory=dict)
@@ -199,6 +203,10 @@ class FakeGitHub:
 
     def _list(self, request: httpx.Request) -> httpx.Response:
         items = self.comments.get(self._number(request), [])
+        since = request.url.params.get("since")
+        if since:  # GitHub's filter: comments updated at or after the time
+            items = [c for c in items if c["updated_at"] >= since]
+        self.listed_since.append(since)
         per_page = int(request.url.params.get("per_page", 30))
         page = int(request.url.params.get("page", 1))
         chunk = items[(page - 1) * per_page : page * per_page]
@@ -208,7 +216,9 @@ class FakeGitHub:
             headers["link"] = f'<{nxt}>; rel="next"'
         return httpx.Response(200, json=chunk, headers=headers)
 
-    def add_comment(self, number: int, body: str, login: str, *, bot: bool = False) -> dict[str, Any]:
+    def add_comment(
+        self, number: int, body: str, login: str, *, bot: bool = False, at: str = "2026-11-21T04:00:00Z"
+    ) -> dict[str, Any]:
         self._next_id += 1
         cid = self._next_id
         comment = {
@@ -218,8 +228,8 @@ class FakeGitHub:
             "html_url": f"https://github.com/{self.full}/issues/{number}#issuecomment-{cid}",
             "body": body,
             "user": user(login, bot=bot),
-            "created_at": "2026-11-21T04:00:00Z",
-            "updated_at": "2026-11-21T04:00:00Z",
+            "created_at": at,
+            "updated_at": at,
             "issue_url": f"{API}/repos/{self.full}/issues/{number}",
             "author_association": "NONE",
             "performed_via_github_app": None,
@@ -230,7 +240,8 @@ class FakeGitHub:
     def _create(self, request: httpx.Request) -> httpx.Response:
         self.created += 1
         body = json.loads(request.content)["body"]
-        return httpx.Response(201, json=self.add_comment(self._number(request), body, BOT_LOGIN, bot=True))
+        comment = self.add_comment(self._number(request), body, BOT_LOGIN, bot=True, at=_now())
+        return httpx.Response(201, json=comment)
 
     def _update(self, request: httpx.Request) -> httpx.Response:
         cid = int(request.url.path.rsplit("/", 1)[1])
@@ -239,11 +250,16 @@ class FakeGitHub:
                 if comment["id"] == cid:
                     self.updated += 1
                     comment["body"] = json.loads(request.content)["body"]
+                    comment["updated_at"] = _now()
                     return httpx.Response(200, json=comment)
         return httpx.Response(404, json={"message": "Not Found", "status": "404"})
 
     def bot_comments(self, number: int) -> list[str]:
         return [c["body"] for c in self.comments.get(number, []) if c["user"]["login"] == BOT_LOGIN]
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def server_error() -> httpx.Response:

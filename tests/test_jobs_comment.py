@@ -15,6 +15,7 @@ import respx
 from arq import Retry
 
 from app.constants import MARKER_CONFIG_ERROR, MARKER_FAILURE, command_marker
+from app.github.comments import github_time
 from app.settings import Settings
 from jobs.handlers.comment import handle_comment
 from tests.conftest import load_payload
@@ -283,3 +284,36 @@ async def test_a_job_that_runs_out_of_time_is_stopped_and_told(
     assert "it took longer than 0.5 seconds and was stopped" in report
     assert "`comment:186853002:7`" in report and "**What to do next:**" in report
     assert (worker.jobs_complete, worker.jobs_failed) == (1, 0)  # ended by its budget, not by arq's timeout
+
+
+async def test_a_reply_on_a_long_thread_reads_only_the_comments_since_the_command(
+    settings: Settings, github: FakeGitHub, api: respx.MockRouter
+) -> None:
+    """A busy issue's thread is not read whole for each reply: the reply is younger than the command."""
+    for n in range(250):  # three pages of older conversation, none of it Steward's answer
+        github.add_comment(ISSUE, f"older comment {n}", "someone", at="2019-05-15T15:00:00Z")
+    event = comment_event("/steward help")
+    event["comment"]["created_at"] = "2019-05-15T17:20:18.250+02:00"  # the payload's clock, with an offset
+    for delivery in ("d-1", "d-2"):  # the second: a redelivery after the first job's result expired
+        job = f"comment:186853002:{COMMENT_ID}:{delivery}"
+        await enqueue(settings, "handle_comment", job, delivery_id=delivery, event=event)
+        await run_burst(settings)
+    assert len(github.bot_comments(ISSUE)) == 1 and github.created == 1
+    assert set(github.listed_since) == {"2019-05-15T15:20:18Z"}
+    assert api["list_comments"].call_count == 2  # one page each time, not three
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2019-05-15T15:20:18Z", "2019-05-15T15:20:18Z"),
+        ("2019-05-15T15:20:18.999Z", "2019-05-15T15:20:18Z"),  # to the second, earlier: never later
+        ("2019-05-15T17:20:18+02:00", "2019-05-15T15:20:18Z"),
+        ("2019-05-15T15:20:18", None),  # no zone: not trusted, the whole thread is read
+        ("yesterday", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_github_time_is_utc_to_the_second_or_none(value: str | None, expected: str | None) -> None:
+    assert github_time(value) == expected

@@ -207,10 +207,10 @@ class GitHubKitClient:
         head = await self._json("GET", f"repos/{repo.full_name}/commits/{branch}")
         return branch, str(head["sha"])
 
-    async def list_comments(self, repo: RepoId, number: int) -> list[IssueComment]:
+    async def list_comments(self, repo: RepoId, number: int, since: str | None = None) -> list[IssueComment]:
         comments: list[IssueComment] = []
         url: str | None = f"repos/{repo.full_name}/issues/{number}/comments"
-        params: dict[str, Any] | None = {"per_page": PER_PAGE}
+        params: dict[str, Any] | None = {"per_page": PER_PAGE} | ({"since": since} if since else {})
         while url is not None:
             response = await request(self._gh, "GET", url, self._policy, params=params)
             comments.extend(_comment(item) for item in response.raw_response.json())

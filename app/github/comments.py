@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from functools import cache
 
 from markdown_it import MarkdownIt
@@ -88,27 +89,51 @@ def bounded_body(body: str, limit: int = MAX_BODY_UNITS) -> str:
     return head + _CUT.format(count=len(body) - len(head)) + kept  # a smaller count: no longer
 
 
+def github_time(value: str | None) -> str | None:
+    """A timestamp from a payload as GitHub's `since` parameter takes it (UTC, to the second); None when it
+    is absent or not a time, so the caller reads every comment instead."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def with_marker(marker: str, body: str) -> str:
     """The body with its marker on the first line (bodies that already start with it are kept)."""
     return body if body.startswith(marker) else f"{marker}\n{body}"
 
 
 async def find_marked(
-    gh: GitHubClient, repo: RepoId, number: int, marker: str, author: str
+    gh: GitHubClient, repo: RepoId, number: int, marker: str, author: str, since: str | None = None
 ) -> IssueComment | None:
     """Steward's own comment carrying `marker` (comments by anyone else never count, even with the marker)."""
-    for comment in await gh.list_comments(repo, number):
+    for comment in await gh.list_comments(repo, number, since):
         if comment.author.lower() == author.lower() and marker in comment.body:
             return comment
     return None
 
 
 async def upsert_comment(
-    gh: GitHubClient, repo: RepoId, number: int, marker: str, body: str, *, author: str
+    gh: GitHubClient,
+    repo: RepoId,
+    number: int,
+    marker: str,
+    body: str,
+    *,
+    author: str,
+    since: str | None = None,
 ) -> IssueComment:
-    """Post the marked comment once; later calls edit it (and skip the edit when nothing changed)."""
+    """Post the marked comment once; later calls edit it (and skip the edit when nothing changed).
+
+    `since`: a time before which the marked comment cannot have been posted (the reply to a command is
+    younger than the command), so only the comments updated since are read."""
     text = bounded_body(with_marker(marker, body))
-    existing = await find_marked(gh, repo, number, marker, author)
+    existing = await find_marked(gh, repo, number, marker, author, since)
     if existing is None:
         return await gh.create_comment(repo, number, text)
     if existing.body.strip() == text.strip():

@@ -107,8 +107,9 @@ class GitHubClient(Protocol):
     async def default_branch_sha(self, repo: RepoId) -> tuple[str, str]:
         """The default branch's name and head commit sha."""
 
-    async def list_comments(self, repo: RepoId, number: int) -> list[IssueComment]:
-        """Every comment on an issue or pull request, oldest first."""
+    async def list_comments(self, repo: RepoId, number: int, since: str | None = None) -> list[IssueComment]:
+        """Every comment on an issue or pull request, oldest first; with `since` (ISO 8601), only those
+        updated at or after it (GitHub's own filter, so a long thread is not read whole)."""
 
     async def create_comment(self, repo: RepoId, number: int, body: str) -> IssueComment: ...
 

@@ -27,7 +27,7 @@ from app.config.loader import ConfigResult, load_repo_config, render_config_erro
 from app.constants import CONFIG_PATH, MARKER_CONFIG_ERROR, ROLE_NOT_LOOKED_UP, command_marker
 from app.events import Account, IssueCommentEvent
 from app.github.client import GitHubKitClient
-from app.github.comments import upsert_comment
+from app.github.comments import github_time, upsert_comment
 from app.github.protocol import RepoId, permission_rank
 from jobs.context import github_for, settings_of
 from jobs.failures import ReportTo, guarded_text
@@ -58,6 +58,8 @@ class Said:
     """"" for a conversation comment; `review` or `review-comment` (only `in_reviews` commands are read)."""
     ask_id: int = 0
     """The review a line comment belongs to (CommandContext.ask_id)."""
+    since: str | None = None
+    """When the text was posted (GitHub's clock): its answers are younger, so only later comments are read."""
 
     @classmethod
     def of_comment(cls, event: IssueCommentEvent) -> Said:
@@ -65,6 +67,7 @@ class Said:
         return cls(
             event.installation.id, event.issue.number, event.issue.is_pull_request, event.comment.user,
             event.comment.body or "", event.comment.id, event.comment.html_url,
+            since=github_time(event.comment.created_at),
         )  # fmt: skip
 
     def marker(self, index: int) -> str:
@@ -150,7 +153,9 @@ async def _answer(ctx: dict[str, Any], delivery_id: str, said: Said, repo: RepoI
         if reply and in_shadow(config, parsed.name):  # a shadow workflow's command is answered nowhere
             log.info("shadow %s: reply not posted: %s", parsed.name, reply[:200])
         elif reply:
-            await upsert_comment(gh, repo, said.number, said.marker(index), reply, author=talk.bot)
+            await upsert_comment(
+                gh, repo, said.number, said.marker(index), reply, author=talk.bot, since=said.since
+            )
         talk.answers.append(parsed.name)
     return ANSWERED + ", ".join(talk.answers)
 
