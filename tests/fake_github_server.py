@@ -56,6 +56,8 @@ def make_app(github: FakeGitHub, calls: list[str], faults: Faults | None = None)
             if lost is not answer:
                 return Response(lost.content, status_code=lost.status_code, headers=_own(lost))
         kept = {name: answer.headers[name] for name in PASSED_HEADERS if name in answer.headers}
+        if "link" in kept:  # a next page is asked of this server, as GitHub's links name GitHub's own host
+            kept["link"] = kept["link"].replace(API, f"{request.url.scheme}://{request.url.netloc}")
         return Response(answer.content, status_code=answer.status_code, headers=kept)
 
     return Starlette(routes=[Route("/{path:path}", handle, methods=METHODS)])
