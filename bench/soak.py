@@ -84,6 +84,14 @@ class Mix:
         self.push = load("push/with-installation.payload.json")
         self.commands: list[int] = []
         self.issues: list[int] = []
+        """What was accepted (a 2xx): a delivery refused or cut off is GitHub's to redeliver, not lost."""
+        self._pending: dict[int, tuple[list[int], int]] = {}
+
+    def answered(self, i: int, accepted: bool) -> None:
+        """Count delivery `i`'s command or opened issue among the expected outcomes once it was accepted."""
+        kept = self._pending.pop(i, None)
+        if kept is not None and accepted:
+            kept[0].append(kept[1])
 
     def delivery(self, i: int) -> tuple[str, dict[str, Any]]:
         kind = i % 5
@@ -92,13 +100,13 @@ class Mix:
             self.comment["comment"]["id"] = 50_000_000 + i
             self.comment["comment"]["created_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             self.comment["comment"]["body"] = f"Soak {i}\n/steward help"
-            self.commands.append(50_000_000 + i)
+            self._pending[i] = (self.commands, 50_000_000 + i)
             return "issue_comment", self.comment
         if kind == 2:
             self.opened["issue"]["number"] = 10_000 + i
             self.opened["issue"]["id"] = 70_000_000 + i
             self.opened["issue"]["title"] = f"Soak issue {i} about a crash in the parser"
-            self.issues.append(10_000 + i)
+            self._pending[i] = (self.issues, 10_000 + i)
             return "issues", self.opened
         if kind == 3:
             self.edited["issue"]["number"] = 10_000 + i - 1
@@ -157,6 +165,7 @@ async def drive(port: int, minutes: float, rate: float, procs: dict[str, int]) -
                     code = 0
                 latencies.append(time.perf_counter() - t0)
             statuses[code] = statuses.get(code, 0) + 1
+            mix.answered(i, 200 <= code < 300)
 
         tasks: set[asyncio.Task[None]] = set()
         i = 0
