@@ -4,6 +4,7 @@ reads or writes a `.git` entry, and reads a bounded part of the huge file at mos
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,12 @@ from tests.sandbox_fixtures import docker_client, sandbox_image  # noqa: F401
 
 pytestmark = [pytest.mark.anyio, pytest.mark.docker]
 TOOLS = ["run_command", "read_file", "write_file", "list_files"]
+LOOPS = (
+    "n=0; for f in /proc/[0-9]*/cmdline; do cat $f 2>/dev/null | tr '\\0' ' ' | grep -q 'whil[e] :' "
+    '&& n=$((n+1)); done; echo "loops=$n"'
+)
+"""How many shell loops run in the sandbox (the image has no pgrep or ps); `whil[e]` keeps the probe's own
+command line from matching."""
 
 
 @pytest.fixture
@@ -49,13 +56,14 @@ async def test_a_link_swapped_in_and_out_by_a_process_left_running_is_never_foll
         "echo planted > docs/usage.md; done) >/dev/null 2>&1 &"
     )
     async with Client(build_server(context(bench.ws, policy, bench.sandbox, calls))) as client:
-        failed, _ = await call(client, "run_command", command=f"mkdir -p docs; {loop} sleep 0.3")
-        assert not failed
+        failed, alive = await call(client, "run_command", command=f"mkdir -p docs; {loop} sleep 0.3; {LOOPS}")
+        # While its command runs, the probe sees the loop (and the command's own shell, whose line holds it).
+        assert not failed and re.search(r"loops=[1-9]", alive), alive
         outcomes = []
         for n in range(10):
             outcomes.append(await call(client, "write_file", path="docs/usage.md", content=f"round {n}\n"))
             outcomes.append(await call(client, "read_file", path="docs/usage.md"))
-        _, survivors = await call(client, "run_command", command="pgrep -f 'ln -sfn' || echo none left")
+        _, survivors = await call(client, "run_command", command=LOOPS)
         # then the link for certain, with another loop left running beside it
         busy = "(while :; do touch docs/other.md; done) >/dev/null 2>&1 &"
         failed, _ = await call(
@@ -67,7 +75,7 @@ async def test_a_link_swapped_in_and_out_by_a_process_left_running_is_never_foll
     assert (outside / "usage.md").read_text() == "the host's own file\n"
     assert sorted(p.name for p in outside.iterdir()) == ["usage.md"]
     assert all("the host's own file" not in text for _, text in outcomes)
-    assert "none left" in survivors  # the loop did not outlive its command: the host works on a still tree
+    assert "loops=0" in survivors, survivors  # the loop did not outlive its command: the tree is still
     assert write_link[0] and read_link[0]  # both refused: the host never goes through the link
 
 
