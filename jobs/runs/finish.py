@@ -196,11 +196,11 @@ async def _finish(
 
 
 async def record_told(ledger: Ledger, run_id: str, reason: str) -> None:
-    """The result step in the run's trace: the plan comment now says how it ended. Best effort: the issue was
-    told and the ledger already says proposed, so a database out of reach here costs only this line (retrying
-    the job for it would edit the comment again for nothing)."""
+    """The result step in the run's trace, once the forge was told how the run ended (`reason`). Best effort:
+    the ledger already says proposed, so a database out of reach here costs only this line (retrying the job
+    for it would edit the plan comment again for nothing)."""
     try:
-        await ledger.record_step(run_id, "result", f"plan comment: {reason}", 0, b"")
+        await ledger.record_step(run_id, "result", reason, 0, b"")
     except TRANSIENT as exc:
         log.warning("run %s: could not record its result step: %s: %s", run_id, type(exc).__name__, exc)
 
