@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
@@ -118,3 +119,18 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'ledger.db'}"
     return fresh_database(server_url())
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[tuple[Cluster, str]]:
+    """A private PostgreSQL server a fault test may stop and start (the session's shared one stays up); with
+    its pg_ctl. Import it into the test module."""
+    initdb, pg_ctl = _bin("initdb"), _bin("pg_ctl")
+    if initdb is None or pg_ctl is None:
+        pytest.fail("PostgreSQL is not installed (no initdb/pg_ctl): `apt-get install postgresql`")
+    cluster = Cluster()
+    cluster.start(initdb, pg_ctl)
+    try:
+        yield cluster, pg_ctl
+    finally:
+        cluster.stop(pg_ctl)

@@ -307,10 +307,16 @@ BRANCH = "steward/docs/7"
 ROLES = {MAINTAINER: "maintain", APPROVER: "maintain", WRITER: "write", REVIEWER: "write", "tom": "triage"}
 
 
-def fake_github(remote: Remote) -> FakeRunGitHub:
+INSTALL_STEP = "setup:\n  install: echo installed\n"
+"""The setup phase runs only when the repository asks for an install step: this one does."""
+
+
+def fake_github(remote: Remote, *, install: bool = False) -> FakeRunGitHub:
+    """The sample repository's fake GitHub; `install`: its .github/steward.yml asks for an install step."""
     fake = FakeRunGitHub(remote=remote)
     fake.permissions = dict(ROLES)
-    fake.files[".github/steward.yml"] = (SAMPLE / ".github" / "steward.yml").read_text()
+    config = (SAMPLE / ".github" / "steward.yml").read_text()
+    fake.files[".github/steward.yml"] = config + (INSTALL_STEP if install else "")
     return fake
 
 

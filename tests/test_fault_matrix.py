@@ -15,13 +15,11 @@ import pytest
 from app.settings import Settings
 from jobs import failpoints
 from tests.fault_support import FAULTS, HTTP_FAULTS, ROUTES, record, run_case
-from tests.run_fixtures import SAMPLE, fake_github, make_remote
+from tests.run_fixtures import fake_github, make_remote
 
 pytestmark = [pytest.mark.anyio, pytest.mark.docker]
 
 CASES = [(step, fault) for step in failpoints.STEPS for fault in FAULTS if fault == "kill" or step in ROUTES]
-SETUP = "setup:\n  install: echo installed\n"
-"""The setup step runs only when the repository asks for an install step."""
 
 
 @pytest.mark.parametrize(("step", "fault"), CASES, ids=[f"{s}-{f}" for s, f in CASES])
@@ -29,9 +27,7 @@ async def test_a_run_ends_true_under_the_fault(
     settings: Settings, tmp_path: Path, step: str, fault: str
 ) -> None:
     remote = make_remote(tmp_path)
-    github = fake_github(remote)
-    if step == "setup":
-        github.files[".github/steward.yml"] = (SAMPLE / ".github" / "steward.yml").read_text() + SETUP
+    github = fake_github(remote, install=step == "setup")  # the setup step runs only for an install step
     outcome = await run_case(settings, tmp_path, github, remote, step, fault)
     problems = outcome.problems()
     if fault == "kill" and outcome.deaths != 1:

@@ -66,7 +66,7 @@ async def test_docs_plan_approve_sandbox_push_pr_and_review_gate(
     (proposal,) = trace.proposals  # the diff itself is recorded, as pushed (the dashboard shows it)
     assert proposal.diff.strip() == git(remote.bare, "diff", "--no-color", base, head)
     assert "diff --git a/CHANGELOG.md b/CHANGELOG.md" in proposal.diff
-    assert [step.name for step in trace.steps if step.name != "exec"] == ["plan", "clone", "commit"]
+    assert [step.name for step in trace.steps if step.name != "exec"] == ["plan", "clone", "commit", "result"]
     assert all(step.exit_code == 0 and step.duration is not None for step in trace.steps)
     execs = [step for step in trace.steps if step.name == "exec"]
     assert [step.command for step in execs] == ["python3 -m sample --help"]

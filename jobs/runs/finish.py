@@ -191,7 +191,18 @@ async def _finish(
         run = await ledger.require_run(run.id)
     await failpoints.hit("result")
     await forge.show_plan(run, plan, reason)
+    await record_told(ledger, run.id, reason)
     return proposed
+
+
+async def record_told(ledger: Ledger, run_id: str, reason: str) -> None:
+    """The result step in the run's trace, once the forge was told how the run ended (`reason`). Best effort:
+    the ledger already says proposed, so a database out of reach here costs only this line (retrying the job
+    for it would edit the plan comment again for nothing)."""
+    try:
+        await ledger.record_step(run_id, "result", reason, 0, b"")
+    except TRANSIENT as exc:
+        log.warning("run %s: could not record its result step: %s: %s", run_id, type(exc).__name__, exc)
 
 
 async def _patch(ws: Workspace, commit: str) -> str:

@@ -17,7 +17,7 @@ from jobs.ledger import Ledger, RunState, RunView
 from jobs.locks import repo_lock
 from jobs.plan import Plan
 from jobs.runs import registry
-from jobs.runs.finish import WorkSetup, bot_identity, commit_date, end_run, finish
+from jobs.runs.finish import WorkSetup, bot_identity, commit_date, end_run, finish, record_told
 from jobs.runs.github_forge import GitHubForge
 from jobs.runs.guard import run_job
 from jobs.runs.item import work_item
@@ -53,7 +53,7 @@ async def work_run(ctx: dict[str, Any], run_id: str) -> str:
 
 async def _work(ctx: dict[str, Any], ledger: Ledger, run: RunView) -> str:
     if run.state == RunState.PROPOSED and run.plan is not None and run.pr_number is not None:
-        return await _converge_proposed(ctx, run, run.plan, run.pr_number)
+        return await _converge_proposed(ctx, ledger, run, run.plan, run.pr_number)
     if run.state != RunState.RUNNING or run.plan is None:
         return f"nothing to do: run {run.id} is {run.state}"
     if ctx.get("redis") is None:
@@ -161,10 +161,15 @@ async def _locked(ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan)
     return f"run {run.id} {now.state.value}" + (f" in {proposed.where}" if proposed else "")
 
 
-async def _converge_proposed(ctx: dict[str, Any], run: RunView, plan: Plan, number: int) -> str:
-    """A try that died after proposing: only the plan comment may still lag behind."""
+async def _converge_proposed(
+    ctx: dict[str, Any], ledger: Ledger, run: RunView, plan: Plan, number: int
+) -> str:
+    """A try that died after proposing: only the plan comment (and its result step) may still lag behind."""
     assert run.installation_id is not None
     repo = RepoId.parse(run.repo)
     gh, _ = await scoped_client(ctx, run.installation_id, repo, {"issues": "write"})
-    await GitHubForge(gh, repo, settings_of(ctx).bot_login).show_plan(run, plan, f"proposed in #{number}")
+    reason = f"proposed in #{number}"
+    await GitHubForge(gh, repo, settings_of(ctx).bot_login).show_plan(run, plan, reason)
+    if not any(step.name == "result" for step in (await ledger.trace(run.id)).steps):
+        await record_told(ledger, run.id, reason)
     return f"run {run.id} already proposed #{number}"
