@@ -139,6 +139,15 @@ def reset(client: docker.DockerClient, container_id: str) -> None:
         raise DockerException(f"the Docker daemon is out of reach: {exc}") from None
 
 
+def running(client: docker.DockerClient, container_id: str) -> bool:
+    """Whether the container is still up (False when it is gone); a daemon out of reach raises."""
+    try:
+        state = client.api.inspect_container(container_id).get("State") or {}
+    except NotFound:
+        return False
+    return bool(state.get("Running"))
+
+
 def remove(client: docker.DockerClient, container_id: str | None, volume: str | None = None) -> None:
     """Force-remove, whatever state it is in, and the run's workspace volume; a daemon out of reach is
     logged (the reaper removes what is left by its labels), never raised from a cleanup."""

@@ -1,4 +1,6 @@
-"""Where the host cannot mount a quota: measure the work tree while a command runs, stop it at the budget."""
+"""Where the host cannot mount a quota: measure the work tree while a command runs, stop it at the budget.
+
+With a remote daemon the tree is the run's volume there, measured through the Docker API (transfer.usage)."""
 
 from __future__ import annotations
 
@@ -75,11 +77,11 @@ class _Count:
                 os.close(child)
 
 
-async def watch(root: Path, budget: int, on_full: Callable[[], Awaitable[None]]) -> None:
+async def watch(measure: Callable[[], int], budget: int, on_full: Callable[[], Awaitable[None]]) -> None:
     """Measure until cancelled; the first time the tree reaches `budget`, await `on_full` and stop."""
     while True:
         started = time.monotonic()
-        used = await anyio.to_thread.run_sync(usage, root, budget, abandon_on_cancel=True)
+        used = await anyio.to_thread.run_sync(measure, abandon_on_cancel=True)
         if used > budget:
             await on_full()
             return
@@ -90,6 +92,16 @@ async def guard(
     root: Path, budget: int, body: Callable[[], Awaitable[T]], stop: Callable[[], Awaitable[None]]
 ) -> tuple[T, bool]:
     """Await `body` watching `root`, calling `stop` at the budget; its result and whether that happened."""
+    return await guard_measured(lambda: usage(root, budget), budget, body, stop)
+
+
+async def guard_measured(
+    measure: Callable[[], int],
+    budget: int,
+    body: Callable[[], Awaitable[T]],
+    stop: Callable[[], Awaitable[None]],
+) -> tuple[T, bool]:
+    """`guard` with its own measure (blocking, run in a thread): a remote daemon's workspace volume."""
     struck = False
 
     async def on_full() -> None:
@@ -100,7 +112,7 @@ async def guard(
     outcome: list[T] = []
     failure: Exception | None = None
     async with anyio.create_task_group() as watchers:
-        watchers.start_soon(watch, root, budget, on_full)
+        watchers.start_soon(watch, measure, budget, on_full)
         try:
             outcome.append(await body())
         except Exception as exc:  # raised below as itself, not inside an ExceptionGroup

@@ -41,6 +41,12 @@ log = logging.getLogger(__name__)
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 PROGRAM_CHARS = 64
 """Of a command's program (argv[0]), kept on its trace span; its arguments and output are not."""
+STOPPED_OUTSIDE = (
+    "the sandbox's container stopped between two commands (the Docker daemon restarted, or it was stopped "
+    "from outside): {why}"
+)
+"""Every command leaves the container running (quiesce.quiet), so a stopped one is not the command's doing:
+a daemon restart stops every container, and the next command would otherwise read as a failed one."""
 
 
 class DockerSandbox:
@@ -112,6 +118,7 @@ class DockerSandbox:
         self._deadline = 0.0
         self._quota = False  # the work tree is a size-limited filesystem of its own (see sandbox/quota.py)
         self._one_at_a_time = anyio.Lock()  # a kill resets the whole container, so commands never overlap
+        self._struck = False  # the disk watchdog stopped this command (it restarts the container)
 
     @property
     def container_id(self) -> str | None:
@@ -230,6 +237,8 @@ class DockerSandbox:
                     raise SandboxLost(
                         f"the Docker daemon restarted or went away under the sandbox: {exc}"
                     ) from None
+                if not await self._still_up():  # e.g. the archive's copy in found it stopped
+                    raise SandboxLost(STOPPED_OUTSIDE.format(why=exc)) from None
                 raise SandboxError(f"the sandbox stopped working: {exc}") from None
             tracing.set_attributes(
                 span, {"steward.command.exit_code": result.exit_code, "steward.command.killed_by":
@@ -239,6 +248,16 @@ class DockerSandbox:
         if result.killed_by is not None:
             SANDBOX_KILLS.labels(result.killed_by).inc()
         return result
+
+    async def _still_up(self) -> bool:
+        """Whether the container still runs (True when the daemon cannot say: the error stands as it is)."""
+        client, cid = self._client, self._container_id
+        if client is None or cid is None:
+            return True
+        try:
+            return await anyio.to_thread.run_sync(container.running, client, cid)
+        except (DockerException, requests.exceptions.RequestException):
+            return True
 
     async def _within_disk(
         self,
@@ -256,14 +275,15 @@ class DockerSandbox:
             return self._run(argv, wanted, budget, output_bytes, on_output)
 
         async def stop() -> None:
+            self._struck = True  # the restart is ours: a command it keeps from starting was not lost
             try:
                 await anyio.to_thread.run_sync(container.reset, client, cid)
             except (DockerException, requests.exceptions.RequestException) as exc:  # the next command says so
                 log.warning("could not stop a command at the disk budget: %s", exc)
 
-        stopped = False
+        stopped = self._struck = False
         if self._volume is not None:
-            return await self._through_archive(body, budget)
+            return await self._through_archive(body, stop, budget)
         if self._quota:
             result = await body()
         else:
@@ -274,23 +294,31 @@ class DockerSandbox:
         return result
 
     async def _through_archive(
-        self, body: Callable[[], Awaitable[CommandResult]], budget: float
+        self,
+        body: Callable[[], Awaitable[CommandResult]],
+        stop: Callable[[], Awaitable[None]],
+        budget: float,
     ) -> CommandResult:
         """The host's copy in before the command, the container's copy back after it (sandbox/transfer.py).
 
-        The disk limit is the bound on what comes back: a workspace over it is not unpacked, and the
-        command is said to have been stopped at the disk budget.
+        The disk limit holds twice: while the command runs, the watchdog measures the volume on the daemon
+        and stops the command past it (as it does a local work tree); after it, a workspace over it is not
+        unpacked. Either way the command is said to have been stopped at the disk budget.
         """
         client, cid = self._client, self._container_id
         assert client is not None and cid is not None
         await anyio.to_thread.run_sync(transfer.push, client, cid, self.workspace)
-        result = await body()
+        disk = self.limits.disk
+        result, stopped = await diskwatch.guard_measured(
+            lambda: transfer.usage(client, cid, disk), disk, body, stop
+        )
+        over = replace(result, killed_by="disk", explanation=explain("disk", self.limits, timeout=budget))
         try:
-            done = await anyio.to_thread.run_sync(
-                transfer.pull, client, cid, self.workspace, self.limits.disk
-            )
+            done = await anyio.to_thread.run_sync(transfer.pull, client, cid, self.workspace, disk)
         except archive.TooLarge:
-            return replace(result, killed_by="disk", explanation=explain("disk", self.limits, timeout=budget))
+            return over
+        if stopped:
+            return over
         if done.skipped:
             log.info("left %d devices or FIFOs in the sandbox: %s", len(done.skipped), done.skipped[:5])
         return result
@@ -308,6 +336,7 @@ class DockerSandbox:
         client, cid = self._client, self._container_id
         before = await anyio.to_thread.run_sync(container.read_counters, client, cid)
         raw: RawOutcome | None = None
+        lost = False
         try:
             raw = await run_exec(
                 client,
@@ -318,14 +347,18 @@ class DockerSandbox:
                 cap=output_bytes or self.limits.output_bytes,
                 on_output=on_output,
             )
+            if raw.start_error and not self._struck and not await self._still_up():
+                lost = True
+                raise SandboxLost(STOPPED_OUTSIDE.format(why=raw.start_error))
             after = await anyio.to_thread.run_sync(container.read_counters, client, cid)
             cpu = cgroup.cpu_used(before, after)  # the run's cost, recorded per step
         finally:
             # The caller reads and writes the workspace next: nothing the command started may still run.
             # A command that was stopped still runs, so the container restarts (kills its pid namespace).
             reset = raw is None or raw.timed_out or raw.cut or bool(raw.start_error)
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(lambda: quiesce.quiet(client, cid, reset_first=reset))
+            if not lost:  # a container stopped from outside ran nothing: this try is over, not restarted
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(lambda: quiesce.quiet(client, cid, reset_first=reset))
         verdict = judge(raw, before, after)
         if verdict is None:
             code = raw.exit_code if raw.exit_code is not None else 1

@@ -11,19 +11,34 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Literal
 
 import docker
 import requests
+from docker.errors import DockerException
 
 from sandbox import archive
 from sandbox.base import SandboxError
+from sandbox.container import KEEPER_USER
 from sandbox.image import SANDBOX_UID
 
 Transfer = Literal["auto", "bind", "archive"]
 WORKSPACE = "/workspace"
+LISTING = ["find", WORKSPACE, "-xdev", "-printf", "%s %b\n"]
+"""What the disk watchdog asks the container for: each entry's apparent size and its 512-byte blocks."""
+BLOCK = 4096
+"""What even an empty file costs (as sandbox/diskwatch.py counts it)."""
+_INSPECT_TRIES = 50
+CLEAR = (
+    f"find {WORKSPACE} -mindepth 1 -maxdepth 1 ! -type l -exec chmod -R u+rwX {{}} + && "
+    f"find {WORKSPACE} -mindepth 1 -delete"
+)
+"""Everything in the volume is the sandbox user's: what a command made unreadable is opened up first (links
+left alone: chmod would follow one named to it), so nothing it wrote (past the disk budget, say) outlives the
+host's copy."""
 
 
 def choose(setting: Transfer, environ: Mapping[str, str] | None = None) -> Literal["bind", "archive"]:
@@ -40,12 +55,13 @@ def volume_name(run_id: str) -> str:
 
 def push(client: docker.DockerClient, container_id: str, workspace: Path) -> None:
     """Replace the container's /workspace with the host's copy (the container's processes are quiet)."""
-    exec_id = client.api.exec_create(
-        container_id,
-        ["find", WORKSPACE, "-mindepth", "1", "-delete"],
-        user=f"{SANDBOX_UID}:{SANDBOX_UID}",
-    )["Id"]
-    client.api.exec_start(exec_id)
+    user = f"{SANDBOX_UID}:{SANDBOX_UID}"
+    exec_id = client.api.exec_create(container_id, ["sh", "-c", CLEAR], user=user)["Id"]
+    said = bytes(client.api.exec_start(exec_id)).decode(errors="replace")
+    if _exit_code(client, exec_id) != 0:
+        raise SandboxError(
+            f"the container's workspace could not be cleared for the host's copy: {said[-500:]}"
+        )
     with tempfile.SpooledTemporaryFile(max_size=16 * 1024**2) as spool:
         archive.pack(workspace, spool, uid=SANDBOX_UID, gid=SANDBOX_UID)
         spool.seek(0)
@@ -115,3 +131,65 @@ def pull(client: docker.DockerClient, container_id: str, workspace: Path, max_by
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return done
+
+
+def usage(client: docker.DockerClient, container_id: str, budget: int) -> int:
+    """Bytes the container's /workspace takes (apparent or allocated, whichever is larger, BLOCK at least per
+    entry), counting stops past `budget`: the disk watchdog's measure on a remote daemon.
+
+    Listed by `find` as the keeper user, whom the sandbox's processes cannot signal or trace; where it cannot
+    list everything (a directory the sandbox made unreadable, a failed exec), the daemon's own archive of the
+    volume is counted instead, which it reads as root. 0 when Docker cannot say (the next look tries again).
+    """
+    try:
+        listed = _listed(client, container_id, budget)
+        return listed if listed is not None else _archived(client, container_id, budget)
+    except (DockerException, requests.exceptions.RequestException, OSError):
+        return 0
+
+
+def _listed(client: docker.DockerClient, container_id: str, budget: int) -> int | None:
+    """The listing's total (None when find did not read it all)."""
+    api = client.api
+    exec_id = api.exec_create(container_id, LISTING, stdout=True, stderr=False, user=KEEPER_USER)["Id"]
+    stream = api.exec_start(exec_id, stream=True, demux=False)
+    total, rest = 0, b""
+    try:
+        for chunk in stream:
+            *lines, rest = (rest + chunk).split(b"\n")
+            for line in lines:
+                size, _, blocks = line.partition(b" ")
+                total += max(int(size), int(blocks) * 512, BLOCK)
+            if total > budget:
+                return total  # enough: the rest is not read (closing the stream ends it)
+    except ValueError:
+        return None
+    finally:
+        stream.close()
+        stream._response.close()  # as sandbox/execution.py: docker-py's close() leaves it open
+    return total if _exit_code(client, exec_id) == 0 and not rest else None
+
+
+def _exit_code(client: docker.DockerClient, exec_id: str) -> int | None:
+    """The exec's exit code once the daemon has recorded it (None: it still runs, as far as it says)."""
+    for _ in range(_INSPECT_TRIES):  # the output can end a moment before the daemon records the exit
+        info = client.api.exec_inspect(exec_id)
+        if not info.get("Running"):
+            code = info.get("ExitCode")
+            return int(code) if code is not None else None
+        time.sleep(0.02)
+    return None
+
+
+def _archived(client: docker.DockerClient, container_id: str, budget: int) -> int:
+    """The bytes of the volume's tar stream (contents and headers), read until past `budget`."""
+    response = _archive(client, container_id)
+    total = 0
+    try:
+        for chunk in response.iter_content(archive.CHUNK, decode_unicode=False):
+            total += len(chunk)
+            if total > budget:
+                break
+    finally:
+        response.close()
+    return total

@@ -1,9 +1,9 @@
 """A private Docker daemon for the tests that restart one or need one that cannot see the host's paths.
 
-Its own data root, exec root, pid file, socket (a unix socket, or loopback TCP for a "remote" daemon) and its
-own bridge, so the machine's main daemon, which other tests use, is never touched. Not `--bridge=none`:
-dockerd started that way deletes the host's `docker0`, and every later `docker build` on the main daemon
-fails with "failed to find bridge docker0".
+Its own data root, exec root, pid file, socket (a unix socket, or loopback TCP for a "remote" daemon),
+containerd namespace and its own bridge, so the main daemon, which other tests use, is never touched.
+Not `--bridge=none`: dockerd started that way deletes the host's `docker0`, and every later `docker build` on
+the main daemon fails with "failed to find bridge docker0".
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ class PrivateDockerd:
         self.root = root
         self.pidfile = root / "docker.pid"
         self.bridge = "stw-" + hashlib.sha256(str(root).encode()).hexdigest()[:8]  # at most 15 characters
+        """Also its containerd namespace: two private daemons on one containerd never see each other's."""
         self.host = f"tcp://127.0.0.1:{_free_port()}" if tcp else f"unix://{root / 'docker.sock'}"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -59,8 +60,8 @@ class PrivateDockerd:
             self.proc = subprocess.Popen(
                 [binary, "--data-root", str(self.root / "data"), "--exec-root", str(self.root / "exec"),
                  "--pidfile", str(self.pidfile), "-H", self.host, "--bridge", self.bridge, "--iptables=false",
-                 "--ip6tables=false", "--ip-masq=false", "--containerd-namespace", "steward-test",
-                 "--containerd-plugins-namespace", "steward-test-plugins"],
+                 "--ip6tables=false", "--ip-masq=false", "--containerd-namespace", self.bridge,
+                 "--containerd-plugins-namespace", f"{self.bridge}-plugins"],
                 stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
             )  # fmt: skip
         deadline = time.monotonic() + START_SECONDS

@@ -16,6 +16,7 @@ from sandbox.docker_sandbox import DockerSandbox
 from sandbox.image import SANDBOX_UID, build_image
 from sandbox.images import DEFAULT_IMAGE
 from sandbox.limits import Limits
+from sandbox.transfer import Transfer
 
 IMAGE = os.environ.get("STEWARD_TEST_SANDBOX_IMAGE", DEFAULT_IMAGE)
 
@@ -55,7 +56,12 @@ def steward_containers(client: docker.DockerClient, run_id: str) -> list[str]:
 
 
 def started_sandbox(
-    workspace: Path, limits: Limits, image: str, client: docker.DockerClient, name: str
+    workspace: Path,
+    limits: Limits,
+    image: str,
+    client: docker.DockerClient,
+    name: str,
+    transfer: Transfer | None = None,
 ) -> Iterator[DockerSandbox]:
     """A started sandbox for a module's tests to share (yield it from a fixture), destroyed afterwards."""
     sandbox = DockerSandbox(
@@ -64,6 +70,7 @@ def started_sandbox(
         run_id=f"test-{name}-{uuid.uuid4().hex[:8]}",
         image=image,
         client=client,
+        transfer_mode=transfer,
     )
     anyio.run(sandbox.start)
     yield sandbox

@@ -1,6 +1,7 @@
 """The sandbox against a Docker daemon that cannot see the host's paths (a private dockerd on loopback TCP).
 
-Select with `-m remote_docker`. Skipped, with the reason, only if dockerd cannot start at all.
+Select with `-m remote_docker`. Skipped, with the reason, only if dockerd cannot start at all
+(tests/remote_fixtures.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 from sandbox.base import SandboxError
 from sandbox.docker_sandbox import DockerSandbox
 from sandbox.limits import Limits
-from tests.private_dockerd import NoDockerd, PrivateDockerd, docker0
+from tests.remote_fixtures import RemoteDocker, remote_docker  # noqa: F401
 from tests.run_fixtures import git
 from tests.sandbox_fixtures import docker_client, sandbox_dir, sandbox_image  # noqa: F401
 from tests.test_local_run import ISSUE_JSON, checkout, steward
@@ -25,24 +26,13 @@ pytestmark = [pytest.mark.docker, pytest.mark.remote_docker]
 
 
 @pytest.fixture(scope="module")
-def remote(docker_client: docker.DockerClient, sandbox_image: str) -> Iterator[docker.DockerClient]:  # noqa: F811
-    daemon, bridge = PrivateDockerd(Path(f"/tmp/steward-dockerd-{uuid.uuid4().hex[:8]}"), tcp=True), docker0()
+def remote(remote_docker: RemoteDocker) -> Iterator[docker.DockerClient]:  # noqa: F811
     mp = pytest.MonkeyPatch()
+    mp.setenv("DOCKER_HOST", remote_docker.host)  # what makes `auto` choose the archive transfer
     try:
-        daemon.start()
-        daemon.load_image(sandbox_image)
-    except NoDockerd as exc:
-        daemon.close(remove=True)
-        pytest.skip(f"a private dockerd cannot start here: {exc}")
-    client = daemon.client()
-    mp.setenv("DOCKER_HOST", daemon.host)  # what makes `auto` choose the archive transfer
-    try:
-        yield client
+        yield remote_docker.client
     finally:
         mp.undo()
-        client.close()
-        daemon.close(remove=True)
-    assert docker0() == bridge, "the private dockerd removed the host's docker0"
 
 
 def _sandbox(workspace: Path, client: docker.DockerClient, image: str, **limits: int) -> DockerSandbox:
@@ -120,6 +110,41 @@ def test_a_workspace_over_the_disk_limit_is_not_brought_back(
             result = await sb.run("head -c 80000000 /dev/zero > big")
             assert result.killed_by == "disk", result
             assert not (tmp_path / "ws" / "big").exists()
+
+    anyio.run(body)
+    assert not [v for v in remote.volumes.list() if v.name == f"steward-ws-{sandbox.run_id}"]
+
+
+WRITERS = {
+    "listed": "i=0; while [ $i -lt 400 ]; do head -c 1048576 /dev/zero > f$i; i=$((i+1)); done; sleep 60",
+    # fd 3 stays open on a file in a directory then made unreadable: find cannot list it, the archive can
+    "hidden": "mkdir h && exec 3>h/big && chmod 000 h && "
+    "i=0; while [ $i -lt 400 ]; do head -c 1048576 /dev/zero >&3; i=$((i+1)); done; sleep 60",
+}
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_the_disk_watchdog_stops_a_writer_on_the_remote_host(
+    remote: docker.DockerClient,
+    sandbox_image: str,  # noqa: F811
+    tmp_path: Path,
+    writer: str,
+) -> None:
+    """As locally without a quota mount (tests/test_sandbox_disk.py): stopped at the budget, not by its
+    timeout, and named; the host's copy never takes what was written past it."""
+    budget = 32 * 1024**2
+    sandbox = _sandbox(tmp_path / "ws", remote, sandbox_image, disk=budget, command_timeout=20)
+
+    async def body() -> None:
+        async with sandbox as sb:
+            assert sb.container_id is not None
+            result = await sb.run(WRITERS[writer], timeout=15)
+            assert result.killed_by == "disk", result
+            assert "limits.disk" in result.explanation
+            assert result.duration < 10  # stopped by the watchdog, not by the 15 s timeout
+            assert list((tmp_path / "ws").iterdir()) == []
+            after = await sb.run("ls -A; echo alive")  # the volume holds the host's copy again
+            assert after.ok and after.output == "alive\n", after
 
     anyio.run(body)
     assert not [v for v in remote.volumes.list() if v.name == f"steward-ws-{sandbox.run_id}"]
