@@ -62,6 +62,7 @@ def serve(port: int) -> None:
     from app.settings import load_settings
     from app.web.app import create_app
     from app.web.cli import configure_logging
+    from app.web.server import settle_heap
 
     settings = load_settings()
     configure_logging(settings.log_level)  # INFO by default, exactly as `steward serve`
@@ -76,6 +77,7 @@ def serve(port: int) -> None:
 
     app.add_api_route("/bare", bare, methods=["POST"])  # the leanest answer: no body, no serialisation
     app.add_api_route("/fastapi", fastapi_json, methods=["POST"], status_code=202)  # an idiomatic route
+    settle_heap()  # as `steward serve` does just before it serves
     profile = os.environ.get("BENCH_PROFILE")  # a path: write the server's cProfile stats there
     if not profile:
         uvicorn.run(edge, host="127.0.0.1", port=port, log_level="warning", access_log=False, workers=1)

@@ -45,7 +45,7 @@ def serve(
     import uvicorn
 
     from app.web.app import create_app
-    from app.web.server import uvicorn_config
+    from app.web.server import settle_heap, uvicorn_config
 
     settings = _settings_or_exit("webhook_secret")
     configure_logging(settings.log_level)
@@ -54,6 +54,7 @@ def serve(
         create_app(settings), settings, host, port, log_level=settings.log_level.lower(), access_log=False
     )
     server = uvicorn.Server(config)
+    settle_heap()
     with contextlib.suppress(KeyboardInterrupt):
         server.run()
     if not server.started:
