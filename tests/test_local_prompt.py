@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import platform
 import signal
 import subprocess
 import time
@@ -100,6 +101,21 @@ def test_end_of_input_at_the_prompt_cancels_the_run(tmp_path: Path) -> None:
     assert story.approvals[-1].decision == ApprovalDecision.REFUSED
 
 
+READ_SYSCALL = {"x86_64": "0", "aarch64": "63"}
+
+
+def blocked_reading(pid: int, seconds: float = 30) -> None:
+    """Wait until the process's main thread sits in read(0, ...) (Linux: /proc/PID/syscall)."""
+    number = READ_SYSCALL.get(platform.machine())
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        fields = Path(f"/proc/{pid}/syscall").read_text().split()
+        if number is None or fields[:2] == [number, "0x0"]:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the process never blocked reading its stdin: {fields}")
+
+
 @pytest.mark.docker
 def test_ctrl_c_at_the_prompt_cancels_the_run(tmp_path: Path) -> None:
     repo = checkout(tmp_path)
@@ -115,10 +131,16 @@ def test_ctrl_c_at_the_prompt_cancels_the_run(tmp_path: Path) -> None:
         while PROMPT.strip() not in seen and time.monotonic() < deadline:
             seen += os.read(proc.stdout.fileno(), 4096).decode()
         assert PROMPT.strip() in seen
+        # Ctrl-C while the prompt waits for a line: a signal that came between the prompt's write and its
+        # read would only be seen once the read returned, and closing stdin too would then read as end of
+        # input (CI saw exit 1 once). So wait until the process blocks reading, and keep stdin open.
+        blocked_reading(proc.pid)
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+        out = seen + proc.stdout.read()
     finally:
         proc.kill()
+        proc.communicate()
     assert proc.returncode == 130 and "interrupted (Ctrl-C) at the prompt" in out
     story = trace(tmp_path)
     assert story.run.state == RunState.CANCELLED and story.transitions[-1].actor
