@@ -160,3 +160,14 @@ def remove(client: docker.DockerClient, container_id: str | None, volume: str | 
                 client.api.remove_volume(volume, force=True)
     except (DockerException, requests.exceptions.RequestException) as exc:
         log.warning("could not remove the sandbox container or its volume: %s", exc)
+
+
+def daemon_gone(exc: BaseException) -> bool:
+    """Whether a Docker failure means the daemon went away (down, restarting) or took the container with it,
+    rather than the sandbox refusing something: then the work may be tried again."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, requests.exceptions.ConnectionError | NotFound):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

@@ -15,7 +15,7 @@ from typing import Self
 import anyio
 import docker
 import requests
-from docker.errors import DockerException, NotFound
+from docker.errors import DockerException
 
 from app.observability import tracing
 from app.observability.metrics import SANDBOX_COMMANDS, SANDBOX_KILLS
@@ -198,7 +198,7 @@ class DockerSandbox:
             )
         except (DockerException, requests.exceptions.RequestException) as exc:
             await self.destroy()
-            if daemon_gone(exc):
+            if container.daemon_gone(exc):
                 raise SandboxLost(f"the Docker daemon is unreachable: {exc}") from None
             raise SandboxError(f"could not start the sandbox: {exc}") from None
         except BaseException:
@@ -233,7 +233,7 @@ class DockerSandbox:
                         argv, wanted, min(wanted, remaining), output_bytes, on_output
                     )
             except (DockerException, requests.exceptions.RequestException) as exc:
-                if daemon_gone(exc):
+                if container.daemon_gone(exc):
                     raise SandboxLost(
                         f"the Docker daemon restarted or went away under the sandbox: {exc}"
                     ) from None
@@ -394,14 +394,3 @@ class DockerSandbox:
         if client is not None and self._own_client:
             await anyio.to_thread.run_sync(client.close)
             self._client = None
-
-
-def daemon_gone(exc: BaseException) -> bool:
-    """Whether a Docker failure means the daemon went away (down, restarting) or took the container with it,
-    rather than the sandbox refusing something: then the work may be tried again."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, requests.exceptions.ConnectionError | NotFound):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False

@@ -31,8 +31,9 @@ from jobs.runs.workflow import Exec, Outcome, StepOutcome, Workflow, WorkInput, 
 from policies.model import Policy
 from sandbox.base import CommandResult, ImageMissingError, SandboxError, SandboxLost
 from sandbox.basemerge import MergeIn
+from sandbox.container import daemon_gone
 from sandbox.diffcheck import FileChange, PathPolicy
-from sandbox.docker_sandbox import DockerSandbox, daemon_gone
+from sandbox.docker_sandbox import DockerSandbox
 from sandbox.git import GitError, Identity, Workspace, changes, clone, commit_and_push
 
 log = logging.getLogger(__name__)
