@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import docker
 import pytest
@@ -36,41 +37,30 @@ def two_containers(docker_client: docker.DockerClient, sandbox_image: str) -> It
             docker_client.api.remove_container(c.id, force=True, v=True)
 
 
-def test_a_container_removed_during_the_listing_does_not_stop_the_sweep(
+RACES = {"listing": (ContainerCollection, "get"), "removal": (Container, "remove")}
+"""Where the aborted job removes a container under cancel: while the listing inspects it (its `get`), or
+between the listing and cancel's own `remove`."""
+
+
+@pytest.mark.parametrize("race", RACES)
+def test_a_container_the_job_removed_first_does_not_stop_the_sweep(
     docker_client: docker.DockerClient,  # noqa: F811
     two_containers: tuple[str, list[str]],
     monkeypatch: pytest.MonkeyPatch,
+    race: str,
 ) -> None:
     run_id, _ = two_containers
-    real_get = ContainerCollection.get
+    owner, name = RACES[race]
+    real = getattr(owner, name)
     gone: list[str] = []
 
-    def get_after_the_job_removed_it(self: ContainerCollection, container_id: str) -> Container:
-        if not gone:  # the first container the listing inspects vanishes just before the inspect
+    def after_the_job_removed_it(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not gone:  # the first container cancel reaches vanishes just before it does
+            container_id = args[0] if race == "listing" else self.id
             self.client.api.remove_container(container_id, force=True)
             gone.append(container_id)
-        return real_get(self, container_id)
+        return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(ContainerCollection, "get", get_after_the_job_removed_it)
-    assert kill_sandboxes(run_id) == 1
-    assert gone and steward_containers(docker_client, run_id) == []
-
-
-def test_a_container_removed_between_listing_and_removal_does_not_stop_the_sweep(
-    docker_client: docker.DockerClient,  # noqa: F811
-    two_containers: tuple[str, list[str]],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    run_id, _ = two_containers
-    real_remove = Container.remove
-    gone: list[str] = []
-
-    def remove_after_the_job_did(self: Container, **kwargs: object) -> None:
-        if not gone:
-            self.client.api.remove_container(self.id, force=True)
-            gone.append(self.id)
-        real_remove(self, **kwargs)
-
-    monkeypatch.setattr(Container, "remove", remove_after_the_job_did)
+    monkeypatch.setattr(owner, name, after_the_job_removed_it)
     assert kill_sandboxes(run_id) == 1
     assert gone and steward_containers(docker_client, run_id) == []
