@@ -24,9 +24,11 @@ from sandbox.docker_sandbox import DockerSandbox
 from sandbox.limits import Limits
 from tests.sandbox_fixtures import docker_client, sandbox_dir, sandbox_image  # noqa: F401
 
-pytestmark = [pytest.mark.anyio, pytest.mark.docker, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.anyio, pytest.mark.docker, pytest.mark.timeout(300)]
 
 ROUNDS = 20
+MAX_ROUNDS = 80
+"""Pulls at least ROUNDS, and on until the race has shown each way (a busy machine cuts more pulls short)."""
 SECRET = b"the host's canary\n"
 LIMITS = Limits(memory="256m", cpus=1, pids=128, command_timeout=20, run_timeout=600)
 SWAPPER = """cd /workspace
@@ -143,18 +145,25 @@ async def test_a_pull_during_the_swaps_is_a_whole_tree_or_a_clear_error(
             await _start_swapper(sandbox, canary)
         except SandboxError as exc:
             errors.append(str(exc))
-        before = _tree(ws)
-        for _ in range(ROUNDS):
+        before, whole = _tree(ws), 0
+        for done in range(MAX_ROUNDS):
+            if done >= ROUNDS and _race_shown(trees, whole, errors, caplog.text):
+                break  # under load most pulls may be cut short: go on, bounded, until some come back whole
             try:
                 await sandbox.run("true")
+                whole += 1
             except SandboxError as exc:  # anything else fails the test: a crash
                 errors.append(str(exc))
                 assert _tree(ws) == before, "a refused pull changed the host's workspace"
             trees.append(before := _assert_safe(ws, canary))
             assert sorted(p.name for p in tmp_path.iterdir()) == ["canary", "ws"]
-    assert len({repr(sorted(tree.items())) for tree in trees}) > 1  # the race was on: the pulls differed
-    # The race showed (which way is the scheduler's): a file cut short while the daemon packed it ended the
-    # stream early (said so, the host's copy kept), or a swapped-in link came back and was left out
+    assert _race_shown(trees, whole, errors, caplog.text), (whole, errors)
+
+
+def _race_shown(trees: list[Tree], whole: int, errors: list[str], logged: str) -> bool:
+    """The race was on, and showed (which way is the scheduler's): the pulls differed, some came back whole,
+    and a file cut short while the daemon packed it ended a stream early (said so, the host's copy kept) or
+    a swapped-in link came back and was left out."""
     cut_short = any("not a valid tar stream" in error or "cut short" in error for error in errors)
-    assert cut_short or "link out of the workspace" in caplog.text, errors
-    assert len(errors) < ROUNDS  # and the other pulls came back whole
+    differed = len({repr(sorted(tree.items())) for tree in trees}) > 1
+    return differed and whole > 0 and (cut_short or "link out of the workspace" in logged)
