@@ -7,7 +7,9 @@ It prints deliveries sent/accepted, lost (a command accepted but never answered,
 indexed; counted once the queue has drained, and the backlog the load left is printed apart), run twice (a
 command answered more than once), the receiver's p50/p99 (target p99 <= 20 ms), and
 every process's RSS at the window start (minute 5 of 30, scaled for shorter runs) and at the end (target for
-the server and the workers: growth <= 10%); it exits 1 when a target fails.
+the server and the workers: growth <= 10%), each process's CPU from the load's start to the drain's end, and
+the workers' CPU per job (on a machine whose cores are all busy, what bounds how fast a backlog drains); it
+exits 1 when a target fails.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ class Mix:
         self.push = load("push/with-installation.payload.json")
         self.commands: list[int] = []
         self.issues: list[int] = []
+        self.edits: list[int] = []
         """What was accepted (a 2xx): a delivery refused or cut off is GitHub's to redeliver, not lost."""
         self._pending: dict[int, tuple[list[int], int]] = {}
 
@@ -92,6 +95,11 @@ class Mix:
         kept = self._pending.pop(i, None)
         if kept is not None and accepted:
             kept[0].append(kept[1])
+
+    def jobs(self) -> int:
+        """The jobs the accepted deliveries made: a reply per command, a triage per opened issue, an index
+        update per edit (a push makes none)."""
+        return len(self.commands) + len(self.issues) + len(self.edits)
 
     def delivery(self, i: int) -> tuple[str, dict[str, Any]]:
         kind = i % 5
@@ -111,6 +119,7 @@ class Mix:
         if kind == 3:
             self.edited["issue"]["number"] = 10_000 + i - 1
             self.edited["issue"]["body"] = f"Edited {i}"
+            self._pending[i] = (self.edits, i)
             return "issues", self.edited
         self.push["after"] = f"{i:040x}"
         return "push", self.push
@@ -121,6 +130,12 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_http(url: str, seconds: float = 60) -> None:
@@ -204,9 +219,9 @@ def queued(redis_port: int) -> int:
     return int(answer.stdout.strip() or 0)
 
 
-def drain(redis_port: int) -> tuple[int, float]:
-    """Wait while the backlog shrinks, up to DRAIN_CAP_SECONDS: (the backlog when the load ended, seconds
-    until the queue was empty, or -1 when it was not)."""
+def drain(redis_port: int, cap: float = DRAIN_CAP_SECONDS) -> tuple[int, float]:
+    """Wait while the backlog shrinks, up to `cap` seconds: (the backlog when the load ended, seconds until
+    the queue was empty, or -1 when it was not)."""
     started = time.monotonic()
     backlog = last = queued(redis_port)
     last_change = started
@@ -215,7 +230,7 @@ def drain(redis_port: int) -> tuple[int, float]:
         now_queued = queued(redis_port)
         if now_queued < last:
             last, last_change = now_queued, time.monotonic()
-        if time.monotonic() - last_change > DRAIN_SECONDS or time.monotonic() - started > DRAIN_CAP_SECONDS:
+        if time.monotonic() - last_change > DRAIN_SECONDS or time.monotonic() - started > cap:
             return backlog, -1.0
     return backlog, time.monotonic() - started
 
@@ -273,6 +288,13 @@ def report(
     print(f"backlog when the load ended: {backlog} queued jobs, {took}")
     print(f"lost (accepted, never processed) {lost}; run twice {twice}; worker tracebacks {errors}")
     print(f"receiver latency p50 {p50:.1f} ms, p99 {p99:.1f} ms (target <= {P99_TARGET_MS:g} ms)")
+    cpu = result.get("cpu", {})
+    for name, (used, wall) in cpu.items():
+        print(f"CPU {name}: {used:.1f} s over {wall:.0f} s, {used / wall:.2f} of a core")
+    workers = sum(used for name, (used, _) in cpu.items() if name.startswith("worker-"))
+    if result["mix"].jobs() and drain_seconds >= 0:  # every job ran: the workers' cost per job
+        jobs = result["mix"].jobs()
+        print(f"workers' CPU per job: {1000 * workers / jobs:.2f} ms over {jobs} jobs")
     failures = []
     window = args.minutes / 6
     for name, end in rss_end.items():
@@ -300,6 +322,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--rate", type=float, default=50.0, help="deliveries per second")
+    parser.add_argument(
+        "--drain-minutes",
+        type=float,
+        default=DRAIN_CAP_SECONDS / 60,
+        help="longest wait for a backlog to drain",
+    )
     parser.add_argument("--logs", type=Path, help="copy every process's log to this folder at the end")
     parser.add_argument("--fake-github", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -355,9 +383,18 @@ def main() -> int:
                 if proc.poll() is not None:
                     raise SystemExit(f"{name} exited: {(logs / f'{name}.log').read_text()[-2000:]}")
             pids = {name: proc.pid for name, proc in procs.items()}
+            counted = pids | {"load generator": os.getpid()}
+            cpu_start, wall_start = (
+                {name: cpu_seconds(pid) for name, pid in counted.items()},
+                time.monotonic(),
+            )
             result = asyncio.run(drive(web_port, args.minutes, args.rate, pids))
             rss_end = {name: rss_mib(pid) for name, pid in pids.items()}  # before the drain: the load's
-            drained = drain(redis_port)
+            drained = drain(redis_port, args.drain_minutes * 60)
+            wall = time.monotonic() - wall_start
+            result["cpu"] = {
+                name: (cpu_seconds(pid) - cpu_start[name], wall) for name, pid in counted.items()
+            }
             accepted = sum(n for code, n in result["statuses"].items() if 200 <= code < 300)
             lost, twice, answered = outcomes(
                 f"http://127.0.0.1:{gh_port}", data / "steward.db", result["mix"], accepted > 0
