@@ -13,6 +13,7 @@ from typing import Any
 from arq.connections import RedisSettings
 
 from app.github.redact import install_redaction
+from app.github.transport import shared_pool
 from app.observability import tracing
 from app.observability.worker import observed
 from app.settings import Settings
@@ -34,6 +35,8 @@ MAX_JOBS = 10
 SANDBOX_REAPERS = (("sandbox.reaper", "reap_orphans"), ("sandbox.docker_backend", "reap_orphans"))
 """Where the sandbox package may expose a reaper of containers left by a crashed worker."""
 _TRACED = "tracing_configured"
+_POOL = "github_pool"
+"""The worker's own connection pool to GitHub (closed at shutdown; a pool a test put in ctx is its own)."""
 """ctx key: this worker installed the OTLP tracer provider (and shuts it down)."""
 
 
@@ -50,6 +53,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     await migrate(engine)
     ctx["engine"] = engine
     ctx["sessions"] = sessions(engine)
+    if "github_transport" not in ctx and (pool := shared_pool()) is not None:  # tests bring their own
+        ctx["github_transport"] = ctx[_POOL] = pool
     await reap_sandboxes()
     await reap_workspaces(settings.data_dir)
     await recovery.start(ctx)
@@ -61,6 +66,10 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     engine = ctx.pop("engine", None)
     if engine is not None:
         await engine.dispose()
+    pool = ctx.pop(_POOL, None)
+    if pool is not None:
+        ctx.pop("github_transport", None)
+        await pool.close()
     if ctx.pop(_TRACED, False):
         tracing.uninstall()  # flushes the spans still batched
 
