@@ -4,8 +4,8 @@ without it, the database returns (tests/infra_fault_support.py's `at_step`, whic
 
 SQLite: another connection holds the write lock past the busy timeout, so the step's next write fails with
 "database is locked" and the job is tried again; at every step, setup included (its repository asks for an
-install step). PostgreSQL: the server stopped and started again, at steps that write the ledger (the plan
-comment's id, the commit after the push, the result). Every case ends as the work-phase cases do: the
+install step). PostgreSQL: the server stopped and started again, at every step too (the step's next read
+or write of the ledger finds it gone). Every case ends as the work-phase cases do: the
 worker alive, the run proposed once (one plan comment, one PR, one push, the issue told), the fault seen in
 the log."""
 
@@ -27,7 +27,6 @@ LOCK_SECONDS = BUSY_TIMEOUT_SECONDS + 2
 """How long the lock is held after the step is let go: past the busy timeout of the step's first write."""
 LOCKED = "database is locked"
 PG_OUTAGE_SECONDS = 5.0
-PG_STEPS = ("plan", "push", "result")
 PG_DOWN = (
     r"(OperationalError|InterfaceError|ConnectionRefusedError|ConnectionDoesNotExistError|ConnectionError)"
 )
@@ -43,7 +42,7 @@ async def test_sqlite_locked_at_the_step_and_the_run_still_proposes_once(
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("step", PG_STEPS)
+@pytest.mark.parametrize("step", STEPS)
 async def test_postgres_stops_at_the_step_and_the_run_still_proposes_once(
     settings: Settings,
     tmp_path: Path,
