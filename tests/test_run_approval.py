@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import respx
 
 from app.settings import Settings
+from jobs.commands import approve as approve_module
 from jobs.ledger import ApprovalDecision, RunState
 from tests.run_fixtures import (
     APPROVER,
@@ -129,3 +132,43 @@ async def test_a_repository_may_let_the_requester_approve(
     assert run.state == RunState.PROPOSED and len(github.pulls) == 1
     trace = await trace_of(settings, run.id)
     assert [(a.actor, a.decision) for a in trace.approvals] == [(MAINTAINER, ApprovalDecision.ACCEPTED)]
+
+
+class WorkerDied(Exception):
+    """Stands for the worker's death at that point: the command is tried again from the start."""
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("dies_at", ["show_plan", "enqueue_work"])
+async def test_an_approval_cut_short_after_it_was_stored_is_finished_by_the_retry(
+    settings: Settings,
+    github: FakeRunGitHub,
+    remote: Remote,
+    api: respx.MockRouter,
+    monkeypatch: pytest.MonkeyPatch,
+    dies_at: str,
+) -> None:
+    """The approval is stored with the move to running; the worker dies before the work is queued. Tried
+    again, the same approval finishes what followed it (before, the retry found the run running, said so,
+    and the run stayed running with no work queued: no pull request, ever)."""
+    await say(settings, "/steward docs", MAINTAINER, 2501)
+    original = getattr(approve_module, dies_at)
+    died: list[str] = []
+
+    async def dies_once(*args: Any, **kwargs: Any) -> Any:
+        if not died:
+            died.append(dies_at)
+            raise WorkerDied(dies_at)
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(approve_module, dies_at, dies_once)
+    await say(settings, "/steward approve", APPROVER, 2502)
+    await say(settings, "/steward approve", APPROVER, 2502, job_suffix=":redelivered")
+    assert died == [dies_at]
+    (run,) = await runs(settings)
+    assert run.state == RunState.PROPOSED, run.state
+    assert len(github.pulls) == 1 and remote.sha(BRANCH) is not None
+    trace = await trace_of(settings, run.id)
+    assert [(a.actor, a.decision) for a in trace.approvals] == [(APPROVER, ApprovalDecision.ACCEPTED)]
+    assert sum(f"Approved by @{APPROVER}" in reply for reply in replies(github)) == 1
+    assert len(github.plan_comments()) == 1

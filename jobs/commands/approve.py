@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.commands.context import CommandContext
 from app.github.protocol import permission_rank
 from jobs.commands.common import NOT_CONNECTED, bot_of, ready
-from jobs.ledger import ApprovalDecision, Ledger, LedgerError, RunState, RunView
+from jobs.ledger import ApprovalDecision, ApprovalView, Ledger, LedgerError, RunState, RunView
+from jobs.ledger.records import Approval
+from jobs.plan import Plan
 from jobs.runs.binding import digest
 from jobs.runs.plancomment import show_plan, ticked_now
-from jobs.runs.queue import enqueue_plan, enqueue_work
+from jobs.runs.queue import enqueue_plan, enqueue_work, work_queued
 
 SELF_REFUSED = "the requester's own approval (approval.allow_self is off)"
 
@@ -43,6 +47,12 @@ async def approve(ctx: CommandContext) -> str:
         busy = await ledger.runs_in(
             ctx.repo.full_name, ctx.number, [RunState.QUEUED, RunState.PLANNING, RunState.RUNNING]
         )
+        if (
+            busy
+            and busy[0].state == RunState.RUNNING
+            and (resumed := await _resume(ctx, ledger, redis, busy[0].id))
+        ):
+            return resumed
         if busy:
             return f"Run `{busy[0].id}` is {busy[0].state.value}; there is no plan waiting for approval."
         return f"No plan waits for approval here. `{ctx.config.prefix} docs` makes one."
@@ -82,20 +92,43 @@ async def approve(ctx: CommandContext) -> str:
     if ticked is None:
         return f"The plan comment of run `{run.id}` is gone (no boxes to read); nothing was approved."
     approved = plan.with_ticked(ticked)
-    try:
-        await ledger.transition(
-            run.id, RunState.RUNNING, actor=ctx.actor, reason="approved", expected=RunState.AWAITING_APPROVAL
-        )
-    except LedgerError:
-        return f"Run `{run.id}` was already approved; nothing changed."
     kept, dropped = approved.kept(), approved.dropped()
-    await ledger.record_approval(
-        run.id, ctx.actor, ApprovalDecision.ACCEPTED, role=ctx.role,
-        steps_kept=[s.id for s in kept], steps_dropped=[s.id for s in dropped], plan_digest=digest(approved),
+    answer = Approval(
+        ctx.actor, ApprovalDecision.ACCEPTED, ctx.role, steps_kept=tuple(s.id for s in kept),
+        steps_dropped=tuple(s.id for s in dropped), plan_digest=digest(approved),
     )  # fmt: skip
-    await ledger.set_plan(run.id, approved)
-    await show_plan(ctx.gh, ctx.repo, ctx.number, run.id, approved, RunState.RUNNING.value, bot=bot)
-    accepted = [a for a in (await ledger.trace(run.id)).approvals if a.decision == ApprovalDecision.ACCEPTED]
-    await enqueue_work(redis, run.id, len(accepted))
+    try:  # the approval and its ticks are stored with the move to running, in one transaction
+        await ledger.transition(
+            run.id, RunState.RUNNING, actor=ctx.actor, reason="approved",
+            expected=RunState.AWAITING_APPROVAL, approval=answer, plan=approved,
+        )  # fmt: skip
+    except LedgerError:
+        resumed = await _resume(ctx, ledger, redis, run.id)
+        return resumed or f"Run `{run.id}` was already approved; nothing changed."
+    return await _start(ctx, ledger, redis, run.id, approved)
+
+
+async def _accepted(ledger: Ledger, run_id: str) -> list[ApprovalView]:
+    return [a for a in (await ledger.trace(run_id)).approvals if a.decision == ApprovalDecision.ACCEPTED]
+
+
+async def _start(ctx: CommandContext, ledger: Ledger, redis: Any, run_id: str, approved: Plan) -> str:
+    """What follows an approval once stored: the plan comment shows it, and the work is queued. Both are
+    safe to repeat, so a retry after a worker died between them (or before them) converges (_resume)."""
+    await show_plan(ctx.gh, ctx.repo, ctx.number, run_id, approved, RunState.RUNNING.value, bot=bot_of(ctx))
+    await enqueue_work(redis, run_id, len(await _accepted(ledger, run_id)))
+    dropped = approved.dropped()
     note = f" ({len(dropped)} unticked step(s) dropped)" if dropped else ""
-    return f"Approved by @{ctx.actor}: run `{run.id}` is running {len(kept)} step(s){note}."
+    return f"Approved by @{ctx.actor}: run `{run_id}` is running {len(approved.kept())} step(s){note}."
+
+
+async def _resume(ctx: CommandContext, ledger: Ledger, redis: Any, run_id: str) -> str | None:
+    """This commenter's approval is stored and the command runs again (its worker died before the work was
+    queued, or the approval raced itself): finish what followed it. None: not this case (the last approval
+    is someone else's, or its work is already queued, running or done)."""
+    run, accepted = await ledger.require_run(run_id), await _accepted(ledger, run_id)
+    if run.state != RunState.RUNNING or run.plan is None or not accepted:
+        return None
+    if accepted[-1].actor.lower() != ctx.actor.lower() or await work_queued(redis, run_id, len(accepted)):
+        return None
+    return await _start(ctx, ledger, redis, run_id, run.plan)

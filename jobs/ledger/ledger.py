@@ -13,7 +13,7 @@ from app.observability.metrics import RUNS
 from jobs.db import make_engine, migrate, sessions
 from jobs.ledger.browse import BrowseMixin
 from jobs.ledger.queries import QueriesMixin
-from jobs.ledger.records import RecordsMixin
+from jobs.ledger.records import Approval, RecordsMixin
 from jobs.ledger.states import (
     RETRYABLE,
     TERMINAL,
@@ -148,11 +148,15 @@ class Ledger(RecordsMixin, QueriesMixin, BrowseMixin):
         actor: str,
         reason: str = "",
         expected: RunState | None = None,
+        approval: Approval | None = None,
+        plan: Plan | None = None,
     ) -> RunView:
         """Move the run to `to` if the table allows it from the current (or `expected`) state.
 
         The UPDATE carries `WHERE state = <the state checked>`, so of two workers racing, one wins and the
         other gets TransitionConflict; an illegal move raises IllegalTransition. Either way nothing changes.
+        `approval` and `plan` (the approved plan) are stored in the same transaction: a worker dying just
+        after cannot leave a run running with its approval or its ticks unrecorded.
         """
         to = RunState(to)
         current = (await self.require_run(run_id)).state
@@ -160,11 +164,16 @@ class Ledger(RecordsMixin, QueriesMixin, BrowseMixin):
             raise TransitionConflict(run_id, RunState(expected), to, current)
         check_transition(run_id, current, to)
         now = utcnow()
+        values: dict[str, Any] = {"state": to.value, "updated_at": now}
+        if plan is not None:
+            values["plan"] = plan.model_dump(mode="json")
+            if plan.base_sha:
+                values["base_sha"] = plan.base_sha
         async with self._sessions.begin() as session:
             result = await session.execute(
                 update(RunRow)
                 .where(RunRow.id == run_id, RunRow.state == current.value)
-                .values(state=to.value, updated_at=now)
+                .values(**values)
                 .execution_options(synchronize_session=False)
             )
             won = cast(CursorResult[Any], result).rowcount == 1
@@ -179,6 +188,8 @@ class Ledger(RecordsMixin, QueriesMixin, BrowseMixin):
                         reason=reason,
                     )
                 )
+                if approval is not None:
+                    session.add(approval.row(run_id))
         if not won:
             actual = await self.get_run(run_id)
             raise TransitionConflict(run_id, current, to, actual.state if actual else None)

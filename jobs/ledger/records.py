@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,26 @@ DIFF_MAX_CHARS = 512 * 1024
 OUTPUT_EXCERPT_CHARS = 4000
 """Output kept in the ledger per step; the digest covers all of it."""
 _HEAD = OUTPUT_EXCERPT_CHARS // 4
+
+
+@dataclass(frozen=True)
+class Approval:
+    """An answer to a plan, as stored: alone (record_approval) or with the transition it causes."""
+
+    actor: str
+    decision: ApprovalDecision
+    role: str = ""
+    reason: str = ""
+    steps_kept: tuple[str, ...] = ()
+    steps_dropped: tuple[str, ...] = ()
+    plan_digest: str = ""
+
+    def row(self, run_id: str) -> ApprovalRow:
+        return ApprovalRow(
+            run_id=run_id, actor=self.actor, role=self.role, decision=ApprovalDecision(self.decision).value,
+            reason=self.reason, steps_kept=list(self.steps_kept), steps_dropped=list(self.steps_dropped),
+            plan_digest=self.plan_digest, at=utcnow(),
+        )  # fmt: skip
 
 
 def excerpt(output: str) -> str:
@@ -168,21 +189,10 @@ class RecordsMixin(LedgerBase):
         plan_digest: str = "",
     ) -> None:
         """Store an answer to a plan, accepted or refused (refusals are kept too)."""
+        answer = Approval(actor, decision, role, reason, tuple(steps_kept), tuple(steps_dropped), plan_digest)
         async with self._sessions.begin() as session:
             await self._row(session, run_id)
-            session.add(
-                ApprovalRow(
-                    run_id=run_id,
-                    actor=actor,
-                    role=role,
-                    decision=ApprovalDecision(decision).value,
-                    reason=reason,
-                    steps_kept=list(steps_kept),
-                    steps_dropped=list(steps_dropped),
-                    plan_digest=plan_digest,
-                    at=utcnow(),
-                )
-            )
+            session.add(answer.row(run_id))
 
     async def record_proposal(
         self,
