@@ -35,9 +35,9 @@ MAX_JOBS = 10
 SANDBOX_REAPERS = (("sandbox.reaper", "reap_orphans"), ("sandbox.docker_backend", "reap_orphans"))
 """Where the sandbox package may expose a reaper of containers left by a crashed worker."""
 _TRACED = "tracing_configured"
-_POOL = "github_pool"
-"""The worker's own connection pool to GitHub (closed at shutdown; a pool a test put in ctx is its own)."""
 """ctx key: this worker installed the OTLP tracer provider (and shuts it down)."""
+_POOL = "github_pool"
+"""ctx key: the worker's own connection pool to GitHub (closed at shutdown; a test's transport is its own)."""
 
 
 def redis_settings(settings: Settings) -> RedisSettings:

@@ -22,6 +22,14 @@ from tests.worker_support import enqueue, run_burst
 
 pytestmark = pytest.mark.anyio
 JOBS = 4
+PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy")
+
+
+@pytest.fixture
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proxy named in the environment turns the pool off (the last test): none here."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
 
 
 class Peers:
@@ -50,8 +58,12 @@ async def test_clients_made_one_after_another_send_over_one_connection(settings:
         local = settings.model_copy(update={"github_api_url": base})
         pool = SharedPool()
         try:
-            for _ in range(JOBS):  # a client per job, as the worker makes them; each closes after each request
-                assert await GitHubKitClient(token_github(local, "ghs_test", pool)).get_file(repo, "x") is None
+            for _ in range(
+                JOBS
+            ):  # a client per job, as the worker makes them; each closes after each request
+                assert (
+                    await GitHubKitClient(token_github(local, "ghs_test", pool)).get_file(repo, "x") is None
+                )
             shared = list(peers.ports)
             for _ in range(JOBS):  # without the pool: githubkit's own client per request
                 assert await GitHubKitClient(token_github(local, "ghs_test")).get_file(repo, "x") is None
@@ -62,6 +74,7 @@ async def test_clients_made_one_after_another_send_over_one_connection(settings:
     assert len(set(alone)) == JOBS, alone  # the test can tell: a connection per request
 
 
+@pytest.mark.usefixtures("no_proxy")
 async def test_a_worker_sends_every_jobs_requests_over_its_pool(settings: Settings) -> None:
     """The real worker (its startup makes the pool): help commands on four issues, a token, the
     configuration, the replies looked for and posted: many requests, a few connections."""
@@ -80,12 +93,11 @@ async def test_a_worker_sends_every_jobs_requests_over_its_pool(settings: Settin
 
 
 @pytest.mark.parametrize("variable", ["HTTPS_PROXY", "https_proxy", "ALL_PROXY"])
+@pytest.mark.usefixtures("no_proxy")
 def test_a_proxy_in_the_environment_leaves_each_client_its_own_transport(
     monkeypatch: pytest.MonkeyPatch, variable: str
 ) -> None:
     """httpx reads the proxy variables only for a client that builds its transport itself."""
-    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy"):
-        monkeypatch.delenv(name, raising=False)
     assert isinstance(shared_pool(), SharedPool)
     monkeypatch.setenv("NO_PROXY", "example.com")  # names no proxy: the pool stays
     assert isinstance(shared_pool(), SharedPool)

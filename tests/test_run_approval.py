@@ -9,7 +9,9 @@ import respx
 
 from app.settings import Settings
 from jobs.commands import approve as approve_module
-from jobs.ledger import ApprovalDecision, RunState
+from jobs.db import make_engine, sessions
+from jobs.ledger import ApprovalDecision, Ledger, RunState
+from jobs.plan import Plan
 from tests.run_fixtures import (
     APPROVER,
     BRANCH,
@@ -172,3 +174,39 @@ async def test_an_approval_cut_short_after_it_was_stored_is_finished_by_the_retr
     assert [(a.actor, a.decision) for a in trace.approvals] == [(APPROVER, ApprovalDecision.ACCEPTED)]
     assert sum(f"Approved by @{APPROVER}" in reply for reply in replies(github)) == 1
     assert len(github.plan_comments()) == 1
+
+
+async def test_a_plan_remade_while_the_approval_read_its_boxes_is_not_overwritten(
+    settings: Settings,
+    github: FakeRunGitHub,
+    remote: Remote,
+    api: respx.MockRouter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Between the approval's read of the plan and its move to running, the plan is remade (another
+    approval found the default branch moved): the old plan is not stored over the new one nor approved."""
+    await say(settings, "/steward docs", MAINTAINER, 2601)
+    original = approve_module.ticked_now
+    remade: list[Plan] = []
+
+    async def remake_then_read(*args: Any, **kwargs: Any) -> Any:
+        engine = make_engine(settings.db_url)
+        try:
+            ledger = Ledger(sessions(engine))
+            (run,) = await ledger.runs_for("Codertocat/Hello-World", 7)
+            assert run.plan is not None
+            remade.append(run.plan.model_copy(update={"base_sha": "b" * 40}))
+            await ledger.set_plan(run.id, remade[0])
+        finally:
+            await engine.dispose()
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(approve_module, "ticked_now", remake_then_read)
+    await say(settings, "/steward approve", APPROVER, 2602)
+    (run,) = await runs(settings)
+    assert remade and run.state == RunState.AWAITING_APPROVAL and run.plan == remade[0]
+    (reply,) = replies(github)
+    assert "was remade while" in reply and "nothing was approved" in reply
+    trace = await trace_of(settings, run.id)
+    assert not [a for a in trace.approvals if a.decision == ApprovalDecision.ACCEPTED]
+    assert remote.sha(BRANCH) is None and not github.pulls

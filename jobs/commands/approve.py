@@ -7,7 +7,7 @@ from typing import Any
 from app.commands.context import CommandContext
 from app.github.protocol import permission_rank
 from jobs.commands.common import NOT_CONNECTED, bot_of, ready
-from jobs.ledger import ApprovalDecision, ApprovalView, Ledger, LedgerError, RunState, RunView
+from jobs.ledger import ApprovalDecision, Ledger, LedgerError, RunState, RunView
 from jobs.ledger.records import Approval
 from jobs.plan import Plan
 from jobs.runs.binding import digest
@@ -91,7 +91,13 @@ async def approve(ctx: CommandContext) -> str:
     ticked = await ticked_now(ctx.gh, ctx.repo, ctx.number, run.id, bot)
     if ticked is None:
         return f"The plan comment of run `{run.id}` is gone (no boxes to read); nothing was approved."
-    approved = plan.with_ticked(ticked)
+    return await _accept(ctx, ledger, redis, run, plan, plan.with_ticked(ticked))
+
+
+async def _accept(
+    ctx: CommandContext, ledger: Ledger, redis: Any, run: RunView, read: Plan, approved: Plan
+) -> str:
+    """Store the approval of `approved` (the plan `read`, as its boxes stand) with the move to running."""
     kept, dropped = approved.kept(), approved.dropped()
     answer = Approval(
         ctx.actor, ApprovalDecision.ACCEPTED, ctx.role, steps_kept=tuple(s.id for s in kept),
@@ -100,23 +106,30 @@ async def approve(ctx: CommandContext) -> str:
     try:  # the approval and its ticks are stored with the move to running, in one transaction
         await ledger.transition(
             run.id, RunState.RUNNING, actor=ctx.actor, reason="approved",
-            expected=RunState.AWAITING_APPROVAL, approval=answer, plan=approved,
+            expected=RunState.AWAITING_APPROVAL, approval=answer, plan=approved, replacing=read,
         )  # fmt: skip
     except LedgerError:
-        resumed = await _resume(ctx, ledger, redis, run.id)
-        return resumed or f"Run `{run.id}` was already approved; nothing changed."
+        if resumed := await _resume(ctx, ledger, redis, run.id):
+            return resumed
+        now = await ledger.get_run(run.id)
+        if now is not None and now.state == RunState.AWAITING_APPROVAL:  # remade while the boxes were read
+            return (
+                f"The plan of run `{run.id}` was remade while @{ctx.actor} approved it; nothing was "
+                f"approved. Read the new plan and approve that one."
+            )
+        return f"Run `{run.id}` was already approved; nothing changed."
     return await _start(ctx, ledger, redis, run.id, approved)
-
-
-async def _accepted(ledger: Ledger, run_id: str) -> list[ApprovalView]:
-    return [a for a in (await ledger.trace(run_id)).approvals if a.decision == ApprovalDecision.ACCEPTED]
 
 
 async def _start(ctx: CommandContext, ledger: Ledger, redis: Any, run_id: str, approved: Plan) -> str:
     """What follows an approval once stored: the plan comment shows it, and the work is queued. Both are
     safe to repeat, so a retry after a worker died between them (or before them) converges (_resume)."""
     await show_plan(ctx.gh, ctx.repo, ctx.number, run_id, approved, RunState.RUNNING.value, bot=bot_of(ctx))
-    await enqueue_work(redis, run_id, len(await _accepted(ledger, run_id)))
+    await enqueue_work(redis, run_id, len(await ledger.accepted_approvals(run_id)))
+    return _approved(ctx, run_id, approved)
+
+
+def _approved(ctx: CommandContext, run_id: str, approved: Plan) -> str:
     dropped = approved.dropped()
     note = f" ({len(dropped)} unticked step(s) dropped)" if dropped else ""
     return f"Approved by @{ctx.actor}: run `{run_id}` is running {len(approved.kept())} step(s){note}."
@@ -126,9 +139,12 @@ async def _resume(ctx: CommandContext, ledger: Ledger, redis: Any, run_id: str) 
     """This commenter's approval is stored and the command runs again (its worker died before the work was
     queued, or the approval raced itself): finish what followed it. None: not this case (the last approval
     is someone else's, or its work is already queued, running or done)."""
-    run, accepted = await ledger.require_run(run_id), await _accepted(ledger, run_id)
+    run, accepted = await ledger.require_run(run_id), await ledger.accepted_approvals(run_id)
     if run.state != RunState.RUNNING or run.plan is None or not accepted:
         return None
     if accepted[-1].actor.lower() != ctx.actor.lower() or await work_queued(redis, run_id, len(accepted)):
         return None
-    return await _start(ctx, ledger, redis, run_id, run.plan)
+    if not await enqueue_work(redis, run_id, len(accepted)):
+        return None  # the same approval's other command queued it meanwhile, and answers
+    await show_plan(ctx.gh, ctx.repo, ctx.number, run_id, run.plan, RunState.RUNNING.value, bot=bot_of(ctx))
+    return _approved(ctx, run_id, run.plan)

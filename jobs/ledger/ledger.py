@@ -150,18 +150,23 @@ class Ledger(RecordsMixin, QueriesMixin, BrowseMixin):
         expected: RunState | None = None,
         approval: Approval | None = None,
         plan: Plan | None = None,
+        replacing: Plan | None = None,
     ) -> RunView:
         """Move the run to `to` if the table allows it from the current (or `expected`) state.
 
         The UPDATE carries `WHERE state = <the state checked>`, so of two workers racing, one wins and the
         other gets TransitionConflict; an illegal move raises IllegalTransition. Either way nothing changes.
         `approval` and `plan` (the approved plan) are stored in the same transaction: a worker dying just
-        after cannot leave a run running with its approval or its ticks unrecorded.
+        after cannot leave a run running with its approval or its ticks unrecorded. `replacing`: the plan
+        the caller read; if the run holds another by now (it was remade meanwhile), nothing changes.
         """
         to = RunState(to)
-        current = (await self.require_run(run_id)).state
+        view = await self.require_run(run_id)
+        current = view.state
         if expected is not None and current != expected:
             raise TransitionConflict(run_id, RunState(expected), to, current)
+        if replacing is not None and view.plan != replacing:
+            raise TransitionConflict(run_id, current, to, current)
         check_transition(run_id, current, to)
         now = utcnow()
         values: dict[str, Any] = {"state": to.value, "updated_at": now}

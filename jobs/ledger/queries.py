@@ -11,6 +11,7 @@ from sqlalchemy.orm import aliased
 from jobs.ledger.base import LedgerBase
 from jobs.ledger.states import OPEN, RETRYABLE, RunNotFound, RunState
 from jobs.ledger.views import (
+    ApprovalDecision,
     ApprovalView,
     NoiseCounts,
     ProposalView,
@@ -66,6 +67,16 @@ class QueriesMixin(LedgerBase):
                 approvals=[ApprovalView.of(row) for row in approvals],
                 proposals=[ProposalView.of(row) for row in proposals],
             )
+
+    async def accepted_approvals(self, run_id: str) -> list[ApprovalView]:
+        """The run's accepted approvals, oldest first: the nth is the nth round of its work."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(ApprovalRow)
+                .where(ApprovalRow.run_id == run_id, ApprovalRow.decision == ApprovalDecision.ACCEPTED.value)
+                .order_by(ApprovalRow.id)
+            )
+            return [ApprovalView.of(row) for row in rows]
 
     async def list_runs(
         self, repo: str | None = None, state: RunState | None = None, limit: int = 50

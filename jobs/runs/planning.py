@@ -157,5 +157,6 @@ async def converge(ctx: dict[str, Any], ledger: Ledger, gh: GitHubKitClient, run
     )
     if run.plan_comment_id != comment_id:
         await ledger.update_run(run.id, plan_comment_id=comment_id)
-    if run.state == RunState.RUNNING and ctx.get("redis") is not None:
-        await enqueue_work(ctx["redis"], run.id)
+    if run.state == RunState.RUNNING and ctx.get("redis") is not None:  # the work of the latest approval
+        rounds = len(await ledger.accepted_approvals(run.id))
+        await enqueue_work(ctx["redis"], run.id, max(1, rounds))

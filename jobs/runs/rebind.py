@@ -35,7 +35,7 @@ async def approval_lapsed(
     changed, and the returned text says why."""
     if not plan.approval_required:
         return None
-    accepted = [a for a in (await ledger.trace(run.id)).approvals if a.decision == ApprovalDecision.ACCEPTED]
+    accepted = await ledger.accepted_approvals(run.id)
     if not accepted or not accepted[-1].plan_digest:
         return None  # approved before approvals carried a digest
     approval = accepted[-1]
