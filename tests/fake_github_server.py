@@ -51,6 +51,8 @@ def make_app(github: FakeGitHub, calls: list[str], faults: Faults | None = None)
             answer = router.handler(outgoing)
         except Exception:  # an unmocked route: GitHub's own 404 shape
             answer = httpx.Response(404, json={"message": "Not Found", "status": "404"})
+        finally:  # respx keeps every request and answer on its routes; `calls` is what the tests read
+            router.reset()
         if faults is not None:  # the effect happened, the answer may still be lost (a 502 after the fact)
             lost = faults.after(outgoing, answer)
             if lost is not answer:
