@@ -12,7 +12,7 @@ from jobs.ledger.records import Approval
 from jobs.plan import Plan
 from jobs.runs.binding import digest
 from jobs.runs.plancomment import show_plan, ticked_now
-from jobs.runs.queue import enqueue_plan, enqueue_work, work_queued
+from jobs.runs.queue import enqueue_plan, enqueue_work
 
 SELF_REFUSED = "the requester's own approval (approval.allow_self is off)"
 
@@ -142,9 +142,9 @@ async def _resume(ctx: CommandContext, ledger: Ledger, redis: Any, run_id: str) 
     run, accepted = await ledger.require_run(run_id), await ledger.accepted_approvals(run_id)
     if run.state != RunState.RUNNING or run.plan is None or not accepted:
         return None
-    if accepted[-1].actor.lower() != ctx.actor.lower() or await work_queued(redis, run_id, len(accepted)):
+    if accepted[-1].actor.lower() != ctx.actor.lower():
         return None
     if not await enqueue_work(redis, run_id, len(accepted)):
-        return None  # the same approval's other command queued it meanwhile, and answers
+        return None  # already queued, running or just done (by the first try, or another command)
     await show_plan(ctx.gh, ctx.repo, ctx.number, run_id, run.plan, RunState.RUNNING.value, bot=bot_of(ctx))
     return _approved(ctx, run_id, run.plan)

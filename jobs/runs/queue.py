@@ -47,11 +47,6 @@ async def enqueue_work(redis: Any, run_id: str, round: int = 1) -> bool:
     return job is not None
 
 
-async def work_queued(redis: Any, run_id: str, round: int = 1) -> bool:
-    """Whether the work job of that round is queued, running, or finished with its result still kept."""
-    return await Job(work_job_id(run_id, round), redis).status() != JobStatus.not_found
-
-
 async def abort_jobs(redis: Any, run_id: str, plan_bases: list[str]) -> None:
     """Abort the run's jobs (a running one is cancelled, and its sandbox destroyed on the way out)."""
     works = [work_job_id(run_id, round) for round in range(1, MAX_WORK_ROUNDS + 1)]
