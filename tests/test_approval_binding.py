@@ -15,6 +15,7 @@ from jobs.commands import approve as approve_module
 from jobs.ledger import ApprovalDecision, RunState
 from jobs.plan import Plan, PlanStep
 from jobs.runs.binding import as_it_stands, differences, digest
+from jobs.runs.queue import PLAN_JOB, plan_job_id
 from policies.loader import effective_policy, load_policy
 from tests.run_fixtures import (
     APPROVER,
@@ -26,6 +27,7 @@ from tests.run_fixtures import (
     say,
     trace_of,
 )
+from tests.worker_support import enqueue, run_burst
 
 pytestmark = pytest.mark.anyio
 CONFIG = ".github/steward.yml"
@@ -149,3 +151,46 @@ async def test_boxes_unticked_after_approval_ask_again(
     told = [body for body in github.bot_comments(7) if "no longer counts" in body]
     assert len(told) == 1 and ".ticked: true -> false" in told[0]
     assert remote.sha(BRANCH) is None and not github.pulls
+
+
+class WorkerDied(Exception):
+    """Stands for the worker's death right after the second approval was stored."""
+
+
+@pytest.mark.docker
+async def test_a_planning_job_retried_after_a_second_approval_queues_that_round_of_work(
+    settings: Settings,
+    github: FakeRunGitHub,
+    remote: Remote,
+    api: respx.MockRouter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first approval lapsed and its work job ended; the second is stored, then the worker dies before
+    that round's work is queued. A retried planning job finds the run running and queues the second round's
+    work (the first round's id is taken by the job that ended, so queueing it again would queue nothing)."""
+    await say(settings, "/steward docs", MAINTAINER, 3201)
+
+    def lower_the_memory() -> None:
+        github.files[CONFIG] += "    limits:\n      memory: 512m\n"
+
+    _between_approval_and_work(monkeypatch, lower_the_memory)
+    await say(settings, "/steward approve", APPROVER, 3202)  # lapses: the plan is remade
+    queue_work = approve_module.enqueue_work
+
+    async def dies(*args: Any) -> Any:
+        raise WorkerDied("after the approval was stored")
+
+    monkeypatch.setattr(approve_module, "enqueue_work", dies)
+    await say(settings, "/steward approve", APPROVER, 3203)
+    (run,) = await runs(settings)
+    trace = await trace_of(settings, run.id)
+    accepted = [a for a in trace.approvals if a.decision == ApprovalDecision.ACCEPTED]
+    assert run.state == RunState.RUNNING and len(accepted) == 2
+    assert remote.sha(BRANCH) is None and not github.pulls  # no work of the second round ran
+
+    monkeypatch.setattr(approve_module, "enqueue_work", queue_work)
+    await enqueue(settings, PLAN_JOB, plan_job_id(run.id, "retried"), run_id=run.id)
+    await run_burst(settings)
+    (run,) = await runs(settings)
+    assert run.state == RunState.PROPOSED, run.state
+    assert remote.sha(BRANCH) is not None and len(github.pulls) == 1
