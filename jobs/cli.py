@@ -46,6 +46,7 @@ def worker(
     """Run the arq worker: it answers commands, records installations and runs the workflows."""
     from app.github.redact import install_redaction
     from app.observability.worker import serve_metrics
+    from jobs import heap
     from jobs.doctor import check_key
     from jobs.outage import StewardWorker
     from jobs.worker import worker_settings
@@ -57,6 +58,7 @@ def worker(
         raise typer.Exit(2)
     logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
     install_redaction()
+    heap.tune()  # before the worker's threads (one per database connection) exist
     if metrics_port is not None:
         try:
             serve_metrics(metrics_port)

@@ -214,12 +214,15 @@ async def test_snapshots_follow_additions_edits_and_deletions(
     db: Sessions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("jobs.duplicates.live.REVISION_SLACK_US", 0)
+    trims: list[bool] = []
+    monkeypatch.setattr("jobs.heap.trim", lambda: trims.append(True) or True)
     repo = REPO.full_name
     records = [IssueRecord(n, f"issue {n} about topic{n}", "", "open", False, "a") for n in range(1, 6)]
     await store.upsert_items(db, repo, records)
     cache = IndexCache(db)
     snap = await cache.snapshot(repo, hybrid=False)
     assert sorted(snap.base.numbers.tolist()) == [1, 2, 3, 4, 5] and snap.delta is None
+    assert len(trims) == 1  # a build hands its free pages back (jobs/heap.py)
 
     await store.upsert_item(db, repo, IssueRecord(6, "issue six", "", "open", False, "a"))
     await store.upsert_item(db, repo, IssueRecord(2, "issue two renamed", "", "open", False, "a"))
@@ -233,6 +236,7 @@ async def test_snapshots_follow_additions_edits_and_deletions(
     await store.upsert_item(db, repo, IssueRecord(7, "issue seven", "", "open", False, "a"))
     snap = await cache.snapshot(repo, hybrid=False)
     assert snap.delta is None and sorted(snap.base.numbers.tolist()) == [1, 2, 4, 5, 6, 7]
+    assert len(trims) == 2  # the refresh in between built nothing
 
 
 async def test_index_event_job_applies_a_delivery(db: Sessions, settings: Settings) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import case, func, select
 
+from jobs import heap
 from jobs.duplicates import semantic
 from jobs.duplicates.engine import Corpus
 from jobs.duplicates.lexical import LexicalBuilder, LexicalMatrix
@@ -143,9 +144,15 @@ class IndexCache:
     async def snapshot(self, repo: str, hybrid: bool) -> RepoSnapshot:
         """The repository's index as of now: rebuilt when absent or when the delta grew too large."""
         snap = self._snapshots.get(repo)
-        if snap is None or snap.hybrid != hybrid or not await self._refresh(snap):
+        built = snap is None or snap.hybrid != hybrid or not await self._refresh(snap)
+        if built:
             snap = await self._build(repo, hybrid)
+        assert snap is not None
         self._snapshots[repo] = snap
+        if (
+            built
+        ):  # the rows read, the builder's buffers and the old snapshot are free: pages back (jobs/heap.py)
+            heap.trim()
         self._snapshots.move_to_end(repo)
         while len(self._snapshots) > self.max_repos:
             self._snapshots.popitem(last=False)
